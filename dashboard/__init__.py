@@ -1,0 +1,1 @@
+"""The Dash board (built in a later issue)."""

@@ -1,0 +1,52 @@
+"""The one settings object. Read from the environment (prefix ``CREDITGRAPH_``)
+when a command starts, then passed in; never read at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SALT = "creditgraph-development-salt"
+
+
+class Settings(BaseSettings):
+    """Configuration of a CreditGraph installation."""
+
+    model_config = SettingsConfigDict(env_prefix="CREDITGRAPH_", extra="forbid")
+
+    # Data home: the embedded store, snapshots, models, plans, rejects and logs live here.
+    home: Path = Field(default=Path("var"))
+    # "development" allows the built-in salt; "production" refuses unsafe defaults.
+    environment: Literal["development", "production"] = "development"
+    # Salt of the person key hash. Changing it changes every person key: set it once per installation.
+    person_id_salt: str = DEVELOPMENT_SALT
+    # Rows written per store transaction during a load.
+    load_batch_rows: int = Field(default=500_000, gt=0)
+    # Buffer pool of the embedded database in bytes; 0 lets LadybugDB choose (80 % of RAM).
+    embedded_buffer_pool_bytes: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if self.environment == "production" and self.person_id_salt == DEVELOPMENT_SALT:
+            raise ValueError(
+                "CREDITGRAPH_PERSON_ID_SALT must be set to a secret value in production"
+            )
+        return self
+
+    @property
+    def embedded_store_path(self) -> Path:
+        """Directory of the embedded LadybugDB database."""
+        return self.home / "store" / "graph.lbdb"
+
+    @property
+    def rejects_dir(self) -> Path:
+        """Where loaders write reject files."""
+        return self.home / "rejects"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        """Where snapshots are saved."""
+        return self.home / "snapshots"

@@ -1,0 +1,1 @@
+"""Graph stores: the ``GraphStore`` protocol and its backends."""

@@ -1,0 +1,261 @@
+"""All Cypher of the embedded (LadybugDB) backend.
+
+Values always travel as ``$parameters``. Labels, relation types and property
+names come only from the domain (``domain.yaml``), checked against its
+allowlist, so an input can never change the shape of a query. Hop counts are
+integers validated here because LadybugDB needs them as literals.
+
+LadybugDB dialect notes: variable-length patterns use ``* TRAIL`` so that a
+relation is walked once per path (Neo4j semantics); relation filters inside a
+recursive pattern use ``(r, n | WHERE ...)``; ``label()`` replaces ``type()``.
+"""
+
+from __future__ import annotations
+
+from graph_model.domain import Domain, FieldSpec
+
+MAX_HOPS = 8
+
+_CYPHER_TYPES = {"string": "STRING", "date": "DATE", "float": "DOUBLE", "bool": "BOOLEAN"}
+
+# Relations that tie enterprises into related parties (关联方).
+RELATED_PARTY_TYPES = ("LEGAL_REP", "OFFICER", "HOLDS_SHARES", "GUARANTEES")
+
+
+def q(name: str) -> str:
+    """Quote a property name taken from the domain (``end`` is a Cypher keyword)."""
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a property name: {name!r}")
+    return f"`{name}`"
+
+
+def _check_label(domain: Domain, label: str) -> str:
+    if label not in domain.labels:
+        raise ValueError(f"label {label!r} is not in the domain allowlist")
+    return label
+
+
+def _check_rel(domain: Domain, rel_type: str) -> str:
+    if rel_type not in domain.relation_types:
+        raise ValueError(f"relation type {rel_type!r} is not in the domain allowlist")
+    return rel_type
+
+
+def _check_hops(hops: int) -> int:
+    if not isinstance(hops, int) or not 1 <= hops <= MAX_HOPS:
+        raise ValueError(f"hops must be an integer from 1 to {MAX_HOPS}, got {hops!r}")
+    return hops
+
+
+def _column(f: FieldSpec) -> str:
+    return f"{q(f.name)} {_CYPHER_TYPES.get(f.type, 'STRING')}"
+
+
+# -- schema -----------------------------------------------------------------
+
+def node_columns(domain: Domain, label: str) -> tuple[FieldSpec, ...]:
+    """Stored properties of a node label, key first, in DDL order."""
+    if label == "Record":
+        head = (
+            FieldSpec("id", "string", "kind:record_no"),
+            FieldSpec("kind", "string", "record kind"),
+        )
+        return head + domain.record_fields
+    spec = domain.node(label)
+    key = FieldSpec(spec.store_key, "string", "key")
+    return (key, *(f for f in spec.fields if f.name != spec.key))
+
+
+def relation_columns(domain: Domain, rel_type: str) -> tuple[FieldSpec, ...]:
+    """Stored properties of a relation type, in DDL order (``key`` first)."""
+    if rel_type == "HAS_RECORD":
+        return ()
+    key = FieldSpec("key", "string", "relation key")
+    return (key, *domain.relation(rel_type).property_fields)
+
+
+def relation_pairs(domain: Domain, rel_type: str) -> tuple[tuple[str, str], ...]:
+    """(from label, to label) pairs a relation type connects."""
+    if rel_type == "HAS_RECORD":
+        return (("Enterprise", "Record"),)
+    spec = domain.relation(rel_type)
+    labels = {"enterprise": ("Enterprise",), "person": ("Person",), "party": ("Person", "Enterprise")}
+    return tuple(
+        (a, b) for a in labels[spec.source.ref] for b in labels[spec.target.ref]
+    )
+
+
+def create_node_table(domain: Domain, label: str) -> str:
+    cols = node_columns(domain, label)
+    body = ", ".join(_column(f) for f in cols)
+    return f"CREATE NODE TABLE IF NOT EXISTS {_check_label(domain, label)}({body}, PRIMARY KEY ({q(cols[0].name)}))"
+
+
+def create_rel_table(domain: Domain, rel_type: str) -> str:
+    pairs = ", ".join(f"FROM {a} TO {b}" for a, b in relation_pairs(domain, rel_type))
+    cols = "".join(", " + _column(f) for f in relation_columns(domain, rel_type))
+    return f"CREATE REL TABLE IF NOT EXISTS {_check_rel(domain, rel_type)}({pairs}{cols})"
+
+
+CREATE_META = "CREATE NODE TABLE IF NOT EXISTS Meta(name STRING, value STRING, PRIMARY KEY (name))"
+GET_META = "MATCH (m:Meta {name: $name}) RETURN m.value"
+SET_META = "MERGE (m:Meta {name: $name}) SET m.value = $value"
+
+BEGIN = "BEGIN TRANSACTION"
+COMMIT = "COMMIT"
+ROLLBACK = "ROLLBACK"
+
+
+# -- writes -----------------------------------------------------------------
+
+def copy_nodes(domain: Domain, label: str) -> str:
+    """Bulk insert of new nodes from the Arrow table ``$rows`` (columns in DDL order)."""
+    return f"COPY {_check_label(domain, label)} FROM $rows"
+
+
+def _known(allowed: tuple[FieldSpec, ...], columns: tuple[str, ...]) -> tuple[str, ...]:
+    names = {f.name for f in allowed}
+    unknown = [c for c in columns if c not in names]
+    if unknown or not columns:
+        raise ValueError(f"columns {unknown or columns} are not stored properties")
+    return columns
+
+
+def update_nodes(domain: Domain, label: str, columns: tuple[str, ...]) -> str:
+    """Update the given columns of existing nodes from ``$rows`` (keyed by the first column)."""
+    cols = node_columns(domain, label)
+    key = q(cols[0].name)
+    sets = ", ".join(f"n.{q(c)} = {q(c)}" for c in _known(cols[1:], columns))
+    return f"LOAD FROM $rows MATCH (n:{_check_label(domain, label)} {{{key}: {key}}}) SET {sets}"
+
+
+def copy_relations(domain: Domain, rel_type: str, from_label: str, to_label: str) -> str:
+    """Bulk insert of new relations; ``$rows`` holds from, to, then the properties."""
+    _check_label(domain, from_label)
+    _check_label(domain, to_label)
+    return f"COPY {_check_rel(domain, rel_type)} FROM $rows (from='{from_label}', to='{to_label}')"
+
+
+def update_relations(
+    domain: Domain, rel_type: str, from_label: str, to_label: str, columns: tuple[str, ...]
+) -> str:
+    """Update the given columns of existing relations found by endpoints and key."""
+    cols = relation_columns(domain, rel_type)
+    sets = ", ".join(f"r.{q(c)} = {q(c)}" for c in _known(cols[1:], columns))
+    return (
+        f"LOAD FROM $rows MATCH (a:{_check_label(domain, from_label)} {{id: _from}})"
+        f"-[r:{_check_rel(domain, rel_type)} {{key: key}}]->"
+        f"(b:{_check_label(domain, to_label)} {{id: _to}}) SET {sets}"
+    )
+
+
+def existing_node_keys(domain: Domain, label: str) -> str:
+    key = q(node_columns(domain, label)[0].name)
+    return f"LOAD FROM $rows MATCH (n:{_check_label(domain, label)} {{{key}: k}}) RETURN k"
+
+
+def all_relation_keys(domain: Domain, rel_type: str) -> str:
+    return f"MATCH ()-[r:{_check_rel(domain, rel_type)}]->() RETURN r.key AS k"
+
+
+# -- reads ------------------------------------------------------------------
+
+def count_nodes(domain: Domain, label: str) -> str:
+    return f"MATCH (n:{_check_label(domain, label)}) RETURN count(n)"
+
+
+def count_relations(domain: Domain, rel_type: str) -> str:
+    return f"MATCH ()-[r:{_check_rel(domain, rel_type)}]->() RETURN count(r)"
+
+
+COUNT_RECORDS_BY_KIND = "MATCH (r:Record) RETURN r.kind, count(r) ORDER BY r.kind"
+
+GET_ENTERPRISE = "MATCH (n:Enterprise {id: $id}) RETURN n"
+GET_PERSON = "MATCH (n:Person {id: $id}) RETURN n"
+GET_RECORDS = (
+    "MATCH (:Enterprise {id: $id})-[:HAS_RECORD]->(r:Record) "
+    "RETURN r ORDER BY r.`start`, r.kind, r.id"
+)
+
+SEARCH = (
+    "MATCH (e:Enterprise) WHERE e.id = $text OR e.name STARTS WITH $text "
+    "RETURN e.id, e.name ORDER BY e.id = $text DESC, e.name, e.id LIMIT $limit"
+)
+
+_VALID = "(r.valid_from IS NULL OR r.valid_from <= $as_of) AND (r.valid_to IS NULL OR r.valid_to > $as_of)"
+
+
+def neighbours(domain: Domain, rel_types: tuple[str, ...], direction: str) -> str:
+    """One page of neighbours of any node keyed ``$id``."""
+    types = "|".join(_check_rel(domain, t) for t in rel_types)
+    left, right = {"out": ("-", "->"), "in": ("<-", "-"), "both": ("-", "-")}[direction]
+    return (
+        f"MATCH (a {{id: $id}}){left}[r:{types}]{right}(b) "
+        "RETURN r, b, label(r) AS t ORDER BY t, b.id, r.key SKIP $offset LIMIT $limit"
+    )
+
+
+def related_parties(domain: Domain, max_hops: int) -> str:
+    """Shortest tie to every enterprise within ``max_hops`` through people, holdings, guarantees."""
+    types = "|".join(_check_rel(domain, t) for t in RELATED_PARTY_TYPES)
+    return (
+        f"MATCH p = (a:Enterprise {{id: $id}})-[:{types}* SHORTEST 1..{_check_hops(max_hops)} "
+        f"(r, n | WHERE {_VALID})]-(b:Enterprise) "
+        "WHERE b <> a "
+        "RETURN nodes(p), rels(p), length(p) AS len ORDER BY len, b.id LIMIT $limit"
+    )
+
+
+def ownership(domain: Domain, direction: str, max_depth: int) -> str:
+    """Shareholding chains up to the owners or down to the holdings."""
+    hops = _check_hops(max_depth)
+    rel = _check_rel(domain, "HOLDS_SHARES")
+    pattern = (
+        f"(e:Enterprise {{id: $id}})<-[:{rel}* TRAIL 1..{hops} (r, n | WHERE {_VALID})]-(x)"
+        if direction == "up"
+        else f"(e:Enterprise {{id: $id}})-[:{rel}* TRAIL 1..{hops} (r, n | WHERE {_VALID})]->(x)"
+    )
+    return f"MATCH p = {pattern} RETURN nodes(p), rels(p), length(p) AS len ORDER BY len, x.id LIMIT $limit"
+
+
+def guarantee_paths(domain: Domain, direction: str, max_hops: int) -> str:
+    """Guarantee chains from (``out``) or into (``in``) an enterprise."""
+    hops = _check_hops(max_hops)
+    rel = _check_rel(domain, "GUARANTEES")
+    left, right = ("-", "->") if direction == "out" else ("<-", "-")
+    return (
+        f"MATCH p = (e:Enterprise {{id: $id}}){left}[:{rel}* TRAIL 1..{hops} "
+        f"(r, n | WHERE {_VALID})]{right}(x:Enterprise) "
+        "RETURN nodes(p), rels(p), length(p) AS len ORDER BY len, x.id LIMIT $limit"
+    )
+
+
+# -- snapshot export ---------------------------------------------------------
+
+def export_nodes(domain: Domain, label: str) -> str:
+    """Node rows that exist on ``$as_of`` (enterprises established by then)."""
+    cols = node_columns(domain, label)
+    ret = ", ".join(f"n.{q(f.name)} AS {q(f.name)}" for f in cols)
+    where = (
+        " WHERE n.established_on IS NULL OR n.established_on <= $as_of"
+        if label == "Enterprise"
+        else ""
+    )
+    return f"MATCH (n:{_check_label(domain, label)}){where} RETURN {ret} ORDER BY n.{q(cols[0].name)}"
+
+
+def export_relations(domain: Domain, rel_type: str) -> str:
+    """Relations valid on ``$as_of`` with their endpoint keys."""
+    props = "".join(f", r.{q(f.name)} AS {q(f.name)}" for f in relation_columns(domain, rel_type))
+    return (
+        f"MATCH (a)-[r:{_check_rel(domain, rel_type)}]->(b) WHERE {_VALID} "
+        f"RETURN a.id AS _from, label(a) AS _from_label, b.id AS _to, label(b) AS _to_label{props}"
+    )
+
+
+def export_records(domain: Domain) -> str:
+    """Records that started on or before ``$as_of``."""
+    ret = ", ".join(f"r.{q(f.name)} AS {q(f.name)}" for f in node_columns(domain, "Record"))
+    return (
+        f"MATCH (r:Record) WHERE r.`start` <= $as_of RETURN {ret} ORDER BY r.id"
+    )

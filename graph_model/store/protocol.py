@@ -1,0 +1,194 @@
+"""The ``GraphStore`` protocol: what every backend offers, and the values it returns.
+
+A store has a writer side (schema, bulk upserts in one transaction per batch)
+and a reader side (entities, neighbours, related parties with paths, ownership,
+guarantee paths, search, and column exports for snapshots). The same contract
+tests (tests/contract/) run against every backend.
+
+Write batches use the *store form* of the data contract: node tables keyed by
+their store key (persons by the hashed key), relation tables with the columns
+``_from``, ``_from_label``, ``_to``, ``_to_label``, ``key`` and the relation's
+property fields, and one records table (``id`` = ``kind:record_no``, ``kind``,
+``enterprise_id`` and the union of record fields). Loaders produce that form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal, Protocol
+
+import pyarrow as pa
+
+Direction = Literal["out", "in", "both"]
+
+
+class StoreError(Exception):
+    """Base class of store failures, with a message meant for the user."""
+
+
+class SchemaMismatchError(StoreError):
+    """The database on disk was created with another version of the domain."""
+
+
+@dataclass(frozen=True)
+class NodeRef:
+    """A node in a result: its label, key and display name."""
+
+    label: str
+    id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A relation in a result, oriented as stored (source → target)."""
+
+    type: str
+    source: str
+    target: str
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Path:
+    """A path: n+1 nodes and the n relations between them, in walking order."""
+
+    nodes: tuple[NodeRef, ...]
+    edges: tuple[Edge, ...]
+
+    @property
+    def end(self) -> NodeRef:
+        return self.nodes[-1]
+
+    @property
+    def length(self) -> int:
+        return len(self.edges)
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A node adjacent to the queried one, with the relation that ties them."""
+
+    node: NodeRef
+    edge: Edge
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of neighbours; ``next_offset`` is None on the last page."""
+
+    items: tuple[Neighbour, ...]
+    next_offset: int | None
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A node with its properties; enterprises also carry their records."""
+
+    label: str
+    id: str
+    properties: dict[str, Any]
+    records: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    """How many nodes, relations and records the store holds."""
+
+    nodes: dict[str, int]
+    relations: dict[str, int]
+    records: dict[str, int]
+
+
+@dataclass
+class WriteBatch:
+    """Rows to upsert in one transaction, in store form (see the module docstring)."""
+
+    nodes: dict[str, pa.Table] = field(default_factory=dict)
+    relations: dict[str, pa.Table] = field(default_factory=dict)
+    records: pa.Table | None = None
+
+    @property
+    def row_count(self) -> int:
+        tables = [*self.nodes.values(), *self.relations.values()]
+        if self.records is not None:
+            tables.append(self.records)
+        return sum(t.num_rows for t in tables)
+
+
+class GraphStore(Protocol):
+    """The store protocol shared by the embedded and the Neo4j backends."""
+
+    # -- writer side ------------------------------------------------------
+    def ensure_schema(self) -> None:
+        """Create node and relation tables (or constraints) if missing."""
+
+    def existing_keys(self, label: str, keys: pa.Array) -> pa.Array:
+        """A boolean per key: does a node of ``label`` with that key exist?"""
+
+    def existing_relation_keys(self, rel_type: str, keys: pa.Array) -> pa.Array:
+        """A boolean per key: does a relation of ``rel_type`` with that key exist?"""
+
+    def write(self, batch: WriteBatch) -> None:
+        """Upsert a batch in one transaction: all of it lands, or none of it."""
+
+    def close(self) -> None:
+        """Release the database."""
+
+    # -- reader side ------------------------------------------------------
+    def counts(self) -> StoreCounts:
+        """Nodes per label, relations per type, records per kind."""
+
+    def get_entity(self, node_id: str) -> Entity | None:
+        """An enterprise (by USCC or external id) or a person (by key), or None."""
+
+    def neighbours(
+        self,
+        node_id: str,
+        rel_types: tuple[str, ...] | None = None,
+        direction: Direction = "both",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page:
+        """Adjacent nodes, ordered by relation type then neighbour key, one page at a time."""
+
+    def related_parties(
+        self, enterprise_id: str, max_hops: int = 2, as_of: date | None = None, limit: int = 100
+    ) -> list[Path]:
+        """Enterprises tied within ``max_hops`` through people, shareholdings and guarantees,
+        with the paths; only relations valid on ``as_of`` (default today) are walked."""
+
+    def ownership(
+        self,
+        enterprise_id: str,
+        direction: Literal["up", "down"],
+        max_depth: int = 5,
+        as_of: date | None = None,
+        limit: int = 200,
+    ) -> list[Path]:
+        """Shareholding chains: ``up`` to the owners, ``down`` to the holdings."""
+
+    def guarantee_paths(
+        self,
+        enterprise_id: str,
+        direction: Literal["out", "in"] = "out",
+        max_hops: int = 4,
+        as_of: date | None = None,
+        limit: int = 200,
+    ) -> list[Path]:
+        """Guarantee chains starting (``out``: whom it guarantees) or ending at the enterprise."""
+
+    def search(self, text: str, limit: int = 20) -> list[NodeRef]:
+        """Enterprises whose id equals ``text`` or whose name starts with it."""
+
+    # -- snapshot export ----------------------------------------------------
+    def export_nodes(self, label: str, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
+        """Node rows that exist on ``as_of``, in pages of at most ``batch_rows``."""
+
+    def export_relations(self, rel_type: str, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
+        """Relations valid on ``as_of`` with ``_from``, ``_to`` and properties, paged."""
+
+    def export_records(self, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
+        """Records that started on or before ``as_of``, paged."""

@@ -1,0 +1,1 @@
+"""Readers for the data contract, validation, rejects, person identity and bulk upserts."""

@@ -1,0 +1,394 @@
+"""Load a folder of contract files into a graph store.
+
+The load runs in two phases. First every file is read and validated: field
+checks, duplicate keys, references to enterprises and persons (in this load or
+already in the store). Bad rows go to a reject file with file, line, field,
+value and reason. Only then does anything touch the store, so a refused load
+(``strict`` with rejects, or a file that cannot be read) leaves it unchanged.
+Second, the accepted rows are upserted in batches, one transaction per batch:
+a batch that fails rolls back whole, and because every row is keyed, loading
+the same files again converges to the same store.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graph_model.domain import Domain, FieldSpec, NodeSpec, RecordSpec, RelationSpec, load_domain
+from graph_model.identifiers import person_key
+from graph_model.store.protocol import GraphStore, WriteBatch
+from loaders.read import (
+    FileProblem,
+    SourceFile,
+    csv_line_numbers,
+    find_files,
+    header,
+    read_batches,
+)
+from loaders.validate import (
+    Problems,
+    Reject,
+    check_identifier,
+    check_order,
+    convert_field,
+    duplicate_rows,
+)
+
+Spec = NodeSpec | RelationSpec | RecordSpec
+Progress = Callable[[int], None]
+
+
+class LoadRefused(Exception):
+    """The load was refused before anything was written; the store is unchanged."""
+
+    def __init__(self, message: str, summary: LoadSummary | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+@dataclass(frozen=True)
+class TableResult:
+    """Rows read, accepted and rejected for one contract file."""
+
+    table: str
+    file: str
+    read: int
+    accepted: int
+    rejected: int
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    """What a load did."""
+
+    tables: tuple[TableResult, ...]
+    rejects: tuple[Reject, ...]
+    rejects_file: Path | None
+    ignored_files: tuple[str, ...]
+    written: bool
+    seconds: float = 0.0
+
+    @property
+    def accepted(self) -> int:
+        return sum(t.accepted for t in self.tables)
+
+    @property
+    def rejected(self) -> int:
+        return sum(t.rejected for t in self.tables)
+
+
+@dataclass
+class _Validated:
+    """One file after validation: the store-form table of accepted rows and its rejects."""
+
+    source: SourceFile
+    spec: Spec
+    read: int
+    store_rows: pa.Table
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def _spec_of(domain: Domain, table: str) -> Spec:
+    for spec in (*domain.nodes, *domain.relations, *domain.records):
+        if spec.file == table:
+            return spec
+    raise KeyError(table)
+
+
+def _hash_people(col: pa.Array, salt: str) -> pa.Array:
+    uniques = pc.unique(col).drop_null()
+    keys = pa.array([person_key(v, salt) for v in uniques.to_pylist()], pa.string())
+    return pc.take(keys, pc.index_in(col, value_set=uniques))
+
+
+class _Loader:
+    def __init__(self, store: GraphStore, domain: Domain, salt: str) -> None:
+        self.store = store
+        self.domain = domain
+        self.salt = salt
+        # Keys accepted in this load, to resolve references before anything is written.
+        self.new_keys: dict[str, pa.Array] = {}
+
+    # -- phase 1: read and validate ------------------------------------------
+    def _columns(self, source: SourceFile, spec: Spec) -> dict[str, str]:
+        """Contract field → column of the file; refuses files missing required columns."""
+        names = header(source)
+        present = set(names)
+        mapping: dict[str, str] = {}
+        missing = []
+        for f in spec.fields:
+            if f.name in present:
+                if f.percent_column and f.percent_column in present:
+                    raise FileProblem(
+                        f"{source.path.name} line 1: give either {f.name} or "
+                        f"{f.percent_column}, not both"
+                    )
+                mapping[f.name] = f.name
+            elif f.percent_column and f.percent_column in present:
+                mapping[f.name] = f.percent_column
+            elif f.required:
+                missing.append(f.name)
+        if missing:
+            raise FileProblem(
+                f"{source.path.name} line 1: missing required column(s) {', '.join(missing)}; "
+                f"found {', '.join(names) or 'none'} (see docs/data-contract.md)"
+            )
+        return mapping
+
+    def validate(self, source: SourceFile, spec: Spec, progress: Progress) -> _Validated:
+        mapping = self._columns(source, spec)
+        batches = []
+        for batch in read_batches(source):
+            batches.append(batch)
+            progress(batch.num_rows)
+        raw = pa.Table.from_batches(batches) if batches else pa.table({})
+        n = raw.num_rows
+        problems = Problems(n)
+        typed: dict[str, pa.Array] = {}
+        for f in spec.fields:
+            column = mapping.get(f.name)
+            if column is None:
+                if f.default is not None:  # an absent column with a default is its default
+                    typed[f.name] = pa.array([f.default] * n, pa.string())
+                continue
+            col = raw[column].combine_chunks() if n else pa.array([], pa.string())
+            if column != f.name:  # a percent column: check 0-100, then scale to a fraction
+                pct = FieldSpec(column, "float", f.doc, min=0.0, max=100.0)
+                typed[f.name] = pc.divide(convert_field(col, pct, problems), 100.0)
+            else:
+                typed[f.name] = convert_field(col, f, problems)
+        check_order(typed, spec.fields, problems)
+        table = pa.table(typed) if typed else pa.table({})
+        store_rows = self._to_store_form(spec, table, problems)
+        good = pa.array(~problems.bad)
+        result = _Validated(source, spec, n, store_rows.filter(good))
+        result.rejects = self._rejects(source, problems)
+        return result
+
+    def _ref_keys(self, col: pa.Array, ref: str) -> pa.Array:
+        return _hash_people(col, self.salt) if ref == "person" else col
+
+    def _check_refs(
+        self, label: str, keys: pa.Array, shown: pa.Array, field_name: str, problems: Problems,
+        applies: np.ndarray | None = None,
+    ) -> None:
+        known = self.new_keys.get(label, pa.array([], pa.string()))
+        in_load = pc.is_in(keys, value_set=known)
+        unresolved = pc.unique(pc.filter(keys, pc.invert(pc.fill_null(in_load, False)))).drop_null()
+        in_store = pc.filter(unresolved, self.store.existing_keys(label, unresolved))
+        found = pc.or_(pc.fill_null(in_load, False), pc.is_in(keys, value_set=in_store))
+        missing = np.asarray(pc.and_(pc.is_valid(keys), pc.invert(found)).to_numpy(zero_copy_only=False))
+        if applies is not None:
+            missing &= applies
+        what = "person" if label == "Person" else "enterprise"
+        problems.add(missing, field_name, f"no such {what} in this load or in the store", shown)
+
+    def _to_store_form(self, spec: Spec, table: pa.Table, problems: Problems) -> pa.Table:
+        n = problems.bad.shape[0]
+        if isinstance(spec, NodeSpec):
+            key = table[spec.key] if n else pa.array([], pa.string())
+            if spec.label == "Person":
+                key = _hash_people(key, self.salt)
+            out = table.drop([spec.key]).add_column(0, spec.store_key, key) if n else table
+            self._reject_duplicates(key, spec.key, problems)
+            return out
+        if isinstance(spec, RelationSpec):
+            return self._relation_form(spec, table, problems)
+        return self._record_form(spec, table, problems)
+
+    def _relation_form(self, spec: RelationSpec, table: pa.Table, problems: Problems) -> pa.Table:
+        ends = {}
+        for side, end in (("_from", spec.source), ("_to", spec.target)):
+            col = table[end.field]
+            if end.ref == "party":
+                is_person = np.asarray(
+                    pc.fill_null(pc.equal(table[end.type_field], "person"), False).to_numpy(
+                        zero_copy_only=False
+                    )
+                )
+                check_identifier(col, "person_id", end.field, problems, is_person)
+                check_identifier(col, "enterprise_id", end.field, problems, ~is_person)
+                hashed = _hash_people(col, self.salt)
+                keys = pc.if_else(pa.array(is_person), hashed, col)
+                labels = pc.if_else(pa.array(is_person), "Person", "Enterprise")
+                self._check_refs("Person", keys, col, end.field, problems, is_person)
+                self._check_refs("Enterprise", keys, col, end.field, problems, ~is_person)
+            else:
+                label = "Person" if end.ref == "person" else "Enterprise"
+                check_identifier(col, f"{end.ref}_id", end.field, problems)
+                keys = self._ref_keys(col, end.ref)
+                labels = pa.array([label] * table.num_rows, pa.string())
+                self._check_refs(label, keys, col, end.field, problems)
+            ends[side] = (keys, labels)
+        by_name = {
+            spec.source.field: ends["_from"][0],
+            spec.target.field: ends["_to"][0],
+        }
+        parts = [
+            pc.fill_null(_as_text(by_name.get(k, table[k])), "") for k in spec.key
+        ]
+        key = pc.binary_join_element_wise(*parts, "|")
+        self._reject_duplicates(key, "|".join(spec.key), problems)
+        columns = {
+            "_from": ends["_from"][0],
+            "_from_label": ends["_from"][1],
+            "_to": ends["_to"][0],
+            "_to_label": ends["_to"][1],
+            "key": key,
+        }
+        for f in spec.property_fields:
+            if f.name in table.column_names:
+                columns[f.name] = table[f.name]
+        return pa.table(columns)
+
+    def _record_form(self, spec: RecordSpec, table: pa.Table, problems: Problems) -> pa.Table:
+        n = table.num_rows
+        owner = table["enterprise_id"]
+        check_identifier(owner, "enterprise_id", "enterprise_id", problems)
+        self._check_refs("Enterprise", owner, owner, "enterprise_id", problems)
+        ids = pc.binary_join_element_wise(
+            pa.array([spec.kind] * n, pa.string()), table["record_no"], ":"
+        )
+        self._reject_duplicates(ids, "record_no", problems)
+        columns = {"id": ids, "kind": pa.array([spec.kind] * n, pa.string())}
+        columns.update({name: table[name] for name in table.column_names})
+        return pa.table(columns)
+
+    @staticmethod
+    def _reject_duplicates(keys: pa.Array, field_name: str, problems: Problems) -> None:
+        if len(keys) == 0:
+            return
+        dup, first = duplicate_rows(pc.fill_null(keys, ""))
+        if dup.any():
+            shown = pa.array([f"same key as data row {r + 1}" for r in first], pa.string())
+            problems.add(dup, field_name, "duplicate key", shown)
+
+    def _rejects(self, source: SourceFile, problems: Problems) -> list[Reject]:
+        if not problems.items:
+            return []
+        rows = {int(r) + 1 for rows, *_ in problems.items for r in rows}
+        lines = (
+            csv_line_numbers(source.path, rows) if source.is_csv else {r: r for r in rows}
+        )
+        out = []
+        for rows_, fld, reason, values in problems.items:
+            shown = values.to_pylist() if values is not None else [""] * len(rows_)
+            for r, v in zip(rows_, shown, strict=True):
+                out.append(
+                    Reject(source.path.name, lines.get(int(r) + 1, int(r) + 1), fld,
+                           "" if v is None else str(v), reason)
+                )
+        out.sort(key=lambda j: (j.line, j.field))
+        return out
+
+    def remember(self, validated: _Validated) -> None:
+        spec = validated.spec
+        if isinstance(spec, NodeSpec):
+            self.new_keys[spec.label] = validated.store_rows[spec.store_key].combine_chunks()
+
+
+def _as_text(col: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return pc.cast(col, pa.string())
+
+
+def _write_rejects(rejects: list[Reject], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"rejects-{datetime.now():%Y%m%dT%H%M%S%f}.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["file", "line", "field", "value", "reason"])
+        for r in rejects:
+            writer.writerow([r.file, r.line, r.field, r.value, r.reason])
+    return path
+
+
+def load_folder(
+    store: GraphStore,
+    folder: Path,
+    *,
+    salt: str,
+    rejects_dir: Path,
+    batch_rows: int = 500_000,
+    strict: bool = False,
+    progress: Callable[[str, int | None], Progress] | None = None,
+) -> LoadSummary:
+    """Validate every contract file in ``folder``, then upsert the accepted rows.
+
+    Args:
+        store: the target store (its schema is created if missing).
+        folder: a folder with one file per contract table (``<table>.csv`` or ``.parquet``).
+        salt: salt of the person key hash (from the settings).
+        rejects_dir: where the reject file is written when rows are rejected.
+        batch_rows: rows per store transaction.
+        strict: refuse the whole load when any row is rejected.
+        progress: factory ``(stage, total) -> advance(n)`` for progress reporting.
+
+    Raises:
+        LoadRefused: a file cannot be read, or ``strict`` and rows were rejected.
+    """
+    started = time.perf_counter()
+    domain = load_domain()
+    on_progress = progress or (lambda stage, total: lambda n: None)
+    try:
+        sources, unknown = find_files(folder, domain.files)
+    except FileProblem as exc:
+        raise LoadRefused(str(exc)) from None
+    if not sources:
+        raise LoadRefused(
+            f"{folder}: no contract files; expected one or more of "
+            + ", ".join(f"{t}.csv|.parquet" for t in domain.files)
+        )
+    store.ensure_schema()
+    loader = _Loader(store, domain, salt)
+    validated: list[_Validated] = []
+    try:
+        for source in sources:
+            spec = _spec_of(domain, source.table)
+            v = loader.validate(source, spec, on_progress(f"validate {source.path.name}", None))
+            loader.remember(v)
+            validated.append(v)
+    except FileProblem as exc:
+        raise LoadRefused(f"load refused, nothing written: {exc}") from None
+
+    rejects = [r for v in validated for r in v.rejects]
+    rejects_file = _write_rejects(rejects, rejects_dir) if rejects else None
+    results = tuple(
+        TableResult(v.source.table, v.source.path.name, v.read, v.store_rows.num_rows, v.read - v.store_rows.num_rows)
+        for v in validated
+    )
+    summary = LoadSummary(results, tuple(rejects), rejects_file, tuple(p.name for p in unknown), False)
+    if strict and rejects:
+        raise LoadRefused(
+            f"load refused, nothing written: {len(rejects)} problem(s) in "
+            f"{sum(t.rejected for t in results)} row(s); see {rejects_file}",
+            summary,
+        )
+
+    total = sum(v.store_rows.num_rows for v in validated)
+    advance = on_progress("write", total)
+    for v in validated:
+        for start in range(0, v.store_rows.num_rows, batch_rows):
+            chunk = v.store_rows.slice(start, batch_rows)
+            store.write(_batch(v.spec, chunk))
+            advance(chunk.num_rows)
+    return LoadSummary(
+        results, tuple(rejects), rejects_file, summary.ignored_files, True,
+        time.perf_counter() - started,
+    )
+
+
+def _batch(spec: Spec, rows: pa.Table) -> WriteBatch:
+    if isinstance(spec, NodeSpec):
+        return WriteBatch(nodes={spec.label: rows})
+    if isinstance(spec, RelationSpec):
+        return WriteBatch(relations={spec.type: rows})
+    return WriteBatch(records=rows)

@@ -1,0 +1,207 @@
+"""Column-wise validation and normalisation of one contract table.
+
+Each check runs over a whole column (Arrow compute and NumPy) and marks the
+rows it fails; a row that fails any check is rejected with one reject line per
+problem. Python-level loops run only over the unique values of identifier
+columns or over rows already found bad.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graph_model.domain import FieldSpec
+from graph_model.identifiers import enterprise_id_valid_array, person_id_valid_array
+
+_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_TRUE = ("true", "1", "yes", "y", "t", "是")
+_FALSE = ("false", "0", "no", "n", "f", "否")
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One problem with one row: where it is and why it was refused."""
+
+    file: str
+    line: int
+    field: str
+    value: str
+    reason: str
+
+
+class Problems:
+    """Collects failing rows per check; rows are 0-based positions in the table."""
+
+    def __init__(self, n_rows: int) -> None:
+        self.bad = np.zeros(n_rows, dtype=bool)
+        self.items: list[tuple[np.ndarray, str, str, pa.Array | None]] = []
+
+    def add(self, mask: np.ndarray, field: str, reason: str, values: pa.Array | None) -> None:
+        """Record that rows where ``mask`` is true fail ``reason`` on ``field``."""
+        rows = np.flatnonzero(mask)
+        if len(rows):
+            self.bad[rows] = True
+            taken = values.take(pa.array(rows)) if values is not None else None
+            self.items.append((rows, field, reason, taken))
+
+
+def _np(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _text(col: pa.Array) -> pa.Array:
+    """Column as trimmed strings, blanks as null (works for typed Parquet columns too)."""
+    if pa.types.is_date32(col.type) or pa.types.is_timestamp(col.type):
+        col = pc.strftime(col, "%Y-%m-%d")
+    elif not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+        col = pc.cast(col, pa.string())
+    col = pc.utf8_trim_whitespace(col.cast(pa.string()))
+    return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+
+
+def _normalise_address(value: str) -> str:
+    # NFKC folds full-width digits, letters and spaces (common in Chinese registries).
+    return "".join(unicodedata.normalize("NFKC", value).split())
+
+
+def _normalise(col: pa.Array, how: str | None) -> pa.Array:
+    if how is None:
+        return col
+    if how == "email":
+        return pc.utf8_lower(col)
+    if how == "phone":
+        digits = pc.replace_substring_regex(col, r"[^0-9]", "")
+        return pc.if_else(pc.equal(digits, ""), pa.scalar(None, pa.string()), digits)
+    if how == "address":
+        uniques = pc.unique(col).drop_null()
+        mapped = pa.array([_normalise_address(v) for v in uniques.to_pylist()], pa.string())
+        return pc.take(mapped, pc.index_in(col, value_set=uniques))
+    raise ValueError(f"unknown normaliser {how!r}")
+
+
+def _to_date(col: pa.Array, raw: pa.Array, spec: FieldSpec, problems: Problems) -> pa.Array:
+    if pa.types.is_date32(col.type):
+        return col
+    if pa.types.is_timestamp(col.type):
+        return pc.cast(col, pa.date32())
+    text = pc.replace_substring_regex(raw, r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$", r"\1-\2-\3")
+    text = pc.replace_substring_regex(text, r"^(\d{4})-(\d)-", r"\1-0\2-")
+    text = pc.replace_substring_regex(text, r"^(\d{4})-(\d{2})-(\d)$", r"\1-\2-0\3")
+    parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+    problems.add(
+        _np(pc.and_(pc.is_valid(raw), pc.is_null(parsed))),
+        spec.name,
+        "not a date (expected yyyy-mm-dd)",
+        raw,
+    )
+    return pc.cast(parsed, pa.date32())
+
+
+def _to_float(col: pa.Array, raw: pa.Array, spec: FieldSpec, problems: Problems) -> pa.Array:
+    if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
+        values = pc.cast(col, pa.float64())
+    else:
+        ok = pc.match_substring_regex(raw, _NUMBER)
+        problems.add(_np(pc.and_(pc.is_valid(raw), pc.invert(ok))), spec.name, "not a number", raw)
+        values = pc.cast(pc.if_else(ok, raw, pa.scalar(None, pa.string())), pa.float64())
+    nan = _np(pc.is_nan(values))
+    problems.add(nan, spec.name, "not a number", raw)
+    return values
+
+
+def _to_bool(col: pa.Array, raw: pa.Array, spec: FieldSpec, problems: Problems) -> pa.Array:
+    if pa.types.is_boolean(col.type):
+        return col
+    lower = pc.utf8_lower(raw)
+    true = pc.is_in(lower, value_set=pa.array(_TRUE))
+    false = pc.is_in(lower, value_set=pa.array(_FALSE))
+    problems.add(
+        _np(pc.and_(pc.is_valid(raw), pc.invert(pc.or_(true, false)))),
+        spec.name,
+        "not a boolean (true/false)",
+        raw,
+    )
+    return pc.if_else(true, True, pc.if_else(false, False, pa.scalar(None, pa.bool_())))
+
+
+def convert_field(col: pa.Array, spec: FieldSpec, problems: Problems) -> pa.Array:
+    """Type, normalise and check one column against its field spec."""
+    raw = _text(col)
+    if spec.type == "date":
+        out = _to_date(col, raw, spec, problems)
+    elif spec.type == "float":
+        out = _to_float(col, raw, spec, problems)
+    elif spec.type == "bool":
+        out = _to_bool(col, raw, spec, problems)
+    else:
+        out = _normalise(raw, spec.normalise)
+        if spec.values:
+            bad = pc.and_(pc.is_valid(out), pc.invert(pc.is_in(out, value_set=pa.array(spec.values))))
+            problems.add(_np(bad), spec.name, f"not one of {', '.join(spec.values)}", raw)
+        if spec.pattern:
+            bad = pc.invert(pc.match_substring_regex(out, spec.pattern))
+            problems.add(_np(pc.and_(pc.is_valid(out), bad)), spec.name, "wrong format", raw)
+        if spec.check:
+            check_identifier(out, spec.check, spec.name, problems)
+    if spec.default is not None:
+        out = pc.fill_null(out, pa.scalar(spec.default, out.type))
+    if spec.required:
+        problems.add(_np(pc.is_null(out)), spec.name, "required value is empty", None)
+    if spec.min is not None:
+        problems.add(_np(pc.less(out, spec.min)), spec.name, f"must be ≥ {spec.min:g}", raw)
+    if spec.max is not None:
+        problems.add(_np(pc.greater(out, spec.max)), spec.name, f"must be ≤ {spec.max:g}", raw)
+    return out
+
+
+_ID_CHECKS = {
+    "enterprise_id": (
+        enterprise_id_valid_array,
+        "not a valid USCC (check character) nor an external id (REG:, FOREIGN:, SRC:)",
+    ),
+    "person_id": (
+        person_id_valid_array,
+        "not a valid ID number (check character) nor PASSPORT:, HKMO:, TW:",
+    ),
+}
+
+
+def check_identifier(
+    col: pa.Array, check: str, field: str, problems: Problems, applies: np.ndarray | None = None
+) -> None:
+    """Mark rows whose identifier fails ``check`` (only rows where ``applies``, if given)."""
+    validator, reason = _ID_CHECKS[check]
+    uniques = pc.unique(col).drop_null()
+    ok_unique = pa.array(validator(uniques.to_numpy(zero_copy_only=False)), pa.bool_())
+    ok = pc.take(ok_unique, pc.index_in(col, value_set=uniques))
+    bad = _np(pc.and_(pc.is_valid(col), pc.invert(ok)))
+    if applies is not None:
+        bad &= applies
+    problems.add(bad, field, reason, col)
+
+
+def check_order(table: dict[str, pa.Array], fields: tuple[FieldSpec, ...], problems: Problems) -> None:
+    """``after`` constraints: a field must not precede the one it follows."""
+    for spec in fields:
+        if spec.after and spec.name in table and spec.after in table:
+            before = pc.less(table[spec.name], table[spec.after])
+            shown = pc.binary_join_element_wise(
+                _text(table[spec.name]), _text(table[spec.after]), " < "
+            )
+            problems.add(_np(before), spec.name, f"{spec.name} is before {spec.after}", shown)
+
+
+def duplicate_rows(keys: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose key repeats an earlier row's, and the 0-based row of that first occurrence."""
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    codes = pc.dictionary_encode(keys).indices.to_numpy(zero_copy_only=False)
+    _, first = np.unique(codes, return_index=True)
+    first_of = first[codes]
+    dup = first_of != np.arange(len(codes))
+    return dup, first_of

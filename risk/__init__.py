@@ -1,0 +1,1 @@
+"""Risk analytics: features, model, grades and supervision workflows (built in later issues)."""
