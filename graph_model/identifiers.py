@@ -80,6 +80,37 @@ def resident_id_check_char(body17: str) -> str:
     return _ID_CHECK[sum(int(d) * w for d, w in zip(body17, _ID_WEIGHTS, strict=True)) % 11]
 
 
+def uscc_check_char_array(bodies: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`uscc_check_char`: check characters of many USCC bodies at once.
+
+    ``bodies`` is an (n, 17) uint8 array of ASCII codes of alphabet characters; the
+    result holds the n check characters as ASCII codes (uint8). Generators build
+    millions of codes and a Python call per code would dominate their run time.
+    """
+    vals = _USCC_VALUE[np.asarray(bodies, dtype=np.uint8)]
+    if vals.ndim != 2 or vals.shape[1] != 17:
+        raise ValueError("expected an (n, 17) array of USCC bodies")
+    if (vals == 255).any():
+        raise ValueError("a USCC body holds a character outside the alphabet")
+    total = (vals.astype(np.int64) * np.array(USCC_WEIGHTS)).sum(axis=1)
+    alphabet = np.frombuffer(USCC_ALPHABET.encode("ascii"), dtype=np.uint8)
+    return alphabet[(31 - total % 31) % 31]
+
+
+def resident_id_check_char_array(bodies: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`resident_id_check_char` over an (n, 17) uint8 array of ASCII digits.
+
+    Returns the n check characters as ASCII codes (uint8; ``X`` for ten).
+    """
+    digits = np.asarray(bodies, dtype=np.uint8).astype(np.int64) - ord("0")
+    if digits.ndim != 2 or digits.shape[1] != 17:
+        raise ValueError("expected an (n, 17) array of ID number bodies")
+    if ((digits < 0) | (digits > 9)).any():
+        raise ValueError("an ID number body holds a character other than a digit")
+    total = (digits * np.array(_ID_WEIGHTS)).sum(axis=1)
+    return np.frombuffer(_ID_CHECK.encode("ascii"), dtype=np.uint8)[total % 11]
+
+
 def _pattern(patterns: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns))
 

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path("var"))
     # "development" allows the built-in salt; "production" refuses unsafe defaults.
     environment: Literal["development", "production"] = "development"
-    # Salt of the person key hash. Changing it changes every person key: set it once per installation.
+    # Salt of the person key hash. Changing it changes every person key: set it once.
     person_id_salt: str = DEVELOPMENT_SALT
     # Rows written per store transaction during a load.
     load_batch_rows: int = Field(default=500_000, gt=0)

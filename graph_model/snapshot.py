@@ -151,9 +151,11 @@ def take_snapshot(store: GraphStore, as_of: date, batch_rows: int = 1_000_000) -
     """Export the graph as it stood on ``as_of`` from any store backend."""
     domain = load_domain()
     enterprises = _concat(list(store.export_nodes("Enterprise", as_of, batch_rows)))
-    ended = pc.fill_null(pc.less_equal(enterprises["deregistered_on"], as_of), False)
+    # An enterprise deregistered after the as-of date was still active on it; one with an
+    # ended status but no date keeps its status (when it ended is unknown).
+    not_yet = pc.fill_null(pc.greater(enterprises["deregistered_on"], as_of), False)
     status = pc.if_else(
-        pc.and_(pc.is_in(enterprises["status"], pa.array(_ENDED_STATUSES)), pc.invert(ended)),
+        pc.and_(pc.is_in(enterprises["status"], pa.array(_ENDED_STATUSES)), not_yet),
         "active",
         enterprises["status"],
     )

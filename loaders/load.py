@@ -95,6 +95,8 @@ class _Validated:
     read: int
     store_rows: pa.Table
     rejects: list[Reject] = field(default_factory=list)
+    # Columns absent from the file and filled with their default: they apply to new rows only.
+    defaulted: tuple[str, ...] = ()
 
 
 def _spec_of(domain: Domain, table: str) -> Spec:
@@ -154,11 +156,13 @@ class _Loader:
         n = raw.num_rows
         problems = Problems(n)
         typed: dict[str, pa.Array] = {}
+        defaulted = []
         for f in spec.fields:
             column = mapping.get(f.name)
             if column is None:
                 if f.default is not None:  # an absent column with a default is its default
                     typed[f.name] = pa.array([f.default] * n, pa.string())
+                    defaulted.append(f.name)
                 continue
             col = raw[column].combine_chunks() if n else pa.array([], pa.string())
             if column != f.name:  # a percent column: check 0-100, then scale to a fraction
@@ -170,7 +174,7 @@ class _Loader:
         table = pa.table(typed) if typed else pa.table({})
         store_rows = self._to_store_form(spec, table, problems)
         good = pa.array(~problems.bad)
-        result = _Validated(source, spec, n, store_rows.filter(good))
+        result = _Validated(source, spec, n, store_rows.filter(good), defaulted=tuple(defaulted))
         result.rejects = self._rejects(source, problems)
         return result
 
@@ -186,7 +190,9 @@ class _Loader:
         unresolved = pc.unique(pc.filter(keys, pc.invert(pc.fill_null(in_load, False)))).drop_null()
         in_store = pc.filter(unresolved, self.store.existing_keys(label, unresolved))
         found = pc.or_(pc.fill_null(in_load, False), pc.is_in(keys, value_set=in_store))
-        missing = np.asarray(pc.and_(pc.is_valid(keys), pc.invert(found)).to_numpy(zero_copy_only=False))
+        missing = np.asarray(
+            pc.and_(pc.is_valid(keys), pc.invert(found)).to_numpy(zero_copy_only=False)
+        )
         if applies is not None:
             missing &= applies
         what = "person" if label == "Person" else "enterprise"
@@ -233,8 +239,11 @@ class _Loader:
             spec.source.field: ends["_from"][0],
             spec.target.field: ends["_to"][0],
         }
+        n = table.num_rows
+        # An optional key column (valid_from) may be absent from the file: it is empty then.
         parts = [
-            pc.fill_null(_as_text(by_name.get(k, table[k])), "") for k in spec.key
+            pc.fill_null(_as_text(by_name[k] if k in by_name else _column(table, k, n)), "")
+            for k in spec.key
         ]
         key = pc.binary_join_element_wise(*parts, "|")
         self._reject_duplicates(key, "|".join(spec.key), problems)
@@ -300,6 +309,10 @@ def _as_text(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.cast(col, pa.string())
 
 
+def _column(table: pa.Table, name: str, n: int) -> pa.Array | pa.ChunkedArray:
+    return table[name] if name in table.column_names else pa.nulls(n, pa.string())
+
+
 def _write_rejects(rejects: list[Reject], folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"rejects-{datetime.now():%Y%m%dT%H%M%S%f}.csv"
@@ -362,10 +375,15 @@ def load_folder(
     rejects = [r for v in validated for r in v.rejects]
     rejects_file = _write_rejects(rejects, rejects_dir) if rejects else None
     results = tuple(
-        TableResult(v.source.table, v.source.path.name, v.read, v.store_rows.num_rows, v.read - v.store_rows.num_rows)
+        TableResult(
+            v.source.table, v.source.path.name, v.read, v.store_rows.num_rows,
+            v.read - v.store_rows.num_rows,
+        )
         for v in validated
     )
-    summary = LoadSummary(results, tuple(rejects), rejects_file, tuple(p.name for p in unknown), False)
+    summary = LoadSummary(
+        results, tuple(rejects), rejects_file, tuple(p.name for p in unknown), False
+    )
     if strict and rejects:
         raise LoadRefused(
             f"load refused, nothing written: {len(rejects)} problem(s) in "
@@ -378,12 +396,33 @@ def load_folder(
     for v in validated:
         for start in range(0, v.store_rows.num_rows, batch_rows):
             chunk = v.store_rows.slice(start, batch_rows)
-            store.write(_batch(v.spec, chunk))
+            for part in _split_defaulted(store, v, chunk):
+                store.write(_batch(v.spec, part))
             advance(chunk.num_rows)
     return LoadSummary(
         results, tuple(rejects), rejects_file, summary.ignored_files, True,
         time.perf_counter() - started,
     )
+
+
+def _split_defaulted(store: GraphStore, v: _Validated, chunk: pa.Table) -> list[pa.Table]:
+    """Rows to write; rows already stored lose the columns that only hold defaults.
+
+    A partial update file without ``status`` must not reset a revoked enterprise to the
+    default ``active``: the default describes new rows, not a change to existing ones.
+    """
+    if not v.defaulted:
+        return [chunk]
+    spec = v.spec
+    if isinstance(spec, NodeSpec):
+        exists = store.existing_keys(spec.label, chunk[spec.store_key].combine_chunks())
+    elif isinstance(spec, RelationSpec):
+        exists = store.existing_relation_keys(spec.type, chunk["key"].combine_chunks())
+    else:
+        exists = store.existing_keys("Record", chunk["id"].combine_chunks())
+    new = chunk.filter(pc.invert(exists))
+    old = chunk.filter(exists).drop_columns(list(v.defaulted))
+    return [part for part in (new, old) if part.num_rows]
 
 
 def _batch(spec: Spec, rows: pa.Table) -> WriteBatch:

@@ -70,13 +70,16 @@ def _check_text(path: Path) -> None:
         ) from None
 
 
+def _raw_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
 def header(source: SourceFile) -> list[str]:
-    """Column names of a contract file."""
+    """Column names of a contract file (CSV names trimmed of surrounding spaces)."""
     if source.is_csv:
         _check_text(source.path)
-        with source.path.open(encoding="utf-8-sig", newline="") as fh:
-            first = next(csv.reader(fh), [])
-        names = [c.strip() for c in first]
+        names = [c.strip() for c in _raw_header(source.path)]
         if not any(names):
             raise FileProblem(f"{source.path.name} line 1: empty header row")
         return names
@@ -92,8 +95,11 @@ def read_batches(source: SourceFile) -> Iterator[pa.RecordBatch]:
         names = header(source)
         if len(set(names)) != len(names):
             raise FileProblem(f"{source.path.name} line 1: a column name appears twice")
+        # Arrow keeps names as written ("id, name" gives " name"): type by the raw names,
+        # then rename to the trimmed ones that the contract mapping uses.
+        raw_names = _raw_header(source.path)
         convert = pcsv.ConvertOptions(
-            column_types={n: pa.string() for n in names},
+            column_types={n: pa.string() for n in raw_names},
             strings_can_be_null=True,
             null_values=[""],
             quoted_strings_can_be_null=True,
@@ -105,7 +111,8 @@ def read_batches(source: SourceFile) -> Iterator[pa.RecordBatch]:
                 parse_options=pcsv.ParseOptions(newlines_in_values=True),
                 convert_options=convert,
             )
-            yield from reader
+            for batch in reader:
+                yield batch.rename_columns(names)
         except pa.ArrowInvalid as exc:
             raise FileProblem(f"{source.path.name}: malformed CSV ({exc})") from None
         return
@@ -130,10 +137,14 @@ def csv_line_numbers(path: Path, rows: set[int]) -> dict[int, int]:
         reader = csv.reader(fh)
         next(reader, None)
         start = reader.line_num + 1
-        for number, _ in enumerate(reader, start=1):
-            if number in rows:
-                found[number] = start
-                if len(found) == len(rows):
-                    break
+        number = 0
+        for row in reader:
+            # Arrow skips blank lines, so they are not data rows; they still count as lines.
+            if row:
+                number += 1
+                if number in rows:
+                    found[number] = start
+                    if len(found) == len(rows):
+                        break
             start = reader.line_num + 1
     return found

@@ -93,6 +93,10 @@ def _to_date(col: pa.Array, raw: pa.Array, spec: FieldSpec, problems: Problems) 
     text = pc.replace_substring_regex(text, r"^(\d{4})-(\d)-", r"\1-0\2-")
     text = pc.replace_substring_regex(text, r"^(\d{4})-(\d{2})-(\d)$", r"\1-\2-0\3")
     parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # strptime rolls impossible days over (2021-02-30 becomes 2021-03-02): a real date
+    # prints back as the text it came from.
+    same = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text)
+    parsed = pc.if_else(pc.fill_null(same, False), parsed, pa.scalar(None, parsed.type))
     problems.add(
         _np(pc.and_(pc.is_valid(raw), pc.is_null(parsed))),
         spec.name,
@@ -109,8 +113,9 @@ def _to_float(col: pa.Array, raw: pa.Array, spec: FieldSpec, problems: Problems)
         ok = pc.match_substring_regex(raw, _NUMBER)
         problems.add(_np(pc.and_(pc.is_valid(raw), pc.invert(ok))), spec.name, "not a number", raw)
         values = pc.cast(pc.if_else(ok, raw, pa.scalar(None, pa.string())), pa.float64())
-    nan = _np(pc.is_nan(values))
-    problems.add(nan, spec.name, "not a number", raw)
+    # NaN, and overflow such as 1e400 (infinity), are not amounts.
+    not_finite = _np(pc.invert(pc.is_finite(values)))
+    problems.add(not_finite, spec.name, "not a number", raw)
     return values
 
 
@@ -141,7 +146,8 @@ def convert_field(col: pa.Array, spec: FieldSpec, problems: Problems) -> pa.Arra
     else:
         out = _normalise(raw, spec.normalise)
         if spec.values:
-            bad = pc.and_(pc.is_valid(out), pc.invert(pc.is_in(out, value_set=pa.array(spec.values))))
+            allowed = pc.is_in(out, value_set=pa.array(spec.values))
+            bad = pc.and_(pc.is_valid(out), pc.invert(allowed))
             problems.add(_np(bad), spec.name, f"not one of {', '.join(spec.values)}", raw)
         if spec.pattern:
             bad = pc.invert(pc.match_substring_regex(out, spec.pattern))
@@ -151,7 +157,9 @@ def convert_field(col: pa.Array, spec: FieldSpec, problems: Problems) -> pa.Arra
     if spec.default is not None:
         out = pc.fill_null(out, pa.scalar(spec.default, out.type))
     if spec.required:
-        problems.add(_np(pc.is_null(out)), spec.name, "required value is empty", None)
+        # Only truly blank cells: a value that failed its type check is reported as such.
+        empty = pc.and_(pc.is_null(out), pc.is_null(raw))
+        problems.add(_np(empty), spec.name, "required value is empty", None)
     if spec.min is not None:
         problems.add(_np(pc.less(out, spec.min)), spec.name, f"must be ≥ {spec.min:g}", raw)
     if spec.max is not None:
@@ -185,7 +193,9 @@ def check_identifier(
     problems.add(bad, field, reason, col)
 
 
-def check_order(table: dict[str, pa.Array], fields: tuple[FieldSpec, ...], problems: Problems) -> None:
+def check_order(
+    table: dict[str, pa.Array], fields: tuple[FieldSpec, ...], problems: Problems
+) -> None:
     """``after`` constraints: a field must not precede the one it follows."""
     for spec in fields:
         if spec.after and spec.name in table and spec.after in table:

@@ -8,6 +8,7 @@ LadybugDB (measured: 100k merges in 190 s), so it is never used.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterator
 from datetime import date
@@ -159,14 +160,20 @@ class LadybugStore:
             if batch.records is not None:
                 self._upsert_records(batch.records)
             self._run(cy.COMMIT)
-        except Exception:
-            self._run(cy.ROLLBACK)
+        except Exception as exc:
+            # LadybugDB has already rolled back when one of its statements failed, and then
+            # ROLLBACK itself fails ("No active transaction") and would hide the cause.
+            with contextlib.suppress(RuntimeError):
+                self._run(cy.ROLLBACK)
+            if isinstance(exc, RuntimeError):
+                raise StoreError(f"write failed, nothing was written: {exc}") from exc
             raise
 
     def _upsert_nodes(self, label: str, table: pa.Table) -> pa.Array:
         """Insert new nodes, update the columns present for existing ones; returns the new-row mask."""
         schema = self._node_schema(label)
         present = _conform(table, schema)
+        _require_unique_keys(present.column(0), label)
         exists = self.existing_keys(label, present.column(0).combine_chunks())
         new = _complete(present.filter(pc.invert(exists)), schema)
         old = present.filter(exists)
@@ -179,10 +186,21 @@ class LadybugStore:
 
     def _upsert_relations(self, rel_type: str, table: pa.Table) -> None:
         schema = self._rel_schema(rel_type)
-        for from_label, to_label in cy.relation_pairs(self.domain, rel_type):
-            mask = pc.and_(
-                pc.equal(table["_from_label"], from_label), pc.equal(table["_to_label"], to_label)
+        _require_unique_keys(table["key"], rel_type)
+        pairs = cy.relation_pairs(self.domain, rel_type)
+        masks = [
+            pc.fill_null(
+                pc.and_(pc.equal(table["_from_label"], a), pc.equal(table["_to_label"], b)), False
             )
+            for a, b in pairs
+        ]
+        unmatched = table.num_rows - sum(pc.sum(m).as_py() or 0 for m in masks)
+        if unmatched:  # these rows would otherwise be dropped without a word
+            raise StoreError(
+                f"{rel_type}: {unmatched} row(s) connect labels it does not allow "
+                f"(allowed: {pairs})"
+            )
+        for (from_label, to_label), mask in zip(pairs, masks, strict=True):
             part = _conform(table.filter(mask), schema)
             if part.num_rows == 0:
                 continue
@@ -301,6 +319,14 @@ class LadybugStore:
 
     def export_records(self, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
         return self._pages(cy.export_records(self.domain), {"as_of": as_of}, batch_rows)
+
+
+def _require_unique_keys(keys: pa.ChunkedArray | pa.Array, what: str) -> None:
+    """Refuse null or repeated keys: either would make an upsert ambiguous or not idempotent."""
+    if keys.null_count:
+        raise StoreError(f"{what}: {keys.null_count} row(s) without a key")
+    if pc.count_distinct(keys).as_py() < len(keys):
+        raise StoreError(f"{what}: the batch repeats a key")
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -41,8 +41,22 @@ def _check_rel(domain: Domain, rel_type: str) -> str:
     return rel_type
 
 
+def _check_keyed_rel(domain: Domain, rel_type: str) -> str:
+    # HAS_RECORD only links records to their enterprise: it has no key and no validity.
+    if _check_rel(domain, rel_type) not in {r.type for r in domain.relations}:
+        raise ValueError(f"relation type {rel_type!r} is not a domain relation with a key")
+    return rel_type
+
+
+def _check_direction(direction: str, allowed: tuple[str, ...]) -> str:
+    if direction not in allowed:
+        raise ValueError(f"direction must be one of {allowed}, got {direction!r}")
+    return direction
+
+
 def _check_hops(hops: int) -> int:
-    if not isinstance(hops, int) or not 1 <= hops <= MAX_HOPS:
+    # bool is an int subclass; True would be written into the query as "True".
+    if isinstance(hops, bool) or not isinstance(hops, int) or not 1 <= hops <= MAX_HOPS:
         raise ValueError(f"hops must be an integer from 1 to {MAX_HOPS}, got {hops!r}")
     return hops
 
@@ -55,6 +69,7 @@ def _column(f: FieldSpec) -> str:
 
 def node_columns(domain: Domain, label: str) -> tuple[FieldSpec, ...]:
     """Stored properties of a node label, key first, in DDL order."""
+    _check_label(domain, label)
     if label == "Record":
         head = (
             FieldSpec("id", "string", "kind:record_no"),
@@ -68,6 +83,7 @@ def node_columns(domain: Domain, label: str) -> tuple[FieldSpec, ...]:
 
 def relation_columns(domain: Domain, rel_type: str) -> tuple[FieldSpec, ...]:
     """Stored properties of a relation type, in DDL order (``key`` first)."""
+    _check_rel(domain, rel_type)
     if rel_type == "HAS_RECORD":
         return ()
     key = FieldSpec("key", "string", "relation key")
@@ -76,6 +92,7 @@ def relation_columns(domain: Domain, rel_type: str) -> tuple[FieldSpec, ...]:
 
 def relation_pairs(domain: Domain, rel_type: str) -> tuple[tuple[str, str], ...]:
     """(from label, to label) pairs a relation type connects."""
+    _check_rel(domain, rel_type)
     if rel_type == "HAS_RECORD":
         return (("Enterprise", "Record"),)
     spec = domain.relation(rel_type)
@@ -83,6 +100,11 @@ def relation_pairs(domain: Domain, rel_type: str) -> tuple[tuple[str, str], ...]
     return tuple(
         (a, b) for a in labels[spec.source.ref] for b in labels[spec.target.ref]
     )
+
+
+def _check_pair(domain: Domain, rel_type: str, from_label: str, to_label: str) -> None:
+    if (from_label, to_label) not in relation_pairs(domain, rel_type):
+        raise ValueError(f"{rel_type} does not connect {from_label!r} to {to_label!r}")
 
 
 def create_node_table(domain: Domain, label: str) -> str:
@@ -131,8 +153,7 @@ def update_nodes(domain: Domain, label: str, columns: tuple[str, ...]) -> str:
 
 def copy_relations(domain: Domain, rel_type: str, from_label: str, to_label: str) -> str:
     """Bulk insert of new relations; ``$rows`` holds from, to, then the properties."""
-    _check_label(domain, from_label)
-    _check_label(domain, to_label)
+    _check_pair(domain, rel_type, from_label, to_label)
     return f"COPY {_check_rel(domain, rel_type)} FROM $rows (from='{from_label}', to='{to_label}')"
 
 
@@ -140,6 +161,7 @@ def update_relations(
     domain: Domain, rel_type: str, from_label: str, to_label: str, columns: tuple[str, ...]
 ) -> str:
     """Update the given columns of existing relations found by endpoints and key."""
+    _check_pair(domain, rel_type, from_label, to_label)
     cols = relation_columns(domain, rel_type)
     sets = ", ".join(f"r.{q(c)} = {q(c)}" for c in _known(cols[1:], columns))
     return (
@@ -155,7 +177,7 @@ def existing_node_keys(domain: Domain, label: str) -> str:
 
 
 def all_relation_keys(domain: Domain, rel_type: str) -> str:
-    return f"MATCH ()-[r:{_check_rel(domain, rel_type)}]->() RETURN r.key AS k"
+    return f"MATCH ()-[r:{_check_keyed_rel(domain, rel_type)}]->() RETURN r.key AS k"
 
 
 # -- reads ------------------------------------------------------------------
@@ -187,8 +209,11 @@ _VALID = "(r.valid_from IS NULL OR r.valid_from <= $as_of) AND (r.valid_to IS NU
 
 def neighbours(domain: Domain, rel_types: tuple[str, ...], direction: str) -> str:
     """One page of neighbours of any node keyed ``$id``."""
-    types = "|".join(_check_rel(domain, t) for t in rel_types)
-    left, right = {"out": ("-", "->"), "in": ("<-", "-"), "both": ("-", "-")}[direction]
+    if not rel_types:
+        raise ValueError("at least one relation type is needed")
+    types = "|".join(_check_keyed_rel(domain, t) for t in rel_types)
+    arrows = {"out": ("-", "->"), "in": ("<-", "-"), "both": ("-", "-")}
+    left, right = arrows[_check_direction(direction, tuple(arrows))]
     return (
         f"MATCH (a {{id: $id}}){left}[r:{types}]{right}(b) "
         "RETURN r, b, label(r) AS t ORDER BY t, b.id, r.key SKIP $offset LIMIT $limit"
@@ -210,6 +235,7 @@ def ownership(domain: Domain, direction: str, max_depth: int) -> str:
     """Shareholding chains up to the owners or down to the holdings."""
     hops = _check_hops(max_depth)
     rel = _check_rel(domain, "HOLDS_SHARES")
+    _check_direction(direction, ("up", "down"))
     pattern = (
         f"(e:Enterprise {{id: $id}})<-[:{rel}* TRAIL 1..{hops} (r, n | WHERE {_VALID})]-(x)"
         if direction == "up"
@@ -222,7 +248,8 @@ def guarantee_paths(domain: Domain, direction: str, max_hops: int) -> str:
     """Guarantee chains from (``out``) or into (``in``) an enterprise."""
     hops = _check_hops(max_hops)
     rel = _check_rel(domain, "GUARANTEES")
-    left, right = ("-", "->") if direction == "out" else ("<-", "-")
+    out = _check_direction(direction, ("out", "in")) == "out"
+    left, right = ("-", "->") if out else ("<-", "-")
     return (
         f"MATCH p = (e:Enterprise {{id: $id}}){left}[:{rel}* TRAIL 1..{hops} "
         f"(r, n | WHERE {_VALID})]{right}(x:Enterprise) "
@@ -248,7 +275,7 @@ def export_relations(domain: Domain, rel_type: str) -> str:
     """Relations valid on ``$as_of`` with their endpoint keys."""
     props = "".join(f", r.{q(f.name)} AS {q(f.name)}" for f in relation_columns(domain, rel_type))
     return (
-        f"MATCH (a)-[r:{_check_rel(domain, rel_type)}]->(b) WHERE {_VALID} "
+        f"MATCH (a)-[r:{_check_keyed_rel(domain, rel_type)}]->(b) WHERE {_VALID} "
         f"RETURN a.id AS _from, label(a) AS _from_label, b.id AS _to, label(b) AS _to_label{props}"
     )
 

@@ -1,0 +1,1 @@
+"""Scale benchmarks; figures go to docs/benchmarks.md."""

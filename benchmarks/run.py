@@ -1,0 +1,141 @@
+"""Scale benchmarks of the foundation: generate, load, snapshot and path queries.
+
+Run with ``./dev bench --enterprises 1000000``. Each step runs in a child
+process so that its own peak memory (max RSS) is measured. Results are printed
+as a Markdown table to paste into docs/benchmarks.md with the machine and date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+STEPS = ("generate", "load", "reload", "snapshot", "queries")
+
+
+def _child(step: str, work: Path, enterprises: int) -> dict[str, object]:
+    """Run one step in this process and return its figures."""
+    from loaders.generator import generate_city
+
+    from graph_model.settings import Settings
+    from graph_model.snapshot import take_snapshot
+    from graph_model.store.open import open_store
+    from loaders.load import load_folder
+
+    settings = Settings(home=work / "home")
+    data = work / "data"
+    started = time.perf_counter()
+    figures: dict[str, object] = {}
+    if step == "generate":
+        summary = generate_city(data, enterprises, seed=1)
+        figures["rows"] = sum(summary.rows.values())
+    elif step in ("load", "reload"):
+        with open_store(settings) as store:
+            result = load_folder(
+                store,
+                data,
+                salt=settings.person_id_salt,
+                rejects_dir=settings.rejects_dir,
+                batch_rows=settings.load_batch_rows,
+                strict=True,
+            )
+        figures["rows"] = result.accepted
+        size = sum(p.stat().st_size for p in settings.embedded_store_path.parent.rglob("*"))
+        figures["disk_mb"] = round(size / 1e6)
+    elif step == "snapshot":
+        with open_store(settings, read_only=True) as store:
+            snap = take_snapshot(store, date(2025, 12, 31))
+        figures["rows"] = snap.n_nodes + sum(r.edge_count for r in snap.relations.values())
+    elif step == "queries":
+        figures.update(_queries(settings))
+    figures["seconds"] = round(time.perf_counter() - started, 2)
+    figures["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return figures
+
+
+def _queries(settings: object) -> dict[str, object]:
+    """p50 / p99 latency of the key path queries on random enterprises."""
+    import random
+
+    from graph_model.store.open import open_store
+
+    with open_store(settings, read_only=True) as store:  # type: ignore[arg-type]
+        ids = [
+            row["id"]
+            for page in store.export_nodes("Enterprise", date.today(), 10**7)
+            for row in page.select(["id"]).to_pylist()
+        ]
+        rng = random.Random(7)
+        sample = rng.sample(ids, 200)
+        out: dict[str, object] = {}
+        calls = {
+            "related_parties_2hop": lambda e: store.related_parties(e, 2, limit=100),
+            "ownership_up_4": lambda e: store.ownership(e, "up", 4),
+            "guarantee_out_4": lambda e: store.guarantee_paths(e, "out", 4),
+            "get_entity": store.get_entity,
+        }
+        for name, call in calls.items():
+            times = []
+            for e in sample:
+                t0 = time.perf_counter()
+                call(e)
+                times.append((time.perf_counter() - t0) * 1000)
+            times.sort()
+            out[name] = (
+                f"p50 {times[len(times) // 2]:.1f} ms, p99 {times[int(len(times) * 0.99)]:.1f} ms"
+            )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--enterprises", type=int, default=100_000)
+    parser.add_argument("--work", type=Path, default=None, help="Working folder (default: temp)")
+    parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="creditgraph-bench-"))
+    if args.step:
+        print(json.dumps(_child(args.step, work, args.enterprises)))
+        return
+    results = {}
+    for step in STEPS:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.run",
+                "--step",
+                step,
+                "--enterprises",
+                str(args.enterprises),
+                "--work",
+                str(work),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        results[step] = json.loads(proc.stdout.strip().splitlines()[-1])
+        sys.stderr.write(f"{step}: {results[step]}\n")
+    print(
+        f"\n{args.enterprises:,} enterprises — {platform.node()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {date.today()}\n"
+    )
+    print("| step | time (s) | peak RSS (MB) | detail |")
+    print("|---|---|---|---|")
+    for step, fig in results.items():
+        detail = {k: v for k, v in fig.items() if k not in ("seconds", "max_rss_mb")}
+        print(f"| {step} | {fig['seconds']} | {fig['max_rss_mb']} | {detail} |")
+
+
+if __name__ == "__main__":
+    main()

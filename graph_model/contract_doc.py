@@ -1,0 +1,111 @@
+"""Render ``docs/data-contract.md`` from the domain definition.
+
+The document is generated, never edited by hand; a test fails when the
+committed file differs from what this module renders.
+"""
+
+from __future__ import annotations
+
+from graph_model.domain import Domain, FieldSpec, load_domain
+
+HEADER = "<!-- Generated from graph_model/domain.yaml by `creditgraph docs`. Do not edit. -->"
+
+
+def _rule(f: FieldSpec) -> str:
+    parts = []
+    if f.values:
+        parts.append("one of " + ", ".join(f"`{v}`" for v in f.values))
+    if f.min is not None:
+        parts.append(f"≥ {f.min:g}")
+    if f.max is not None:
+        parts.append(f"≤ {f.max:g}")
+    if f.pattern:
+        parts.append(f"matches `{f.pattern}`")
+    if f.after:
+        parts.append(f"not before `{f.after}`")
+    if f.check == "enterprise_id":
+        parts.append("USCC check character verified, or an external id")
+    if f.check == "person_id":
+        parts.append("ID number check character verified, or another document scheme")
+    if f.default is not None:
+        parts.append(f"default `{f.default}`")
+    if f.percent_column:
+        parts.append(f"or give `{f.percent_column}` in percent")
+    if f.normalise:
+        parts.append(f"normalised ({f.normalise})")
+    return "; ".join(parts)
+
+
+def _table(fields: tuple[FieldSpec, ...]) -> list[str]:
+    lines = ["| column | type | required | rule | meaning |", "|---|---|---|---|---|"]
+    for f in fields:
+        required = "yes" if f.required else ""
+        lines.append(f"| `{f.name}` | {f.type} | {required} | {_rule(f)} | {f.doc} |")
+    return lines
+
+
+def render_data_contract(domain: Domain | None = None) -> str:
+    """The data contract as Markdown."""
+    d = domain or load_domain()
+    ids = d.identifiers
+    out = [
+        HEADER,
+        "",
+        "# Data contract",
+        "",
+        "One file per table, named `<table>.csv` (UTF-8, header row with these column names, "
+        "empty cell = no value) or `<table>.parquet`, all in one folder. Dates are `yyyy-mm-dd` "
+        "(`yyyy/mm/dd` is accepted). A load may hold any subset of the tables; references may "
+        "point to rows of the same load or to what the store already holds. Columns not listed "
+        "are ignored and reported; an optional column left out keeps the stored value, except a "
+        "column with a default, which takes its default.",
+        "",
+        "Every row is validated. A bad row goes to a reject file (`file, line, field, value, "
+        "reason`) and the rest loads; `--strict` refuses the whole load instead. A file that "
+        "cannot be read (not UTF-8, binary, empty, missing required columns) refuses the load. "
+        "Nothing is written until every file has been validated.",
+        "",
+        "## Identifiers",
+        "",
+        f"- **USCC**: {ids['uscc']}",
+        f"- **External enterprise ids**: {ids['external']['description']}",
+    ]
+    for scheme, spec in ids["external"]["schemes"].items():
+        out.append(f"  - `{scheme}`: {spec['meaning']} (pattern `{spec['pattern']}`)")
+    out.append(f"- **Persons**: {ids['person']}")
+    for scheme, pattern in ids["person_schemes"].items():
+        out.append(f"  - `{scheme}`: pattern `{pattern}`")
+    out += ["", "## Nodes", ""]
+    for n in d.nodes:
+        out += [f"### {n.label} — `{n.file}`", "", n.description, "", f"Key: `{n.key}`.", ""]
+        out += [*_table(n.fields), ""]
+    out += [
+        "## Relations",
+        "",
+        "Every relation has `valid_from` and `valid_to` (empty = open). Loading a row whose key "
+        "exists updates that relation: set `valid_to` to close it (a holding sold).",
+        "",
+    ]
+    for r in d.relations:
+        ref = r.source.ref + (f" (by `{r.source.type_field}`)" if r.source.type_field else "")
+        out += [
+            f"### {r.type} — `{r.file}`",
+            "",
+            r.description,
+            "",
+            f"From `{r.source.field}` ({ref}) to `{r.target.field}` ({r.target.ref}). "
+            f"Key: {', '.join(f'`{k}`' for k in r.key)}.",
+            "",
+            *_table(r.fields),
+            "",
+        ]
+    out += [
+        "## Records",
+        "",
+        "Records on enterprises share `record_no`, `enterprise_id`, `start` and `end`; "
+        "the key is the kind and `record_no`.",
+        "",
+    ]
+    for rec in d.records:
+        out += [f"### {rec.kind} — `{rec.file}`", "", rec.description, "", *_table(rec.fields), ""]
+    return "\n".join(out).rstrip() + "\n"
