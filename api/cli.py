@@ -6,7 +6,6 @@ the environment (``CREDITGRAPH_*``) when a command starts and passed down.
 
 from __future__ import annotations
 
-import logging
 import shutil
 import time
 from collections.abc import Callable
@@ -15,7 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from loaders.generator import generate_city
 from pydantic import ValidationError
 from tqdm import tqdm
 
@@ -24,6 +22,7 @@ from graph_model.settings import Settings
 from graph_model.snapshot import take_snapshot
 from graph_model.store.open import open_store
 from graph_model.store.protocol import StoreError
+from loaders.generator import generate_city
 from loaders.load import LoadRefused, LoadSummary, load_folder
 
 app = typer.Typer(
@@ -31,7 +30,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-log = logging.getLogger("creditgraph")
 
 DEMO_ENTERPRISES = 20_000
 
@@ -53,7 +51,11 @@ def _bars(quiet: bool) -> Callable[[str, int | None], Callable[[int], None]]:
 
     def stage(name: str, total: int | None) -> Callable[[int], None]:
         bar = tqdm(total=total, desc=name, unit="row", unit_scale=True, disable=quiet, leave=False)
-        return bar.update
+
+        def advance(n: int) -> None:
+            bar.update(n)
+
+        return advance
 
     return stage
 
@@ -130,7 +132,13 @@ def generate(
     if fmt not in ("parquet", "csv"):
         raise typer.BadParameter("--format must be parquet or csv")
     started = time.perf_counter()
-    summary = generate_city(out, enterprises, seed=seed, fmt=fmt, progress=typer.echo)  # type: ignore[arg-type]
+    summary = generate_city(
+        out,
+        enterprises,
+        seed=seed,
+        fmt="csv" if fmt == "csv" else "parquet",
+        progress=lambda message: typer.echo(message),
+    )
     rows = sum(summary.rows.values())
     typer.echo(f"wrote {rows:,} rows to {out} in {time.perf_counter() - started:.1f} s")
 

@@ -24,11 +24,10 @@ STEPS = ("generate", "load", "reload", "snapshot", "queries")
 
 def _child(step: str, work: Path, enterprises: int) -> dict[str, object]:
     """Run one step in this process and return its figures."""
-    from loaders.generator import generate_city
-
     from graph_model.settings import Settings
     from graph_model.snapshot import take_snapshot
     from graph_model.store.open import open_store
+    from loaders.generator import generate_city
     from loaders.load import load_folder
 
     settings = Settings(home=work / "home")

@@ -1,1 +1,1 @@
-"""The CreditGraph domain: node and relation types, identifiers, the store protocol and its backends."""
+"""The CreditGraph domain: node and relation types, identifiers, the store protocol, backends."""

@@ -148,6 +148,14 @@ def person_id_valid_array(values: Iterable[str]) -> np.ndarray:
     return ok
 
 
+def mask_id_number(id_number: str) -> str:
+    """An ID number fit for logs and reject files: region and last 4 kept, the rest starred."""
+    text = normalise_id_number(id_number)
+    if len(text) <= 10:
+        return "*" * len(text)
+    return text[:6] + "*" * (len(text) - 10) + text[-4:]
+
+
 def normalise_id_number(id_number: str) -> str:
     """Upper case without spaces: the form that is hashed."""
     return "".join(id_number.split()).upper()

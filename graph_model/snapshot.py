@@ -159,9 +159,7 @@ def take_snapshot(store: GraphStore, as_of: date, batch_rows: int = 1_000_000) -
         "active",
         enterprises["status"],
     )
-    enterprises = enterprises.set_column(
-        enterprises.column_names.index("status"), "status", status
-    )
+    enterprises = enterprises.set_column(enterprises.column_names.index("status"), "status", status)
     enterprises = _blank_future_dates(enterprises, as_of)
     persons = _concat(list(store.export_nodes("Person", as_of, batch_rows)))
     snap_nodes = Snapshot(as_of, enterprises, persons, {}, pa.table({}))

@@ -41,6 +41,7 @@ from loaders.validate import (
     check_order,
     convert_field,
     duplicate_rows,
+    masked_people,
 )
 
 Spec = NodeSpec | RelationSpec | RecordSpec
@@ -95,12 +96,11 @@ class _Validated:
     read: int
     store_rows: pa.Table
     rejects: list[Reject] = field(default_factory=list)
-    # Columns absent from the file and filled with their default: they apply to new rows only.
-    defaulted: tuple[str, ...] = ()
 
 
 def _spec_of(domain: Domain, table: str) -> Spec:
-    for spec in (*domain.nodes, *domain.relations, *domain.records):
+    specs: tuple[Spec, ...] = (*domain.nodes, *domain.relations, *domain.records)
+    for spec in specs:
         if spec.file == table:
             return spec
     raise KeyError(table)
@@ -156,13 +156,9 @@ class _Loader:
         n = raw.num_rows
         problems = Problems(n)
         typed: dict[str, pa.Array] = {}
-        defaulted = []
         for f in spec.fields:
             column = mapping.get(f.name)
-            if column is None:
-                if f.default is not None:  # an absent column with a default is its default
-                    typed[f.name] = pa.array([f.default] * n, pa.string())
-                    defaulted.append(f.name)
+            if column is None:  # absent: the store keeps stored values, new rows get defaults
                 continue
             col = raw[column].combine_chunks() if n else pa.array([], pa.string())
             if column != f.name:  # a percent column: check 0-100, then scale to a fraction
@@ -174,7 +170,7 @@ class _Loader:
         table = pa.table(typed) if typed else pa.table({})
         store_rows = self._to_store_form(spec, table, problems)
         good = pa.array(~problems.bad)
-        result = _Validated(source, spec, n, store_rows.filter(good), defaulted=tuple(defaulted))
+        result = _Validated(source, spec, n, store_rows.filter(good))
         result.rejects = self._rejects(source, problems)
         return result
 
@@ -182,7 +178,12 @@ class _Loader:
         return _hash_people(col, self.salt) if ref == "person" else col
 
     def _check_refs(
-        self, label: str, keys: pa.Array, shown: pa.Array, field_name: str, problems: Problems,
+        self,
+        label: str,
+        keys: pa.Array,
+        shown: pa.Array,
+        field_name: str,
+        problems: Problems,
         applies: np.ndarray | None = None,
     ) -> None:
         known = self.new_keys.get(label, pa.array([], pa.string()))
@@ -196,6 +197,8 @@ class _Loader:
         if applies is not None:
             missing &= applies
         what = "person" if label == "Person" else "enterprise"
+        if label == "Person" and missing.any():
+            shown = masked_people(shown)
         problems.add(missing, field_name, f"no such {what} in this load or in the store", shown)
 
     def _to_store_form(self, spec: Spec, table: pa.Table, problems: Problems) -> pa.Table:
@@ -285,16 +288,19 @@ class _Loader:
         if not problems.items:
             return []
         rows = {int(r) + 1 for rows, *_ in problems.items for r in rows}
-        lines = (
-            csv_line_numbers(source.path, rows) if source.is_csv else {r: r for r in rows}
-        )
+        lines = csv_line_numbers(source.path, rows) if source.is_csv else {r: r for r in rows}
         out = []
         for rows_, fld, reason, values in problems.items:
             shown = values.to_pylist() if values is not None else [""] * len(rows_)
             for r, v in zip(rows_, shown, strict=True):
                 out.append(
-                    Reject(source.path.name, lines.get(int(r) + 1, int(r) + 1), fld,
-                           "" if v is None else str(v), reason)
+                    Reject(
+                        source.path.name,
+                        lines.get(int(r) + 1, int(r) + 1),
+                        fld,
+                        "" if v is None else str(v),
+                        reason,
+                    )
                 )
         out.sort(key=lambda j: (j.line, j.field))
         return out
@@ -376,7 +382,10 @@ def load_folder(
     rejects_file = _write_rejects(rejects, rejects_dir) if rejects else None
     results = tuple(
         TableResult(
-            v.source.table, v.source.path.name, v.read, v.store_rows.num_rows,
+            v.source.table,
+            v.source.path.name,
+            v.read,
+            v.store_rows.num_rows,
             v.read - v.store_rows.num_rows,
         )
         for v in validated
@@ -396,33 +405,16 @@ def load_folder(
     for v in validated:
         for start in range(0, v.store_rows.num_rows, batch_rows):
             chunk = v.store_rows.slice(start, batch_rows)
-            for part in _split_defaulted(store, v, chunk):
-                store.write(_batch(v.spec, part))
+            store.write(_batch(v.spec, chunk))
             advance(chunk.num_rows)
     return LoadSummary(
-        results, tuple(rejects), rejects_file, summary.ignored_files, True,
+        results,
+        tuple(rejects),
+        rejects_file,
+        summary.ignored_files,
+        True,
         time.perf_counter() - started,
     )
-
-
-def _split_defaulted(store: GraphStore, v: _Validated, chunk: pa.Table) -> list[pa.Table]:
-    """Rows to write; rows already stored lose the columns that only hold defaults.
-
-    A partial update file without ``status`` must not reset a revoked enterprise to the
-    default ``active``: the default describes new rows, not a change to existing ones.
-    """
-    if not v.defaulted:
-        return [chunk]
-    spec = v.spec
-    if isinstance(spec, NodeSpec):
-        exists = store.existing_keys(spec.label, chunk[spec.store_key].combine_chunks())
-    elif isinstance(spec, RelationSpec):
-        exists = store.existing_relation_keys(spec.type, chunk["key"].combine_chunks())
-    else:
-        exists = store.existing_keys("Record", chunk["id"].combine_chunks())
-    new = chunk.filter(pc.invert(exists))
-    old = chunk.filter(exists).drop_columns(list(v.defaulted))
-    return [part for part in (new, old) if part.num_rows]
 
 
 def _batch(spec: Spec, rows: pa.Table) -> WriteBatch:

@@ -9,6 +9,7 @@ raise :class:`FileProblem` naming the file, the line and what to do.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +115,9 @@ def read_batches(source: SourceFile) -> Iterator[pa.RecordBatch]:
             for batch in reader:
                 yield batch.rename_columns(names)
         except pa.ArrowInvalid as exc:
-            raise FileProblem(f"{source.path.name}: malformed CSV ({exc})") from None
+            # Arrow quotes the offending row; drop it, it may hold ID numbers.
+            reason = re.sub(r"(got \d+).*$", r"\1", str(exc).splitlines()[0])
+            raise FileProblem(f"{source.path.name}: malformed CSV ({reason})") from None
         return
     try:
         parquet = pq.ParquetFile(source.path)

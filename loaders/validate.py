@@ -16,7 +16,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph_model.domain import FieldSpec
-from graph_model.identifiers import enterprise_id_valid_array, person_id_valid_array
+from graph_model.identifiers import (
+    enterprise_id_valid_array,
+    mask_id_number,
+    person_id_valid_array,
+)
 
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _TRUE = ("true", "1", "yes", "y", "t", "是")
@@ -190,7 +194,12 @@ def check_identifier(
     bad = _np(pc.and_(pc.is_valid(col), pc.invert(ok)))
     if applies is not None:
         bad &= applies
-    problems.add(bad, field, reason, col)
+    problems.add(bad, field, reason, masked_people(col) if check == "person_id" else col)
+
+
+def masked_people(col: pa.Array) -> pa.Array:
+    """ID numbers masked for reject files, which outlive the load."""
+    return pa.array([None if v is None else mask_id_number(v) for v in col.to_pylist()])
 
 
 def check_order(

@@ -14,7 +14,7 @@ import pytest
 from conftest import SALT, graph_state, make_resident_id, make_uscc
 
 from graph_model.domain import load_domain
-from graph_model.identifiers import USCC_ALPHABET, person_key
+from graph_model.identifiers import USCC_ALPHABET, mask_id_number, person_key
 from graph_model.snapshot import take_snapshot
 from graph_model.store.ladybug import LadybugStore
 from loaders.load import LoadRefused, LoadSummary, load_folder
@@ -421,7 +421,7 @@ def test_dangling_references_are_rejected(store: LadybugStore, write_files: Writ
             "shareholdings.csv",
             3,
             "holder_id",
-            unknown_person,
+            mask_id_number(unknown_person),
             "no such person in this load or in the store",
         ),
     ]

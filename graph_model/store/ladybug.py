@@ -19,7 +19,7 @@ import ladybug as lb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graph_model.domain import Domain, load_domain
+from graph_model.domain import Domain, FieldSpec, load_domain
 from graph_model.store import ladybug_cypher as cy
 from graph_model.store.protocol import (
     Direction,
@@ -125,20 +125,20 @@ class LadybugStore:
         self._run(cy.SET_META, {"name": "schema", "value": self._schema_fingerprint()})
 
     def _node_schema(self, label: str) -> pa.Schema:
-        cols = cy.node_columns(self.domain, label)
-        return pa.schema([(f.name, _ARROW_TYPES[f.type]) for f in cols])
+        return pa.schema([_arrow_field(f) for f in cy.node_columns(self.domain, label)])
 
     def _rel_schema(self, rel_type: str) -> pa.Schema:
         cols = cy.relation_columns(self.domain, rel_type)
         return pa.schema(
-            [("_from", pa.string()), ("_to", pa.string())]
-            + [(f.name, _ARROW_TYPES[f.type]) for f in cols]
+            [("_from", pa.string()), ("_to", pa.string())] + [_arrow_field(f) for f in cols]
         )
 
     def existing_keys(self, label: str, keys: pa.Array) -> pa.Array:
         if len(keys) == 0:
             return pa.array([], pa.bool_())
-        found = self._arrow(cy.existing_node_keys(self.domain, label), {"rows": pa.table({"k": keys})})
+        found = self._arrow(
+            cy.existing_node_keys(self.domain, label), {"rows": pa.table({"k": keys})}
+        )
         return pc.is_in(keys, value_set=found.column(0).combine_chunks())
 
     def existing_relation_keys(self, rel_type: str, keys: pa.Array) -> pa.Array:
@@ -170,7 +170,7 @@ class LadybugStore:
             raise
 
     def _upsert_nodes(self, label: str, table: pa.Table) -> pa.Array:
-        """Insert new nodes, update the columns present for existing ones; returns the new-row mask."""
+        """Insert new nodes and update the given columns of existing ones; returns new rows."""
         schema = self._node_schema(label)
         present = _conform(table, schema)
         _require_unique_keys(present.column(0), label)
@@ -220,7 +220,10 @@ class LadybugStore:
         new = table.filter(is_new)
         if new.num_rows:
             links = pa.table({"_from": new["enterprise_id"], "_to": new["id"]})
-            self._run(cy.copy_relations(self.domain, "HAS_RECORD", "Enterprise", "Record"), {"rows": links})
+            self._run(
+                cy.copy_relations(self.domain, "HAS_RECORD", "Enterprise", "Record"),
+                {"rows": links},
+            )
 
     def close(self) -> None:
         self._conn.close()
@@ -277,7 +280,9 @@ class LadybugStore:
         self, enterprise_id: str, max_hops: int = 2, as_of: date | None = None, limit: int = 100
     ) -> list[Path]:
         query = cy.related_parties(self.domain, max_hops)
-        return self._paths(query, {"id": enterprise_id, "as_of": as_of or date.today(), "limit": limit})
+        return self._paths(
+            query, {"id": enterprise_id, "as_of": as_of or date.today(), "limit": limit}
+        )
 
     def ownership(
         self,
@@ -288,7 +293,9 @@ class LadybugStore:
         limit: int = 200,
     ) -> list[Path]:
         query = cy.ownership(self.domain, direction, max_depth)
-        return self._paths(query, {"id": enterprise_id, "as_of": as_of or date.today(), "limit": limit})
+        return self._paths(
+            query, {"id": enterprise_id, "as_of": as_of or date.today(), "limit": limit}
+        )
 
     def guarantee_paths(
         self,
@@ -299,7 +306,9 @@ class LadybugStore:
         limit: int = 200,
     ) -> list[Path]:
         query = cy.guarantee_paths(self.domain, direction, max_hops)
-        return self._paths(query, {"id": enterprise_id, "as_of": as_of or date.today(), "limit": limit})
+        return self._paths(
+            query, {"id": enterprise_id, "as_of": as_of or date.today(), "limit": limit}
+        )
 
     def search(self, text: str, limit: int = 20) -> list[NodeRef]:
         rows = self._rows(cy.SEARCH, {"text": text, "limit": limit})
@@ -335,12 +344,26 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return table.select(names).cast(pa.schema([schema.field(n) for n in names]))
 
 
+def _arrow_field(spec: FieldSpec) -> pa.Field:
+    meta = {"default": spec.default} if spec.default is not None else None
+    return pa.field(spec.name, _ARROW_TYPES[spec.type], metadata=meta)
+
+
 def _complete(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """All schema columns, absent ones as nulls (COPY needs every column)."""
-    columns = [
-        table[f.name] if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
-        for f in schema
-    ]
+    """All schema columns for new rows (COPY needs every column).
+
+    A column the batch does not carry takes the domain's default, or null. Existing rows are
+    updated only in the columns the batch carries, so a default never overwrites a stored value.
+    """
+    columns = []
+    for f in schema:
+        if f.name in table.column_names:
+            columns.append(table[f.name])
+        elif f.metadata and b"default" in f.metadata:
+            default = pa.scalar(f.metadata[b"default"].decode(), f.type)
+            columns.append(pa.array([default] * table.num_rows, f.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, f.type))
     return pa.Table.from_arrays(columns, schema=schema)
 
 

@@ -67,6 +67,7 @@ def _column(f: FieldSpec) -> str:
 
 # -- schema -----------------------------------------------------------------
 
+
 def node_columns(domain: Domain, label: str) -> tuple[FieldSpec, ...]:
     """Stored properties of a node label, key first, in DDL order."""
     _check_label(domain, label)
@@ -96,10 +97,12 @@ def relation_pairs(domain: Domain, rel_type: str) -> tuple[tuple[str, str], ...]
     if rel_type == "HAS_RECORD":
         return (("Enterprise", "Record"),)
     spec = domain.relation(rel_type)
-    labels = {"enterprise": ("Enterprise",), "person": ("Person",), "party": ("Person", "Enterprise")}
-    return tuple(
-        (a, b) for a in labels[spec.source.ref] for b in labels[spec.target.ref]
-    )
+    labels = {
+        "enterprise": ("Enterprise",),
+        "person": ("Person",),
+        "party": ("Person", "Enterprise"),
+    }
+    return tuple((a, b) for a in labels[spec.source.ref] for b in labels[spec.target.ref])
 
 
 def _check_pair(domain: Domain, rel_type: str, from_label: str, to_label: str) -> None:
@@ -110,7 +113,8 @@ def _check_pair(domain: Domain, rel_type: str, from_label: str, to_label: str) -
 def create_node_table(domain: Domain, label: str) -> str:
     cols = node_columns(domain, label)
     body = ", ".join(_column(f) for f in cols)
-    return f"CREATE NODE TABLE IF NOT EXISTS {_check_label(domain, label)}({body}, PRIMARY KEY ({q(cols[0].name)}))"
+    table = _check_label(domain, label)
+    return f"CREATE NODE TABLE IF NOT EXISTS {table}({body}, PRIMARY KEY ({q(cols[0].name)}))"
 
 
 def create_rel_table(domain: Domain, rel_type: str) -> str:
@@ -129,6 +133,7 @@ ROLLBACK = "ROLLBACK"
 
 
 # -- writes -----------------------------------------------------------------
+
 
 def copy_nodes(domain: Domain, label: str) -> str:
     """Bulk insert of new nodes from the Arrow table ``$rows`` (columns in DDL order)."""
@@ -182,6 +187,7 @@ def all_relation_keys(domain: Domain, rel_type: str) -> str:
 
 # -- reads ------------------------------------------------------------------
 
+
 def count_nodes(domain: Domain, label: str) -> str:
     return f"MATCH (n:{_check_label(domain, label)}) RETURN count(n)"
 
@@ -204,7 +210,10 @@ SEARCH = (
     "RETURN e.id, e.name ORDER BY e.id = $text DESC, e.name, e.id LIMIT $limit"
 )
 
-_VALID = "(r.valid_from IS NULL OR r.valid_from <= $as_of) AND (r.valid_to IS NULL OR r.valid_to > $as_of)"
+_VALID = (
+    "(r.valid_from IS NULL OR r.valid_from <= $as_of) "
+    "AND (r.valid_to IS NULL OR r.valid_to > $as_of)"
+)
 
 
 def neighbours(domain: Domain, rel_types: tuple[str, ...], direction: str) -> str:
@@ -241,7 +250,10 @@ def ownership(domain: Domain, direction: str, max_depth: int) -> str:
         if direction == "up"
         else f"(e:Enterprise {{id: $id}})-[:{rel}* TRAIL 1..{hops} (r, n | WHERE {_VALID})]->(x)"
     )
-    return f"MATCH p = {pattern} RETURN nodes(p), rels(p), length(p) AS len ORDER BY len, x.id LIMIT $limit"
+    return (
+        f"MATCH p = {pattern} "
+        "RETURN nodes(p), rels(p), length(p) AS len ORDER BY len, x.id LIMIT $limit"
+    )
 
 
 def guarantee_paths(domain: Domain, direction: str, max_hops: int) -> str:
@@ -259,6 +271,7 @@ def guarantee_paths(domain: Domain, direction: str, max_hops: int) -> str:
 
 # -- snapshot export ---------------------------------------------------------
 
+
 def export_nodes(domain: Domain, label: str) -> str:
     """Node rows that exist on ``$as_of`` (enterprises established by then)."""
     cols = node_columns(domain, label)
@@ -268,7 +281,9 @@ def export_nodes(domain: Domain, label: str) -> str:
         if label == "Enterprise"
         else ""
     )
-    return f"MATCH (n:{_check_label(domain, label)}){where} RETURN {ret} ORDER BY n.{q(cols[0].name)}"
+    return (
+        f"MATCH (n:{_check_label(domain, label)}){where} RETURN {ret} ORDER BY n.{q(cols[0].name)}"
+    )
 
 
 def export_relations(domain: Domain, rel_type: str) -> str:
@@ -283,6 +298,4 @@ def export_relations(domain: Domain, rel_type: str) -> str:
 def export_records(domain: Domain) -> str:
     """Records that started on or before ``$as_of``."""
     ret = ", ".join(f"r.{q(f.name)} AS {q(f.name)}" for f in node_columns(domain, "Record"))
-    return (
-        f"MATCH (r:Record) WHERE r.`start` <= $as_of RETURN {ret} ORDER BY r.id"
-    )
+    return f"MATCH (r:Record) WHERE r.`start` <= $as_of RETURN {ret} ORDER BY r.id"
