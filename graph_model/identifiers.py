@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graph_model.domain import load_domain
 
@@ -38,22 +40,36 @@ def is_valid_uscc(code: str) -> bool:
     return bool(uscc_valid_array([code])[0])
 
 
-def _fixed_width(values: Iterable[str], width: int) -> tuple[np.ndarray, np.ndarray]:
+Strings = Iterable[str] | pa.Array
+
+
+def _as_arrow(values: Strings) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values
+    # Anything that is not a string (None, numbers from a loose source) is simply invalid.
+    return pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+
+
+def _fixed_width(values: Strings, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Pack strings into an (n, width) uint8 array; second result marks right-length ASCII."""
-    arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=object)
-    ok = np.fromiter(
-        (isinstance(v, str) and len(v) == width and v.isascii() for v in arr),
-        dtype=bool,
-        count=len(arr),
+    arr = _as_arrow(values).cast(pa.string())
+    ok_arrow = pc.fill_null(
+        pc.and_(pc.equal(pc.binary_length(arr), width), pc.string_is_ascii(arr)), False
     )
+    ok = np.asarray(ok_arrow.to_numpy(zero_copy_only=False), dtype=bool)
     packed = np.zeros((len(arr), width), dtype=np.uint8)
-    if ok.any():
-        joined = "".join(arr[ok]).encode("ascii")
-        packed[ok] = np.frombuffer(joined, dtype=np.uint8).reshape(-1, width)
+    good = arr.filter(ok_arrow)
+    if len(good):
+        # Filtered strings of one width lie back to back in the data buffer.
+        offsets = np.frombuffer(good.buffers()[1], dtype=np.int32)[good.offset :]
+        data = np.frombuffer(good.buffers()[2], dtype=np.uint8)
+        packed[ok] = data[offsets[0] : offsets[0] + len(good) * width].reshape(-1, width)
     return packed, ok
 
 
-def uscc_valid_array(values: Iterable[str]) -> np.ndarray:
+def uscc_valid_array(values: Strings) -> np.ndarray:
     """Vectorised USCC check: a boolean per value."""
     packed, ok = _fixed_width(values, 18)
     vals = _USCC_VALUE[packed]
@@ -63,7 +79,7 @@ def uscc_valid_array(values: Iterable[str]) -> np.ndarray:
     return ok & (vals[:, 17] == expected)
 
 
-def resident_id_valid_array(values: Iterable[str]) -> np.ndarray:
+def resident_id_valid_array(values: Strings) -> np.ndarray:
     """Vectorised check of 18-character resident ID numbers (GB 11643-1999)."""
     packed, ok = _fixed_width(values, 18)
     digits = packed[:, :17].astype(np.int64) - ord("0")
@@ -126,26 +142,27 @@ def person_document_pattern() -> re.Pattern[str]:
     return _pattern(load_domain().identifiers["person_schemes"].values())
 
 
-def enterprise_id_valid_array(values: Iterable[str]) -> np.ndarray:
+def _coded_or_scheme(
+    values: Strings, coded: Callable[[Strings], np.ndarray], pattern: re.Pattern[str]
+) -> np.ndarray:
+    """Values passing the check-character test, or else matching a documented scheme."""
+    arr = _as_arrow(values).cast(pa.string())
+    ok = coded(arr)
+    rest = np.flatnonzero(~ok)
+    if len(rest):
+        others = arr.take(pa.array(rest)).to_pylist()
+        ok[rest] = [v is not None and pattern.fullmatch(v) is not None for v in others]
+    return ok
+
+
+def enterprise_id_valid_array(values: Strings) -> np.ndarray:
     """A USCC with a correct check character, or a documented external id."""
-    arr = np.asarray(list(values), dtype=object)
-    ok = uscc_valid_array(arr)
-    rest = np.flatnonzero(~ok)
-    if len(rest):
-        pat = external_id_pattern()
-        ok[rest] = [isinstance(v, str) and pat.fullmatch(v) is not None for v in arr[rest]]
-    return ok
+    return _coded_or_scheme(values, uscc_valid_array, external_id_pattern())
 
 
-def person_id_valid_array(values: Iterable[str]) -> np.ndarray:
+def person_id_valid_array(values: Strings) -> np.ndarray:
     """A resident ID number with a correct check character, or a documented other document."""
-    arr = np.asarray(list(values), dtype=object)
-    ok = resident_id_valid_array(arr)
-    rest = np.flatnonzero(~ok)
-    if len(rest):
-        pat = person_document_pattern()
-        ok[rest] = [isinstance(v, str) and pat.fullmatch(v) is not None for v in arr[rest]]
-    return ok
+    return _coded_or_scheme(values, resident_id_valid_array, person_document_pattern())
 
 
 def mask_id_number(id_number: str) -> str:

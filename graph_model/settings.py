@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     # Salt of the person key hash. Changing it changes every person key: set it once.
     person_id_salt: str = DEVELOPMENT_SALT
     # Rows written per store transaction during a load.
-    load_batch_rows: int = Field(default=500_000, gt=0)
+    load_batch_rows: int = Field(default=1_000_000, gt=0)
     # Buffer pool of the embedded database in bytes; 0 lets LadybugDB choose (80 % of RAM).
     embedded_buffer_pool_bytes: int = Field(default=0, ge=0)
 

@@ -106,12 +106,6 @@ def _spec_of(domain: Domain, table: str) -> Spec:
     raise KeyError(table)
 
 
-def _hash_people(col: pa.Array, salt: str) -> pa.Array:
-    uniques = pc.unique(col).drop_null()
-    keys = pa.array([person_key(v, salt) for v in uniques.to_pylist()], pa.string())
-    return pc.take(keys, pc.index_in(col, value_set=uniques))
-
-
 class _Loader:
     def __init__(self, store: GraphStore, domain: Domain, salt: str) -> None:
         self.store = store
@@ -119,6 +113,17 @@ class _Loader:
         self.salt = salt
         # Keys accepted in this load, to resolve references before anything is written.
         self.new_keys: dict[str, pa.Array] = {}
+        # ID number → person key, so each number is hashed once per load (SHA-256 per value).
+        self._person_keys: dict[str, str] = {}
+
+    def _hash_people(self, col: pa.Array | pa.ChunkedArray) -> pa.Array:
+        uniques = pc.unique(col).drop_null()
+        cache = self._person_keys
+        salt = self.salt
+        keys = [
+            cache.get(v) or cache.setdefault(v, person_key(v, salt)) for v in uniques.to_pylist()
+        ]
+        return pc.take(pa.array(keys, pa.string()), pc.index_in(col, value_set=uniques))
 
     # -- phase 1: read and validate ------------------------------------------
     def _columns(self, source: SourceFile, spec: Spec) -> dict[str, str]:
@@ -175,7 +180,7 @@ class _Loader:
         return result
 
     def _ref_keys(self, col: pa.Array, ref: str) -> pa.Array:
-        return _hash_people(col, self.salt) if ref == "person" else col
+        return self._hash_people(col) if ref == "person" else col
 
     def _check_refs(
         self,
@@ -197,16 +202,17 @@ class _Loader:
         if applies is not None:
             missing &= applies
         what = "person" if label == "Person" else "enterprise"
-        if label == "Person" and missing.any():
-            shown = masked_people(shown)
-        problems.add(missing, field_name, f"no such {what} in this load or in the store", shown)
+        reason = f"no such {what} in this load or in the store"
+        problems.add(
+            missing, field_name, reason, shown, masked_people if label == "Person" else None
+        )
 
     def _to_store_form(self, spec: Spec, table: pa.Table, problems: Problems) -> pa.Table:
         n = problems.bad.shape[0]
         if isinstance(spec, NodeSpec):
             key = table[spec.key] if n else pa.array([], pa.string())
             if spec.label == "Person":
-                key = _hash_people(key, self.salt)
+                key = self._hash_people(key)
             out = table.drop([spec.key]).add_column(0, spec.store_key, key) if n else table
             self._reject_duplicates(key, spec.key, problems)
             return out
@@ -226,7 +232,7 @@ class _Loader:
                 )
                 check_identifier(col, "person_id", end.field, problems, is_person)
                 check_identifier(col, "enterprise_id", end.field, problems, ~is_person)
-                hashed = _hash_people(col, self.salt)
+                hashed = self._hash_people(col)
                 keys = pc.if_else(pa.array(is_person), hashed, col)
                 labels = pc.if_else(pa.array(is_person), "Person", "Enterprise")
                 self._check_refs("Person", keys, col, end.field, problems, is_person)
@@ -336,7 +342,7 @@ def load_folder(
     *,
     salt: str,
     rejects_dir: Path,
-    batch_rows: int = 500_000,
+    batch_rows: int = 1_000_000,
     strict: bool = False,
     progress: Callable[[str, int | None], Progress] | None = None,
 ) -> LoadSummary:

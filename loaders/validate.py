@@ -9,6 +9,7 @@ columns or over rows already found bad.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,12 +46,24 @@ class Problems:
         self.bad = np.zeros(n_rows, dtype=bool)
         self.items: list[tuple[np.ndarray, str, str, pa.Array | None]] = []
 
-    def add(self, mask: np.ndarray, field: str, reason: str, values: pa.Array | None) -> None:
-        """Record that rows where ``mask`` is true fail ``reason`` on ``field``."""
+    def add(
+        self,
+        mask: np.ndarray,
+        field: str,
+        reason: str,
+        values: pa.Array | None,
+        shown: Callable[[pa.Array], pa.Array] | None = None,
+    ) -> None:
+        """Record that rows where ``mask`` is true fail ``reason`` on ``field``.
+
+        ``shown`` transforms the failing values for the reject file (applied to those only).
+        """
         rows = np.flatnonzero(mask)
         if len(rows):
             self.bad[rows] = True
             taken = values.take(pa.array(rows)) if values is not None else None
+            if taken is not None and shown is not None:
+                taken = shown(taken)
             self.items.append((rows, field, reason, taken))
 
 
@@ -189,12 +202,12 @@ def check_identifier(
     """Mark rows whose identifier fails ``check`` (only rows where ``applies``, if given)."""
     validator, reason = _ID_CHECKS[check]
     uniques = pc.unique(col).drop_null()
-    ok_unique = pa.array(validator(uniques.to_numpy(zero_copy_only=False)), pa.bool_())
+    ok_unique = pa.array(validator(uniques), pa.bool_())
     ok = pc.take(ok_unique, pc.index_in(col, value_set=uniques))
     bad = _np(pc.and_(pc.is_valid(col), pc.invert(ok)))
     if applies is not None:
         bad &= applies
-    problems.add(bad, field, reason, masked_people(col) if check == "person_id" else col)
+    problems.add(bad, field, reason, col, masked_people if check == "person_id" else None)
 
 
 def masked_people(col: pa.Array) -> pa.Array:

@@ -43,6 +43,7 @@ _ARROW_TYPES = {
     "enum": pa.string(),
 }
 _INTERNAL = ("_ID", "_LABEL", "_SRC", "_DST")
+COPY_ROWS = 100_000
 
 
 class LadybugStore:
@@ -169,6 +170,12 @@ class LadybugStore:
                 raise StoreError(f"write failed, nothing was written: {exc}") from exc
             raise
 
+    def _copy(self, query: str, rows: pa.Table) -> None:
+        # LadybugDB 0.22 hangs (idle, never returns) on a COPY from one Arrow table of more
+        # than 131,072 rows of non-ASCII keys; slices of COPY_ROWS inside the transaction work.
+        for start in range(0, rows.num_rows, COPY_ROWS):
+            self._run(query, {"rows": rows.slice(start, COPY_ROWS)})
+
     def _upsert_nodes(self, label: str, table: pa.Table) -> pa.Array:
         """Insert new nodes and update the given columns of existing ones; returns new rows."""
         schema = self._node_schema(label)
@@ -178,7 +185,7 @@ class LadybugStore:
         new = _complete(present.filter(pc.invert(exists)), schema)
         old = present.filter(exists)
         if new.num_rows:
-            self._run(cy.copy_nodes(self.domain, label), {"rows": new})
+            self._copy(cy.copy_nodes(self.domain, label), new)
         if old.num_rows and old.num_columns > 1:
             columns = tuple(old.column_names[1:])
             self._run(cy.update_nodes(self.domain, label, columns), {"rows": old})
@@ -208,8 +215,7 @@ class LadybugStore:
             new = _complete(part.filter(pc.invert(exists)), schema)
             old = part.filter(exists)
             if new.num_rows:
-                query = cy.copy_relations(self.domain, rel_type, from_label, to_label)
-                self._run(query, {"rows": new})
+                self._copy(cy.copy_relations(self.domain, rel_type, from_label, to_label), new)
             columns = tuple(old.column_names[3:])
             if old.num_rows and columns:
                 query = cy.update_relations(self.domain, rel_type, from_label, to_label, columns)
@@ -220,10 +226,7 @@ class LadybugStore:
         new = table.filter(is_new)
         if new.num_rows:
             links = pa.table({"_from": new["enterprise_id"], "_to": new["id"]})
-            self._run(
-                cy.copy_relations(self.domain, "HAS_RECORD", "Enterprise", "Record"),
-                {"rows": links},
-            )
+            self._copy(cy.copy_relations(self.domain, "HAS_RECORD", "Enterprise", "Record"), links)
 
     def close(self) -> None:
         self._conn.close()
