@@ -250,7 +250,8 @@ class LadybugStore:
     def get_entity(self, node_id: str) -> Entity | None:
         rows = self._rows(cy.GET_ENTERPRISE, {"id": node_id})
         if rows:
-            records = tuple(_props(r[0]) for r in self._rows(cy.GET_RECORDS, {"id": node_id}))
+            rows_ = self._rows(cy.GET_RECORDS, {"id": node_id})
+            records = tuple(_record_props(self.domain, r[0]) for r in rows_)
             return Entity("Enterprise", node_id, _props(rows[0][0]), records)
         rows = self._rows(cy.GET_PERSON, {"id": node_id})
         if rows:
@@ -265,6 +266,8 @@ class LadybugStore:
         limit: int = 50,
         offset: int = 0,
     ) -> Page:
+        if limit < 1 or offset < 0:
+            raise ValueError(f"limit must be ≥ 1 and offset ≥ 0, got {limit} and {offset}")
         types = rel_types or tuple(r.type for r in self.domain.relations)
         query = cy.neighbours(self.domain, types, direction)
         rows = self._rows(query, {"id": node_id, "offset": offset, "limit": limit + 1})
@@ -372,6 +375,12 @@ def _complete(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 def _props(value: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in value.items() if k not in _INTERNAL}
+
+
+def _record_props(domain: Domain, record: dict[str, Any]) -> dict[str, Any]:
+    # The Record table holds every kind's fields: keep this kind's own.
+    names = {"id", "kind", *(f.name for f in domain.record(record["kind"]).fields)}
+    return {k: v for k, v in record.items() if k in names}
 
 
 def _edge_props(domain: Domain, rel: dict[str, Any]) -> dict[str, Any]:
