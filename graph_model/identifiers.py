@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -40,7 +41,7 @@ def is_valid_uscc(code: str) -> bool:
     return bool(uscc_valid_array([code])[0])
 
 
-Strings = Iterable[str] | pa.Array
+Strings: TypeAlias = "Iterable[str] | pa.Array | pa.ChunkedArray"
 
 
 def _as_arrow(values: Strings) -> pa.Array:
