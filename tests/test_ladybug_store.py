@@ -30,3 +30,25 @@ def test_bulk_insert_of_many_non_ascii_keys_completes(store: LadybugStore) -> No
     store.write(WriteBatch(records=records))
     assert store.counts().records["commitment"] == n
     assert len(store.get_entity(firm).records) == n
+
+
+def test_only_rows_whose_values_differ_are_rewritten() -> None:
+    from graph_model.store.ladybug import _changed
+
+    incoming = pa.table(
+        {
+            "key": ["same", "new-value", "now-null", "was-null", "absent"],
+            "share": [0.5, 0.7, None, 0.1, 0.2],
+            "valid_to": pa.array([None, None, None, date(2024, 1, 1), None], pa.date32()),
+        }
+    )
+    stored = pa.table(
+        {
+            "k": ["was-null", "now-null", "new-value", "same"],
+            "share": [0.1, 0.3, 0.6, 0.5],
+            "valid_to": pa.array([None, None, None, None], pa.date32()),
+        }
+    )
+    changed = _changed(incoming, stored, ("share", "valid_to"))
+    assert sorted(changed["key"].to_pylist()) == ["new-value", "now-null", "was-null"]
+    assert _changed(incoming, stored, ()).num_rows == 0

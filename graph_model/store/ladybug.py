@@ -142,12 +142,6 @@ class LadybugStore:
         )
         return pc.is_in(keys, value_set=found.column(0).combine_chunks())
 
-    def existing_relation_keys(self, rel_type: str, keys: pa.Array) -> pa.Array:
-        if len(keys) == 0:
-            return pa.array([], pa.bool_())
-        found = self._arrow(cy.all_relation_keys(self.domain, rel_type))
-        return pc.is_in(keys, value_set=found.column(0).combine_chunks())
-
     def write(self, batch: WriteBatch) -> None:
         """Upsert nodes, then relations, then records, in one transaction."""
         if self.read_only:
@@ -177,18 +171,21 @@ class LadybugStore:
             self._run(query, {"rows": rows.slice(start, COPY_ROWS)})
 
     def _upsert_nodes(self, label: str, table: pa.Table) -> pa.Array:
-        """Insert new nodes and update the given columns of existing ones; returns new rows."""
+        """Insert new nodes and update the changed columns of existing ones; returns new rows."""
         schema = self._node_schema(label)
         present = _conform(table, schema)
-        _require_unique_keys(present.column(0), label)
-        exists = self.existing_keys(label, present.column(0).combine_chunks())
+        keys = present.column(0).combine_chunks()
+        _require_unique_keys(keys, label)
+        columns = tuple(present.column_names[1:])
+        query = cy.existing_node_keys(self.domain, label, columns)
+        stored = self._arrow(query, {"rows": pa.table({"k": keys})})
+        exists = pc.is_in(keys, value_set=stored["k"].combine_chunks())
         new = _complete(present.filter(pc.invert(exists)), schema)
-        old = present.filter(exists)
+        changed = _changed(present.filter(exists), stored, columns)
         if new.num_rows:
             self._copy(cy.copy_nodes(self.domain, label), new)
-        if old.num_rows and old.num_columns > 1:
-            columns = tuple(old.column_names[1:])
-            self._run(cy.update_nodes(self.domain, label, columns), {"rows": old})
+        if changed.num_rows:
+            self._run(cy.update_nodes(self.domain, label, columns), {"rows": changed})
         return pc.invert(exists)
 
     def _upsert_relations(self, rel_type: str, table: pa.Table) -> None:
@@ -207,19 +204,23 @@ class LadybugStore:
                 f"{rel_type}: {unmatched} row(s) connect labels it does not allow "
                 f"(allowed: {pairs})"
             )
+        present = _conform(table, schema)
+        columns = tuple(present.column_names[3:])  # after _from, _to, key
+        # One scan of the stored keys and values serves every label pair of this batch.
+        stored = self._arrow(cy.all_relation_keys(self.domain, rel_type, columns))
         for (from_label, to_label), mask in zip(pairs, masks, strict=True):
-            part = _conform(table.filter(mask), schema)
+            part = present.filter(mask)
             if part.num_rows == 0:
                 continue
-            exists = self.existing_relation_keys(rel_type, part["key"].combine_chunks())
+            exists = pc.is_in(part["key"], value_set=stored["k"].combine_chunks())
             new = _complete(part.filter(pc.invert(exists)), schema)
-            old = part.filter(exists)
+            changed = _changed(part.filter(exists).drop(["_from", "_to"]), stored, columns)
             if new.num_rows:
                 self._copy(cy.copy_relations(self.domain, rel_type, from_label, to_label), new)
-            columns = tuple(old.column_names[3:])
-            if old.num_rows and columns:
+            if changed.num_rows:
                 query = cy.update_relations(self.domain, rel_type, from_label, to_label, columns)
-                self._run(query, {"rows": old})
+                rows = part.filter(pc.is_in(part["key"], value_set=changed["key"]))
+                self._run(query, {"rows": rows})
 
     def _upsert_records(self, table: pa.Table) -> None:
         is_new = self._upsert_nodes("Record", table)
@@ -353,6 +354,24 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 def _arrow_field(spec: FieldSpec) -> pa.Field:
     meta = {"default": spec.default} if spec.default is not None else None
     return pa.field(spec.name, _ARROW_TYPES[spec.type], metadata=meta)
+
+
+def _changed(old: pa.Table, stored: pa.Table, columns: tuple[str, ...]) -> pa.Table:
+    """Rows of ``old`` (key first) whose ``columns`` differ from the stored values.
+
+    Loading the same files again then writes nothing, instead of rewriting every row.
+    """
+    if old.num_rows == 0 or not columns:
+        return old.slice(0, 0)
+    key = old.column_names[0]
+    right = stored.select(["k", *columns]).rename_columns([key, *(f"{c}__stored" for c in columns)])
+    joined = old.select([key, *columns]).join(right, keys=key, join_type="inner")
+    differs = None
+    for c in columns:
+        a, b = joined[c], joined[f"{c}__stored"].cast(joined[c].type)
+        neq = pc.or_(pc.fill_null(pc.not_equal(a, b), False), pc.xor(pc.is_null(a), pc.is_null(b)))
+        differs = neq if differs is None else pc.or_(differs, neq)
+    return joined.filter(differs).select([key, *columns])
 
 
 def _complete(table: pa.Table, schema: pa.Schema) -> pa.Table:

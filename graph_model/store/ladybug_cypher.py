@@ -140,10 +140,12 @@ def copy_nodes(domain: Domain, label: str) -> str:
     return f"COPY {_check_label(domain, label)} FROM $rows"
 
 
-def _known(allowed: tuple[FieldSpec, ...], columns: tuple[str, ...]) -> tuple[str, ...]:
+def _known(
+    allowed: tuple[FieldSpec, ...], columns: tuple[str, ...], allow_none: bool = False
+) -> tuple[str, ...]:
     names = {f.name for f in allowed}
     unknown = [c for c in columns if c not in names]
-    if unknown or not columns:
+    if unknown or not (columns or allow_none):
         raise ValueError(f"columns {unknown or columns} are not stored properties")
     return columns
 
@@ -176,13 +178,20 @@ def update_relations(
     )
 
 
-def existing_node_keys(domain: Domain, label: str) -> str:
-    key = q(node_columns(domain, label)[0].name)
-    return f"LOAD FROM $rows MATCH (n:{_check_label(domain, label)} {{{key}: k}}) RETURN k"
+def existing_node_keys(domain: Domain, label: str, columns: tuple[str, ...] = ()) -> str:
+    """Keys of ``$rows`` (column ``k``) that exist, with the stored values of ``columns``."""
+    cols = node_columns(domain, label)
+    key = q(cols[0].name)
+    values = "".join(f", n.{q(c)} AS {q(c)}" for c in _known(cols[1:], columns, allow_none=True))
+    return f"LOAD FROM $rows MATCH (n:{_check_label(domain, label)} {{{key}: k}}) RETURN k{values}"
 
 
-def all_relation_keys(domain: Domain, rel_type: str) -> str:
-    return f"MATCH ()-[r:{_check_keyed_rel(domain, rel_type)}]->() RETURN r.key AS k"
+def all_relation_keys(domain: Domain, rel_type: str, columns: tuple[str, ...] = ()) -> str:
+    """Every key of a relation type, with the stored values of ``columns``."""
+    rel = _check_keyed_rel(domain, rel_type)
+    allowed = relation_columns(domain, rel_type)[1:]
+    values = "".join(f", r.{q(c)} AS {q(c)}" for c in _known(allowed, columns, allow_none=True))
+    return f"MATCH ()-[r:{rel}]->() RETURN r.key AS k{values}"
 
 
 # -- reads ------------------------------------------------------------------

@@ -128,9 +128,6 @@ class GraphStore(Protocol):
     def existing_keys(self, label: str, keys: pa.Array) -> pa.Array:
         """A boolean per key: does a node of ``label`` with that key exist?"""
 
-    def existing_relation_keys(self, rel_type: str, keys: pa.Array) -> pa.Array:
-        """A boolean per key: does a relation of ``rel_type`` with that key exist?"""
-
     def write(self, batch: WriteBatch) -> None:
         """Upsert a batch in one transaction: all of it lands, or none of it."""
 

@@ -175,14 +175,6 @@ def test_existing_keys(graph: GraphStore) -> None:
     assert graph.existing_keys("Person", pa.array([], pa.string())).to_pylist() == []
 
 
-def test_existing_relation_keys(graph: GraphStore) -> None:
-    keys = pa.array([rel("GUARANTEES", E[5], E[6]).key, "no|such|key", RELS[0].key])
-    assert graph.existing_relation_keys("GUARANTEES", keys).to_pylist() == [True, False, False]
-    assert graph.existing_relation_keys("LEGAL_REP", keys).to_pylist() == [False, False, True]
-    empty = pa.array([], pa.string())
-    assert graph.existing_relation_keys("OFFICER", empty).to_pylist() == []
-
-
 # -- neighbours -----------------------------------------------------------------------
 
 
