@@ -173,7 +173,7 @@ class _Loader:
                 typed[f.name] = convert_field(col, f, problems)
         check_order(typed, spec.fields, problems)
         table = pa.table(typed) if typed else pa.table({})
-        store_rows = self._to_store_form(spec, table, problems)
+        store_rows = self._to_store_form(source, spec, table, problems)
         good = pa.array(~problems.bad)
         result = _Validated(source, spec, n, store_rows.filter(good))
         result.rejects = self._rejects(source, problems)
@@ -207,20 +207,22 @@ class _Loader:
             missing, field_name, reason, shown, masked_people if label == "Person" else None
         )
 
-    def _to_store_form(self, spec: Spec, table: pa.Table, problems: Problems) -> pa.Table:
-        n = problems.bad.shape[0]
+    def _to_store_form(
+        self, source: SourceFile, spec: Spec, table: pa.Table, problems: Problems
+    ) -> pa.Table:
         if isinstance(spec, NodeSpec):
-            key = table[spec.key] if n else pa.array([], pa.string())
+            key = table[spec.key]
             if spec.label == "Person":
                 key = self._hash_people(key)
-            out = table.drop([spec.key]).add_column(0, spec.store_key, key) if n else table
-            self._reject_duplicates(key, spec.key, problems)
-            return out
+            _reject_duplicates(source, key, spec.key, problems)
+            return table.drop([spec.key]).add_column(0, spec.store_key, key)
         if isinstance(spec, RelationSpec):
-            return self._relation_form(spec, table, problems)
-        return self._record_form(spec, table, problems)
+            return self._relation_form(source, spec, table, problems)
+        return self._record_form(source, spec, table, problems)
 
-    def _relation_form(self, spec: RelationSpec, table: pa.Table, problems: Problems) -> pa.Table:
+    def _relation_form(
+        self, source: SourceFile, spec: RelationSpec, table: pa.Table, problems: Problems
+    ) -> pa.Table:
         ends = {}
         for side, end in (("_from", spec.source), ("_to", spec.target)):
             col = table[end.field]
@@ -255,7 +257,7 @@ class _Loader:
             for k in spec.key
         ]
         key = pc.binary_join_element_wise(*parts, "|")
-        self._reject_duplicates(key, "|".join(spec.key), problems)
+        _reject_duplicates(source, key, "|".join(spec.key), problems)
         columns = {
             "_from": ends["_from"][0],
             "_from_label": ends["_from"][1],
@@ -268,7 +270,9 @@ class _Loader:
                 columns[f.name] = table[f.name]
         return pa.table(columns)
 
-    def _record_form(self, spec: RecordSpec, table: pa.Table, problems: Problems) -> pa.Table:
+    def _record_form(
+        self, source: SourceFile, spec: RecordSpec, table: pa.Table, problems: Problems
+    ) -> pa.Table:
         n = table.num_rows
         owner = table["enterprise_id"]
         check_identifier(owner, "enterprise_id", "enterprise_id", problems)
@@ -276,25 +280,16 @@ class _Loader:
         ids = pc.binary_join_element_wise(
             pa.array([spec.kind] * n, pa.string()), table["record_no"], ":"
         )
-        self._reject_duplicates(ids, "record_no", problems)
+        _reject_duplicates(source, ids, "record_no", problems)
         columns = {"id": ids, "kind": pa.array([spec.kind] * n, pa.string())}
         columns.update({name: table[name] for name in table.column_names})
         return pa.table(columns)
-
-    @staticmethod
-    def _reject_duplicates(keys: pa.Array, field_name: str, problems: Problems) -> None:
-        if len(keys) == 0:
-            return
-        dup, first = duplicate_rows(pc.fill_null(keys, ""))
-        if dup.any():
-            shown = pa.array([f"same key as data row {r + 1}" for r in first], pa.string())
-            problems.add(dup, field_name, "duplicate key", shown)
 
     def _rejects(self, source: SourceFile, problems: Problems) -> list[Reject]:
         if not problems.items:
             return []
         rows = {int(r) + 1 for rows, *_ in problems.items for r in rows}
-        lines = csv_line_numbers(source.path, rows) if source.is_csv else {r: r for r in rows}
+        lines = _line_numbers(source, rows)
         out = []
         for rows_, fld, reason, values in problems.items:
             shown = values.to_pylist() if values is not None else [""] * len(rows_)
@@ -315,6 +310,26 @@ class _Loader:
         spec = validated.spec
         if isinstance(spec, NodeSpec):
             self.new_keys[spec.label] = validated.store_rows[spec.store_key].combine_chunks()
+
+
+def _line_numbers(source: SourceFile, rows: set[int]) -> dict[int, int]:
+    """Line of each data row (1-based): the physical CSV line, or the Parquet row number."""
+    return csv_line_numbers(source.path, rows) if source.is_csv else {r: r for r in rows}
+
+
+def _reject_duplicates(
+    source: SourceFile, keys: pa.Array | pa.ChunkedArray, field_name: str, problems: Problems
+) -> None:
+    if len(keys) == 0:
+        return
+    dup, first = duplicate_rows(pc.fill_null(keys, ""))
+    if dup.any():
+        lines = _line_numbers(source, {int(r) + 1 for r in first[dup]})
+
+        def shown(firsts: pa.Array) -> pa.Array:
+            return pa.array([f"same key as line {lines[r + 1]}" for r in firsts.to_pylist()])
+
+        problems.add(dup, field_name, "duplicate key", pa.array(first), shown)
 
 
 def _as_text(col: pa.Array | pa.ChunkedArray) -> pa.Array:

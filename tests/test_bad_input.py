@@ -120,10 +120,10 @@ CASES: dict[str, Refused | Rejected] = {
         1,
     ),
     "duplicate_enterprise": Rejected(
-        (("enterprises.csv", 4, "id", "same key as data row 1", "duplicate key"),), 2
+        (("enterprises.csv", 4, "id", "same key as line 2", "duplicate key"),), 2
     ),
     "duplicate_holding": Rejected(
-        (("shareholdings.csv", 3, HOLDING_KEY, "same key as data row 1", "duplicate key"),), 2
+        (("shareholdings.csv", 3, HOLDING_KEY, "same key as line 2", "duplicate key"),), 2
     ),
     "header_only": Rejected((), 0),
     "unknown_enum": Rejected(

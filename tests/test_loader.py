@@ -473,6 +473,16 @@ def test_reject_line_is_the_physical_line(
     assert store.counts().nodes["Enterprise"] == summary.accepted
 
 
+def test_duplicate_key_names_the_physical_line_of_the_first(
+    store: LadybugStore, write_files: WriteFiles
+) -> None:
+    text = f'id,name,address\n{E1},a,"x\ny"\n{E2},b,z\n{E1},c,w\n'
+    summary = load(store, write_files("dup-lines", {"enterprises.csv": text}))
+    assert [(r.line, r.value, r.reason) for r in summary.rejects] == [
+        (5, "same key as line 2", "duplicate key")
+    ]
+
+
 # -- tolerated shapes of input -----------------------------------------------------------
 
 
