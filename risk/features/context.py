@@ -1,0 +1,209 @@
+"""What every feature family reads: the snapshot as NumPy arrays, computed once.
+
+``FeatureContext`` wraps a :class:`~graph_model.snapshot.Snapshot` and derives,
+lazily and once, the arrays the families share: which enterprises are listed or
+carry bad records, the edges of each relation type, person–enterprise links and
+the related-enterprise graph. Everything here is read from the snapshot, so
+only what was known on the as-of date can reach a feature.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import scipy.sparse as sp
+
+from graph_model.snapshot import Snapshot
+
+LISTING_KINDS = ("abnormal_list", "black_list", "dishonest_debtor")
+"""Record kinds that put an enterprise on a public list."""
+
+HUB_PERSON_CAP = 50
+"""Persons tied to more firms than this (agents, nominees) do not relate those firms to each
+other in the related-enterprise graph: 500 firms of one registration agent are not 250,000
+relations. Their own features (firms led) still count every firm."""
+
+_EPOCH = date(1970, 1, 1)
+
+
+def days(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A date column as float days since 1970-01-01, NaN for null."""
+    as_int = pc.cast(column, pa.int32())
+    return np.asarray(as_int.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def numbers(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A numeric column as float64, NaN for null."""
+    return np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False))
+
+
+def flags(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A boolean column as a NumPy bool array, null read as False."""
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def count_by(index: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Sum of ``weights`` (or 1) per value of ``index`` in ``0..n-1``."""
+    return np.bincount(index, weights=weights, minlength=n).astype(np.float64)
+
+
+def max_by(index: np.ndarray, values: np.ndarray, n: int, empty: float = np.nan) -> np.ndarray:
+    """Largest value per index in ``0..n-1``; ``empty`` where an index has none."""
+    out = np.full(n, -np.inf)
+    np.maximum.at(out, index, values)
+    out[np.isneginf(out)] = empty
+    return out
+
+
+def unique_pairs(a: np.ndarray, b: np.ndarray, n_b: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (a, b) pairs, sorted by a then b."""
+    keys = np.unique(a.astype(np.int64) * n_b + b.astype(np.int64))
+    return keys // n_b, keys % n_b
+
+
+@dataclass(frozen=True)
+class Edges:
+    """One relation type as aligned source and target node indices, plus its properties."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    properties: pa.Table
+
+
+@dataclass(frozen=True)
+class Records:
+    """The snapshot's records as aligned NumPy arrays."""
+
+    enterprise: np.ndarray
+    kind: np.ndarray
+    start: np.ndarray
+    active: np.ndarray
+    table: pa.Table
+
+    def of(self, kind: str) -> np.ndarray:
+        """Mask of the records of one kind."""
+        return np.asarray(self.kind == kind)
+
+
+class FeatureContext:
+    """Shared, lazily computed arrays over one snapshot (never modified once computed)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.as_of = snapshot.as_of
+        self.as_of_days = float((snapshot.as_of - _EPOCH).days)
+        self.n_enterprises = snapshot.n_enterprises
+        self.n_nodes = snapshot.n_nodes
+
+    def edges(self, rel_type: str) -> Edges:
+        """Edges of one relation type in node indices (persons are ``>= n_enterprises``)."""
+        rel = self.snapshot.relations[rel_type]
+        return Edges(rel.sources, rel.indices, rel.properties)
+
+    @functools.cached_property
+    def records(self) -> Records:
+        table = self.snapshot.records
+        # Dates after the as-of date are blanked in a snapshot: an end that is still empty
+        # had not happened on that day, so the record was in force.
+        return Records(
+            enterprise=table["enterprise"].to_numpy().astype(np.int64),
+            kind=np.asarray(table["kind"].to_numpy(zero_copy_only=False), dtype=object),
+            start=days(table["start"]),
+            active=np.asarray(pc.is_null(table["end"]).to_numpy(zero_copy_only=False)),
+            table=table,
+        )
+
+    @functools.cached_property
+    def capital(self) -> np.ndarray:
+        """Registered capital per enterprise (NaN when not registered)."""
+        return numbers(self.snapshot.enterprises["registered_capital"])
+
+    @functools.cached_property
+    def listed(self) -> np.ndarray:
+        """Enterprises with an active abnormal-list, black-list or dishonest-debtor record."""
+        rec = self.records
+        mask = rec.active & np.isin(rec.kind, LISTING_KINDS)
+        return count_by(rec.enterprise[mask], self.n_enterprises) > 0
+
+    @functools.cached_property
+    def bad(self) -> np.ndarray:
+        """Listed, or an active general/severe penalty, or a broken commitment in force."""
+        rec = self.records
+        severity = rec.table["severity"]
+        serious_penalty = rec.of("penalty") & rec.active & flags(pc.not_equal(severity, "minor"))
+        broken = rec.of("commitment") & rec.active & flags(pc.equal(rec.table["kept"], False))
+        mask = serious_penalty | broken
+        return self.listed | (count_by(rec.enterprise[mask], self.n_enterprises) > 0)
+
+    @functools.cached_property
+    def latest_listing_day(self) -> np.ndarray:
+        """Start (days since 1970) of the latest listing of each enterprise; 0 when never."""
+        rec = self.records
+        mask = np.isin(rec.kind, LISTING_KINDS)
+        return max_by(rec.enterprise[mask], rec.start[mask], self.n_enterprises, empty=0.0)
+
+    @functools.cached_property
+    def person_links(self) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct (person, enterprise) pairs of legal reps, officers and person shareholders.
+
+        Persons are numbered from 0 here (node index minus the number of enterprises).
+        """
+        e = self.n_enterprises
+        parts = [self.edges(t) for t in ("LEGAL_REP", "OFFICER", "HOLDS_SHARES")]
+        src = np.concatenate([p.src for p in parts])
+        dst = np.concatenate([p.dst for p in parts])
+        is_person = src >= e
+        return unique_pairs(src[is_person] - e, dst[is_person], e)
+
+    @functools.cached_property
+    def related(self) -> sp.csr_matrix:
+        """Related-enterprise graph: symmetric, unweighted, no self loops.
+
+        Two enterprises are related when a person (not a hub, see ``HUB_PERSON_CAP``) is
+        tied to both, one holds shares in the other, or one guarantees the other.
+        """
+        e = self.n_enterprises
+        persons, firms = self.person_links
+        n_persons = self.n_nodes - e
+        per_person = np.bincount(persons, minlength=n_persons)
+        keep = per_person[persons] <= HUB_PERSON_CAP
+        incidence = sp.csr_matrix(
+            (np.ones(int(keep.sum()), dtype=np.float32), (persons[keep], firms[keep])),
+            shape=(n_persons, e),
+        )
+        via_people = (incidence.T @ incidence).tocsr()
+        direct = []
+        for rel_type in ("HOLDS_SHARES", "GUARANTEES"):
+            ed = self.edges(rel_type)
+            both = (ed.src < e) & (ed.dst < e)
+            direct.append(
+                sp.csr_matrix(
+                    (np.ones(int(both.sum()), dtype=np.float32), (ed.src[both], ed.dst[both])),
+                    shape=(e, e),
+                )
+            )
+        graph = via_people + direct[0] + direct[0].T + direct[1] + direct[1].T
+        graph.setdiag(0)
+        graph.eliminate_zeros()
+        graph.data[:] = 1.0
+        return graph.tocsr()
+
+    @functools.cached_property
+    def combined(self) -> sp.csr_matrix:
+        """All relations between all nodes (enterprises and persons), symmetric and unweighted."""
+        n = self.n_nodes
+        src = np.concatenate([self.edges(t).src for t in self.snapshot.relations])
+        dst = np.concatenate([self.edges(t).dst for t in self.snapshot.relations])
+        graph = sp.csr_matrix(
+            (np.ones(len(src), dtype=np.float32), (src, dst)), shape=(n, n)
+        )
+        graph = graph + graph.T
+        graph.setdiag(0)
+        graph.eliminate_zeros()
+        graph.data[:] = 1.0
+        return graph.tocsr()

@@ -1,0 +1,233 @@
+"""Guarantees: exposure, circles (担保圈), mutual guarantees, chains and DebtRank stress.
+
+A guarantee circle is a strongly connected component of the guarantee graph
+with two or more members: every member lies on a directed cycle, so a default
+can travel back to it. Chains are measured on the condensation (circles
+collapsed to one node), which is acyclic, so the longest chain is exact and
+linear to compute. Amounts are summed in CNY; guarantees in other currencies
+count in the counts but not in the amounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow.compute as pc
+import scipy.sparse as sp
+from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+from risk.features.context import FeatureContext, count_by, flags, numbers, unique_pairs
+
+MAX_CYCLE_LENGTH = 8
+"""Shortest cycles are searched up to this many guarantees."""
+
+MAX_CHAIN_ROUNDS = 100
+"""Chains are measured up to this many links between circles."""
+
+DEBTRANK_ROUNDS = 50
+"""DebtRank stops after this many rounds (each distressed firm propagates once, so it
+usually stops much earlier)."""
+
+
+@dataclass(frozen=True)
+class GuaranteeGraph:
+    """Guarantees in force between enterprises, with their CNY amounts and defaults."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    amount: np.ndarray
+    defaulted: np.ndarray
+    n: int
+
+    def matrix(self, weights: np.ndarray | None = None) -> sp.csr_matrix:
+        data = np.ones(len(self.src)) if weights is None else weights
+        return sp.csr_matrix((data, (self.src, self.dst)), shape=(self.n, self.n))
+
+
+@dataclass(frozen=True)
+class Circle:
+    """A guarantee circle: its members (enterprise indices) and the guarantees between them."""
+
+    members: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    amount: float
+
+
+def guarantee_graph(ctx: FeatureContext) -> GuaranteeGraph:
+    """The snapshot's guarantees in enterprise indices."""
+    ed = ctx.edges("GUARANTEES")
+    cny = flags(pc.equal(pc.fill_null(ed.properties["currency"], "CNY"), "CNY"))
+    amount = np.where(cny, np.nan_to_num(numbers(ed.properties["amount"]), nan=0.0), 0.0)
+    defaulted = flags(pc.is_valid(ed.properties["defaulted_on"]))
+    return GuaranteeGraph(ed.src, ed.dst, amount, defaulted, ctx.n_enterprises)
+
+
+def circle_labels(graph: GuaranteeGraph) -> tuple[np.ndarray, np.ndarray]:
+    """Strong component label of each enterprise and the size of each component."""
+    _, labels = connected_components(graph.matrix(), directed=True, connection="strong")
+    return labels, np.bincount(labels)
+
+
+def guarantee_circles(ctx: FeatureContext) -> list[Circle]:
+    """Every guarantee circle, largest total amount first."""
+    graph = guarantee_graph(ctx)
+    labels, sizes = circle_labels(graph)
+    inside = labels[graph.src] == labels[graph.dst]
+    inside &= sizes[labels[graph.src]] > 1
+    circles = []
+    order = np.argsort(labels[graph.src][inside], kind="stable")
+    src, dst = graph.src[inside][order], graph.dst[inside][order]
+    amount = graph.amount[inside][order]
+    label_of_edge = labels[src]
+    bounds = np.flatnonzero(np.r_[True, label_of_edge[1:] != label_of_edge[:-1], True])
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        members = np.flatnonzero(labels == label_of_edge[a])
+        circles.append(Circle(members, src[a:b], dst[a:b], float(amount[a:b].sum())))
+    circles.sort(key=lambda c: (-c.amount, int(c.members[0])))
+    return circles
+
+
+def shortest_cycle(graph: GuaranteeGraph, node: int, max_length: int) -> list[int] | None:
+    """A shortest guarantee cycle through ``node``: the enterprises in guarantee order, ``node``
+    first (the last one guarantees ``node``); None when there is none of at most
+    ``max_length`` guarantees. One breadth-first search, O(G)."""
+    closers = np.unique(graph.src[graph.dst == node])
+    if node in closers:
+        return [node]
+    _, predecessors = breadth_first_order(
+        graph.matrix(), node, directed=True, return_predecessors=True
+    )
+    best: list[int] | None = None
+    for last in closers:
+        if predecessors[last] < 0:
+            continue
+        path = [int(last)]
+        while path[-1] != node:
+            path.append(int(predecessors[path[-1]]))
+        if len(path) <= max_length and (best is None or len(path) < len(best)):
+            best = path[::-1]
+    return best
+
+
+def cycle_lengths(graph: GuaranteeGraph, labels: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Length of the shortest guarantee cycle through each enterprise, NaN when none of at
+    most ``MAX_CYCLE_LENGTH``.
+
+    Only edges inside circles can close a cycle. Rows of circle members are walked
+    together, ``MAX_CYCLE_LENGTH`` sparse products per chunk; chunks are sized so that a
+    chunk's reach stays near ``_REACH_ENTRIES`` entries even in a giant circle.
+    """
+    n = graph.n
+    out = np.full(n, np.nan)
+    out[graph.src[graph.src == graph.dst]] = 1.0
+    inside = (labels[graph.src] == labels[graph.dst]) & (graph.src != graph.dst)
+    members = np.flatnonzero(sizes[labels] > 1)
+    if len(members) == 0:
+        return out
+    step = sp.csr_matrix(
+        (np.ones(int(inside.sum())), (graph.src[inside], graph.dst[inside])), shape=(n, n)
+    )
+    chunk = max(1, _REACH_ENTRIES // int(sizes.max()))
+    for start in range(0, len(members), chunk):
+        rows = members[start : start + chunk]
+        reach = sp.csr_matrix(
+            (np.ones(len(rows)), (np.arange(len(rows)), rows)), shape=(len(rows), n)
+        )
+        for length in range(1, MAX_CYCLE_LENGTH + 1):
+            reach = (reach @ step).tocsr()
+            reach.data[:] = 1.0
+            back = np.asarray(reach[np.arange(len(rows)), rows]).ravel() > 0
+            fresh = back & np.isnan(out[rows])
+            out[rows[fresh]] = length
+            if not np.isnan(out[rows]).any():
+                break
+    return out
+
+
+_REACH_ENTRIES = 4_000_000
+
+
+def _longest_chain(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
+    """Longest path (edges) ending at each node of a DAG, by relaxation."""
+    length = np.zeros(n)
+    for _ in range(MAX_CHAIN_ROUNDS):
+        longer = length.copy()
+        np.maximum.at(longer, dst, length[src] + 1)
+        if np.array_equal(longer, length):
+            break
+        length = longer
+    return length
+
+
+def debtrank(graph: GuaranteeGraph, capital: np.ndarray, distressed: np.ndarray) -> np.ndarray:
+    """DebtRank distress (0–1) of every enterprise after the ``distressed`` ones default.
+
+    A guarantor of a defaulting firm loses the guaranteed amount relative to its capital
+    (impact capped at 1; unknown or zero capital counts as fully exposed). Each distressed
+    firm passes its distress on once (Battiston et al., 2012), so the process ends.
+    """
+    n = graph.n
+    exposure = graph.matrix(graph.amount)
+    exposure.sum_duplicates()
+    holder = np.repeat(np.arange(n), np.diff(exposure.indptr))
+    cap = capital[holder]
+    impact = np.where(np.isfinite(cap) & (cap > 0), exposure.data / np.where(cap > 0, cap, 1), 1.0)
+    weights = sp.csr_matrix((np.minimum(impact, 1.0), exposure.indices, exposure.indptr), (n, n))
+    h = distressed.astype(float)
+    active = h > 0
+    done = np.zeros(n, dtype=bool)
+    for _ in range(DEBTRANK_ROUNDS):
+        if not active.any():
+            break
+        h_next = np.minimum(1.0, h + weights @ np.where(active, h, 0.0))
+        done |= active
+        active = (h_next > 0) & ~done
+        h = h_next
+    return h
+
+
+def guarantee_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
+    """Columns of the ``guarantees`` family (see catalog.yaml)."""
+    n = ctx.n_enterprises
+    graph = guarantee_graph(ctx)
+    src, dst, amount = graph.src, graph.dst, graph.amount
+    capital = np.where(ctx.capital > 0, ctx.capital, np.nan)
+    bad = ctx.bad
+
+    labels, sizes = circle_labels(graph)
+    circle = np.where(sizes[labels] > 1, sizes[labels], 0).astype(float)
+
+    pair_a, pair_b = unique_pairs(src[src != dst], dst[src != dst], n)
+    forward = pair_a * n + pair_b
+    mutual = np.isin(pair_b * n + pair_a, forward, assume_unique=True)
+
+    between = labels[src] != labels[dst]
+    comp_src, comp_dst = unique_pairs(labels[src][between], labels[dst][between], len(sizes))
+    ending = _longest_chain(comp_src, comp_dst, len(sizes))
+    starting = _longest_chain(comp_dst, comp_src, len(sizes))
+
+    given_amount = count_by(src, n, amount)
+    bad_amount = count_by(src, n, np.where(bad[dst], amount, 0.0))
+    gpair_g, gpair_d = unique_pairs(src, dst, n)
+    own_default = count_by(dst[graph.defaulted], n)
+    distressed = bad | (own_default > 0)
+    h = debtrank(graph, ctx.capital, distressed)
+
+    return {
+        "guarantees_given": count_by(src, n),
+        "guarantees_received": count_by(dst, n),
+        "guaranteed_amount_to_capital": given_amount / capital,
+        "received_amount_to_capital": count_by(dst, n, amount) / capital,
+        "guarantee_circle_size": circle,
+        "guarantee_cycle_length": cycle_lengths(graph, labels, sizes),
+        "mutual_guarantees": count_by(pair_a[mutual], n),
+        "guarantee_chain_length": (ending + starting)[labels],
+        "guaranteed_bad_share": np.where(given_amount > 0, bad_amount, np.nan)
+        / np.where(given_amount > 0, given_amount, 1.0),
+        "guarantors_bad": count_by(gpair_d, n, bad[gpair_g].astype(float)),
+        "own_loans_defaulted": own_default,
+        "liable_for_defaults": count_by(src[graph.defaulted], n),
+        "stress_loss": np.where(distressed, 0.0, h),
+    }
