@@ -50,3 +50,8 @@ class Settings(BaseSettings):
     def snapshots_dir(self) -> Path:
         """Where snapshots are saved."""
         return self.home / "snapshots"
+
+    @property
+    def features_dir(self) -> Path:
+        """Where feature matrices are saved, one Parquet file per as-of date."""
+        return self.home / "features"
