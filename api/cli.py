@@ -1,4 +1,5 @@
-"""The ``creditgraph`` command line: the jobs (generate, load, stats, snapshot, demo, docs).
+"""The ``creditgraph`` command line: the jobs (generate, load, stats, snapshot, features, demo,
+docs).
 
 Heavy work runs here, never inside an API request. Settings are read once from
 the environment (``CREDITGRAPH_*``) when a command starts and passed down.
@@ -19,11 +20,13 @@ from tqdm import tqdm
 
 from graph_model.contract_doc import render_data_contract
 from graph_model.settings import Settings
-from graph_model.snapshot import take_snapshot
+from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.open import open_store
 from graph_model.store.protocol import StoreError
 from loaders.generator import generate_city
 from loaders.load import LoadRefused, LoadSummary, load_folder
+from risk.features import FAMILIES, compute_features
+from risk.features.doc import render_features_doc
 
 app = typer.Typer(
     help="CreditGraph: graph analytics for enterprise credit supervision.",
@@ -159,16 +162,15 @@ def stats() -> None:
     _print_stats(_settings())
 
 
-@app.command()
-def snapshot(
-    as_of: Annotated[str, typer.Option(help="Date, yyyy-mm-dd.")],
-) -> None:
-    """Export the graph as of a date to the data home's snapshots folder."""
-    settings = _settings()
+def _as_of(text: str) -> date:
     try:
-        day = date.fromisoformat(as_of)
+        return date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"--as-of {as_of!r} is not a date (yyyy-mm-dd)") from None
+        raise typer.BadParameter(f"--as-of {text!r} is not a date (yyyy-mm-dd)") from None
+
+
+def _take_snapshot(settings: Settings, day: date) -> Snapshot:
+    """Export the snapshot of ``day`` from the store and save it in the data home."""
     started = time.perf_counter()
     try:
         with open_store(settings, read_only=True) as store:
@@ -183,6 +185,57 @@ def snapshot(
         f"persons, {edges:,} relations, {snap.records.num_rows:,} records → {folder} "
         f"({time.perf_counter() - started:.1f} s)"
     )
+    return snap
+
+
+def _snapshot(settings: Settings, day: date) -> Snapshot:
+    """The saved snapshot of ``day``, taken from the store first if there is none."""
+    folder = settings.snapshots_dir / day.isoformat()
+    if (folder / "manifest.json").exists():
+        return Snapshot.load(folder)
+    return _take_snapshot(settings, day)
+
+
+@app.command()
+def snapshot(
+    as_of: Annotated[str, typer.Option(help="Date, yyyy-mm-dd.")],
+) -> None:
+    """Export the graph as of a date to the data home's snapshots folder."""
+    _take_snapshot(_settings(), _as_of(as_of))
+
+
+@app.command()
+def features(
+    as_of: Annotated[str, typer.Option(help="Date, yyyy-mm-dd.")],
+    family: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Only these families (repeatable): {', '.join(FAMILIES)}."),
+    ] = None,
+) -> None:
+    """Compute the feature catalog (docs/features.md) as of a date.
+
+    Uses the saved snapshot of that date, taking it from the store first if needed; writes
+    the data home's features/<date>.parquet (all families) and reports time per family.
+    """
+    settings = _settings()
+    day = _as_of(as_of)
+    unknown = sorted(set(family or ()) - set(FAMILIES))
+    if unknown:
+        raise typer.BadParameter(f"unknown --family {unknown}; choose from {list(FAMILIES)}")
+    snap = _snapshot(settings, day)
+    started = time.perf_counter()
+    matrix = compute_features(
+        snap,
+        families=tuple(family) if family else None,
+        progress=lambda name, seconds: typer.echo(f"  {name:<12}{seconds:>8.1f} s"),
+    )
+    shape = f"{matrix.values.shape[0]:,} enterprises × {matrix.values.shape[1]} features"
+    elapsed = time.perf_counter() - started
+    if family:
+        typer.echo(f"{shape} in {elapsed:.1f} s (partial: not saved)")
+        return
+    path = matrix.save(settings.features_dir / f"{day.isoformat()}.parquet")
+    typer.echo(f"{shape} in {elapsed:.1f} s → {path}")
 
 
 @app.command()
@@ -223,7 +276,12 @@ def demo(
 def docs(
     out: Annotated[Path, typer.Option(help="Docs folder.")] = Path("docs"),
 ) -> None:
-    """Regenerate docs/data-contract.md from graph_model/domain.yaml."""
+    """Regenerate the generated docs: data-contract.md (domain.yaml) and features.md
+    (the feature catalog)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "data-contract.md").write_text(render_data_contract(), encoding="utf-8")
-    typer.echo(f"wrote {out / 'data-contract.md'}")
+    for name, text in (
+        ("data-contract.md", render_data_contract()),
+        ("features.md", render_features_doc()),
+    ):
+        (out / name).write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out / name}")

@@ -22,8 +22,8 @@ import pyarrow.parquet as pq
 from graph_model.snapshot import Snapshot
 from risk.features.catalog import Catalog, load_catalog
 from risk.features.community import community_features
-from risk.features.context import FeatureContext
 from risk.features.contagion import contagion_features
+from risk.features.context import FeatureContext
 from risk.features.guarantees import guarantee_features
 from risk.features.own import own_features
 from risk.features.ownership import ownership_features
@@ -66,7 +66,9 @@ class FeatureMatrix:
         """Write the matrix as Parquet, the as-of date and timings in its metadata."""
         path.parent.mkdir(parents=True, exist_ok=True)
         table = self.to_table()
-        meta = {b"creditgraph": json.dumps({"as_of": self.as_of.isoformat(), "seconds": self.seconds})}
+        meta = {
+            b"creditgraph": json.dumps({"as_of": self.as_of.isoformat(), "seconds": self.seconds})
+        }
         pq.write_table(table.replace_schema_metadata(meta), path)
         return path
 

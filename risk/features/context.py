@@ -199,9 +199,7 @@ class FeatureContext:
         n = self.n_nodes
         src = np.concatenate([self.edges(t).src for t in self.snapshot.relations])
         dst = np.concatenate([self.edges(t).dst for t in self.snapshot.relations])
-        graph = sp.csr_matrix(
-            (np.ones(len(src), dtype=np.float32), (src, dst)), shape=(n, n)
-        )
+        graph = sp.csr_matrix((np.ones(len(src), dtype=np.float32), (src, dst)), shape=(n, n))
         graph = graph + graph.T
         graph.setdiag(0)
         graph.eliminate_zeros()

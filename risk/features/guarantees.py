@@ -71,20 +71,23 @@ def circle_labels(graph: GuaranteeGraph) -> tuple[np.ndarray, np.ndarray]:
 
 
 def guarantee_circles(ctx: FeatureContext) -> list[Circle]:
-    """Every guarantee circle, largest total amount first."""
+    """Every guarantee circle, largest total amount first (ties: lowest member first)."""
     graph = guarantee_graph(ctx)
     labels, sizes = circle_labels(graph)
-    inside = labels[graph.src] == labels[graph.dst]
-    inside &= sizes[labels[graph.src]] > 1
-    circles = []
-    order = np.argsort(labels[graph.src][inside], kind="stable")
+    in_circle = np.flatnonzero(sizes[labels] > 1)
+    members = in_circle[np.argsort(labels[in_circle], kind="stable")]
+    member_bounds = np.searchsorted(labels[members], np.unique(labels[members]), side="left")
+    inside = (labels[graph.src] == labels[graph.dst]) & (sizes[labels[graph.src]] > 1)
+    order = np.argsort(labels[graph.src[inside]], kind="stable")
     src, dst = graph.src[inside][order], graph.dst[inside][order]
     amount = graph.amount[inside][order]
-    label_of_edge = labels[src]
-    bounds = np.flatnonzero(np.r_[True, label_of_edge[1:] != label_of_edge[:-1], True])
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        members = np.flatnonzero(labels == label_of_edge[a])
-        circles.append(Circle(members, src[a:b], dst[a:b], float(amount[a:b].sum())))
+    edge_bounds = np.searchsorted(labels[src], labels[members[member_bounds]], side="left")
+    ends = np.r_[member_bounds[1:], len(members)]
+    edge_ends = np.r_[edge_bounds[1:], len(src)]
+    circles = [
+        Circle(members[a:b], src[c:d], dst[c:d], float(amount[c:d].sum()))
+        for a, b, c, d in zip(member_bounds, ends, edge_bounds, edge_ends, strict=True)
+    ]
     circles.sort(key=lambda c: (-c.amount, int(c.members[0])))
     return circles
 

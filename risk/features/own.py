@@ -34,7 +34,9 @@ def own_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
         out[f"{kind}_active"] = count(of_kind & rec.active)
         out[f"{kind}_expired"] = count(of_kind & ~rec.active)
         out[f"days_since_{kind}"] = days_since(of_kind)
-    out["penalty_severe"] = count(rec.of("penalty") & flags(pc.equal(rec.table["severity"], "severe")))
+    out["penalty_severe"] = count(
+        rec.of("penalty") & flags(pc.equal(rec.table["severity"], "severe"))
+    )
     commitment = rec.of("commitment")
     out["commitments_signed"] = count(commitment)
     out["commitments_broken"] = count(commitment & flags(pc.equal(rec.table["kept"], False)))

@@ -126,9 +126,7 @@ def ownership_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
         "share_hhi": hhi,
         "holdings": count_by(holder[by_firm], n),
         "ownership_depth": _depth(holder[by_firm], held[by_firm], n),
-        "beneficial_owners": count_by(
-            people.col[people.data >= BENEFICIAL_OWNER_SHARE - 1e-12], n
-        ),
+        "beneficial_owners": count_by(people.col[people.data >= BENEFICIAL_OWNER_SHARE - 1e-12], n),
         "top_person_stake": np.where(has_top, top.value, np.nan),
         "indirect_share_of_top_person": indirect,
         "controller_group_size": group_size,
@@ -147,7 +145,9 @@ def _top_per_column(row: np.ndarray, col: np.ndarray, value: np.ndarray, n: int)
     """Row and value of the largest entry per column, and the second-largest value."""
     order = np.lexsort((-value, col))
     col_s, row_s, val_s = col[order], row[order], value[order]
-    first = np.flatnonzero(np.r_[True, col_s[1:] != col_s[:-1]]) if len(col_s) else np.array([], int)
+    first = (
+        np.flatnonzero(np.r_[True, col_s[1:] != col_s[:-1]]) if len(col_s) else np.array([], int)
+    )
     top_row = np.full(n, -1)
     top_val = np.zeros(n)
     second = np.zeros(n)

@@ -1,0 +1,79 @@
+"""Render docs/features.md from the feature catalog (``creditgraph docs`` writes it)."""
+
+from __future__ import annotations
+
+from risk.features.catalog import load_catalog
+from risk.features.context import HUB_PERSON_CAP, LISTING_KINDS
+from risk.features.guarantees import MAX_CHAIN_ROUNDS, MAX_CYCLE_LENGTH
+from risk.features.ownership import BENEFICIAL_OWNER_SHARE, MAX_DEPTH, MAX_TERMS, PRUNE_BELOW
+from risk.features.suspected import RARE_GROUP
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_features_doc() -> str:
+    """The features reference: vocabulary, bounds, then one table per family."""
+    catalog = load_catalog()
+    lines = [
+        "# Features",
+        "",
+        "<!-- Generated from risk/features/catalog.yaml by `creditgraph docs`; do not edit. -->",
+        "",
+        "One row per enterprise of a snapshot, one column per feature below, in this order.",
+        "Features see only the snapshot: relations in force on the as-of date, records started",
+        "by then, and no date after it. Unknown values are NaN (missing to the model, never 0).",
+        "",
+        "```bash",
+        "creditgraph snapshot --as-of 2025-06-30   # if not taken yet",
+        "creditgraph features --as-of 2025-06-30   # → features/2025-06-30.parquet in the home",
+        "```",
+        "",
+        "## Vocabulary",
+        "",
+        "- **active record**: started on or before the as-of date and not ended by then.",
+        f"- **listed**: an active record of kind {', '.join(f'`{k}`' for k in LISTING_KINDS)}.",
+        "- **bad record**: listed, or an active general or severe penalty, or a broken commitment",
+        "  in force.",
+        "- **related** (1 hop): two enterprises sharing a legal representative, officer or person",
+        "  shareholder, or tied by a shareholding or a guarantee between them. Hops are counted",
+        "  between enterprises.",
+        "",
+        "## Bounds",
+        "",
+        "Every graph algorithm is bounded; these are the bounds and what they cost in accuracy.",
+        "",
+        f"- Persons tied to more than {HUB_PERSON_CAP} firms (agents, nominees) do not relate",
+        "  those firms to each other in the related-enterprise graph; their own counts are kept.",
+        f"- Values (address, phone, e-mail) shared by more than {RARE_GROUP} firms form no",
+        "  suspected pairs; `firms_at_address` reports the crowd instead.",
+        f"- Integrated ownership: at most {MAX_TERMS} terms of the series, path products below",
+        f"  {PRUNE_BELOW:g} dropped; beneficial owners at ≥ {BENEFICIAL_OWNER_SHARE:.0%}.",
+        f"- Ownership depth capped at {MAX_DEPTH} layers (cross-holdings reach the cap).",
+        f"- Guarantee cycles searched up to {MAX_CYCLE_LENGTH} links; chains between circles",
+        f"  up to {MAX_CHAIN_ROUNDS} links.",
+        "",
+        "## Families",
+        "",
+        "| family | features | uses the graph | cost |",
+        "|---|---:|---|---|",
+    ]
+    for fam in catalog.families:
+        graph = "yes" if fam.graph else "no (the model's no-graph baseline)"
+        lines.append(f"| {fam.title} | {len(fam.features)} | {graph} | {_cell(fam.cost)} |")
+    for fam in catalog.families:
+        lines += [
+            "",
+            f"## {fam.title} (`{fam.name}`)",
+            "",
+            f"Cost: {fam.cost}.",
+            "",
+            "| feature | definition | why it matters | unit |",
+            "|---|---|---|---|",
+        ]
+        for f in fam.features:
+            lines.append(
+                f"| `{f.name}` | {_cell(f.definition)} | {_cell(f.reason)} | {_cell(f.unit)} |"
+            )
+    return "\n".join(lines) + "\n"
