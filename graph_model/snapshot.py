@@ -37,6 +37,18 @@ class RelationArrays:
     indices: np.ndarray
     properties: pa.Table
 
+    @classmethod
+    def from_edges(
+        cls, src: np.ndarray, dst: np.ndarray, properties: pa.Table, n: int
+    ) -> RelationArrays:
+        """CSR over ``n`` nodes from aligned source and target indices and property rows."""
+        src = np.asarray(src, dtype=np.int64)
+        dst = np.asarray(dst, dtype=np.int64)
+        order = np.lexsort((dst, src))
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+        return cls(indptr, dst[order], properties.take(pa.array(order)))
+
     @property
     def edge_count(self) -> int:
         return len(self.indices)
@@ -116,7 +128,9 @@ class Snapshot:
             edges = pq.read_table(folder / f"rel_{rel_type}.parquet")
             src = edges["_src"].to_numpy()
             dst = edges["_dst"].to_numpy()
-            relations[rel_type] = _csr(src, dst, edges.drop(["_src", "_dst"]), n)
+            relations[rel_type] = RelationArrays.from_edges(
+                src, dst, edges.drop(["_src", "_dst"]), n
+            )
         return cls(
             as_of=date.fromisoformat(manifest["as_of"]),
             enterprises=enterprises,
@@ -124,13 +138,6 @@ class Snapshot:
             relations=relations,
             records=pq.read_table(folder / "records.parquet"),
         )
-
-
-def _csr(src: np.ndarray, dst: np.ndarray, props: pa.Table, n: int) -> RelationArrays:
-    order = np.lexsort((dst, src))
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-    return RelationArrays(indptr, dst[order].astype(np.int64), props.take(pa.array(order)))
 
 
 def _blank_future_dates(table: pa.Table, as_of: date) -> pa.Table:
@@ -175,7 +182,7 @@ def take_snapshot(store: GraphStore, as_of: date, batch_rows: int = 1_000_000) -
         props = _blank_future_dates(
             edges.drop(["_from", "_from_label", "_to", "_to_label"]).filter(pa.array(keep)), as_of
         )
-        relations[spec.type] = _csr(src[keep], dst[keep], props, n)
+        relations[spec.type] = RelationArrays.from_edges(src[keep], dst[keep], props, n)
 
     records = _concat(list(store.export_records(as_of, batch_rows)))
     records = _blank_future_dates(records, as_of)

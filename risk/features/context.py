@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from graph_model.snapshot import Snapshot
 
@@ -27,6 +28,9 @@ HUB_PERSON_CAP = 50
 """Persons tied to more firms than this (agents, nominees) do not relate those firms to each
 other in the related-enterprise graph: 500 firms of one registration agent are not 250,000
 relations. Their own features (firms led) still count every firm."""
+
+MAX_CHAIN = 100
+"""Chains between strongly connected components are followed up to this many links."""
 
 _EPOCH = date(1970, 1, 1)
 
@@ -64,6 +68,35 @@ def unique_pairs(a: np.ndarray, b: np.ndarray, n_b: int) -> tuple[np.ndarray, np
     """Distinct (a, b) pairs, sorted by a then b."""
     keys = np.unique(a.astype(np.int64) * n_b + b.astype(np.int64))
     return keys // n_b, keys % n_b
+
+
+def strong_components(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
+    """Strongly connected component label of each of ``n`` nodes of a directed graph."""
+    graph = sp.csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
+    return np.asarray(connected_components(graph, directed=True, connection="strong")[1])
+
+
+def condensed_chains(
+    src: np.ndarray, dst: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Longest chain ending at and starting from each node, in links between strongly
+    connected components (``labels``; a component counts as one node, so the condensation
+    is acyclic and the answer exact up to ``MAX_CHAIN`` links)."""
+    n_comp = int(labels.max()) + 1 if len(labels) else 0
+    between = labels[src] != labels[dst]
+    comp_src, comp_dst = unique_pairs(labels[src][between], labels[dst][between], n_comp)
+
+    def longest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        length = np.zeros(n_comp)
+        for _ in range(MAX_CHAIN):
+            longer = length.copy()
+            np.maximum.at(longer, b, length[a] + 1)
+            if np.array_equal(longer, length):
+                break
+            length = longer
+        return length
+
+    return longest(comp_src, comp_dst)[labels], longest(comp_dst, comp_src)[labels]
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from risk.features.catalog import load_catalog
-from risk.features.context import HUB_PERSON_CAP, LISTING_KINDS
-from risk.features.guarantees import MAX_CHAIN_ROUNDS, MAX_CYCLE_LENGTH
-from risk.features.ownership import BENEFICIAL_OWNER_SHARE, MAX_DEPTH, MAX_TERMS, PRUNE_BELOW
+from risk.features.context import HUB_PERSON_CAP, LISTING_KINDS, MAX_CHAIN
+from risk.features.guarantees import MAX_CYCLE_LENGTH
+from risk.features.ownership import BENEFICIAL_OWNER_SHARE, MAX_TERMS, PRUNE_BELOW
 from risk.features.suspected import RARE_GROUP
 
 
@@ -50,9 +50,10 @@ def render_features_doc() -> str:
         "  suspected pairs; `firms_at_address` reports the crowd instead.",
         f"- Integrated ownership: at most {MAX_TERMS} terms of the series, path products below",
         f"  {PRUNE_BELOW:g} dropped; beneficial owners at ≥ {BENEFICIAL_OWNER_SHARE:.0%}.",
-        f"- Ownership depth capped at {MAX_DEPTH} layers (cross-holdings reach the cap).",
-        f"- Guarantee cycles searched up to {MAX_CYCLE_LENGTH} links; chains between circles",
-        f"  up to {MAX_CHAIN_ROUNDS} links.",
+        f"- Guarantee cycles searched up to {MAX_CYCLE_LENGTH} links.",
+        "- Ownership depth and guarantee chains are measured between strongly connected",
+        "  components (a cross-holding or a circle counts as one step), so they are exact up",
+        f"  to {MAX_CHAIN} links.",
         "",
         "## Families",
         "",

@@ -15,15 +15,20 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow.compute as pc
 import scipy.sparse as sp
-from scipy.sparse.csgraph import breadth_first_order, connected_components
+from scipy.sparse.csgraph import breadth_first_order
 
-from risk.features.context import FeatureContext, count_by, flags, numbers, unique_pairs
+from risk.features.context import (
+    FeatureContext,
+    condensed_chains,
+    count_by,
+    flags,
+    numbers,
+    strong_components,
+    unique_pairs,
+)
 
 MAX_CYCLE_LENGTH = 8
 """Shortest cycles are searched up to this many guarantees."""
-
-MAX_CHAIN_ROUNDS = 100
-"""Chains are measured up to this many links between circles."""
 
 DEBTRANK_ROUNDS = 50
 """DebtRank stops after this many rounds (each distressed firm propagates once, so it
@@ -66,7 +71,7 @@ def guarantee_graph(ctx: FeatureContext) -> GuaranteeGraph:
 
 def circle_labels(graph: GuaranteeGraph) -> tuple[np.ndarray, np.ndarray]:
     """Strong component label of each enterprise and the size of each component."""
-    _, labels = connected_components(graph.matrix(), directed=True, connection="strong")
+    labels = strong_components(graph.src, graph.dst, graph.n)
     return labels, np.bincount(labels)
 
 
@@ -152,18 +157,6 @@ def cycle_lengths(graph: GuaranteeGraph, labels: np.ndarray, sizes: np.ndarray) 
 _REACH_ENTRIES = 4_000_000
 
 
-def _longest_chain(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
-    """Longest path (edges) ending at each node of a DAG, by relaxation."""
-    length = np.zeros(n)
-    for _ in range(MAX_CHAIN_ROUNDS):
-        longer = length.copy()
-        np.maximum.at(longer, dst, length[src] + 1)
-        if np.array_equal(longer, length):
-            break
-        length = longer
-    return length
-
-
 def debtrank(graph: GuaranteeGraph, capital: np.ndarray, distressed: np.ndarray) -> np.ndarray:
     """DebtRank distress (0–1) of every enterprise after the ``distressed`` ones default.
 
@@ -206,10 +199,7 @@ def guarantee_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
     forward = pair_a * n + pair_b
     mutual = np.isin(pair_b * n + pair_a, forward, assume_unique=True)
 
-    between = labels[src] != labels[dst]
-    comp_src, comp_dst = unique_pairs(labels[src][between], labels[dst][between], len(sizes))
-    ending = _longest_chain(comp_src, comp_dst, len(sizes))
-    starting = _longest_chain(comp_dst, comp_src, len(sizes))
+    ending, starting = condensed_chains(src, dst, labels)
 
     given_amount = count_by(src, n, amount)
     bad_amount = count_by(src, n, np.where(bad[dst], amount, 0.0))
@@ -226,7 +216,7 @@ def guarantee_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
         "guarantee_circle_size": circle,
         "guarantee_cycle_length": cycle_lengths(graph, labels, sizes),
         "mutual_guarantees": count_by(pair_a[mutual], n),
-        "guarantee_chain_length": (ending + starting)[labels],
+        "guarantee_chain_length": ending + starting,
         "guaranteed_bad_share": np.where(given_amount > 0, bad_amount, np.nan)
         / np.where(given_amount > 0, given_amount, 1.0),
         "guarantors_bad": count_by(gpair_d, n, bad[gpair_g].astype(float)),

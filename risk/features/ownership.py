@@ -15,15 +15,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
-from risk.features.context import FeatureContext, count_by, max_by, numbers
+from risk.features.context import (
+    FeatureContext,
+    condensed_chains,
+    count_by,
+    max_by,
+    numbers,
+    strong_components,
+)
 
 BENEFICIAL_OWNER_SHARE = 0.25
 """PBoC/SAMR Order 〔2024〕3号: a natural person with at least 25 % of the equity."""
-
-MAX_DEPTH = 10
-"""Ownership chains are followed up to this many enterprise layers."""
 
 MAX_TERMS = 30
 TOLERANCE = 1e-9
@@ -93,6 +96,12 @@ def ownership_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
     holder, held = keys // n, keys % n
     by_firm = holder < n
 
+    cycle_labels = strong_components(holder[by_firm], held[by_firm], n)
+    depth, _ = condensed_chains(holder[by_firm], held[by_firm], cycle_labels)
+    cycles = np.bincount(cycle_labels)[cycle_labels] > 1
+    looped = np.zeros(n, dtype=bool)
+    looped[holder[by_firm & (holder == held)]] = True
+
     stakes = integrated_stakes(ctx)
     direct = stakes.direct.tocoo()
     known = direct.data > 0
@@ -125,12 +134,12 @@ def ownership_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
         "top_share": top_share,
         "share_hhi": hhi,
         "holdings": count_by(holder[by_firm], n),
-        "ownership_depth": _depth(holder[by_firm], held[by_firm], n),
+        "ownership_depth": depth,
         "beneficial_owners": count_by(people.col[people.data >= BENEFICIAL_OWNER_SHARE - 1e-12], n),
         "top_person_stake": np.where(has_top, top.value, np.nan),
         "indirect_share_of_top_person": indirect,
         "controller_group_size": group_size,
-        "cross_holding": in_cycle(holder[by_firm], held[by_firm], n).astype(float),
+        "cross_holding": (cycles | looped).astype(float),
     }
 
 
@@ -158,26 +167,3 @@ def _top_per_column(row: np.ndarray, col: np.ndarray, value: np.ndarray, n: int)
     has_second[has_second] = col_s[nxt[has_second]] == col_s[first[has_second]]
     second[col_s[first[has_second]]] = val_s[nxt[has_second]]
     return _Top(top_row, top_val, second)
-
-
-def _depth(holder: np.ndarray, held: np.ndarray, n: int) -> np.ndarray:
-    """Enterprise layers above each enterprise, by relaxation, capped at ``MAX_DEPTH``."""
-    depth = np.zeros(n)
-    for _ in range(MAX_DEPTH):
-        above = np.zeros(n)
-        np.maximum.at(above, held, np.minimum(depth[holder] + 1, MAX_DEPTH))
-        if np.array_equal(above, depth):
-            break
-        depth = above
-    return depth
-
-
-def in_cycle(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
-    """Nodes on a directed cycle: members of a strongly connected component of 2 or more,
-    or with an edge to themselves."""
-    graph = sp.csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
-    _, labels = connected_components(graph, directed=True, connection="strong")
-    sizes = np.bincount(labels)
-    looped = np.zeros(n, dtype=bool)
-    looped[src[src == dst]] = True
-    return (sizes[labels] > 1) | looped
