@@ -23,17 +23,17 @@ CONTACTS = ("address", "phone", "email")
 
 
 def contact_groups(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Group index of each enterprise's value (-1 when empty) and the size of each group."""
+    """Group index of each enterprise's value (-1 when empty) and the size of each group,
+    with a last entry 0 so that ``sizes[group]`` reads 0 for enterprises without a value."""
     encoded = pc.dictionary_encode(column.combine_chunks())
     group = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     sizes = np.bincount(group[group >= 0], minlength=len(encoded.dictionary))
-    return group, sizes
+    return group, np.append(sizes, 0)
 
 
 def suspected_pairs(group: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ordered pairs (a, b), a ≠ b, of enterprises sharing a value held by 2..RARE_GROUP firms."""
-    firms = np.flatnonzero((group >= 0) & (sizes[np.maximum(group, 0)] <= RARE_GROUP))
-    firms = firms[sizes[group[firms]] >= 2]
+    firms = np.flatnonzero((sizes[group] >= 2) & (sizes[group] <= RARE_GROUP))
     order = np.argsort(group[firms], kind="stable")
     firms, groups = firms[order], group[firms][order]
     left, right = [], []
@@ -55,9 +55,9 @@ def suspected_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
     for contact in CONTACTS:
         group, sizes = contact_groups(ent[contact])
         has = group >= 0
-        size = np.where(has, sizes[np.maximum(group, 0)], 0).astype(float)
+        size = sizes[group].astype(float)
         bad_in_group = np.bincount(group[has], weights=bad[has], minlength=len(sizes))
-        others_bad = np.where(has, bad_in_group[np.maximum(group, 0)] - bad, 0.0)
+        others_bad = np.where(has, bad_in_group[group] - bad, 0.0)
         weight += np.where(size > 1, others_bad / np.maximum(size, 1), 0.0)
         if contact == "address":
             out["firms_at_address"] = np.where(has, size, np.nan)
