@@ -6,7 +6,8 @@ the stakes on it. With S the enterprise-to-enterprise stake matrix and D the
 direct stakes of every holder, the integrated stakes are the series
 ``D + D S + D S² + …``; cross-holdings (cycles of S) make it infinite but
 converging, and it is summed until a term adds less than ``TOLERANCE`` (at most
-``MAX_TERMS`` terms). Stakes with unknown size count as 0 in the series.
+``MAX_TERMS`` terms). For enterprise holders, walks that pass through the holder
+again are removed (first-passage sums). Stakes with unknown size count as 0.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from risk.features.context import (
 BENEFICIAL_OWNER_SHARE = 0.25
 """PBoC/SAMR Order 〔2024〕3号: a natural person with at least 25 % of the equity."""
 
-MAX_TERMS = 30
+MAX_TERMS = 200
 TOLERANCE = 1e-9
 PRUNE_BELOW = 1e-6
 """Path products below this are dropped from the series: they cannot move a 25 % test and
@@ -83,7 +84,16 @@ def integrated_stakes(ctx: FeatureContext) -> Stakes:
         if term.data.sum() < TOLERANCE:
             break
     total = total.tocsr()
-    # Circular stakes that never leave a cycle (data errors) would pass 1: a stake cannot.
+    # For an enterprise holder in a cross-holding, walks that come back to it and leave
+    # again count its stake several times. Its own stake is the first-passage sum, which is
+    # the walk sum divided by 1 + (walks from it back to itself); its stake in itself is none.
+    returns = np.zeros(ctx.n_nodes)
+    returns[:e] = total[:e].diagonal()
+    total = (sp.diags(1.0 / (1.0 + returns)) @ total).tocsr()
+    total.setdiag(0.0)
+    total.eliminate_zeros()
+    # A cycle whose stakes leak nothing to outsiders (inconsistent data) does not converge
+    # within MAX_TERMS; no stake can pass 1.
     np.minimum(total.data, 1.0, out=total.data)
     return Stakes(direct=direct, integrated=total, terms=terms)
 
