@@ -83,3 +83,20 @@ def test_snapshot_writes_a_readable_folder(home: Path) -> None:
     snap = Snapshot.load(home / "snapshots" / "2023-06-30")
     assert 0 < snap.n_enterprises <= 400
     assert run("snapshot", "--as-of", "June")[0] != 0
+
+
+def test_features_takes_the_snapshot_it_needs_and_saves_the_matrix(home: Path) -> None:
+    from risk.features import FeatureMatrix
+    from risk.features.catalog import load_catalog
+
+    assert run("demo", "--enterprises", "400")[0] == 0
+    code, out = run("features", "--as-of", "2024-06-30")
+    assert code == 0, out
+    assert "snapshot 2024-06-30" in out  # taken because none was saved
+    assert "guarantees" in out and "community" in out  # time per family
+    matrix = FeatureMatrix.load(home / "features" / "2024-06-30.parquet")
+    assert matrix.names == load_catalog().names
+    code, out = run("features", "--as-of", "2024-06-30", "--family", "own")
+    assert code == 0 and "snapshot" not in out and "not saved" in out
+    code, out = run("features", "--as-of", "2024-06-30", "--family", "tarot")
+    assert code != 0 and "unknown --family" in out

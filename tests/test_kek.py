@@ -13,15 +13,19 @@ from datetime import date
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 from conftest import SALT
 
-from graph_model.snapshot import take_snapshot
+from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.ladybug import LadybugStore
 from graph_model.store.protocol import Path as ChainPath
 from loaders.kek import convert_kek, kek_id
 from loaders.load import load_folder
 from loaders.read import FileProblem
+from risk.features import compute_features
+from risk.features.context import FeatureContext
+from risk.features.ownership import integrated_stakes
 
 # shared/ sits beside the repository (…/work/shared next to …/work/main), in CI as here.
 KEK = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kek-media-ownership"
@@ -45,11 +49,16 @@ def kek_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LadybugStore
 
 
 @pytest.fixture(scope="module")
-def holdings(kek_store: LadybugStore) -> nx.DiGraph:
+def kek_snapshot(kek_store: LadybugStore) -> Snapshot:
+    """Today's snapshot of the KEK store."""
+    return take_snapshot(kek_store, date.today())
+
+
+@pytest.fixture(scope="module")
+def holdings(kek_snapshot: Snapshot) -> nx.DiGraph:
     """HOLDS_SHARES of today's snapshot as a directed graph of enterprise ids."""
-    snap = take_snapshot(kek_store, date.today())
-    rel = snap.relations["HOLDS_SHARES"]
-    ids = snap.enterprises["id"].to_pylist()
+    rel = kek_snapshot.relations["HOLDS_SHARES"]
+    ids = kek_snapshot.enterprises["id"].to_pylist()
     shares = rel.properties["share"].to_pylist()
     graph = nx.DiGraph()
     for s, t, share in zip(rel.sources.tolist(), rel.indices.tolist(), shares, strict=True):
@@ -129,3 +138,29 @@ def test_convert_kek_needs_both_files(tmp_path: Path) -> None:
     (tmp_path / "src" / "company.csv").write_text("id,name\n1,A\n", encoding="utf-8")
     with pytest.raises(FileProblem, match=r"shares\.csv"):
         convert_kek(tmp_path / "src", tmp_path / "out")
+
+
+def test_features_find_the_cross_holdings_and_the_longest_chain(
+    kek_snapshot: Snapshot, holdings: nx.DiGraph
+) -> None:
+    matrix = compute_features(kek_snapshot, families=("ownership",))
+    ids = matrix.ids.to_numpy(zero_copy_only=False)
+    crossing = set(ids[matrix.column("cross_holding") == 1].tolist())
+    cycles = [c for c in nx.strongly_connected_components(holdings) if len(c) > 1]
+    assert sorted(len(c) for c in cycles) == [2, 2, 3]
+    assert crossing == set().union(*cycles) | {kek_id("1115")}  # and the self-holding
+    # SOURCE.md: after collapsing cross-holdings the longest ownership chain has 15 hops.
+    depth = matrix.column("ownership_depth")
+    assert depth.max() == 15
+    assert depth[ids.tolist().index(kek_id("67"))] == 15  # 67 ends that chain
+
+
+def test_integrated_ownership_converges_on_real_cross_holdings(kek_snapshot: Snapshot) -> None:
+    stakes = integrated_stakes(FeatureContext(kek_snapshot))
+    direct = stakes.direct.toarray()
+    walks = direct @ np.linalg.inv(np.eye(len(direct)) - direct)
+    closed = walks / (1 + np.diag(walks))[:, None]
+    np.fill_diagonal(closed, 0.0)
+    np.testing.assert_allclose(stakes.integrated.toarray(), closed, atol=1e-4)
+    # Indirect stakes exist beyond the direct ones: chains multiply through.
+    assert stakes.integrated.nnz > 2 * stakes.direct.nnz
