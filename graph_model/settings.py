@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SALT = "creditgraph-development-salt"
@@ -27,12 +27,28 @@ class Settings(BaseSettings):
     load_batch_rows: int = Field(default=1_000_000, gt=0)
     # Buffer pool of the embedded database in bytes; 0 lets LadybugDB choose (80 % of RAM).
     embedded_buffer_pool_bytes: int = Field(default=0, ge=0)
+    # Bolt URI of a Neo4j 5 server (neo4j://host:7687, neo4j+s://… for TLS). When set, every
+    # command uses Neo4j instead of the embedded store; unset (the default), the embedded one.
+    neo4j_uri: str | None = None
+    # Neo4j user the store logs in as.
+    neo4j_user: str = "neo4j"
+    # That user's password; a secret, never printed nor put in an error message.
+    neo4j_password: SecretStr = SecretStr("")
+    # Neo4j database (one server can hold several) that holds the graph.
+    neo4j_database: str = "neo4j"
+    # Rows per `UNWIND $rows` statement when writing to Neo4j. A load transaction
+    # (load_batch_rows) sends several; 10,000 keeps each request to a few MB (docs/neo4j.md).
+    neo4j_write_batch_rows: int = Field(default=10_000, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         if self.environment == "production" and self.person_id_salt == DEVELOPMENT_SALT:
             raise ValueError(
                 "CREDITGRAPH_PERSON_ID_SALT must be set to a secret value in production"
+            )
+        if self.neo4j_uri and not self.neo4j_password.get_secret_value():
+            raise ValueError(
+                "CREDITGRAPH_NEO4J_PASSWORD must be set when CREDITGRAPH_NEO4J_URI is set"
             )
         return self
 
