@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pyarrow as pa
@@ -32,15 +33,17 @@ from risk.features.suspected import suspected_features
 
 Family = Callable[[FeatureContext], dict[str, np.ndarray]]
 
-FAMILIES: dict[str, Family] = {
-    "own": own_features,
-    "people": people_features,
-    "ownership": ownership_features,
-    "guarantees": guarantee_features,
-    "contagion": contagion_features,
-    "suspected": suspected_features,
-    "community": community_features,
-}
+FAMILIES: Mapping[str, Family] = MappingProxyType(
+    {
+        "own": own_features,
+        "people": people_features,
+        "ownership": ownership_features,
+        "guarantees": guarantee_features,
+        "contagion": contagion_features,
+        "suspected": suspected_features,
+        "community": community_features,
+    }
+)
 
 
 @dataclass(frozen=True)
