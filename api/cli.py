@@ -21,6 +21,7 @@ from tqdm import tqdm
 from graph_model.contract_doc import render_data_contract
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot, take_snapshot
+from graph_model.store.neo4j import redact_uri
 from graph_model.store.open import open_store
 from graph_model.store.protocol import StoreError
 from loaders.generator import generate_city
@@ -97,7 +98,8 @@ def _run_load(settings: Settings, folder: Path, strict: bool, quiet: bool) -> Lo
     except StoreError as exc:
         raise _fail(str(exc)) from None
     _print_summary(summary)
-    typer.echo(f"loaded {summary.accepted:,} rows in {summary.seconds:.1f} s")
+    rate = summary.accepted / summary.seconds if summary.seconds else 0.0
+    typer.echo(f"loaded {summary.accepted:,} rows in {summary.seconds:.1f} s ({rate:,.0f} rows/s)")
     return summary
 
 
@@ -107,7 +109,11 @@ def _print_stats(settings: Settings) -> None:
             counts = store.counts()
     except StoreError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"store: {settings.embedded_store_path}")
+    if settings.neo4j_uri:
+        where = f"Neo4j at {redact_uri(settings.neo4j_uri)}, database {settings.neo4j_database}"
+        typer.echo(f"store: {where}")
+    else:
+        typer.echo(f"store: {settings.embedded_store_path}")
     for title, group in (
         ("nodes", counts.nodes),
         ("relations", counts.relations),
@@ -116,10 +122,11 @@ def _print_stats(settings: Settings) -> None:
         typer.echo(f"{title}:")
         for name, n in group.items():
             typer.echo(f"  {name:<20}{n:>12,}")
-    size = sum(
-        p.stat().st_size for p in settings.embedded_store_path.parent.rglob("*") if p.is_file()
-    )
-    typer.echo(f"on disk: {size / 1e6:,.1f} MB")
+    if not settings.neo4j_uri:
+        size = sum(
+            p.stat().st_size for p in settings.embedded_store_path.parent.rglob("*") if p.is_file()
+        )
+        typer.echo(f"on disk: {size / 1e6:,.1f} MB")
 
 
 @app.command()
@@ -247,9 +254,13 @@ def demo(
 ) -> None:
     """Generate a demo city, load it into a fresh embedded store and report what it holds.
 
-    The demo replaces the store of the data home only if an earlier demo made it.
+    The demo replaces the store of the data home only if an earlier demo made it. It never
+    writes to Neo4j: synthetic firms must not land in a real database.
     """
     settings = _settings()
+    if settings.neo4j_uri:
+        typer.echo("the demo uses the embedded store of the data home, not Neo4j")
+        settings = settings.model_copy(update={"neo4j_uri": None})
     started = time.perf_counter()
     store_dir = settings.embedded_store_path.parent
     marker = store_dir / "DEMO"

@@ -13,6 +13,8 @@ from api.cli import app
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CREDITGRAPH_HOME", str(tmp_path / "home"))
+    # These tests are about the embedded store, even where Neo4j is set up for the contract suite.
+    monkeypatch.delenv("CREDITGRAPH_NEO4J_URI", raising=False)
     return tmp_path / "home"
 
 
