@@ -12,6 +12,7 @@ from unittest.mock import MagicMock
 
 import neo4j
 import pytest
+import yaml
 from neo4j.exceptions import AuthError
 from pydantic import ValidationError
 from typer.testing import CliRunner
@@ -185,3 +186,32 @@ def test_the_demo_never_writes_to_neo4j(neo4j_env: Path, fake_driver: MagicMock)
     assert "embedded store" in out
     fake_driver.made.assert_not_called()
     assert (neo4j_env / "store" / "DEMO").exists()
+
+
+# -- what a user follows -----------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_docker_compose_starts_neo4j_5_with_a_health_check() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    service = compose["services"]["neo4j"]
+    assert service["image"].startswith("neo4j:5.")
+    assert "7687:7687" in service["ports"]
+    check = service["healthcheck"]
+    assert "cypher-shell" in " ".join(check["test"]) and check["retries"] >= 10
+    # The password the README tells users to export is the one the server starts with.
+    password = service["environment"]["NEO4J_AUTH"].split(":-")[1].rstrip("}")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"export CREDITGRAPH_NEO4J_PASSWORD={password}" in readme
+    assert len(password) >= 8  # Neo4j 5 refuses shorter passwords
+
+
+def test_every_neo4j_setting_is_documented() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    guide = (ROOT / "docs" / "neo4j.md").read_text(encoding="utf-8")
+    names = [name for name in Settings.model_fields if name.startswith("neo4j_")]
+    assert len(names) == 5
+    for name in names:
+        variable = f"`CREDITGRAPH_{name.upper()}`"
+        assert variable in readme and variable in guide, variable
