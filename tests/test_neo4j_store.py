@@ -31,6 +31,7 @@ from neo4j.time import Date
 from graph_model.domain import load_domain
 from graph_model.store import neo4j_cypher as cy
 from graph_model.store.neo4j import (
+    PAGE_ROWS,
     Neo4jAuthError,
     Neo4jConstraintError,
     Neo4jStore,
@@ -303,6 +304,12 @@ def test_the_transaction_function_can_be_run_again() -> None:
     assert retried[0] == first
 
 
+def test_an_empty_batch_opens_no_transaction() -> None:
+    store, fake = make_store(writes_everything())
+    store.write(WriteBatch(nodes={"Person": node_table("Person", [])}))
+    fake.driver.session.assert_not_called()
+
+
 def test_a_read_only_store_refuses_writes() -> None:
     store, fake = make_store(writes_everything(), read_only=True)
     with pytest.raises(StoreError, match="read-only"):
@@ -522,6 +529,13 @@ def test_exports_page_by_key(n: int, pages: list[int]) -> None:
     assert all("SKIP" not in q for q, _, _ in fake.reads)
 
 
+def test_export_pages_stay_bounded_whatever_the_caller_asks() -> None:
+    store, fake = make_store(keyset(_people(3), "id"))
+    (page,) = store.export_nodes("Person", dt.date(2024, 1, 1), 10**7)
+    assert page.num_rows == 3
+    assert fake.reads[0][1]["limit"] == PAGE_ROWS
+
+
 def test_exported_columns_have_the_domain_types() -> None:
     row = {f.name: None for f in cy.relation_columns(D, "GUARANTEES")}
     row |= {
@@ -694,6 +708,7 @@ def test_redact_uri() -> None:
     assert redact_uri("neo4j://a:b@host:7687/x?y=1") == "neo4j://host:7687/x?y=1"
     assert redact_uri("neo4j+s://host") == "neo4j+s://host"
     assert redact_uri("bolt://user@host") == "bolt://host"
+    assert redact_uri("bolt://u:p@[::1]:7687") == "bolt://[::1]:7687"
 
 
 # -- lifetime -------------------------------------------------------------------------

@@ -77,6 +77,9 @@ _OUT_OF_MEMORY = frozenset(
     }
 )
 _SHOWN_MISSING = 3  # missing endpoints named in an error message
+# Export pages are at most this long, whatever the caller asks: a page is held as driver
+# records (about 1 KB each in Python) before it becomes Arrow, so this bounds it near 100 MB.
+PAGE_ROWS = 100_000
 
 
 class Neo4jUnavailableError(StoreError):
@@ -101,6 +104,7 @@ def redact_uri(uri: str) -> str:
     if parts.username is None and parts.password is None:
         return uri
     host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit(parts._replace(netloc=netloc))
 
@@ -271,6 +275,8 @@ class Neo4jStore:
             for part in self._relations_form(rel_type, table)
         ]
         records = None if batch.records is None else self._nodes_form("Record", batch.records)
+        if batch.row_count == 0:
+            return
         with self._driver_errors(), self._driver.session(database=self.database) as session:
             session.execute_write(self._write_in, nodes, relations, records)
 
@@ -532,13 +538,15 @@ class Neo4jStore:
         params: dict[str, Any],
         batch_rows: int,
     ) -> Iterator[pa.Table]:
-        """Keyset pages: each one read transaction of at most ``batch_rows`` rows.
+        """Keyset pages: each one read transaction of at most ``batch_rows`` (and
+        ``PAGE_ROWS``) rows.
 
         Memory stays at one page whatever the size of the graph. The first page is always
         yielded, so that an empty export still has its columns.
         """
         if batch_rows < 1:
             raise ValueError(f"batch_rows must be ≥ 1, got {batch_rows}")
+        batch_rows = min(batch_rows, PAGE_ROWS)
         schema = pa.schema(fields)
         after: str | None = None
         while True:
