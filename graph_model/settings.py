@@ -71,3 +71,8 @@ class Settings(BaseSettings):
     def features_dir(self) -> Path:
         """Where feature matrices are saved, one Parquet file per as-of date."""
         return self.home / "features"
+
+    @property
+    def plans_dir(self) -> Path:
+        """Where sampling plans are recorded, one JSON file per plan."""
+        return self.home / "plans"
