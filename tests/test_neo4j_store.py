@@ -230,12 +230,25 @@ def test_a_relation_to_a_missing_node_refuses_the_whole_batch() -> None:
         relations={"HOLDS_SHARES": rel_table("HOLDS_SHARES", held)},
     )
     with pytest.raises(
-        StoreError, match=rf"HOLDS_SHARES: 1 endpoint\(s\) do not exist \(Enterprise {E[2]}\)"
+        StoreError,
+        match=rf"HOLDS_SHARES: 1 referenced node\(s\) do not exist \(Enterprise {E[2]}\)",
     ):
         store.write(batch)
     # Raised out of the transaction function, so the driver rolls the whole batch back.
     assert fake.transactions == 1
     assert fake.runs[0][0].startswith("UNWIND $rows AS row MERGE (n:Enterprise")
+
+
+def test_a_short_write_with_every_endpoint_present_still_refuses_the_batch() -> None:
+    def answer(query: str, params: dict[str, Any]) -> Rows:
+        if "MERGE (a)-[r:" in query:
+            return [{"written": 0}]
+        return writes_everything(frozenset({E[5], E[6]}))(query, params)
+
+    store, _ = make_store(answer)
+    guarantee = rel_table("GUARANTEES", [rel("GUARANTEES", E[5], E[6])])
+    with pytest.raises(StoreError, match="GUARANTEES: a statement wrote 0 of its 1 rows"):
+        store.write(WriteBatch(relations={"GUARANTEES": guarantee}))
 
 
 def test_records_are_created_with_their_link_or_updated() -> None:
@@ -260,7 +273,9 @@ def test_a_record_of_a_missing_enterprise_refuses_the_batch() -> None:
         return writes_everything()(query, params)
 
     store, _ = make_store(answer)
-    with pytest.raises(StoreError, match=rf"1 enterprise\(s\) do not exist \({E[0]}\)"):
+    with pytest.raises(
+        StoreError, match=rf"records: 1 referenced node\(s\) do not exist \(Enterprise {E[0]}\)"
+    ):
         store.write(WriteBatch(records=records_table(RECORDS[:1])))
 
 

@@ -167,8 +167,8 @@ class Neo4jStore:
             )
         if isinstance(exc, DatabaseUnavailable):
             return Neo4jUnavailableError(
-                f"{where} is not available: check that it is started (SHOW DATABASES) "
-                f"({exc.message})"
+                f"the database {self.database!r} of {self.location} is not available: check "
+                f"that it is started (SHOW DATABASES) ({exc.message})"
             )
         if isinstance(exc, ConstraintError):
             return Neo4jConstraintError(
@@ -176,8 +176,8 @@ class Neo4jStore:
             )
         if isinstance(exc, Neo4jError) and exc.code == _DATABASE_NOT_FOUND:
             return StoreError(
-                f"{where} does not exist: check CREDITGRAPH_NEO4J_DATABASE "
-                "(SHOW DATABASES lists them)"
+                f"the database {self.database!r} does not exist on {self.location}: check "
+                "CREDITGRAPH_NEO4J_DATABASE (SHOW DATABASES lists them)"
             )
         if isinstance(exc, Neo4jError) and exc.code in _OUT_OF_MEMORY:
             return StoreError(
@@ -344,7 +344,8 @@ class Neo4jStore:
                 try:
                     self._run_rows(tx, query, chunk, {"defaults": defaults})
                 except _Unwritten as exc:
-                    raise self._dangling(tx, rel_type, (a, b), chunk) from exc
+                    ends = [(a, chunk["_from"]), (b, chunk["_to"])]
+                    raise self._refusal(tx, rel_type, ends, exc) from exc
         if records is not None:
             for chunk in self._chunks(records):
                 self._write_records(tx, chunk)
@@ -366,7 +367,8 @@ class Neo4jStore:
             try:
                 self._run_rows(tx, query, new, {"defaults": defaults})
             except _Unwritten as exc:
-                raise self._dangling_records(tx, new) from exc
+                owners = [("Enterprise", new["enterprise_id"])]
+                raise self._refusal(tx, "records", owners, exc) from exc
         old = chunk.filter(exists)
         if old.num_rows and columns:
             self._run_rows(tx, cy.update_records(d, columns), old, {})
@@ -383,8 +385,8 @@ class Neo4jStore:
         (result,) = list(tx.run(query, {"rows": rows.to_pylist(), **params}))
         if result["written"] != rows.num_rows:
             raise _Unwritten(
-                f"{rows.num_rows - result['written']} of {rows.num_rows} row(s) were not "
-                "written; nothing was written"
+                f"a statement wrote {result['written']} of its {rows.num_rows} rows; "
+                "nothing was written"
             )
 
     def _missing(self, tx: ManagedTransaction, label: str, keys: pa.ChunkedArray) -> list[str]:
@@ -392,24 +394,24 @@ class Neo4jStore:
         found = {r["k"] for r in tx.run(cy.existing_keys(self.domain, label), {"keys": wanted})}
         return [k for k in wanted if k not in found]
 
-    def _dangling(
-        self, tx: ManagedTransaction, rel_type: str, pair: tuple[str, str], rows: pa.Table
+    def _refusal(
+        self,
+        tx: ManagedTransaction,
+        what: str,
+        references: list[tuple[str, pa.ChunkedArray]],
+        short: _Unwritten,
     ) -> StoreError:
-        """Name the endpoints that do not exist (looked up only once a write fell short)."""
-        missing = [
-            f"{label} {key}"
-            for label, column in zip(pair, ("_from", "_to"), strict=True)
-            for key in self._missing(tx, label, rows[column])
-        ]
-        return StoreError(
-            f"{rel_type}: {len(missing)} endpoint(s) do not exist ({_listed(missing)}); "
-            "nothing was written"
-        )
+        """Why a write fell short: the referenced nodes (label, keys) that do not exist.
 
-    def _dangling_records(self, tx: ManagedTransaction, rows: pa.Table) -> StoreError:
-        missing = self._missing(tx, "Enterprise", rows["enterprise_id"])
+        Looked up only once a statement wrote fewer rows than it was sent.
+        """
+        missing = [
+            f"{label} {key}" for label, keys in references for key in self._missing(tx, label, keys)
+        ]
+        if not missing:
+            return StoreError(f"{what}: {short}")
         return StoreError(
-            f"records: {len(missing)} enterprise(s) do not exist ({_listed(missing)}); "
+            f"{what}: {len(missing)} referenced node(s) do not exist ({_listed(missing)}); "
             "nothing was written"
         )
 
