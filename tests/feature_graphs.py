@@ -49,6 +49,8 @@ class SnapshotBuilder:
 
     def firm(self, name: str, **fields: Any) -> SnapshotBuilder:
         row = {
+            "region_code": "330203",
+            "industry": "C",
             "registered_capital": 1_000_000.0,
             "established_on": date(2015, 1, 1),
             "status": "active",
@@ -90,6 +92,8 @@ class SnapshotBuilder:
                 **{
                     col: pa.array([self.firms[n][col] for n in names], typ)
                     for col, typ in (
+                        ("region_code", pa.string()),
+                        ("industry", pa.string()),
                         ("registered_capital", pa.float64()),
                         ("established_on", pa.date32()),
                         ("status", pa.string()),
