@@ -7,13 +7,19 @@ the environment (``CREDITGRAPH_*``) when a command starts and passed down.
 
 from __future__ import annotations
 
+import csv
+import json
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import typer
 from pydantic import ValidationError
 from tqdm import tqdm
@@ -28,6 +34,17 @@ from loaders.generator import generate_city
 from loaders.load import LoadRefused, LoadSummary, load_folder
 from risk.features import FAMILIES, compute_features
 from risk.features.doc import render_features_doc
+from risk.supervision.extension import extension_checks
+from risk.supervision.inspectors import InspectorFileError, read_inspectors
+from risk.supervision.plans import (
+    PlanError,
+    PlanRecord,
+    draw_plan,
+    publication,
+    replay,
+    results_to_inspections,
+)
+from risk.supervision.sampling import Forced, PlanSpec, SamplingError, presets
 
 app = typer.Typer(
     help="CreditGraph: graph analytics for enterprise credit supervision.",
@@ -243,6 +260,266 @@ def features(
         return
     path = matrix.save(settings.features_dir / f"{day.isoformat()}.parquet")
     typer.echo(f"{shape} in {elapsed:.1f} s → {path}")
+
+
+plan_app = typer.Typer(
+    help="双随机 sampling plans: draw, list, show, replay, export, import results.",
+    no_args_is_help=True,
+)
+app.add_typer(plan_app, name="plan")
+
+
+def _read_table(path: Path, what: str) -> pa.Table:
+    """A CSV (all columns as text) or Parquet file, or a clear error."""
+    if not path.is_file():
+        raise _fail(f"{what} {path}: no such file")
+    if path.suffix == ".parquet":
+        return pq.read_table(path)
+    try:
+        # Every column as text: ids such as 330200… must not turn into numbers.
+        with path.open(encoding="utf-8") as fh:
+            names = next(csv.reader(fh), [])
+        types = {name: pa.string() for name in names}
+        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise _fail(f"{what} {path}: {exc}") from None
+
+
+def _grading(path: Path, day: date) -> pa.Table:
+    """Grades (id, grade, score) from a file: the model's scores, or a grading of your own."""
+    table = _read_table(path, "grades")
+    missing = {"id", "grade", "score"} - set(table.column_names)
+    if missing:
+        raise _fail(f"grades {path}: missing column(s) {', '.join(sorted(missing))}")
+    try:
+        score = table["score"].cast(pa.float64())
+    except pa.ArrowInvalid:
+        raise _fail(f"grades {path}: column score must be numbers") from None
+    return pa.table(
+        {
+            "id": table["id"].cast(pa.string()),
+            "grade": table["grade"].cast(pa.string()),
+            "score": score,
+        }
+    )
+
+
+def _ratios(values: list[str]) -> dict[str, float]:
+    out = {}
+    for text in values:
+        grade, sep, ratio = text.partition("=")
+        try:
+            out[grade.strip()] = float(ratio)
+        except ValueError:
+            raise typer.BadParameter(f"--ratio {text!r}: write CLASS=RATIO, e.g. C=0.15") from None
+        if not sep:
+            raise typer.BadParameter(f"--ratio {text!r}: write CLASS=RATIO, e.g. C=0.15")
+    return out
+
+
+@plan_app.command("draw")
+def plan_draw(
+    as_of: Annotated[str, typer.Option(help="Date of the grades and the graph, yyyy-mm-dd.")],
+    item: Annotated[str, typer.Option(help="Inspection item (抽查事项).")],
+    grades: Annotated[Path, typer.Option(help="Grades file: id, grade, score (CSV/Parquet).")],
+    inspectors: Annotated[Path, typer.Option(help="Inspector file (see docs/supervision.md).")],
+    preset: Annotated[
+        str, typer.Option(help=f"Local rule: {', '.join(presets()['presets'])}.")
+    ] = "henan_2021",
+    ratio: Annotated[list[str] | None, typer.Option(help="Override, e.g. C=0.15.")] = None,
+    region: Annotated[list[str] | None, typer.Option(help="Region code prefix.")] = None,
+    industry: Annotated[list[str] | None, typer.Option(help="Industry section.")] = None,
+    forced: Annotated[
+        Path | None, typer.Option(help="CSV of id, reason: complaints, leads, referrals.")
+    ] = None,
+    recent_months: Annotated[int, typer.Option(help="无事不扰 window for class A.")] = 12,
+    extension_hops: Annotated[
+        int | None, typer.Option(help="Force in firms tied to black-listed ones within k hops.")
+    ] = None,
+    recusal_hops: Annotated[int, typer.Option(help="Conflict of interest within k hops.")] = 2,
+    recuse_same_region: Annotated[
+        bool, typer.Option(help="Recuse inspectors of the region.")
+    ] = False,
+    seed: Annotated[int | None, typer.Option(help="Seed; chosen at random when not given.")] = None,
+) -> None:
+    """Draw a sampling plan with inspectors and recusals, and record it for replay."""
+    settings = _settings()
+    day = _as_of(as_of)
+    forced_rows = _read_table(forced, "forced objects").to_pylist() if forced else []
+    try:
+        spec = PlanSpec(
+            item=item,
+            as_of=day,
+            grading=grades.name,
+            regions=tuple(region or ()),
+            industries=tuple(industry or ()),
+            preset=preset,
+            ratios=_ratios(ratio or []),
+            recent_months=recent_months,
+            forced=tuple(
+                Forced(id=r.get("id", ""), reason=r.get("reason", "")) for r in forced_rows
+            ),
+            extension_hops=extension_hops,
+            recusal_hops=recusal_hops,
+            recuse_same_region=recuse_same_region,
+            seed=seed,
+        )
+        pool_of_inspectors = read_inspectors(inspectors, settings.person_id_salt)
+    except (ValidationError, InspectorFileError) as exc:
+        raise _fail(str(exc)) from None
+    grading = _grading(grades, day)
+    snap = _snapshot(settings, day)
+    started = time.perf_counter()
+    try:
+        record = draw_plan(snap, grading, pool_of_inspectors, spec)
+    except (SamplingError, PlanError) as exc:
+        raise _fail(str(exc)) from None
+    path = record.save(settings.plans_dir)
+    _print_plan(record)
+    typer.echo(
+        f"plan {record.plan_id} (seed {record.seed}) → {path} "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+
+
+def _print_plan(record: PlanRecord) -> None:
+    typer.echo(f"{'class':<6}{'pool':>10}{'eligible':>10}{'forced':>8}{'drawn':>8}")
+    drawn: dict[str, int] = {}
+    for o in record.objects:
+        drawn[o["grade"]] = drawn.get(o["grade"], 0) + 1
+    for grade, sizes in record.pool_classes.items():
+        typer.echo(
+            f"{grade:<6}{sizes['pool']:>10,}{sizes['eligible']:>10,}{sizes['forced']:>8,}"
+            f"{drawn.get(grade, 0):>8,}"
+        )
+    typer.echo(
+        f"objects {len(record.objects):,}, recusals {len(record.recusals):,}, "
+        f"without enough inspectors {len(record.unassigned):,}"
+    )
+
+
+def _load_plan(settings: Settings, plan_id: str) -> PlanRecord:
+    try:
+        return PlanRecord.load(settings.plans_dir, plan_id)
+    except PlanError as exc:
+        raise _fail(str(exc)) from None
+
+
+@plan_app.command("list")
+def plan_list() -> None:
+    """List recorded plans, newest last."""
+    folder = _settings().plans_dir
+    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not paths:
+        typer.echo(f"no plans in {folder}")
+    for path in paths:
+        record = PlanRecord.load(folder, path.stem)
+        typer.echo(
+            f"{record.plan_id}  {record.created_at}  {record.spec['item']}  "
+            f"{len(record.objects):,} objects"
+        )
+
+
+@plan_app.command("show")
+def plan_show(plan_id: Annotated[str, typer.Argument(help="Plan id.")]) -> None:
+    """Show a plan's parameters, class sizes and its first objects and recusals."""
+    record = _load_plan(_settings(), plan_id)
+    typer.echo(json.dumps(record.spec, ensure_ascii=False, indent=1))
+    _print_plan(record)
+    for o in record.objects[:10]:
+        typer.echo(
+            f"  {o['id']} {o['grade']} {o['selected']:<7}{' '.join(o['inspectors'])}  {o['reason']}"
+        )
+    for r in record.recusals[:10]:
+        typer.echo(
+            f"  recused {r['inspector']} from {r['enterprise']}: {r['reason']}, {r['hops']} hop(s)"
+        )
+
+
+@plan_app.command("replay")
+def plan_replay(
+    plan_id: Annotated[str, typer.Argument(help="Plan id.")],
+    grades: Annotated[Path, typer.Option(help="The grades file the plan was drawn with.")],
+    inspectors: Annotated[Path, typer.Option(help="The inspector file it was drawn with.")],
+) -> None:
+    """Re-derive a plan from its record; fails if the pool, the inspectors or the result
+    differ."""
+    settings = _settings()
+    record = _load_plan(settings, plan_id)
+    spec = PlanSpec.model_validate(record.spec)
+    try:
+        people = read_inspectors(inspectors, settings.person_id_salt)
+        replay(record, _snapshot(settings, spec.as_of), _grading(grades, spec.as_of), people)
+    except (PlanError, SamplingError, InspectorFileError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"plan {plan_id} replayed: same pool, same {len(record.objects):,} objects and inspectors"
+    )
+
+
+@plan_app.command("export")
+def plan_export(
+    plan_id: Annotated[str, typer.Argument(help="Plan id.")],
+    out: Annotated[Path, typer.Option(help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+) -> None:
+    """Write the plan for publication (一公开): no grades, scores or forced reasons."""
+    record = _load_plan(_settings(), plan_id)
+    try:
+        text = publication(record, fmt)
+    except PlanError as exc:
+        raise _fail(str(exc)) from None
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {len(record.objects):,} objects to {out}")
+
+
+@plan_app.command("import-results")
+def plan_import_results(
+    plan_id: Annotated[str, typer.Argument(help="Plan id.")],
+    results: Annotated[
+        Path, typer.Argument(help="CSV/Parquet: enterprise_id, finding, inspected_on.")
+    ],
+    authority: Annotated[str, typer.Option(help="Inspecting authority.")],
+) -> None:
+    """Load a plan's inspection results as inspection records (they feed the next grading)."""
+    settings = _settings()
+    record = _load_plan(settings, plan_id)
+    try:
+        rows = results_to_inspections(record, _read_table(results, "results"), authority)
+    except PlanError as exc:
+        raise _fail(str(exc)) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        pacsv.write_csv(rows, Path(tmp) / "inspections.csv")
+        _run_load(settings, Path(tmp), strict=True, quiet=True)
+
+
+@app.command("extension-check")
+def extension_check(
+    as_of: Annotated[str, typer.Option(help="Date, yyyy-mm-dd.")],
+    grades: Annotated[Path | None, typer.Option(help="Grades file to rank by score.")] = None,
+    hops: Annotated[int, typer.Option(min=1, max=4, help="Hops through people and holdings.")] = 2,
+    out: Annotated[Path | None, typer.Option(help="Write the list as CSV here.")] = None,
+) -> None:
+    """延伸检查: firms tied to black-listed enterprises, ranked by score, with the paths."""
+    settings = _settings()
+    day = _as_of(as_of)
+    snap = _snapshot(settings, day)
+    started = time.perf_counter()
+    table = extension_checks(snap, _grading(grades, day) if grades else None, hops)
+    black = len(set(table["black_listed_id"].to_pylist()))
+    typer.echo(
+        f"{table.num_rows:,} related firms of {black:,} black-listed enterprises "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+    if out is not None:
+        pacsv.write_csv(table, out)
+        typer.echo(f"wrote {out}")
+    else:
+        for row in table.slice(0, 20).to_pylist():
+            typer.echo(
+                f"  {row['black_listed_id']} → {row['related_id']} {row['grade'] or ''} "
+                f"{row['hops']} hop(s) {row['path']}"
+            )
 
 
 @app.command()

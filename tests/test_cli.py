@@ -102,3 +102,59 @@ def test_features_takes_the_snapshot_it_needs_and_saves_the_matrix(home: Path) -
     assert code == 0 and "snapshot" not in out and "not saved" in out
     code, out = run("features", "--as-of", "2024-06-30", "--family", "tarot")
     assert code != 0 and "unknown --family" in out
+
+
+def test_plan_draw_show_export_replay_and_results(home: Path, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from graph_model.snapshot import Snapshot
+
+    assert run("demo", "--enterprises", "400")[0] == 0
+    assert run("snapshot", "--as-of", "2024-06-30")[0] == 0
+    snap = Snapshot.load(home / "snapshots" / "2024-06-30")
+    ids = snap.enterprises["id"].to_pylist()
+    grades = tmp_path / "grades.csv"
+    score = [i / len(ids) for i in range(len(ids))]
+    grade = ["A" if s < 0.7 else "B" if s < 0.9 else "C" if s < 0.97 else "D" for s in score]
+    pacsv.write_csv(pa.table({"id": ids, "grade": grade, "score": score}), grades)
+    inspectors = tmp_path / "inspectors.csv"
+    rows = "".join(f"I{k},检查员{k},,,20,,\n" for k in range(12))
+    inspectors.write_text(
+        "inspector_id,name,id_number,region_code,capacity,former_employers,relatives\n" + rows,
+        encoding="utf-8",
+    )
+    common = ["--grades", str(grades), "--inspectors", str(inspectors)]
+    code, out = run(
+        "plan", "draw", "--as-of", "2024-06-30", "--item", "广告发布", *common, "--seed", "5",
+        "--ratio", "C=0.5", "--extension-hops", "2",
+    )  # fmt: skip
+    assert code == 0, out
+    plan_id = out.split("plan ")[-1].split(" ")[0]
+    assert (home / "plans" / f"{plan_id}.json").is_file()
+    assert plan_id in run("plan", "list")[1]
+    assert "广告发布" in run("plan", "show", plan_id)[1]
+    code, out = run("plan", "replay", plan_id, *common)
+    assert code == 0 and "replayed" in out, out
+    published = tmp_path / "plan.csv"
+    assert run("plan", "export", plan_id, "--out", str(published))[0] == 0
+    lines = published.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("plan_id,item,enterprise_id") and "grade" not in lines[0]
+
+    first = lines[1].split(",")[2]
+    results = tmp_path / "results.csv"
+    results.write_text(
+        f"enterprise_id,finding,inspected_on\n{first},problem_found,2024-07-20\n", encoding="utf-8"
+    )
+    code, out = run("plan", "import-results", plan_id, str(results), "--authority", "海曙区局")
+    assert code == 0 and "inspections" in out, out
+    results.write_text("enterprise_id,finding,inspected_on\nNOPE,fine,2024-07-20\n")
+    code, out = run("plan", "import-results", plan_id, str(results), "--authority", "x")
+    assert code == 2 and "not an object of the plan" in out
+
+    code, out = run("extension-check", "--as-of", "2024-06-30", "--grades", str(grades))
+    assert code == 0 and "black-listed enterprises" in out, out
+    code, out = run(
+        "plan", "draw", "--as-of", "2024-06-30", "--item", "x", *common, "--preset", "z"
+    )
+    assert code == 2 and "unknown preset" in out
