@@ -20,7 +20,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-STEPS = ("generate", "load", "reload", "snapshot", "queries", "features")
+STEPS = ("generate", "load", "reload", "snapshot", "queries", "features", "supervision")
 AS_OF = date(2025, 12, 31)
 
 
@@ -59,6 +59,8 @@ def _child(step: str, work: Path, enterprises: int) -> dict[str, object]:
         figures["rows"] = snap.n_nodes + sum(r.edge_count for r in snap.relations.values())
     elif step == "features":
         figures.update(_features(settings))
+    elif step == "supervision":
+        figures.update(_supervision(settings))
     elif step == "queries":
         figures.update(_queries(settings))
     figures["seconds"] = round(time.perf_counter() - started, 2)
@@ -74,6 +76,56 @@ def _features(settings: object) -> dict[str, object]:
     snap = Snapshot.load(settings.snapshots_dir / AS_OF.isoformat())  # type: ignore[attr-defined]
     matrix = compute_features(snap)
     return {"features": len(matrix.names), **matrix.seconds}
+
+
+def _supervision(settings: object) -> dict[str, object]:
+    """A plan over the whole city with 2,000 inspectors (a third of them persons of the
+    graph, a fifth with a former employer), and extension checks of every black-listed firm.
+    Grades are a fixed synthetic grading (scores uniform, class mix 70/22/6/2 %): the draw's
+    cost does not depend on where the grades come from."""
+    import numpy as np
+    import pyarrow as pa
+
+    from graph_model.snapshot import Snapshot
+    from risk.supervision.extension import black_listed, extension_checks
+    from risk.supervision.inspectors import Inspector
+    from risk.supervision.plans import draw_plan
+    from risk.supervision.sampling import PlanSpec
+
+    snap = Snapshot.load(settings.snapshots_dir / AS_OF.isoformat())  # type: ignore[attr-defined]
+    rng = np.random.default_rng(3)
+    score = rng.random(snap.n_enterprises)
+    grade = np.select([score < 0.70, score < 0.92, score < 0.98], ["A", "B", "C"], "D")
+    grading = pa.table({"id": snap.enterprises["id"], "grade": grade, "score": score})
+    persons = snap.persons["id"].to_numpy(zero_copy_only=False)
+    firms = snap.enterprises["id"].to_numpy(zero_copy_only=False)
+    inspectors = [
+        Inspector(
+            id=f"I{k:04d}",
+            name=f"inspector {k}",
+            person=str(persons[k * 97]) if k % 3 == 0 else None,
+            region_code=None,
+            capacity=50,
+            former_employers=(str(firms[k * 131]),) if k % 5 == 0 else (),
+            relatives=(),
+            relatives_masked=(),
+        )
+        for k in range(2000)
+    ]
+    spec = PlanSpec(item="benchmark", as_of=AS_OF, grading="synthetic", seed=1)
+    started = time.perf_counter()
+    plan = draw_plan(snap, grading, inspectors, spec)
+    plan_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    table = extension_checks(snap, grading, hops=2)
+    return {
+        "plan_seconds": round(plan_seconds, 2),
+        "plan_objects": len(plan.objects),
+        "recusals": len(plan.recusals),
+        "extension_seconds": round(time.perf_counter() - started, 2),
+        "black_listed": len(black_listed(snap)),
+        "extension_rows": table.num_rows,
+    }
 
 
 def _queries(settings: object) -> dict[str, object]:
