@@ -6,7 +6,7 @@ committed file differs from what this module renders.
 
 from __future__ import annotations
 
-from graph_model.domain import Domain, FieldSpec, load_domain
+from graph_model.domain import Domain, FieldSpec, RecordSpec, load_domain
 
 HEADER = "<!-- Generated from graph_model/domain.yaml by `creditgraph docs`. Do not edit. -->"
 
@@ -23,6 +23,8 @@ def _rule(f: FieldSpec) -> str:
         parts.append(f"matches `{f.pattern}`")
     if f.after:
         parts.append(f"not before `{f.after}`")
+    if f.requires:
+        parts.append(f"only with `{f.requires}`")
     if f.check == "enterprise_id":
         parts.append("USCC check character verified, or an external id")
     if f.check == "person_id":
@@ -42,6 +44,32 @@ def _table(fields: tuple[FieldSpec, ...]) -> list[str]:
         required = "yes" if f.required else ""
         lines.append(f"| `{f.name}` | {f.type} | {required} | {_rule(f)} | {f.doc} |")
     return lines
+
+
+def _record_rules(rec: RecordSpec) -> list[str]:
+    rules = rec.rules
+    lines = []
+    if rules.publicity is not None:
+        text = f"- **Publicity**: ends {rules.publicity} after `start`"
+        if rules.extension is not None:
+            text += f"; a later `end` (an extension) is kept for up to {rules.extension} more"
+        else:
+            text += "; a later `end` is cut there"
+        lines.append(text + ".")
+    elif rules.escalation is None:
+        lines.append("- **Publicity**: no fixed window; the given `end` applies.")
+    if rules.escalation is not None:
+        lines.append(
+            f"- **Publicity**: no fixed window, in force until cured (`end`). Still in force "
+            f"{rules.escalation.after} after `start`, it is due to move to "
+            f"`{rules.escalation.to}` (`creditgraph records due-escalations`)."
+        )
+    if rules.repair_wait is not None:
+        lines.append(
+            f"- **Credit repair**: `repaired_on` not earlier than {rules.repair_wait} "
+            "after `start`."
+        )
+    return [*lines, ""]
 
 
 def render_data_contract(domain: Domain | None = None) -> str:
@@ -105,7 +133,16 @@ def render_data_contract(domain: Domain | None = None) -> str:
         "Records on enterprises share `record_no`, `enterprise_id`, `start` and `end`; "
         "the key is the kind and `record_no`.",
         "",
+        "Each kind has its window (below, from DOMAIN.md). Snapshots, features, grades and "
+        "warnings use the **effective end**: the given `end`, cut at the end of the window. "
+        "Periods count whole calendar months from `start`. To repair a record or to record an "
+        "objection, load the record again with `repaired_on`, or `disputed_on` "
+        "(later `dispute_resolved_on` and `dispute_upheld`): a repaired record, and one whose "
+        "objection was upheld, leaves every snapshot from that day; a disputed record still "
+        "counts and is marked (docs/supervision.md).",
+        "",
     ]
     for rec in d.records:
-        out += [f"### {rec.kind} — `{rec.file}`", "", rec.description, "", *_table(rec.fields), ""]
+        out += [f"### {rec.kind} — `{rec.file}`", "", rec.description, ""]
+        out += [*_record_rules(rec), *_table(rec.fields), ""]
     return "\n".join(out).rstrip() + "\n"

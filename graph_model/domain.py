@@ -36,6 +36,7 @@ class FieldSpec:
     check: str | None = None
     normalise: str | None = None
     percent_column: str | None = None
+    requires: str | None = None
 
     @property
     def storage_type(self) -> str:
@@ -90,6 +91,60 @@ class RelationSpec:
 
 
 @dataclass(frozen=True)
+class Period:
+    """A span of calendar time in whole months (years are twelve months)."""
+
+    months: int
+
+    def __str__(self) -> str:
+        years, months = divmod(self.months, 12)
+        parts = [
+            f"{n} {unit}{'s' if n > 1 else ''}"
+            for n, unit in ((years, "year"), (months, "month"))
+            if n
+        ]
+        return " ".join(parts) or "0 months"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A period counted from a record's start; ``cases`` give other periods for some values
+    of the field ``by``."""
+
+    default: Period
+    by: str | None = None
+    cases: tuple[tuple[str, Period], ...] = ()
+
+    def __str__(self) -> str:
+        text = str(self.default)
+        by_period: dict[Period, list[str]] = {}
+        for value, period in self.cases:
+            by_period.setdefault(period, []).append(value)
+        for period, values in by_period.items():
+            listed = values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"
+            text += f" ({period} when {self.by} is {listed})"
+        return text
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """A record still in force ``after`` its start is due to move to the list ``to``."""
+
+    after: Period
+    to: str
+
+
+@dataclass(frozen=True)
+class RecordRules:
+    """When a record of a kind stops applying and when it may be repaired (DOMAIN.md)."""
+
+    publicity: Window | None = None
+    extension: Period | None = None
+    repair_wait: Window | None = None
+    escalation: Escalation | None = None
+
+
+@dataclass(frozen=True)
 class RecordSpec:
     """A kind of record on an enterprise (list entry, penalty, ...)."""
 
@@ -97,6 +152,7 @@ class RecordSpec:
     file: str
     description: str
     fields: tuple[FieldSpec, ...]
+    rules: RecordRules = RecordRules()
 
     def field(self, name: str) -> FieldSpec:
         return _find(self.fields, name)
@@ -181,6 +237,67 @@ def _fields(raw: dict[str, dict[str, Any]]) -> tuple[FieldSpec, ...]:
     return tuple(out)
 
 
+def _period(raw: Any, where: str) -> Period:
+    if not isinstance(raw, dict) or not raw or set(raw) - {"years", "months"}:
+        raise ValueError(
+            f"domain.yaml {where}: expected {{years: n}} and/or {{months: n}}, got {raw!r}"
+        )
+    months = 12 * int(raw.get("years", 0)) + int(raw.get("months", 0))
+    if months <= 0:
+        raise ValueError(f"domain.yaml {where}: a period must be positive, got {raw!r}")
+    return Period(months)
+
+
+def _window(raw: dict[str, Any], where: str, fields: tuple[FieldSpec, ...]) -> Window:
+    period = {k: v for k, v in raw.items() if k in ("years", "months")}
+    extra = set(raw) - {"years", "months", "by", "cases"}
+    if extra:
+        raise ValueError(f"domain.yaml {where}: unknown keys {sorted(extra)}")
+    by = raw.get("by")
+    cases = raw.get("cases", {})
+    if bool(by) != bool(cases):
+        raise ValueError(f"domain.yaml {where}: `by` and `cases` go together")
+    if by:
+        values = _find(fields, by).values
+        unknown = sorted(set(cases) - set(values))
+        if not values or unknown:
+            raise ValueError(f"domain.yaml {where}: cases {unknown} are not values of enum {by!r}")
+    return Window(
+        default=_period(period, where),
+        by=by,
+        cases=tuple((str(v), _period(p, f"{where}.cases.{v}")) for v, p in cases.items()),
+    )
+
+
+def _rules(
+    kind: str, raw: dict[str, Any], fields: tuple[FieldSpec, ...], kinds: tuple[str, ...]
+) -> RecordRules:
+    where = f"records.kinds.{kind}.rules"
+    extra = set(raw) - {"publicity", "extension", "repair_wait", "escalation"}
+    if extra:
+        raise ValueError(f"domain.yaml {where}: unknown rules {sorted(extra)}")
+    if "extension" in raw and "publicity" not in raw:
+        raise ValueError(f"domain.yaml {where}: an extension needs a publicity window")
+    escalation = None
+    if "escalation" in raw:
+        target = raw["escalation"].get("to")
+        if target not in kinds or target == kind:
+            raise ValueError(f"domain.yaml {where}.escalation: `to` must be another record kind")
+        escalation = Escalation(
+            _period(raw["escalation"].get("after"), f"{where}.escalation"), target
+        )
+    return RecordRules(
+        publicity=_window(raw["publicity"], f"{where}.publicity", fields)
+        if "publicity" in raw
+        else None,
+        extension=_period(raw["extension"], f"{where}.extension") if "extension" in raw else None,
+        repair_wait=_window(raw["repair_wait"], f"{where}.repair_wait", fields)
+        if "repair_wait" in raw
+        else None,
+        escalation=escalation,
+    )
+
+
 def _end(raw: dict[str, Any]) -> EndSpec:
     return EndSpec(field=raw["field"], ref=raw["ref"], type_field=raw.get("type_field"))
 
@@ -214,19 +331,23 @@ def load_domain() -> Domain:
         for rel_type, spec in raw["relations"].items()
     )
     common = _fields(raw["records"]["common"])
-    records = tuple(
-        RecordSpec(
-            kind=kind,
-            file=spec["file"],
-            description=spec["description"],
-            fields=common + _fields(spec["fields"]),
+    kinds = raw["records"]["kinds"]
+    records = []
+    for kind, spec in kinds.items():
+        fields = common + _fields(spec["fields"])
+        records.append(
+            RecordSpec(
+                kind=kind,
+                file=spec["file"],
+                description=spec["description"],
+                fields=fields,
+                rules=_rules(kind, spec.get("rules", {}), fields, tuple(kinds)),
+            )
         )
-        for kind, spec in raw["records"]["kinds"].items()
-    )
     return Domain(
         version=raw["version"],
         identifiers=raw["identifiers"],
         nodes=nodes,
         relations=relations,
-        records=records,
+        records=tuple(records),
     )

@@ -5,7 +5,10 @@ persons ``E..E+P-1``. Each relation type becomes a CSR over those indices
 (``indptr``, ``indices``) with its properties in the same order. Only what was
 known on the as-of date survives: relations valid on that day, records that
 had started, and every date after the as-of date blanked (an end or a default
-that had not happened yet is unknown on that day). Features read snapshots,
+that had not happened yet is unknown on that day). Records count as the rules of
+their kind say (graph_model/record_rules.py): ``end`` is the effective end (the
+publicity window cuts a later or missing end), and records repaired or annulled by
+an upheld objection by the as-of date are left out. Features read snapshots,
 never the store, so the same snapshot always gives the same features.
 """
 
@@ -23,9 +26,11 @@ import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from graph_model.domain import load_domain
+from graph_model.record_rules import effective_records
 from graph_model.store.protocol import GraphStore
 
-FORMAT_VERSION = 1
+# 2: records carry repair and objection fields, and ``end`` is the effective end.
+FORMAT_VERSION = 2
 _ENDED_STATUSES = ("revoked", "deregistered", "moved_out")
 
 
@@ -185,7 +190,7 @@ def take_snapshot(store: GraphStore, as_of: date, batch_rows: int = 1_000_000) -
         relations[spec.type] = RelationArrays.from_edges(src[keep], dst[keep], props, n)
 
     records = _concat(list(store.export_records(as_of, batch_rows)))
-    records = _blank_future_dates(records, as_of)
+    records = _blank_future_dates(effective_records(records, as_of, domain), as_of)
     owner = snap_nodes.index_of(records["enterprise_id"])
     records = records.append_column("enterprise", pa.array(owner)).filter(pa.array(owner >= 0))
     return Snapshot(as_of, enterprises, persons, relations, records)

@@ -39,6 +39,8 @@ from loaders.validate import (
     Reject,
     check_identifier,
     check_order,
+    check_repair_wait,
+    check_requires,
     convert_field,
     duplicate_rows,
     masked_people,
@@ -172,7 +174,10 @@ class _Loader:
             else:
                 typed[f.name] = convert_field(col, f, problems)
         check_order(typed, spec.fields, problems)
+        check_requires(typed, spec.fields, problems)
         table = pa.table(typed) if typed else pa.table({})
+        if isinstance(spec, RecordSpec):
+            check_repair_wait(table, spec, problems)
         store_rows = self._to_store_form(source, spec, table, problems)
         good = pa.array(~problems.bad)
         result = _Validated(source, spec, n, store_rows.filter(good))

@@ -16,12 +16,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graph_model.domain import FieldSpec
+from graph_model.domain import FieldSpec, RecordSpec
 from graph_model.identifiers import (
     enterprise_id_valid_array,
     mask_id_number,
     person_id_valid_array,
 )
+from graph_model.record_rules import REPAIRED_ON, as_days, earliest_repair, to_dates
 
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _TRUE = ("true", "1", "yes", "y", "t", "是")
@@ -226,6 +227,44 @@ def check_order(
                 _text(table[spec.name]), _text(table[spec.after]), " < "
             )
             problems.add(_np(before), spec.name, f"{spec.name} is before {spec.after}", shown)
+
+
+def check_requires(
+    table: dict[str, pa.Array], fields: tuple[FieldSpec, ...], problems: Problems
+) -> None:
+    """``requires`` constraints: a value needs a value in the field it requires."""
+    for spec in fields:
+        if spec.requires and spec.name in table and spec.requires in table:
+            alone = pc.and_(pc.is_valid(table[spec.name]), pc.is_null(table[spec.requires]))
+            problems.add(
+                _np(alone),
+                spec.name,
+                f"{spec.name} is given without {spec.requires}",
+                _text(table[spec.name]),
+            )
+
+
+def check_repair_wait(table: pa.Table, spec: RecordSpec, problems: Problems) -> None:
+    """A record may be repaired only once its kind's wait since ``start`` has passed.
+
+    The wait may depend on a field (``sector`` of a penalty): the file's value, or the
+    field's default for rows without one.
+    """
+    wait = spec.rules.repair_wait
+    if wait is None or REPAIRED_ON not in table.column_names or "start" not in table.column_names:
+        return
+    earliest = earliest_repair(wait, table)
+    repaired = as_days(table[REPAIRED_ON])
+    early = ~np.isnat(repaired) & ~np.isnat(earliest) & (repaired < earliest)
+    shown = pc.binary_join_element_wise(
+        _text(table[REPAIRED_ON]), _text(to_dates(earliest)), " < earliest "
+    )
+    problems.add(
+        early,
+        REPAIRED_ON,
+        f"too early: a {spec.kind} record may be repaired {wait} after its start",
+        shown,
+    )
 
 
 def duplicate_rows(keys: pa.Array) -> tuple[np.ndarray, np.ndarray]:
