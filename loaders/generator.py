@@ -2019,6 +2019,11 @@ def _record_columns(
         "enterprise_id": firm_ids(firm),
         "start": _dates(start),
         "end": _dates(rows["end"]),
+        # The demo city has no credit repairs or objections yet: those columns are empty.
+        "repaired_on": pa.nulls(len(firm), pa.date32()),
+        "disputed_on": pa.nulls(len(firm), pa.date32()),
+        "dispute_resolved_on": pa.nulls(len(firm), pa.date32()),
+        "dispute_upheld": pa.nulls(len(firm), pa.bool_()),
     }
     if kind == "abnormal_list":
         year, seq = _doc_numbers(region, start)
