@@ -3,6 +3,7 @@ when a command starts, then passed in; never read at import time."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -40,6 +41,46 @@ class Settings(BaseSettings):
     # (load_batch_rows) sends several; 10,000 keeps each request to a few MB (docs/neo4j.md).
     neo4j_write_batch_rows: int = Field(default=10_000, gt=0)
 
+    # -- risk model (docs/model.md) --
+    # Months after an as-of date in which a bad outcome counts: the label horizon.
+    label_horizon_months: int = Field(default=12, ge=1, le=60)
+    # Events that make an enterprise bad in that window (docs/model.md lists them; kinds may be
+    # narrowed as kind:value). Empty: all of the documented defaults. JSON in the environment.
+    label_events: list[str] | None = None
+    # Last day the loaded data are complete for: label windows must end by then. Empty: the
+    # latest record start in the store.
+    data_through: date | None = None
+    # Month-ends in the training, validation and test windows (each a horizon after the last).
+    train_months: int = Field(default=12, ge=1)
+    valid_months: int = Field(default=3, ge=1)
+    test_months: int = Field(default=3, ge=1)
+    # Good enterprises kept per bad one in each training month, drawn with train_seed (class
+    # imbalance and training time); 0 keeps them all. Validation and test are never sampled.
+    train_negatives_per_positive: float = Field(default=20.0, ge=0)
+    # Seed of LightGBM and of the training sample: the same data and seed give the same model.
+    train_seed: int = 7
+    # LightGBM threads; 0 means one per core. Results repeat for the same count (recorded).
+    train_threads: int = Field(default=0, ge=0)
+    # How grades are cut from scores: "mix" (shares by rank, grade_mix) or "bands" (fixed
+    # probabilities, grade_bands).
+    grade_method: Literal["mix", "bands"] = "mix"
+    # Share of the scored enterprises per class, lowest risk first (DOMAIN.md's typical city
+    # mix). JSON in the environment, e.g. {"A": 0.65, "B": 0.25, "C": 0.07, "D": 0.03}.
+    grade_mix: dict[str, float] = Field(
+        default_factory=lambda: {"A": 0.70, "B": 0.22, "C": 0.06, "D": 0.02}
+    )
+    # Lower probability bound of each class, lowest risk first; the first is 0.
+    grade_bands: dict[str, float] = Field(
+        default_factory=lambda: {"A": 0.0, "B": 0.03, "C": 0.10, "D": 0.30}
+    )
+    # Reasons kept per enterprise: its largest positive contributions.
+    reasons_top_k: int = Field(default=3, ge=1, le=20)
+    # Share of the worst scores explained (with graph evidence) when a date is scored; the
+    # others are explained on request (creditgraph explain).
+    reasons_share: float = Field(default=0.05, ge=0, le=1)
+    # Evidence items (paths, circle, shared contacts) kept per reason.
+    reasons_evidence_items: int = Field(default=5, ge=1, le=100)
+
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         if self.environment == "production" and self.person_id_salt == DEVELOPMENT_SALT:
@@ -71,6 +112,16 @@ class Settings(BaseSettings):
     def features_dir(self) -> Path:
         """Where feature matrices are saved, one Parquet file per as-of date."""
         return self.home / "features"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where trained models are saved, one folder per model version."""
+        return self.home / "models"
+
+    @property
+    def scores_dir(self) -> Path:
+        """Where scores and grades are stored, one folder per as-of date."""
+        return self.home / "scores"
 
     @property
     def plans_dir(self) -> Path:
