@@ -1,0 +1,49 @@
+"""The demo city for the notebooks: the data home's store, made by a demo if missing.
+
+Notebooks read ``CREDITGRAPH_HOME`` (default ``./var``) like every command. If it holds no
+store yet, a 20,000-enterprise demo city is generated and loaded first (a few seconds), so
+each notebook runs top to bottom on a fresh machine.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from graph_model.settings import Settings
+from graph_model.snapshot import Snapshot, take_snapshot
+from graph_model.store.open import open_store
+from loaders.generator import generate_city
+from loaders.load import load_folder
+
+DEMO_ENTERPRISES = 20_000
+
+
+def demo_settings() -> Settings:
+    """The settings of the data home, with a demo store loaded into it if it had none."""
+    settings = Settings()
+    if not settings.embedded_store_path.exists():
+        data = settings.home / "demo-data"
+        generate_city(data, DEMO_ENTERPRISES, seed=0)
+        settings.embedded_store_path.parent.mkdir(parents=True, exist_ok=True)
+        (settings.embedded_store_path.parent / "DEMO").write_text("made by a notebook\n")
+        with open_store(settings) as store:
+            load_folder(
+                store,
+                data,
+                salt=settings.person_id_salt,
+                rejects_dir=settings.rejects_dir,
+                strict=True,
+            )
+    return settings
+
+
+def demo_snapshot(as_of: date) -> Snapshot:
+    """The snapshot of ``as_of``: read if saved, else taken from the store and saved."""
+    settings = demo_settings()
+    folder = settings.snapshots_dir / as_of.isoformat()
+    if (folder / "manifest.json").exists():
+        return Snapshot.load(folder)
+    with open_store(settings, read_only=True) as store:
+        snap = take_snapshot(store, as_of)
+    snap.save(folder)
+    return snap
