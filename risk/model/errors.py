@@ -1,0 +1,8 @@
+"""The model's error type: every refusal carries a message meant for the user."""
+
+from __future__ import annotations
+
+
+class ModelError(Exception):
+    """A model step cannot go on (unobserved label window, no positives, mismatched
+    artefact …); the message says why and what to do."""

@@ -1,0 +1,547 @@
+"""Graph evidence behind a reason: who and what makes a graph feature's value.
+
+For a graph feature among an enterprise's top reasons, the evidence names the nodes behind
+it, read from the same snapshot the features were computed on (so it shows exactly what
+the feature saw, and needs no store round trip per firm):
+
+- people features: the legal representative or officer and the other firms they lead
+  (bad ones, or black-listed in the last 3 years, first);
+- contagion features: a path of at most two hops to each related firm with a bad record (or
+  a listing), each hop explained by its tie (a shared person, a shareholding, a guarantee);
+- ownership features: shareholding chains up to the owners, enterprise owners with bad
+  records first; for a cross-holding, the shortest cycle of shareholdings;
+- guarantee features: the shortest guarantee cycle through the firm (its circle), its mutual
+  partners, or the guarantees it gives or receives with their amounts and defaults;
+- suspected relations: the firms sharing its address, phone or e-mail.
+
+Community features have no evidence of their own (communities are not kept after feature
+computation). Every search is bounded: at most ``limit`` items per reason, two hops, chains
+of ``MAX_CHAIN_LINKS`` shareholdings, cycles of ``MAX_CYCLE_LENGTH`` guarantees, and
+``MAX_SCAN`` neighbours looked at per step.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from risk.features.context import HUB_PERSON_CAP, FeatureContext, flags, numbers
+from risk.features.guarantees import MAX_CYCLE_LENGTH
+from risk.features.people import BLACK_LIST_YEARS
+from risk.features.suspected import CONTACTS
+
+MAX_CHAIN_LINKS = 10
+"""Shareholding chains are followed up to this many links."""
+
+MAX_SCAN = 2_000
+"""Neighbours looked at per node and step of a search: hubs stay cheap."""
+
+_EPOCH = date(1970, 1, 1)
+_ROLE_WORDS = {"LEGAL_REP": "legal representative", "HOLDS_SHARES": "shareholder"}
+_CONTACT_WORDS = {"address": "address", "phone": "phone", "email": "e-mail"}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One piece of evidence: a readable line and the ids of the nodes it names, in order."""
+
+    text: str
+    nodes: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"text": self.text, "nodes": list(self.nodes)}
+
+
+@dataclass(frozen=True)
+class _Grouped:
+    """Rows of aligned arrays grouped by a key in ``0..n-1`` (a CSR over row numbers)."""
+
+    order: np.ndarray
+    indptr: np.ndarray
+
+    @classmethod
+    def by(cls, keys: np.ndarray, n: int) -> _Grouped:
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys, minlength=n), out=indptr[1:])
+        return cls(np.argsort(keys, kind="stable"), indptr)
+
+    def of(self, key: int) -> np.ndarray:
+        return self.order[self.indptr[key] : self.indptr[key + 1]]
+
+
+@dataclass(frozen=True)
+class _Links:
+    """Relations as aligned arrays (node indices, and a value per edge: a role, a stake or
+    an edge number), grouped by source and by target."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    value: np.ndarray
+    by_src: _Grouped
+    by_dst: _Grouped
+
+    @classmethod
+    def of(cls, src: np.ndarray, dst: np.ndarray, value: np.ndarray, n: int) -> _Links:
+        return cls(src, dst, value, _Grouped.by(src, n), _Grouped.by(dst, n))
+
+
+def _percent(share: float) -> str:
+    return "share unknown" if np.isnan(share) else f"{share:.0%}"
+
+
+def _money(amount: float, currency: str) -> str:
+    return f"¥{amount:,.0f}" if currency == "CNY" else f"{amount:,.0f} {currency}"
+
+
+class EvidenceFinder:
+    """Evidence for the graph features of one snapshot; indexes are built once, on first use."""
+
+    def __init__(self, ctx: FeatureContext, limit: int = 5) -> None:
+        self.ctx = ctx
+        self.limit = limit
+        self._n = ctx.n_enterprises
+        self._finders: dict[str, Callable[[int], list[Evidence]]] = {
+            "legal_rep_other_firms": functools.partial(self._people, ("LEGAL_REP",), "any"),
+            "legal_rep_other_firms_bad": functools.partial(self._people, ("LEGAL_REP",), "bad"),
+            "officers_other_firms": functools.partial(self._people, ("OFFICER",), "any"),
+            "officers_other_firms_bad": functools.partial(self._people, ("OFFICER",), "bad"),
+            "people_black_listed_3y": functools.partial(
+                self._people, ("LEGAL_REP", "OFFICER", "HOLDS_SHARES"), "black"
+            ),
+            "related_1hop": functools.partial(self._related, 1, "bad"),
+            "related_1hop_bad_share": functools.partial(self._related, 1, "bad"),
+            "related_2hop": functools.partial(self._related, 2, "bad"),
+            "related_2hop_bad_share": functools.partial(self._related, 2, "bad"),
+            "listed_pagerank": functools.partial(self._related, 2, "listed"),
+            "days_since_related_listing": functools.partial(self._related, 2, "listed"),
+            "holdings": self._holdings,
+            "cross_holding": self._cross_holding,
+            "guarantee_circle_size": self._circle,
+            "guarantee_cycle_length": self._circle,
+            "mutual_guarantees": self._mutual,
+            "guarantee_chain_length": self._circle,
+            "guarantees_given": functools.partial(self._guarantees, "given"),
+            "guaranteed_amount_to_capital": functools.partial(self._guarantees, "given"),
+            "guaranteed_bad_share": functools.partial(self._guarantees, "given"),
+            "liable_for_defaults": functools.partial(self._guarantees, "given"),
+            "stress_loss": functools.partial(self._guarantees, "given"),
+            "guarantees_received": functools.partial(self._guarantees, "received"),
+            "received_amount_to_capital": functools.partial(self._guarantees, "received"),
+            "guarantors_bad": functools.partial(self._guarantees, "received"),
+            "own_loans_defaulted": functools.partial(self._guarantees, "received"),
+        }
+        for name in (
+            "shareholders",
+            "enterprise_shareholders",
+            "top_share",
+            "share_hhi",
+            "ownership_depth",
+            "beneficial_owners",
+            "top_person_stake",
+            "indirect_share_of_top_person",
+            "controller_group_size",
+        ):
+            self._finders[name] = self._owners
+        for name in (
+            "firms_at_address",
+            "firms_sharing_phone",
+            "firms_sharing_email",
+            "suspected_partners",
+            "suspected_bad_weight",
+        ):
+            self._finders[name] = self._contacts
+
+    def supports(self, feature: str) -> bool:
+        """Whether ``feature`` has an evidence search."""
+        return feature in self._finders
+
+    def find(self, feature: str, row: int) -> tuple[Evidence, ...]:
+        """Evidence for ``feature`` of the enterprise at snapshot row ``row`` (at most
+        ``limit`` items; empty for features without a search)."""
+        finder = self._finders.get(feature)
+        return tuple(finder(row)[: self.limit]) if finder else ()
+
+    # -- shared indexes -------------------------------------------------------------------
+    @functools.cached_property
+    def _ids(self) -> np.ndarray:
+        snap = self.ctx.snapshot
+        return np.concatenate(
+            [
+                np.asarray(snap.enterprises["id"].to_numpy(zero_copy_only=False), dtype=object),
+                np.asarray(snap.persons["id"].to_numpy(zero_copy_only=False), dtype=object),
+            ]
+        )
+
+    @functools.cached_property
+    def _names(self) -> np.ndarray:
+        snap = self.ctx.snapshot
+        names = [
+            pc.fill_null(table["name"], "").to_numpy(zero_copy_only=False)
+            for table in (snap.enterprises, snap.persons)
+        ]
+        return np.concatenate([np.asarray(n, dtype=object) for n in names])
+
+    @functools.cached_property
+    def _roles(self) -> tuple[_Links, np.ndarray]:
+        """Person → enterprise ties (value: the role in words) and each tie's relation type."""
+        n = self._n
+        src, dst, role, kind = [], [], [], []
+        for rel_type in ("LEGAL_REP", "OFFICER", "HOLDS_SHARES"):
+            ed = self.ctx.edges(rel_type)
+            person = ed.src >= n
+            count = int(person.sum())
+            src.append(ed.src[person])
+            dst.append(ed.dst[person])
+            kind.append(np.full(count, rel_type, dtype=object))
+            if rel_type == "OFFICER":
+                words = pc.fill_null(ed.properties["role"], "officer")
+                role.append(np.asarray(words.to_numpy(zero_copy_only=False), dtype=object)[person])
+            else:
+                role.append(np.full(count, _ROLE_WORDS[rel_type], dtype=object))
+        links = _Links.of(
+            np.concatenate(src), np.concatenate(dst), np.concatenate(role), self.ctx.n_nodes
+        )
+        return links, np.concatenate(kind)
+
+    @functools.cached_property
+    def _firms_per_person(self) -> np.ndarray:
+        """Distinct enterprises tied to each person (node index), for the hub cap."""
+        persons, _ = self.ctx.person_links
+        count = np.zeros(self.ctx.n_nodes, dtype=np.int64)
+        np.add.at(count, persons + self._n, 1)
+        return count
+
+    @functools.cached_property
+    def _shares(self) -> _Links:
+        ed = self.ctx.edges("HOLDS_SHARES")
+        share = numbers(ed.properties["share"])
+        return _Links.of(ed.src, ed.dst, share, self.ctx.n_nodes)
+
+    @functools.cached_property
+    def _guarantee_links(self) -> _Links:
+        ed = self.ctx.edges("GUARANTEES")
+        return _Links.of(ed.src, ed.dst, np.arange(len(ed.src)), self.ctx.n_nodes)
+
+    @functools.cached_property
+    def _guarantee_props(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Amount, currency and default date (or None) of each guarantee edge."""
+        props = self.ctx.edges("GUARANTEES").properties
+        currency = pc.fill_null(props["currency"], "CNY").to_numpy(zero_copy_only=False)
+        defaulted = np.asarray(props["defaulted_on"].to_pylist(), dtype=object)
+        return numbers(props["amount"]), np.asarray(currency, dtype=object), defaulted
+
+    @functools.cached_property
+    def _black_recent(self) -> np.ndarray:
+        """Enterprises with a black-list entry started in the last 3 years (people rule)."""
+        rec = self.ctx.records
+        cutoff = self.ctx.as_of_days - 365.25 * BLACK_LIST_YEARS
+        recent = rec.of("black_list") & (rec.start >= cutoff)
+        out = np.zeros(self._n, dtype=bool)
+        out[rec.enterprise[recent]] = True
+        return out
+
+    @functools.cached_property
+    def _notes(self) -> dict[int, str]:
+        """What makes each enterprise with a bad record bad, e.g. 'black list since …'."""
+        rec = self.ctx.records
+        table = rec.table
+        serious = flags(pc.not_equal(table["severity"], "minor"))
+        broken = flags(pc.equal(table["kept"], False))
+        listing = np.isin(rec.kind, ("abnormal_list", "black_list", "dishonest_debtor"))
+        chosen = rec.active & (
+            listing | (rec.of("penalty") & serious) | (rec.of("commitment") & broken)
+        )
+        reason = np.asarray(pc.fill_null(table["reason"], "").to_numpy(zero_copy_only=False))
+        severity = np.asarray(pc.fill_null(table["severity"], "").to_numpy(zero_copy_only=False))
+        notes: dict[int, list[str]] = {}
+        for i in np.flatnonzero(chosen):
+            kind = str(rec.kind[i])
+            since = date.fromordinal(_EPOCH.toordinal() + int(rec.start[i])).isoformat()
+            if kind == "abnormal_list":
+                what = f"abnormal list ({reason[i]})"
+            elif kind == "penalty":
+                what = f"{severity[i]} penalty"
+            elif kind == "commitment":
+                what = "broken credit commitment"
+            else:
+                what = kind.replace("_", " ")
+            notes.setdefault(int(rec.enterprise[i]), []).append(f"{what} since {since}")
+        return {firm: "; ".join(sorted(parts)) for firm, parts in notes.items()}
+
+    def _label(self, node: int) -> str:
+        """A node's name, with the bad records of an enterprise in brackets."""
+        name = str(self._names[node]) or str(self._ids[node])
+        note = self._notes.get(node) if node < self._n else None
+        return f"{name} [{note}]" if note else name
+
+    def _role_of(self, person: int, firm: int) -> str:
+        """The roles of ``person`` at ``firm`` in words, e.g. 'legal representative/director'."""
+        links, _ = self._roles
+        rows = links.by_src.of(person)
+        words = [str(links.value[r]) for r in rows if links.dst[r] == firm]
+        return "/".join(dict.fromkeys(words)) or "related"
+
+    def _order_bad_first(self, firms: np.ndarray) -> np.ndarray:
+        """Distinct firms, those with bad records first, then by index (stable)."""
+        firms = np.unique(firms)
+        return firms[np.argsort(~self.ctx.bad[firms], kind="stable")]
+
+    # -- people ---------------------------------------------------------------------------
+    def _people(self, kinds: tuple[str, ...], which: str, row: int) -> list[Evidence]:
+        """Its people (tied by a relation of ``kinds``) and the other firms they lead (as
+        legal representative or officer): ``which`` is 'any', 'bad' or 'black' (black-listed
+        in the last 3 years)."""
+        out: list[Evidence] = []
+        links, kind = self._roles
+        people = [int(links.src[r]) for r in links.by_dst.of(row) if kind[r] in kinds]
+        for person in dict.fromkeys(people):
+            led = [
+                int(links.dst[r])
+                for r in links.by_src.of(person)[:MAX_SCAN]
+                if kind[r] != "HOLDS_SHARES" and links.dst[r] != row
+            ]
+            others = self._order_bad_first(np.asarray(led, dtype=np.int64))
+            if which == "bad":
+                others = others[self.ctx.bad[others]]
+            elif which == "black":
+                others = others[self._black_recent[others]]
+            for other in others.tolist():
+                text = (
+                    f"{self._label(row)} –[{self._role_of(person, row)}]– {self._label(person)} "
+                    f"–[{self._role_of(person, other)}]– {self._label(other)}"
+                )
+                out.append(Evidence(text, (self._ids[row], self._ids[person], self._ids[other])))
+                if len(out) >= self.limit:
+                    return out
+        return out
+
+    # -- contagion ------------------------------------------------------------------------
+    def _hop(self, a: int, b: int) -> tuple[str, tuple[str, ...]]:
+        """Why enterprises ``a`` and ``b`` are related: the text from ``a`` (not included) to
+        ``b``, and the ids of the nodes after ``a``."""
+        links, _ = self._roles
+        for r in links.by_dst.of(a):
+            person = int(links.src[r])
+            if self._firms_per_person[person] > HUB_PERSON_CAP:
+                continue  # hubs do not relate firms (as in the features)
+            if np.any(links.dst[links.by_src.of(person)] == b):
+                text = (
+                    f" –[{self._role_of(person, a)}]– {self._label(person)} "
+                    f"–[{self._role_of(person, b)}]– {self._label(b)}"
+                )
+                return text, (self._ids[person], self._ids[b])
+        shares = self._shares
+        for holder, held, arrow in ((a, b, " –holds {}→ "), (b, a, " ←holds {}– ")):
+            for r in shares.by_src.of(holder):
+                if shares.dst[r] == held:
+                    return arrow.format(_percent(shares.value[r])) + self._label(b), (self._ids[b],)
+        g = self._guarantee_links
+        amount, currency, _ = self._guarantee_props
+        for guarantor, guaranteed, arrow in (
+            (a, b, " –guarantees {}→ "),
+            (b, a, " ←guarantees {}– "),
+        ):
+            for r in g.by_src.of(guarantor):
+                if g.dst[r] == guaranteed:
+                    money = _money(amount[r], currency[r])
+                    return arrow.format(money) + self._label(b), (self._ids[b],)
+        return f" –related– {self._label(b)}", (self._ids[b],)
+
+    def _related(self, hops: int, which: str, row: int) -> list[Evidence]:
+        """Paths of at most ``hops`` hops to related firms with bad records (or listed)."""
+        target = self.ctx.listed if which == "listed" else self.ctx.bad
+        related = self.ctx.related
+        parent = {row: -1}
+        frontier = [row]
+        found: list[tuple[int, int]] = []
+        for depth in range(1, hops + 1):
+            nxt = []
+            for node in frontier:
+                for other in related.indices[related.indptr[node] : related.indptr[node + 1]][
+                    :MAX_SCAN
+                ]:
+                    other = int(other)
+                    if other in parent:
+                        continue
+                    parent[other] = node
+                    nxt.append(other)
+                    if target[other]:
+                        found.append((depth, other))
+            frontier = nxt
+        latest = self.ctx.latest_listing_day
+        found.sort(key=lambda item: (item[0], -latest[item[1]], item[1]))
+        out = []
+        for _, end in found[: self.limit]:
+            path = [end]
+            while parent[path[-1]] != -1:
+                path.append(parent[path[-1]])
+            path.reverse()
+            text, nodes = self._label(row), [self._ids[row]]
+            for a, b in itertools.pairwise(path):
+                part, ids = self._hop(a, b)
+                text += part
+                nodes.extend(ids)
+            out.append(Evidence(text, tuple(nodes)))
+        return out
+
+    # -- ownership ------------------------------------------------------------------------
+    def _owners(self, row: int) -> list[Evidence]:
+        """Shareholding chains up from the firm: bad enterprise owners first, then persons
+        at the top by the product of the stakes along the chain."""
+        shares = self._shares
+        bad = self.ctx.bad
+        chains: list[tuple[list[int], float]] = []  # (edge rows from the firm up, stake)
+        stack: list[tuple[list[int], float]] = [([], 1.0)]
+        while stack and len(chains) < MAX_SCAN:
+            edges, stake = stack.pop()
+            top = int(shares.src[edges[-1]]) if edges else row
+            seen = {row, *(int(shares.src[e]) for e in edges)}
+            for r in shares.by_dst.of(top)[:MAX_SCAN]:
+                holder = int(shares.src[r])
+                if holder in seen:
+                    continue
+                chain = ([*edges, int(r)], stake * float(np.nan_to_num(shares.value[r])))
+                chains.append(chain)
+                if holder < self._n and len(chain[0]) < MAX_CHAIN_LINKS:
+                    stack.append(chain)
+
+        def rank(chain: tuple[list[int], float]) -> tuple[bool, bool, float, int]:
+            top = int(shares.src[chain[0][-1]])
+            is_firm = top < self._n
+            return (not (is_firm and bad[top]), is_firm, -chain[1], len(chain[0]))
+
+        out = []
+        for edges, stake in sorted(chains, key=rank)[: self.limit]:
+            text = self._label(row)
+            for r in edges:
+                text += f" ←{_percent(shares.value[r])}– {self._label(int(shares.src[r]))}"
+            if len(edges) > 1:
+                text += f" (through the chain: {_percent(stake)})"
+            nodes = (self._ids[row], *(self._ids[shares.src[r]] for r in edges))
+            out.append(Evidence(text, nodes))
+        return out
+
+    def _holdings(self, row: int) -> list[Evidence]:
+        """The firms it holds shares in, those with bad records first."""
+        shares = self._shares
+        edges = shares.by_src.of(row)
+        order = np.argsort(~self.ctx.bad[shares.dst[edges]], kind="stable")
+        out = []
+        for r in edges[order][: self.limit]:
+            firm = int(shares.dst[r])
+            text = f"{self._label(row)} –holds {_percent(shares.value[r])} of→ {self._label(firm)}"
+            out.append(Evidence(text, (self._ids[row], self._ids[firm])))
+        return out
+
+    def _cycle(self, links: _Links, row: int, max_length: int) -> list[int] | None:
+        """A shortest directed cycle through ``row`` of at most ``max_length`` edges between
+        enterprises: the nodes in edge order, ``row`` first. Breadth-first, bounded."""
+        parent = {row: -1}
+        frontier = [row]
+        for _ in range(max_length):
+            nxt = []
+            for node in frontier:
+                for r in links.by_src.of(node)[:MAX_SCAN]:
+                    other = int(links.dst[r])
+                    if other >= self._n:
+                        continue
+                    if other == row:
+                        path = [node]
+                        while parent[path[-1]] != -1:
+                            path.append(parent[path[-1]])
+                        return path[::-1]
+                    if other not in parent:
+                        parent[other] = node
+                        nxt.append(other)
+            frontier = nxt
+        return None
+
+    def _cross_holding(self, row: int) -> list[Evidence]:
+        cycle = self._cycle(self._shares, row, MAX_CHAIN_LINKS)
+        if cycle is None:
+            return []
+        text = " –holds→ ".join(self._label(n) for n in [*cycle, row])
+        return [Evidence(f"cross-holding: {text}", tuple(self._ids[n] for n in cycle))]
+
+    # -- guarantees -----------------------------------------------------------------------
+    def _circle(self, row: int) -> list[Evidence]:
+        cycle = self._cycle(self._guarantee_links, row, MAX_CYCLE_LENGTH)
+        if cycle is None:
+            return []
+        text = " –guarantees→ ".join(self._label(n) for n in [*cycle, row])
+        return [Evidence(f"guarantee cycle: {text}", tuple(self._ids[n] for n in cycle))]
+
+    def _mutual(self, row: int) -> list[Evidence]:
+        g = self._guarantee_links
+        given = {int(g.dst[r]) for r in g.by_src.of(row)}
+        partners = sorted({int(g.src[r]) for r in g.by_dst.of(row)} & given)
+        return [
+            Evidence(
+                f"{self._label(row)} ⇄ guarantee each other ⇄ {self._label(p)}",
+                (self._ids[row], self._ids[p]),
+            )
+            for p in partners[: self.limit]
+        ]
+
+    def _guarantees(self, side: str, row: int) -> list[Evidence]:
+        """Guarantees it gives (or receives): defaulted ones first, then those with a bad
+        other party, then by amount."""
+        g = self._guarantee_links
+        amount, currency, defaulted = self._guarantee_props
+        edges = g.by_src.of(row) if side == "given" else g.by_dst.of(row)
+        other = g.dst[edges] if side == "given" else g.src[edges]
+        has_default = np.array([defaulted[r] is not None for r in edges], dtype=bool)
+        order = np.lexsort((-np.nan_to_num(amount[edges]), ~self.ctx.bad[other], ~has_default))
+        out = []
+        for i in order[: self.limit]:
+            r, o = int(edges[i]), int(other[i])
+            money = _money(amount[r], currency[r])
+            default = f", defaulted {defaulted[r].isoformat()}" if has_default[i] else ""
+            guarantor, guaranteed = (row, o) if side == "given" else (o, row)
+            text = (
+                f"{self._label(guarantor)} –guarantees {money}{default}→ {self._label(guaranteed)}"
+            )
+            out.append(Evidence(text, (self._ids[row], self._ids[o])))
+        return out
+
+    # -- suspected relations ----------------------------------------------------------------
+    @functools.cached_property
+    def _contact_groups(self) -> dict[str, tuple[np.ndarray, _Grouped, pa.Array]]:
+        """Per contact: group of each enterprise (-1 when empty), members per group, values."""
+        out = {}
+        for contact in CONTACTS:
+            encoded = pc.dictionary_encode(self.ctx.snapshot.enterprises[contact].combine_chunks())
+            group = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+            group = np.asarray(group, dtype=np.int64)
+            has = np.flatnonzero(group >= 0)
+            members = _Grouped.by(group[has], len(encoded.dictionary))
+            out[contact] = (group, _Grouped(has[members.order], members.indptr), encoded.dictionary)
+        return out
+
+    def _contacts(self, row: int) -> list[Evidence]:
+        out = []
+        for contact, (group, members, values) in self._contact_groups.items():
+            g = int(group[row])
+            if g < 0:
+                continue
+            firms = members.of(g)
+            others = self._order_bad_first(firms[firms != row])
+            if not len(others):
+                continue
+            shown = ", ".join(self._label(int(f)) for f in others[: self.limit])
+            more = f" and {len(others) - self.limit} more" if len(others) > self.limit else ""
+            value = f" {values[g].as_py()}" if contact == "address" else ""
+            out.append(
+                Evidence(
+                    f"same {_CONTACT_WORDS[contact]}{value} as {shown}{more}",
+                    (self._ids[row], *(self._ids[f] for f in others[: self.limit])),
+                )
+            )
+        return out

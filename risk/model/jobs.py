@@ -1,0 +1,430 @@
+"""The model's jobs on a store and a data home: train, evaluate, score and explain.
+
+The command line and the benchmarks call these; each takes the settings and an open store
+(read only) and reports progress through a callback. Heavy work happens here, never in a
+request handler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graph_model.settings import Settings
+from graph_model.snapshot import Snapshot
+from graph_model.store.protocol import GraphStore
+from risk.features.context import FeatureContext
+from risk.model.artefact import (
+    ModelArtefact,
+    catalog_hash,
+    current_version,
+    library_versions,
+    load_artefact,
+    save_artefact,
+)
+from risk.model.dataset import (
+    FOREIGN_PREFIX,
+    Dataset,
+    FeatureSource,
+    Register,
+    Rows,
+    TimeSplit,
+    build_dataset,
+)
+from risk.model.dates import shift_months
+from risk.model.errors import ModelError
+from risk.model.evaluation import ModelScores, Predictions, evaluate, lift
+from risk.model.evidence import EvidenceFinder
+from risk.model.grades import GradePolicy
+from risk.model.labels import DEFAULT_EVENTS, LabelDefinition, LabelEvents, latest_record_start
+from risk.model.reasons import explain
+from risk.model.report import render_report
+from risk.model.scores import (
+    GradeRecord,
+    ReasonSettings,
+    population_rows,
+    read_grade,
+    save_scores,
+    score_snapshot,
+)
+from risk.model.train import (
+    BASELINE_MODEL,
+    EARLY_STOPPING_ROUNDS,
+    GRAPH_MODEL,
+    MAX_ROUNDS,
+    PARAMS,
+    FittedModel,
+    train_models,
+)
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    """Progress callback that reports nothing."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The model settings, read once from :class:`Settings`."""
+
+    label: LabelDefinition
+    data_through: date | None
+    train_months: int
+    valid_months: int
+    test_months: int
+    negatives_per_positive: float
+    seed: int
+    threads: int
+    policy: GradePolicy
+    reasons: ReasonSettings
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelConfig:
+        return cls(
+            label=LabelDefinition(
+                settings.label_horizon_months, tuple(settings.label_events or DEFAULT_EVENTS)
+            ),
+            data_through=settings.data_through,
+            train_months=settings.train_months,
+            valid_months=settings.valid_months,
+            test_months=settings.test_months,
+            negatives_per_positive=settings.train_negatives_per_positive,
+            seed=settings.train_seed,
+            # Recorded in the manifest: the same data, seed and thread count give the same model.
+            threads=settings.train_threads or os.cpu_count() or 1,
+            policy=GradePolicy.of(settings.grade_method, settings.grade_mix, settings.grade_bands),
+            reasons=ReasonSettings(
+                settings.reasons_top_k, settings.reasons_share, settings.reasons_evidence_items
+            ),
+        )
+
+
+def _predict(model: FittedModel, artefact_columns: list[int], x: np.ndarray) -> ModelScores:
+    margin = model.margin(x[:, artefact_columns])
+    return ModelScores(score=model.calibration(margin), raw=1.0 / (1.0 + np.exp(-margin)))
+
+
+def _predictions(
+    windows: dict[str, Rows], models: tuple[FittedModel, ...], names: tuple[str, ...]
+) -> Predictions:
+    """Both models' scores on the rows of each window."""
+    kinds = np.concatenate([np.full(len(r.y), w, dtype=object) for w, r in windows.items()])
+    as_of = np.concatenate([r.as_of for r in windows.values()])
+    y = np.concatenate([r.y for r in windows.values()])
+    x = np.concatenate([r.x for r in windows.values()])
+    scores = {m.name: _predict(m, [names.index(f) for f in m.features], x) for m in models}
+    return Predictions(kinds, as_of, y, scores)
+
+
+def _predictions_table(preds: Predictions, ids: pa.Array) -> pa.Table:
+    columns: dict[str, object] = {
+        "window": pa.array(preds.window.tolist(), pa.string()),
+        "as_of": pa.array(preds.as_of.astype("datetime64[D]"), pa.date32()),
+        "id": ids,
+        "label": preds.y,
+    }
+    for name, s in preds.models.items():
+        columns[f"{name}_score"] = s.score
+        columns[f"{name}_raw"] = s.raw
+    return pa.table(columns)
+
+
+def _table_predictions(table: pa.Table, models: tuple[str, ...]) -> Predictions:
+    return Predictions(
+        window=np.asarray(table["window"].to_numpy(zero_copy_only=False), dtype=object),
+        as_of=table["as_of"].to_numpy(zero_copy_only=False).astype("datetime64[D]"),
+        y=np.asarray(table["label"].to_numpy(zero_copy_only=False), dtype=bool),
+        models={
+            m: ModelScores(table[f"{m}_score"].to_numpy(), table[f"{m}_raw"].to_numpy())
+            for m in models
+        },
+    )
+
+
+def _observed_through(store: GraphStore, config: ModelConfig) -> date:
+    if config.data_through is not None:
+        return config.data_through
+    latest = latest_record_start(store)
+    if latest is None:
+        raise ModelError("the store holds no records: load data before training")
+    return latest
+
+
+def _version(dataset: Dataset, config: ModelConfig, observed: date) -> str:
+    """Same data and configuration, same version: the last test date and a hash."""
+    basis = {
+        "fingerprint": dataset.fingerprint,
+        "features": dataset.names,
+        "params": PARAMS,
+        "seed": config.seed,
+        "threads": config.threads,
+        "negatives_per_positive": config.negatives_per_positive,
+        "label": config.label.to_dict(),
+        "observed_through": observed.isoformat(),
+    }
+    digest = hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+    return f"{dataset.split.test[-1]:%Y%m%d}-{digest[:8]}"
+
+
+def _no_nan(value: Any) -> Any:
+    """JSON has no NaN: write it as null."""
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_nan(v) for v in value]
+    return value
+
+
+def train_job(
+    store: GraphStore,
+    settings: Settings,
+    last_test: date | None = None,
+    reuse: bool = True,
+    progress: Progress = _quiet,
+) -> ModelArtefact:
+    """Build the dataset, train both models, evaluate them on the test window and save the
+    artefact as the current model."""
+    config = ModelConfig.from_settings(settings)
+    observed = _observed_through(store, config)
+    horizon = config.label.horizon_months
+    split = TimeSplit.plan(
+        last_test or shift_months(observed, -horizon),
+        horizon,
+        config.train_months,
+        config.valid_months,
+        config.test_months,
+    )
+    progress(
+        f"windows: train {split.train[0]}…{split.train[-1]}, validation "
+        f"{split.valid[0]}…{split.valid[-1]}, test {split.test[0]}…{split.test[-1]} "
+        f"(data complete through {observed})"
+    )
+    events = LabelEvents.from_store(store, config.label, split.train[0], observed)
+    register = Register.from_store(store, split.test[-1])
+    source = FeatureSource(store, settings.features_dir, settings.snapshots_dir, reuse, progress)
+    dataset = build_dataset(
+        source, events, register, split, config.negatives_per_positive, config.seed, progress
+    )
+    models = train_models(dataset, config.seed, config.threads, progress)
+    preds = _predictions({"valid": dataset.valid, "test": dataset.test}, models, dataset.names)
+    evaluation = evaluate(preds, config.policy)
+    metrics = evaluation["models"]
+    assert isinstance(metrics, dict)
+    gain = lift(metrics[GRAPH_MODEL], metrics[BASELINE_MODEL])
+    version = _version(dataset, config, observed)
+    importance = {
+        m.name: dict(
+            zip(m.features, (float(v) for v in m.booster.feature_importance("gain")), strict=True)
+        )
+        for m in models
+    }
+    manifest = {
+        "model_version": version,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "features": list(dataset.names),
+        "catalog_sha256": catalog_hash(),
+        "libraries": library_versions(),
+        "training_data": {
+            "fingerprint": dataset.fingerprint,
+            "split": split.to_dict(),
+            "dates": list(dataset.summary),
+            "negatives_per_positive": config.negatives_per_positive,
+            "training_rows": len(dataset.train.y),
+            "population": "enterprises in operation on the as-of date, not foreign "
+            f"({FOREIGN_PREFIX}…)",
+        },
+        "seed": config.seed,
+        "threads": config.threads,
+        "label": {**config.label.to_dict(), "observed_through": observed.isoformat()},
+        "grades": config.policy.to_dict(),
+        "lightgbm": {
+            "params": PARAMS,
+            "max_rounds": MAX_ROUNDS,
+            "early_stopping_rounds": EARLY_STOPPING_ROUNDS,
+        },
+        "models": {name: {"importance_gain": imp} for name, imp in importance.items()},
+        "metrics": evaluation,
+        "lift": gain,
+    }
+    ids = pa.concat_arrays([dataset.valid.ids, dataset.test.ids])
+    artefact = save_artefact(
+        settings.models_dir, _no_nan(manifest), models, _predictions_table(preds, ids)
+    )
+    progress(
+        f"model {version}: test ROC-AUC {metrics[GRAPH_MODEL].get('roc_auc', float('nan')):.3f} "
+        f"(no graph {metrics[BASELINE_MODEL].get('roc_auc', float('nan')):.3f}) → {artefact.folder}"
+    )
+    return artefact
+
+
+def evaluate_job(
+    settings: Settings,
+    version: str | None = None,
+    as_of: tuple[date, ...] = (),
+    store: GraphStore | None = None,
+    out: Path | None = None,
+    progress: Progress = _quiet,
+) -> tuple[Path, dict[str, object]]:
+    """Write the HTML evaluation report of a model (default: the current one).
+
+    Without dates, the report covers the model's own test window, as saved at training.
+    With dates (fully observed month-ends after training), the model is tested on them:
+    features and labels are computed for those dates, the training validation window stays
+    the reference for stability.
+    """
+    config = ModelConfig.from_settings(settings)
+    artefact = load_artefact(settings.models_dir, version)
+    models = (GRAPH_MODEL, BASELINE_MODEL)
+    saved = _table_predictions(artefact.predictions(), models)
+    if as_of:
+        if store is None:
+            raise ModelError("evaluating on new dates needs the store for their labels")
+        preds = _new_predictions(store, settings, artefact, config, as_of, progress)
+        saved_valid = saved.where(saved.window == "valid")
+        preds = Predictions(
+            np.concatenate([saved_valid.window, preds.window]),
+            np.concatenate([saved_valid.as_of, preds.as_of]),
+            np.concatenate([saved_valid.y, preds.y]),
+            {
+                m: ModelScores(
+                    np.concatenate([saved_valid.models[m].score, preds.models[m].score]),
+                    np.concatenate([saved_valid.models[m].raw, preds.models[m].raw]),
+                )
+                for m in models
+            },
+        )
+    else:
+        preds = saved
+    evaluation = evaluate(preds, config.policy)
+    path = out or artefact.folder / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(artefact.manifest, evaluation, preds), encoding="utf-8")
+    return path, evaluation
+
+
+def _new_predictions(
+    store: GraphStore,
+    settings: Settings,
+    artefact: ModelArtefact,
+    config: ModelConfig,
+    dates: tuple[date, ...],
+    progress: Progress,
+) -> Predictions:
+    """Both models' scores and the labels on new as-of dates (the 'test' window)."""
+    trained_label = artefact.manifest["label"]
+    label = LabelDefinition(trained_label["horizon_months"], tuple(trained_label["events"]))
+    observed = _observed_through(store, config)
+    first = min(dates)
+    events = LabelEvents.from_store(store, label, first, observed)
+    register = Register.from_store(store, max(dates))
+    source = FeatureSource(store, settings.features_dir, settings.snapshots_dir, True, progress)
+    parts: list[Predictions] = []
+    for day in sorted(dates):
+        events.check_observed(day)
+        matrix = source.matrix(day)
+        member = pc.is_in(matrix.ids, value_set=register.population(day))
+        rows = np.flatnonzero(member.to_numpy(zero_copy_only=False))
+        x = matrix.values[rows]
+        y = events.labels(day, matrix.ids.take(pa.array(rows)))
+        parts.append(
+            Predictions(
+                np.full(len(rows), "test", dtype=object),
+                np.full(len(rows), np.datetime64(day, "D")),
+                y,
+                {
+                    m.name: _predict(m, artefact.columns(m), x)
+                    for m in (artefact.graph, artefact.baseline)
+                },
+            )
+        )
+    return Predictions(
+        np.concatenate([p.window for p in parts]),
+        np.concatenate([p.as_of for p in parts]),
+        np.concatenate([p.y for p in parts]),
+        {
+            m: ModelScores(
+                np.concatenate([p.models[m].score for p in parts]),
+                np.concatenate([p.models[m].raw for p in parts]),
+            )
+            for m in (GRAPH_MODEL, BASELINE_MODEL)
+        },
+    )
+
+
+def _scoring_inputs(
+    settings: Settings, store: GraphStore | None, day: date, progress: Progress
+) -> tuple[Snapshot, FeatureSource]:
+    """The snapshot of ``day`` (saved in the data home: explanations read it later)."""
+    source = FeatureSource(store, settings.features_dir, settings.snapshots_dir, True, progress)
+    folder = settings.snapshots_dir / day.isoformat()
+    if (folder / "manifest.json").exists():
+        return Snapshot.load(folder), source
+    snapshot = source.snapshot(day)
+    snapshot.save(folder)
+    return snapshot, source
+
+
+def score_job(
+    settings: Settings,
+    store: GraphStore | None,
+    as_of: date,
+    version: str | None = None,
+    explain_ids: tuple[str, ...] = (),
+    progress: Progress = _quiet,
+) -> tuple[Path, pa.Table]:
+    """Score, grade and explain every enterprise in operation on ``as_of``; store the result."""
+    config = ModelConfig.from_settings(settings)
+    artefact = load_artefact(settings.models_dir, version)
+    snapshot, source = _scoring_inputs(settings, store, as_of, progress)
+    matrix = source.matrix(as_of, snapshot)
+    table = score_snapshot(artefact, snapshot, matrix, config.policy, config.reasons, explain_ids)
+    return save_scores(table, settings.scores_dir), table
+
+
+def explain_job(
+    settings: Settings,
+    store: GraphStore | None,
+    enterprise_id: str,
+    as_of: date,
+    version: str | None = None,
+) -> GradeRecord:
+    """The stored grade of an enterprise on a date, with its reasons; reasons not stored
+    (the enterprise was outside the worst share) are computed from the same model, snapshot
+    and features, so they are the ones scoring would have stored."""
+    preferred = current_version(settings.models_dir)
+    record = read_grade(settings.scores_dir, enterprise_id, as_of, version, preferred)
+    if record is None:
+        raise ModelError(
+            f"no stored grade of {enterprise_id} on {as_of}: the date was not scored with that "
+            "model (creditgraph score --as-of …) or the enterprise was not in operation then"
+        )
+    if record.reasons is not None:
+        return record
+    config = ModelConfig.from_settings(settings)
+    artefact = load_artefact(settings.models_dir, record.model_version)
+    snapshot, source = _scoring_inputs(settings, store, as_of, _quiet)
+    matrix = source.matrix(as_of, snapshot)
+    rows = population_rows(snapshot, matrix)
+    row = rows[
+        np.flatnonzero(
+            matrix.ids.take(pa.array(rows)).to_numpy(zero_copy_only=False) == enterprise_id
+        )
+    ]
+    model = artefact.graph
+    finder = EvidenceFinder(FeatureContext(snapshot), config.reasons.evidence_items)
+    x = matrix.values[row][:, artefact.columns(model)]
+    (found,) = explain(model, x, row, config.reasons.top_k, finder)
+    return replace(record, reasons=found)

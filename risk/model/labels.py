@@ -1,0 +1,239 @@
+"""Labels: did an enterprise have a bad outcome in the months after an as-of date?
+
+An enterprise is *bad at horizon H* for the as-of date t when, in the window
+(t, t + H months], at least one of the configured events starts (default: all of them):
+
+- ``abnormal_list:no_annual_report``, ``abnormal_list:unreachable_address``: it enters the
+  abnormal-operation list (经营异常名录) for a missed annual report or an unreachable address;
+- ``black_list``: it enters the black list (严重违法失信名单);
+- ``dishonest_debtor``: a court lists it as a dishonest judgment debtor (失信被执行人);
+- ``penalty:severe``: it receives a severe administrative penalty;
+- ``guarantee_default``: a loan of its own that another firm guarantees defaults
+  (it is the guaranteed party and ``defaulted_on`` falls in the window).
+
+Labels read only that window; features read only the snapshot of t. An enterprise already
+listed on t stays in the population and is scored: only a *new* event makes it bad (an entry
+still in force is not one, a new entry of any configured kind is).
+
+A window must be fully observed: t + H may not pass the last day the loaded data are
+complete for (the ``data_through`` setting, or by default the latest record start in the
+store). Labels for later as-of dates are refused, because a firm with no event yet would be
+counted good only for lack of time.
+
+The store exports guarantees as of a date, so defaults are read from the guarantees in force
+at every month-end of the label period and on its last day, deduplicated by key: a guarantee
+whose whole term lies between two month-ends (shorter than a month) is not seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graph_model.domain import load_domain
+from graph_model.store.protocol import GraphStore
+from risk.model.dates import month_ends, shift_months
+from risk.model.errors import ModelError
+
+GUARANTEE_DEFAULT = "guarantee_default"
+
+QUALIFIERS = {"abnormal_list": "reason", "penalty": "severity"}
+"""Record kinds whose events can be narrowed by an enumerated field (``kind:value``)."""
+
+UNQUALIFIED = ("black_list", "dishonest_debtor", GUARANTEE_DEFAULT)
+
+DEFAULT_EVENTS = (
+    "abnormal_list:no_annual_report",
+    "abnormal_list:unreachable_address",
+    "black_list",
+    "dishonest_debtor",
+    "penalty:severe",
+    GUARANTEE_DEFAULT,
+)
+
+_EPOCH = date(1970, 1, 1)
+_LAST_DAY = date(9999, 12, 31)
+_EXPORT_ROWS = 1_000_000
+_RECORD_COLUMNS = pa.schema(
+    [
+        ("enterprise_id", pa.string()),
+        ("kind", pa.string()),
+        ("start", pa.date32()),
+        ("reason", pa.string()),
+        ("severity", pa.string()),
+    ]
+)
+
+
+def _days(day: date) -> int:
+    return (day - _EPOCH).days
+
+
+@dataclass(frozen=True)
+class LabelDefinition:
+    """The horizon in months and the events that make an enterprise bad."""
+
+    horizon_months: int = 12
+    events: tuple[str, ...] = DEFAULT_EVENTS
+
+    def __post_init__(self) -> None:
+        if self.horizon_months < 1:
+            raise ModelError(
+                f"the label horizon must be at least 1 month, not {self.horizon_months}"
+            )
+        if not self.events:
+            raise ModelError("no label events configured: name at least one (see docs/model.md)")
+        domain = load_domain()
+        for event in self.events:
+            kind, _, value = event.partition(":")
+            if kind in UNQUALIFIED and not value:
+                continue
+            if kind in QUALIFIERS:
+                allowed = domain.record(kind).field(QUALIFIERS[kind]).values
+                if not value or value in allowed:
+                    continue
+                raise ModelError(
+                    f"label event {event!r}: {kind} {QUALIFIERS[kind]} must be one of {allowed}"
+                )
+            known = [*QUALIFIERS, *UNQUALIFIED]
+            raise ModelError(
+                f"unknown label event {event!r}; use one of {known}, "
+                f"optionally narrowed as kind:value for {list(QUALIFIERS)}"
+            )
+
+    def window_end(self, as_of: date) -> date:
+        """Last day of the label window of ``as_of``."""
+        return shift_months(as_of, self.horizon_months)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"horizon_months": self.horizon_months, "events": list(self.events)}
+
+
+@dataclass(frozen=True)
+class LabelEvents:
+    """Every configured event in the store: enterprise, day and event name, aligned arrays."""
+
+    definition: LabelDefinition
+    enterprise_ids: pa.Array
+    days: np.ndarray
+    events: np.ndarray
+    observed_through: date
+
+    @classmethod
+    def from_store(
+        cls,
+        store: GraphStore,
+        definition: LabelDefinition,
+        first_as_of: date,
+        observed_through: date,
+    ) -> LabelEvents:
+        """Read the events after ``first_as_of`` up to ``observed_through``."""
+        records = _records(store, observed_through)
+        records = records.filter(pc.greater(records["start"], pa.scalar(first_as_of, pa.date32())))
+        ids, days, names = [], [], []
+        for event in definition.events:
+            kind, _, value = event.partition(":")
+            if kind == GUARANTEE_DEFAULT:
+                continue
+            mask = pc.equal(records["kind"], kind)
+            if value:
+                mask = pc.and_(mask, pc.equal(records[QUALIFIERS[kind]], value))
+            chosen = records.filter(pc.fill_null(mask, False))
+            ids.append(chosen["enterprise_id"].combine_chunks())
+            days.append(_day_numbers(chosen["start"]))
+            names.append(np.full(chosen.num_rows, event, dtype=object))
+        if GUARANTEE_DEFAULT in definition.events:
+            guaranteed, defaulted = _guarantee_defaults(store, first_as_of, observed_through)
+            ids.append(guaranteed)
+            days.append(defaulted)
+            names.append(np.full(len(defaulted), GUARANTEE_DEFAULT, dtype=object))
+        return cls(
+            definition=definition,
+            enterprise_ids=pa.concat_arrays([a.cast(pa.string()) for a in ids]),
+            days=np.concatenate(days).astype(np.int64),
+            events=np.concatenate(names),
+            observed_through=observed_through,
+        )
+
+    def check_observed(self, as_of: date) -> None:
+        """Refuse an as-of date whose label window is not fully observed."""
+        end = self.definition.window_end(as_of)
+        if end > self.observed_through:
+            raise ModelError(
+                f"as-of {as_of}: its {self.definition.horizon_months}-month label window ends "
+                f"{end}, after the last day the data are complete for ({self.observed_through}); "
+                f"the latest usable as-of date is "
+                f"{shift_months(self.observed_through, -self.definition.horizon_months)} "
+                "(set CREDITGRAPH_DATA_THROUGH if the data are complete later than the last record)"
+            )
+
+    def _in_window(self, as_of: date) -> np.ndarray:
+        self.check_observed(as_of)
+        end = self.definition.window_end(as_of)
+        return (self.days > _days(as_of)) & (self.days <= _days(end))
+
+    def labels(self, as_of: date, ids: pa.Array) -> np.ndarray:
+        """For each id, True when it has an event in the window of ``as_of``."""
+        bad = self.enterprise_ids.filter(pa.array(self._in_window(as_of)))
+        return np.asarray(
+            pc.is_in(ids, value_set=pc.unique(bad)).to_numpy(zero_copy_only=False), dtype=bool
+        )
+
+    def event_counts(self, as_of: date, ids: pa.Array) -> dict[str, int]:
+        """Enterprises among ``ids`` with each event in the window of ``as_of``."""
+        window = self._in_window(as_of)
+        out = {}
+        for event in self.definition.events:
+            chosen = self.enterprise_ids.filter(pa.array(window & (self.events == event)))
+            out[event] = int(pc.sum(pc.is_in(ids, value_set=pc.unique(chosen))).as_py() or 0)
+        return out
+
+
+def latest_record_start(store: GraphStore) -> date | None:
+    """The latest ``start`` of any record in the store (None when it holds none): by
+    default, the data are taken to be complete through that day."""
+    records = _records(store, _LAST_DAY)
+    return pc.max(records["start"]).as_py() if records.num_rows else None
+
+
+def _records(store: GraphStore, as_of: date) -> pa.Table:
+    """Records started by ``as_of``, the columns labels read (an empty table if none)."""
+    pages = [
+        p.select(_RECORD_COLUMNS.names).cast(_RECORD_COLUMNS)
+        for p in store.export_records(as_of, _EXPORT_ROWS)
+        if p.num_rows
+    ]
+    return pa.concat_tables(pages).combine_chunks() if pages else _RECORD_COLUMNS.empty_table()
+
+
+def _day_numbers(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(pc.cast(column, pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _guarantee_defaults(store: GraphStore, first: date, last: date) -> tuple[pa.Array, np.ndarray]:
+    """Guaranteed enterprise and default day of every guarantee that defaulted in
+    (first, last], from the guarantees in force at each month-end and on ``last``."""
+    pages = []
+    for day in [*month_ends(first, last), last]:
+        for page in store.export_relations("GUARANTEES", day, _EXPORT_ROWS):
+            if page.num_rows:
+                pages.append(page.select(["key", "_to", "defaulted_on"]))
+    if not pages:
+        return pa.array([], pa.string()), np.array([], dtype=np.int64)
+    table = pa.concat_tables(pages).combine_chunks()
+    when = table["defaulted_on"]
+    inside = pc.and_(
+        pc.greater(when, pa.scalar(first, pa.date32())),
+        pc.less_equal(when, pa.scalar(last, pa.date32())),
+    )
+    table = table.filter(pc.fill_null(inside, False))
+    # The same guarantee is exported at every month-end it was in force: keep it once.
+    _, first_row = np.unique(
+        np.asarray(table["key"].to_numpy(zero_copy_only=False), dtype=object), return_index=True
+    )
+    table = table.take(pa.array(np.sort(first_row)))
+    return table["_to"].combine_chunks(), _day_numbers(table["defaulted_on"])

@@ -1,0 +1,209 @@
+"""Scores and grades per enterprise and date, stored so that a grade can be explained later.
+
+Scoring a date writes ``scores/<as-of>/<model version>.parquet`` in the data home: one row
+per enterprise of the population with ``id``, ``as_of``, ``model_version``, ``score`` (the
+calibrated probability of a bad outcome within the horizon), ``rank`` (1 = highest score),
+``grade`` and ``reasons`` (JSON: the top reasons with their graph evidence; empty for
+enterprises outside the worst ``reasons_share`` unless asked for). The file's metadata holds
+the grade policy, the cut-offs it gave and the counts per grade. Files are never
+overwritten by another model: each model version has its own, so "why was X graded D on
+2025-03-31" is answered from what was stored that day (:func:`read_grade`), and an
+enterprise's history across dates from every file (:func:`grade_history`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from graph_model.snapshot import Snapshot
+from risk.features import FeatureMatrix
+from risk.features.context import FeatureContext
+from risk.model.artefact import ModelArtefact
+from risk.model.dataset import in_operation
+from risk.model.errors import ModelError
+from risk.model.evidence import EvidenceFinder
+from risk.model.grades import GradePolicy
+from risk.model.reasons import Reason, explain, parse_reasons, reasons_json
+
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("as_of", pa.date32()),
+        ("model_version", pa.string()),
+        ("score", pa.float64()),
+        ("rank", pa.int64()),
+        ("grade", pa.string()),
+        ("reasons", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ReasonSettings:
+    """How many reasons, for which share of the worst scores, with how much evidence."""
+
+    top_k: int = 3
+    share: float = 0.05
+    evidence_items: int = 5
+
+
+@dataclass(frozen=True)
+class GradeRecord:
+    """An enterprise's stored score on one date: grade, rank among how many, reasons."""
+
+    enterprise_id: str
+    as_of: date
+    model_version: str
+    score: float
+    rank: int
+    population: int
+    grade: str
+    reasons: list[Reason] | None
+
+
+def population_rows(snapshot: Snapshot, matrix: FeatureMatrix) -> np.ndarray:
+    """Snapshot rows of the enterprises to score; refuses features of another snapshot."""
+    if matrix.as_of != snapshot.as_of or not matrix.ids.equals(
+        snapshot.enterprises["id"].combine_chunks()
+    ):
+        raise ModelError(
+            f"the features of {matrix.as_of} were not computed on this snapshot of "
+            f"{snapshot.as_of}; compute them again (creditgraph features --as-of …)"
+        )
+    return np.flatnonzero(in_operation(snapshot.enterprises, snapshot.as_of))
+
+
+def score_snapshot(
+    artefact: ModelArtefact,
+    snapshot: Snapshot,
+    matrix: FeatureMatrix,
+    policy: GradePolicy,
+    reasons: ReasonSettings,
+    explain_ids: tuple[str, ...] = (),
+) -> pa.Table:
+    """Score, grade and rank every enterprise in operation; reasons with evidence for the
+    worst ``reasons.share`` and for ``explain_ids``."""
+    rows = population_rows(snapshot, matrix)
+    model = artefact.graph
+    x = matrix.values[rows][:, artefact.columns(model)]
+    score = model.score(x)
+    grades, cutoffs = policy.assign(score)
+    order = np.argsort(-score, kind="stable")
+    rank = np.empty(len(rows), dtype=np.int64)
+    rank[order] = np.arange(1, len(rows) + 1)
+
+    ids = matrix.ids.take(pa.array(rows))
+    wanted = rank <= math.ceil(reasons.share * len(rows))
+    if explain_ids:
+        wanted |= pc.is_in(ids, value_set=pa.array(explain_ids, pa.string())).to_numpy(
+            zero_copy_only=False
+        )
+    chosen = np.flatnonzero(wanted)
+    finder = EvidenceFinder(FeatureContext(snapshot), reasons.evidence_items)
+    explained = explain(model, x[chosen], rows[chosen], reasons.top_k, finder)
+    texts: list[str | None] = [None] * len(rows)
+    for i, found in zip(chosen, explained, strict=True):
+        texts[i] = reasons_json(found)
+
+    version = artefact.version
+    table = pa.table(
+        {
+            "id": ids,
+            "as_of": pa.array([snapshot.as_of] * len(rows), pa.date32()),
+            "model_version": pa.array([version] * len(rows), pa.string()),
+            "score": score,
+            "rank": rank,
+            "grade": pa.array(grades.tolist(), pa.string()),
+            "reasons": pa.array(texts, pa.string()),
+        },
+        schema=SCHEMA,
+    )
+    counts = {g: int(np.sum(grades == g)) for g in policy.classes}
+    meta = {
+        "model_version": version,
+        "as_of": snapshot.as_of.isoformat(),
+        "grades": policy.to_dict(),
+        "cutoffs": dict(zip(policy.classes[1:], cutoffs, strict=True)),
+        "counts": counts,
+        "population": len(rows),
+        "reasons": {"top_k": reasons.top_k, "share": reasons.share, "explained": len(chosen)},
+    }
+    return table.replace_schema_metadata({b"creditgraph": json.dumps(meta)})
+
+
+def scores_path(scores_dir: Path, as_of: date, model_version: str) -> Path:
+    return scores_dir / as_of.isoformat() / f"{model_version}.parquet"
+
+
+def save_scores(table: pa.Table, scores_dir: Path) -> Path:
+    """Write a table made by :func:`score_snapshot` to its place in ``scores_dir``."""
+    meta = json.loads(table.schema.metadata[b"creditgraph"])
+    path = scores_path(scores_dir, date.fromisoformat(meta["as_of"]), meta["model_version"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+    return path
+
+
+def scores_file(
+    scores_dir: Path, as_of: date, model_version: str | None = None, preferred: str | None = None
+) -> Path | None:
+    """The scores of ``as_of``: of ``model_version`` if given, else of ``preferred`` (the
+    current model) if scored, else the latest written; None when the date was not scored."""
+    folder = scores_dir / as_of.isoformat()
+    if model_version is not None:
+        path = folder / f"{model_version}.parquet"
+        return path if path.exists() else None
+    if preferred is not None and (folder / f"{preferred}.parquet").exists():
+        return folder / f"{preferred}.parquet"
+    files = sorted(folder.glob("*.parquet"), key=lambda p: (p.stat().st_mtime, p.name))
+    return files[-1] if files else None
+
+
+def _record(path: Path, enterprise_id: str) -> GradeRecord | None:
+    table = pq.read_table(path, filters=[("id", "=", enterprise_id)])
+    if table.num_rows == 0:
+        return None
+    row = table.to_pylist()[0]
+    meta = json.loads(pq.read_schema(path).metadata[b"creditgraph"])
+    return GradeRecord(
+        enterprise_id=row["id"],
+        as_of=row["as_of"],
+        model_version=row["model_version"],
+        score=row["score"],
+        rank=row["rank"],
+        population=meta["population"],
+        grade=row["grade"],
+        reasons=parse_reasons(row["reasons"]) if row["reasons"] is not None else None,
+    )
+
+
+def read_grade(
+    scores_dir: Path,
+    enterprise_id: str,
+    as_of: date,
+    model_version: str | None = None,
+    preferred: str | None = None,
+) -> GradeRecord | None:
+    """The grade, score and stored reasons of an enterprise on a date (None when the date
+    was not scored or the enterprise was not in its population)."""
+    path = scores_file(scores_dir, as_of, model_version, preferred)
+    return _record(path, enterprise_id) if path is not None else None
+
+
+def grade_history(scores_dir: Path, enterprise_id: str) -> list[GradeRecord]:
+    """Every stored grade of an enterprise, oldest date first (all model versions)."""
+    out = []
+    for path in sorted(scores_dir.glob("*/*.parquet")):
+        found = _record(path, enterprise_id)
+        if found is not None:
+            out.append(found)
+    return sorted(out, key=lambda r: (r.as_of, r.model_version))
