@@ -190,3 +190,8 @@ class Settings(BaseSettings):
     def audit_path(self) -> Path:
         """The API's append-only audit log, an SQLite database."""
         return self.home / "audit" / "audit.sqlite3"
+
+    @property
+    def supervision_path(self) -> Path:
+        """The supervision registry (SQLite): warnings, their states and runs, watchlists."""
+        return self.home / "supervision.sqlite"
