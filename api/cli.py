@@ -1,5 +1,5 @@
-"""The ``creditgraph`` command line: the jobs (generate, load, stats, snapshot, features, demo,
-docs).
+"""The ``creditgraph`` command line: the jobs (generate, load, stats, snapshot, features, train,
+evaluate, score, explain, plans, demo, docs).
 
 Heavy work runs here, never inside an API request. Settings are read once from
 the environment (``CREDITGRAPH_*``) when a command starts and passed down.
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -34,6 +34,10 @@ from loaders.generator import generate_city
 from loaders.load import LoadRefused, LoadSummary, load_folder
 from risk.features import FAMILIES, compute_features
 from risk.features.doc import render_features_doc
+from risk.model.errors import ModelError
+from risk.model.jobs import evaluate_job, explain_job, observed_through, score_job, train_job
+from risk.model.scores import GradeRecord, grade_history
+from risk.model.train import BASELINE_MODEL, GRAPH_MODEL
 from risk.supervision.extension import extension_checks
 from risk.supervision.inspectors import InspectorFileError, read_inspectors
 from risk.supervision.plans import (
@@ -260,6 +264,200 @@ def features(
         return
     path = matrix.save(settings.features_dir / f"{day.isoformat()}.parquet")
     typer.echo(f"{shape} in {elapsed:.1f} s → {path}")
+
+
+# -- risk model (docs/model.md) -------------------------------------------------------
+
+_METRICS = (
+    ("roc_auc", "ROC-AUC"),
+    ("pr_auc", "PR-AUC"),
+    ("ks", "KS"),
+    ("recall_at_k", "recall in the top K"),
+    ("brier", "Brier (calibrated)"),
+)
+
+
+def _progress(quiet: bool) -> Callable[[str], None]:
+    """Progress lines with the seconds since the command started."""
+    started = time.perf_counter()
+
+    def note(message: str) -> None:
+        if not quiet:
+            typer.echo(f"  {time.perf_counter() - started:6.1f} s  {message}")
+
+    return note
+
+
+def _print_metrics(evaluation: dict[str, Any]) -> None:
+    """The test metrics, graph model beside the no-graph baseline."""
+    graph, base = evaluation["models"][GRAPH_MODEL], evaluation["models"][BASELINE_MODEL]
+    typer.echo(
+        f"test window {', '.join(evaluation['dates'])}: {evaluation['rows']:,} rows, "
+        f"{evaluation['positives']:,} bad ({evaluation['base_rate']:.2%})"
+    )
+    typer.echo(f"  {'':<22}{'graph':>9}{'no graph':>10}{'lift':>9}")
+    for key, title in _METRICS:
+        a, b = graph.get(key, float("nan")), base.get(key, float("nan"))
+        typer.echo(f"  {title:<22}{a:>9.3f}{b:>10.3f}{a - b:>+9.3f}")
+
+
+@app.command()
+def train(
+    last_test: Annotated[
+        str | None,
+        typer.Option(
+            help="Last as-of date of the test window (yyyy-mm-dd); default: the latest "
+            "month-end whose label window is fully observed."
+        ),
+    ] = None,
+    recompute: Annotated[
+        bool,
+        typer.Option(
+            help="Compute every date's features again instead of reusing the data home's "
+            "(after reloading past data)."
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
+) -> None:
+    """Train the risk model and its no-graph baseline (docs/model.md).
+
+    Monthly snapshots are split by time (training, validation, test, a label horizon
+    apart); the model is evaluated on the test window, saved with its contract under the
+    data home's models/ and becomes the current model.
+    """
+    settings = _settings()
+    day = _as_of(last_test) if last_test else None
+    try:
+        with open_store(settings, read_only=True) as store:
+            artefact = train_job(store, settings, day, not recompute, _progress(quiet))
+    except (ModelError, StoreError) as exc:
+        raise _fail(str(exc)) from None
+    _print_metrics(artefact.manifest["metrics"])
+    typer.echo(f"model {artefact.version} → {artefact.folder} (now current)")
+
+
+@app.command()
+def evaluate(
+    model: Annotated[str | None, typer.Option(help="Model version; default: current.")] = None,
+    as_of: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Test on these fully observed as-of dates instead of the model's own test "
+            "window (repeatable)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report file; default: the model's report.html.")
+    ] = None,
+) -> None:
+    """Write the evaluation report (HTML with plots): ROC-AUC, PR-AUC, KS, recall in the
+    top K, calibration and Brier, PSI between dates and bad rate per grade, the graph model
+    beside its no-graph baseline."""
+    settings = _settings()
+    dates = tuple(_as_of(d) for d in as_of or ())
+    try:
+        if dates:
+            with open_store(settings, read_only=True) as store:
+                path, evaluation = evaluate_job(settings, model, dates, store, out)
+        else:
+            path, evaluation = evaluate_job(settings, model, out=out)
+    except (ModelError, StoreError) as exc:
+        raise _fail(str(exc)) from None
+    _print_metrics(evaluation)
+    typer.echo(f"report: {path}")
+
+
+@app.command()
+def score(
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Date, yyyy-mm-dd; default: the last day the data are complete for."),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model version; default: current.")] = None,
+    explain_ids: Annotated[
+        list[str] | None,
+        typer.Option("--explain", help="Also store the reasons of this enterprise (repeatable)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
+) -> None:
+    """Score, grade and explain every enterprise in operation on a date.
+
+    Writes the data home's scores/<date>/<model>.parquet: score (calibrated probability of a
+    bad outcome within the horizon), rank, grade, and reasons with graph evidence for the
+    worst scores (CREDITGRAPH_REASONS_SHARE) and the --explain ids.
+    """
+    settings = _settings()
+    try:
+        with open_store(settings, read_only=True) as store:
+            day = _as_of(as_of) if as_of else observed_through(store, settings)
+            path, table = score_job(
+                settings, store, day, model, tuple(explain_ids or ()), _progress(quiet)
+            )
+    except (ModelError, StoreError) as exc:
+        raise _fail(str(exc)) from None
+    meta = json.loads(table.schema.metadata[b"creditgraph"])
+    typer.echo(
+        f"scored {meta['population']:,} enterprises as of {day} with {meta['model_version']}"
+    )
+    cutoffs = {"": None, **meta["cutoffs"]}
+    for (grade, count), cut in zip(meta["counts"].items(), cutoffs.values(), strict=True):
+        above = f"score > {cut:.4f}" if cut is not None else ""
+        typer.echo(f"  {grade}  {count:>10,}  {count / max(meta['population'], 1):>6.1%}  {above}")
+    worst = table.sort_by("rank").slice(0, 5).to_pylist()
+    for row in worst:
+        reasons = json.loads(row["reasons"]) if row["reasons"] else []
+        first = reasons[0]["sentence"] if reasons else ""
+        typer.echo(f"  #{row['rank']} {row['id']} {row['grade']} {row['score']:.3f}  {first}")
+    typer.echo(f"scores: {path}")
+
+
+def _print_grade(record: GradeRecord) -> None:
+    typer.echo(
+        f"{record.enterprise_id} as of {record.as_of} (model {record.model_version}): grade "
+        f"{record.grade}, score {record.score:.4f}, rank {record.rank:,} of {record.population:,}"
+    )
+    for i, reason in enumerate(record.reasons or [], 1):
+        typer.echo(f"  {i}. {reason.sentence}  (+{reason.contribution:.2f} log-odds)")
+        for item in reason.evidence:
+            typer.echo(f"       · {item.text}")
+    if record.reasons == []:
+        typer.echo("  no feature raised its score above the average")
+
+
+@app.command()
+def explain(
+    enterprise_id: Annotated[str, typer.Argument(help="Enterprise id (USCC or external id).")],
+    as_of: Annotated[
+        str | None, typer.Option(help="Scored date, yyyy-mm-dd; default: the latest scored.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model version; default: current, else latest.")
+    ] = None,
+    history: Annotated[bool, typer.Option(help="Also list its grades on every date.")] = False,
+) -> None:
+    """Why an enterprise got its grade on a date: score, rank, reasons and graph evidence,
+    as stored when the date was scored (computed the same way if it was not explained)."""
+    settings = _settings()
+    if as_of:
+        day = _as_of(as_of)
+    else:
+        scored = sorted(p.name for p in settings.scores_dir.glob("*") if p.is_dir())
+        if not scored:
+            raise _fail("no date has been scored yet: run `creditgraph score` first")
+        day = date.fromisoformat(scored[-1])
+    try:
+        with open_store(settings, read_only=True) as store:
+            record = explain_job(settings, store, enterprise_id, day, model)
+    except (ModelError, StoreError) as exc:
+        raise _fail(str(exc)) from None
+    _print_grade(record)
+    if history:
+        typer.echo("history:")
+        for past in grade_history(settings.scores_dir, enterprise_id):
+            typer.echo(
+                f"  {past.as_of}  {past.grade}  {past.score:.4f}  rank {past.rank:,} of "
+                f"{past.population:,}  ({past.model_version})"
+            )
 
 
 plan_app = typer.Typer(
@@ -522,6 +720,29 @@ def extension_check(
             )
 
 
+def _demo_model(settings: Settings) -> None:
+    """Train, evaluate and score on the demo store; a city too small to train on is said so,
+    not an error."""
+    try:
+        with open_store(settings, read_only=True) as store:
+            typer.echo("4/6 training the risk model on monthly snapshots (docs/model.md)")
+            artefact = train_job(store, settings, progress=_progress(quiet=True))
+            _print_metrics(artefact.manifest["metrics"])
+            typer.echo("5/6 evaluation report")
+            path, _ = evaluate_job(settings)
+            typer.echo(f"  {path}")
+            day = observed_through(store, settings)
+            typer.echo(f"6/6 scoring and grading as of {day}")
+            scores_path, table = score_job(settings, store, day)
+    except ModelError as exc:
+        typer.echo(f"model skipped: {exc}")
+        return
+    counts = json.loads(table.schema.metadata[b"creditgraph"])["counts"]
+    typer.echo("  " + ", ".join(f"{g} {n:,}" for g, n in counts.items()) + f" → {scores_path}")
+    worst = table.sort_by("rank").slice(0, 1).to_pylist()[0]
+    typer.echo(f"  why is the worst graded {worst['grade']}? creditgraph explain {worst['id']}")
+
+
 @app.command()
 def demo(
     enterprises: Annotated[
@@ -529,7 +750,8 @@ def demo(
     ] = DEMO_ENTERPRISES,
     seed: Annotated[int, typer.Option(help="Random seed of the demo city.")] = 0,
 ) -> None:
-    """Generate a demo city, load it into a fresh embedded store and report what it holds.
+    """Generate a demo city, load it into a fresh embedded store, report what it holds, then
+    train, evaluate and score the risk model on it.
 
     The demo replaces the store of the data home only if an earlier demo made it. It never
     writes to Neo4j: synthetic firms must not land in a real database.
@@ -546,17 +768,27 @@ def demo(
             f"{store_dir} holds a store that is not a demo; "
             "point CREDITGRAPH_HOME to another folder to run the demo"
         )
-    shutil.rmtree(store_dir, ignore_errors=True)
+    # Everything derived from the old demo store goes with it: a new city must not reuse
+    # its snapshots, features, models or scores.
+    for derived in (
+        store_dir,
+        settings.snapshots_dir,
+        settings.features_dir,
+        settings.models_dir,
+        settings.scores_dir,
+    ):
+        shutil.rmtree(derived, ignore_errors=True)
     data = settings.home / "demo-data"
     shutil.rmtree(data, ignore_errors=True)
-    typer.echo(f"1/3 generating a synthetic city of {enterprises:,} enterprises (seed {seed})")
+    typer.echo(f"1/6 generating a synthetic city of {enterprises:,} enterprises (seed {seed})")
     generate_city(data, enterprises, seed=seed, fmt="parquet")
-    typer.echo(f"2/3 loading {data} into {settings.embedded_store_path}")
+    typer.echo(f"2/6 loading {data} into {settings.embedded_store_path}")
     store_dir.mkdir(parents=True)
     marker.write_text("made by `creditgraph demo`; the next demo replaces this store\n")
     _run_load(settings, data, strict=True, quiet=True)
-    typer.echo("3/3 what the store holds")
+    typer.echo("3/6 what the store holds")
     _print_stats(settings)
+    _demo_model(settings)
     typer.echo(f"demo done in {time.perf_counter() - started:.1f} s")
 
 
