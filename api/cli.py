@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from graph_model.contract_doc import render_data_contract
 from graph_model.settings import Settings
+from graph_model.snapshot import FORMAT_VERSION as SNAPSHOT_FORMAT
 from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.neo4j import redact_uri
 from graph_model.store.open import open_store
@@ -34,10 +35,12 @@ from loaders.generator import generate_city
 from loaders.load import LoadRefused, LoadSummary, load_folder
 from risk.features import FAMILIES, compute_features
 from risk.features.doc import render_features_doc
+from risk.model.artefact import current_version
 from risk.model.errors import ModelError
 from risk.model.jobs import evaluate_job, explain_job, observed_through, score_job, train_job
-from risk.model.scores import GradeRecord, grade_history
+from risk.model.scores import GradeRecord, grade_history, scores_file
 from risk.model.train import BASELINE_MODEL, GRAPH_MODEL
+from risk.supervision.expiry import due_escalations
 from risk.supervision.extension import extension_checks
 from risk.supervision.inspectors import InspectorFileError, read_inspectors
 from risk.supervision.plans import (
@@ -48,7 +51,27 @@ from risk.supervision.plans import (
     replay,
     results_to_inspections,
 )
+from risk.supervision.registry import SupervisionError, open_registry
 from risk.supervision.sampling import Forced, PlanSpec, SamplingError, presets
+from risk.supervision.warnings import (
+    DEFAULT_HOPS,
+    MAX_HOPS,
+    WARNING_TYPES,
+    StoredWarning,
+    compute_warnings,
+    get_warning,
+    list_warnings,
+    save_warnings,
+    set_state,
+)
+from risk.supervision.watchlists import (
+    OWNER_KINDS,
+    add_members,
+    all_watchlists,
+    create_watchlist,
+    remove_members,
+    show_watchlist,
+)
 
 app = typer.Typer(
     help="CreditGraph: graph analytics for enterprise credit supervision.",
@@ -190,11 +213,11 @@ def stats() -> None:
     _print_stats(_settings())
 
 
-def _as_of(text: str) -> date:
+def _as_of(text: str, option: str = "--as-of") -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"--as-of {text!r} is not a date (yyyy-mm-dd)") from None
+        raise typer.BadParameter(f"{option} {text!r} is not a date (yyyy-mm-dd)") from None
 
 
 def _take_snapshot(settings: Settings, day: date) -> Snapshot:
@@ -217,10 +240,11 @@ def _take_snapshot(settings: Settings, day: date) -> Snapshot:
 
 
 def _snapshot(settings: Settings, day: date) -> Snapshot:
-    """The saved snapshot of ``day``, taken from the store first if there is none."""
-    folder = settings.snapshots_dir / day.isoformat()
-    if (folder / "manifest.json").exists():
-        return Snapshot.load(folder)
+    """The saved snapshot of ``day``, taken from the store first if there is none or it was
+    saved in an older format (before the record rules, for instance)."""
+    manifest = settings.snapshots_dir / day.isoformat() / "manifest.json"
+    if manifest.exists() and json.loads(manifest.read_text())["format"] == SNAPSHOT_FORMAT:
+        return Snapshot.load(manifest.parent)
     return _take_snapshot(settings, day)
 
 
@@ -790,6 +814,248 @@ def demo(
     _print_stats(settings)
     _demo_model(settings)
     typer.echo(f"demo done in {time.perf_counter() - started:.1f} s")
+
+
+warnings_app = typer.Typer(
+    help="Warnings (风险预警) between two as-of dates: raise, list, show, set-state.",
+    no_args_is_help=True,
+)
+app.add_typer(warnings_app, name="warnings")
+watchlist_app = typer.Typer(
+    help="Watchlists: the enterprises a bank or a regulator watches.", no_args_is_help=True
+)
+app.add_typer(watchlist_app, name="watchlist")
+records_app = typer.Typer(help="Records by the rules of their kind.", no_args_is_help=True)
+app.add_typer(records_app, name="records")
+
+
+def _stored_gradings(settings: Settings, before: date, day: date) -> tuple[pa.Table, ...]:
+    """The model's stored grades of both dates, of one model version (grades of two models
+    are not comparable); none when either date was not scored with it."""
+    current = scores_file(settings.scores_dir, day, preferred=current_version(settings.models_dir))
+    if current is None:
+        typer.echo(f"no stored scores of {day}: no grade warnings (creditgraph score --as-of …)")
+        return ()
+    previous = scores_file(settings.scores_dir, before, model_version=current.stem)
+    if previous is None:
+        typer.echo(f"no scores of {before} by model {current.stem}: no grade warnings")
+        return ()
+    return tuple(pq.read_table(p, columns=["id", "grade", "score"]) for p in (previous, current))
+
+
+@warnings_app.command("raise")
+def warnings_raise(
+    as_of: Annotated[str, typer.Option(help="Current date, yyyy-mm-dd.")],
+    previous: Annotated[str, typer.Option(help="Previous date (the last run), yyyy-mm-dd.")],
+    hops: Annotated[
+        int, typer.Option(min=1, max=MAX_HOPS, help="Related parties within this many hops.")
+    ] = DEFAULT_HOPS,
+    grades: Annotated[
+        Path | None, typer.Option(help="Grades of --as-of (id, grade, score); default: stored.")
+    ] = None,
+    previous_grades: Annotated[
+        Path | None, typer.Option(help="Grades of --previous; default: stored scores.")
+    ] = None,
+) -> None:
+    """Raise the warnings between two dates and store them (a warning already known is not
+    stored again). Uses the saved snapshots of both dates, taken from the store when missing,
+    and for worse grades the grade files given or else the model's stored scores."""
+    settings = _settings()
+    day, before = _as_of(as_of), _as_of(previous, "--previous")
+    if (grades is None) != (previous_grades is None):
+        raise typer.BadParameter("give both --grades and --previous-grades, or neither")
+    if before >= day:
+        raise typer.BadParameter(f"--previous {before} must come before --as-of {day}")
+    if grades is not None and previous_grades is not None:
+        gradings = (_grading(previous_grades, before), _grading(grades, day))
+    else:
+        gradings = _stored_gradings(settings, before, day)
+    earlier, current = _snapshot(settings, before), _snapshot(settings, day)
+    started = time.perf_counter()
+    try:
+        table = compute_warnings(earlier, current, *gradings, hops=hops)
+        with open_registry(settings.supervision_path) as registry:
+            run = save_warnings(registry, table, day, before, hops, current)
+    except SupervisionError as exc:
+        raise _fail(str(exc)) from None
+    for kind, n in run.by_type.items():
+        typer.echo(f"  {kind:<24}{n:>10,}")
+    typer.echo(
+        f"run {run.run_id}: {run.found:,} warnings, {run.added:,} new, "
+        f"{run.found - run.added:,} known already, {run.closed:,} closed (record repaired "
+        f"or annulled) in {time.perf_counter() - started:.1f} s → {settings.supervision_path}"
+    )
+
+
+def _print_warning(w: StoredWarning) -> None:
+    mark = " DISPUTED" if w.disputed else ""
+    typer.echo(f"#{w.id} {w.state:<6} {w.type:<22} {w.enterprise_id}  {w.event_on}{mark}")
+    typer.echo(f"    {w.evidence}")
+
+
+@warnings_app.command("list")
+def warnings_list(
+    state: Annotated[str | None, typer.Option(help="new, seen or closed.")] = None,
+    watchlist: Annotated[str | None, typer.Option(help="Only the members of this list.")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--type", help=f"One of {', '.join(WARNING_TYPES)}.")
+    ] = None,
+    enterprise: Annotated[str | None, typer.Option(help="Only this enterprise.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Only raised for this date.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+) -> None:
+    """Stored warnings, newest run first."""
+    settings = _settings()
+    day = _as_of(as_of) if as_of else None
+    try:
+        with open_registry(settings.supervision_path) as registry:
+            found = list_warnings(
+                registry,
+                state=state,
+                watchlist=watchlist,
+                type_=kind,
+                enterprise_id=enterprise,
+                as_of=day,
+                limit=limit,
+            )
+    except SupervisionError as exc:
+        raise _fail(str(exc)) from None
+    for w in found:
+        _print_warning(w)
+    typer.echo(f"{len(found)} warning(s)" + (" (--limit reached)" if len(found) == limit else ""))
+
+
+@warnings_app.command("show")
+def warnings_show(warning_id: Annotated[int, typer.Argument(help="Warning number.")]) -> None:
+    """A warning with its evidence and the history of its state."""
+    try:
+        with open_registry(_settings().supervision_path) as registry:
+            w, history = get_warning(registry, warning_id)
+    except SupervisionError as exc:
+        raise _fail(str(exc)) from None
+    _print_warning(w)
+    typer.echo(f"    subject {w.subject}, raised for {w.as_of}")
+    for h in history:
+        note = f": {h.note}" if h.note else ""
+        typer.echo(f"    {h.at} {h.actor} {h.from_state} → {h.to_state}{note}")
+
+
+@warnings_app.command("set-state")
+def warnings_set_state(
+    warning_id: Annotated[int, typer.Argument(help="Warning number.")],
+    state: Annotated[str, typer.Argument(help="seen or closed.")],
+    by: Annotated[str, typer.Option(help="Who changes it (recorded).")],
+    note: Annotated[str | None, typer.Option(help="Why (recorded).")] = None,
+) -> None:
+    """Mark a warning seen or closed; who and when are recorded."""
+    try:
+        with open_registry(_settings().supervision_path) as registry:
+            w = set_state(registry, warning_id, state, by, note)
+    except SupervisionError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"warning #{w.id} is {w.state}")
+
+
+@watchlist_app.command("create")
+def watchlist_create(
+    name: Annotated[str, typer.Argument(help="Name of the list, unique.")],
+    owner: Annotated[str, typer.Option(help="The bank or the regulator that watches.")],
+    owner_kind: Annotated[str, typer.Option(help=f"One of {', '.join(OWNER_KINDS)}.")],
+) -> None:
+    """Create an empty watchlist."""
+    try:
+        with open_registry(_settings().supervision_path) as registry:
+            create_watchlist(registry, name, owner, owner_kind)
+    except SupervisionError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"watchlist {name!r} created for {owner} ({owner_kind})")
+
+
+@watchlist_app.command("add")
+def watchlist_add(
+    name: Annotated[str, typer.Argument(help="Watchlist.")],
+    ids: Annotated[list[str], typer.Argument(help="Enterprise ids (USCC or external ids).")],
+) -> None:
+    """Add enterprises the store knows to a watchlist."""
+    settings = _settings()
+    try:
+        with open_store(settings, read_only=True) as store:
+            known = store.existing_keys("Enterprise", pa.array(ids, pa.string()))
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    unknown = [i for i, ok in zip(ids, known.to_pylist(), strict=True) if not ok]
+    if unknown:
+        raise _fail(f"no such enterprise in the store: {', '.join(unknown)}; nothing added")
+    try:
+        with open_registry(settings.supervision_path) as registry:
+            added = add_members(registry, name, ids)
+    except SupervisionError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{added} added to {name!r} ({len(set(ids)) - added} were on it already)")
+
+
+@watchlist_app.command("remove")
+def watchlist_remove(
+    name: Annotated[str, typer.Argument(help="Watchlist.")],
+    ids: Annotated[list[str], typer.Argument(help="Enterprise ids.")],
+) -> None:
+    """Remove enterprises from a watchlist."""
+    try:
+        with open_registry(_settings().supervision_path) as registry:
+            removed = remove_members(registry, name, ids)
+    except SupervisionError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{removed} removed from {name!r}")
+
+
+@watchlist_app.command("show")
+def watchlist_show(name: Annotated[str, typer.Argument(help="Watchlist.")]) -> None:
+    """A watchlist's owner and members."""
+    try:
+        with open_registry(_settings().supervision_path) as registry:
+            w = show_watchlist(registry, name)
+    except SupervisionError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{w.name}: {w.owner} ({w.owner_kind}), created {w.created_at}")
+    for member in w.members:
+        typer.echo(f"  {member}")
+    typer.echo(f"{len(w.members)} member(s)")
+
+
+@watchlist_app.command("list")
+def watchlist_list() -> None:
+    """Every watchlist with its owner and size."""
+    try:
+        with open_registry(_settings().supervision_path) as registry:
+            lists = all_watchlists(registry)
+    except SupervisionError as exc:
+        raise _fail(str(exc)) from None
+    for name, owner, kind, members in lists:
+        typer.echo(f"{name:<24}{owner} ({kind}){members:>10,} member(s)")
+
+
+@records_app.command("due-escalations")
+def records_due_escalations(
+    as_of: Annotated[str, typer.Option(help="Date, yyyy-mm-dd.")],
+    out: Annotated[Path | None, typer.Option(help="Write every row to this CSV file.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Rows printed.")] = 50,
+) -> None:
+    """Abnormal-list entries still in force three years after listing: due to move to the
+    black list (a decision of the listing authority; nothing is written to the store)."""
+    settings = _settings()
+    due = due_escalations(_snapshot(settings, _as_of(as_of)))
+    for row in due.slice(0, limit).to_pylist():
+        mark = " DISPUTED" if row["disputed"] else ""
+        typer.echo(
+            f"{row['enterprise_id']}  {row['name']}  {row['record_id']}  listed "
+            f"{row['listed_on']}, due {row['due_on']} ({row['days_overdue']} days ago) "
+            f"→ {row['to']}{mark}"
+        )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pacsv.write_csv(due, out)
+        typer.echo(f"wrote {out}")
+    typer.echo(f"{due.num_rows:,} escalation(s) due on {as_of}")
 
 
 @app.command()
