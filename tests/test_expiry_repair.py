@@ -301,3 +301,29 @@ def test_due_escalations_list_firms_still_abnormal_after_three_years(
     cured = [ABNORMAL[0], ["YC-C", C, "2022-07-15", "", "no_annual_report", "2025-07-01"]]
     load(store, write_files, "cured", {"abnormal_list": cured})
     assert due_escalations(take_snapshot(store, date(2025, 7, 15))).num_rows == 0
+
+
+def test_due_escalations_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_files: WriteFiles
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    monkeypatch.setenv("CREDITGRAPH_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CREDITGRAPH_NEO4J_URI", raising=False)
+    city = {k: v for k, v in CITY.items() if k != "black_list"}
+    tables = {**city, "abnormal_list": ABNORMAL}
+    folder = write_files("cli", {f"{t}.csv": csv_text(rows) for t, rows in tables.items()})
+    runner = CliRunner()
+    assert runner.invoke(app, ["load", str(folder), "--quiet"]).exit_code == 0
+    out_file = tmp_path / "due.csv"
+    result = runner.invoke(
+        app, ["records", "due-escalations", "--as-of", "2025-01-01", "--out", str(out_file)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{A}  甲  abnormal_list:YC-A  listed 2021-07-15, due 2024-07-15" in result.output
+    assert "1 escalation(s) due on 2025-01-01" in result.output
+    assert out_file.read_text().splitlines()[1].startswith(f'"{A}","甲","abnormal_list:YC-A"')
+    bad = runner.invoke(app, ["records", "due-escalations", "--as-of", "soon"])
+    assert bad.exit_code == 2 and "not a date" in bad.output

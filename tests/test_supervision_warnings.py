@@ -459,3 +459,87 @@ def test_a_repaired_record_raises_nothing_and_closes_its_warnings(
         _, history = get_warning(registry, w.id)
         assert (w.state, history[0].actor) == ("closed", "system")
         assert "no longer counts on 2025-03-31" in (history[0].note or "")
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+def test_the_command_line_raises_lists_and_watches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    monkeypatch.setenv("CREDITGRAPH_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CREDITGRAPH_NEO4J_URI", raising=False)
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, list(args))
+        return result.exit_code, result.output
+
+    data = tmp_path / "city"
+    data.mkdir()
+    tables = {
+        "enterprises": [
+            ["id", "name", "established_on"],
+            [A, "甲", "2015-01-01"],
+            [B, "乙", "2015-01-01"],
+        ],
+        "persons": [["id_number", "name"], [P1, "张三"]],
+        "legal_reps": [["person_id_number", "enterprise_id"], [P1, A], [P1, B]],
+        "black_list": [BLACK, ["HM-1", B, "2024-01-10", "虚假登记", ""]],
+    }
+    for name, rows in tables.items():
+        (data / f"{name}.csv").write_text("\n".join(",".join(r) for r in rows) + "\n")
+    assert run("load", str(data), "--quiet")[0] == 0
+    window = ("--as-of", "2024-01-31", "--previous", "2023-12-31")
+    grades = tmp_path / "g1.csv"
+    grades.write_text(f"id,grade,score\n{A},C,0.6\n{B},D,0.9\n")
+    before = tmp_path / "g0.csv"
+    before.write_text(f"id,grade,score\n{A},C,0.5\n{B},B,0.3\n")
+
+    code, out = run(
+        "warnings", "raise", *window, "--grades", str(grades), "--previous-grades", str(before)
+    )
+    assert code == 0, out
+    assert "3 warnings, 3 new, 0 known already" in out
+    code, out = run("warnings", "raise", *window)
+    assert "no stored scores of 2024-01-31" in out and "2 warnings, 0 new, 2 known already" in out
+
+    code, out = run("watchlist", "create", "loans", "--owner", "宁波银行", "--owner-kind", "bank")
+    assert code == 0, out
+    code, out = run("watchlist", "add", "loans", A, make_uscc(99))
+    assert code == 2 and f"no such enterprise in the store: {make_uscc(99)}" in out
+    assert run("watchlist", "add", "loans", A)[1].startswith("1 added")
+    code, out = run("warnings", "list", "--watchlist", "loans")
+    assert code == 0 and "2 warning(s)" in out
+    heads = [line.split() for line in out.splitlines() if line.startswith("#")]
+    assert [h[3] for h in heads] == [A, A]  # B's grade warning is not A's
+    assert f"{A} <-[LEGAL_REP]- " in out
+    code, out = run("warnings", "list", "--type", "grade_worsened")
+    assert f"{B}: grade B -> D" in out
+
+    first = out.split()[0].lstrip("#")
+    assert run("warnings", "set-state", first, "closed", "--by", "li")[0] == 0
+    code, out = run("warnings", "set-state", first, "seen", "--by", "li")
+    assert code == 2 and "it cannot become seen" in out
+    code, out = run("warnings", "show", first)
+    assert "li new → closed" in out
+
+    for args, message in [
+        (
+            ("warnings", "raise", "--as-of", "2023-12-31", "--previous", "2024-01-31"),
+            "must come before",
+        ),
+        (("warnings", "raise", *window, "--grades", str(grades)), "give both --grades"),
+        (("warnings", "raise", "--as-of", "2024-02-30", "--previous", "2023-12-31"), "not a date"),
+        (("warnings", "list", "--watchlist", "nope"), "no watchlist 'nope'"),
+        (("warnings", "show", "12345"), "no warning 12345"),
+        (
+            ("watchlist", "create", "loans", "--owner", "x", "--owner-kind", "bank"),
+            "exists already",
+        ),
+    ]:
+        code, out = run(*args)
+        assert code == 2 and message in out, (args, out)
