@@ -15,6 +15,10 @@ Labels read only that window; features read only the snapshot of t. An enterpris
 listed on t stays in the population and is scored: only a *new* event makes it bad (an entry
 still in force is not one, a new entry of any configured kind is).
 
+Records withdrawn by the last observed day do not count: one annulled by an upheld objection
+was wrong, and a repaired one may no longer be used at all (NDRC Order 36, as the snapshots
+apply it). A record still under objection counts.
+
 A window must be fully observed: t + H may not pass the last day the loaded data are
 complete for (the ``data_through`` setting, or by default the latest record start in the
 store). Labels for later as-of dates are refused, because a firm with no event yet would be
@@ -35,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph_model.domain import load_domain
+from graph_model.record_rules import DISPUTE_RESOLVED_ON, DISPUTE_UPHELD, REPAIRED_ON, withdrawn
 from graph_model.store.protocol import GraphStore
 from risk.model.dates import month_ends, shift_months
 from risk.model.errors import ModelError
@@ -65,6 +70,9 @@ _RECORD_COLUMNS = pa.schema(
         ("start", pa.date32()),
         ("reason", pa.string()),
         ("severity", pa.string()),
+        (REPAIRED_ON, pa.date32()),
+        (DISPUTE_RESOLVED_ON, pa.date32()),
+        (DISPUTE_UPHELD, pa.bool_()),
     ]
 )
 
@@ -201,13 +209,17 @@ def latest_record_start(store: GraphStore) -> date | None:
 
 
 def _records(store: GraphStore, as_of: date) -> pa.Table:
-    """Records started by ``as_of``, the columns labels read (an empty table if none)."""
+    """Records started by ``as_of`` and not withdrawn by then (repaired, or annulled by an
+    upheld objection), with the columns labels read; an empty table if none."""
     pages = [
         p.select(_RECORD_COLUMNS.names).cast(_RECORD_COLUMNS)
         for p in store.export_records(as_of, _EXPORT_ROWS)
         if p.num_rows
     ]
-    return pa.concat_tables(pages).combine_chunks() if pages else _RECORD_COLUMNS.empty_table()
+    if not pages:
+        return _RECORD_COLUMNS.empty_table()
+    table = pa.concat_tables(pages).combine_chunks()
+    return table.filter(pa.array(~withdrawn(table, as_of)))
 
 
 def _day_numbers(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
