@@ -79,7 +79,6 @@ class ModelConfig:
     """The model settings, read once from :class:`Settings`."""
 
     label: LabelDefinition
-    data_through: date | None
     train_months: int
     valid_months: int
     test_months: int
@@ -95,7 +94,6 @@ class ModelConfig:
             label=LabelDefinition(
                 settings.label_horizon_months, tuple(settings.label_events or DEFAULT_EVENTS)
             ),
-            data_through=settings.data_through,
             train_months=settings.train_months,
             valid_months=settings.valid_months,
             test_months=settings.test_months,
@@ -152,9 +150,11 @@ def _table_predictions(table: pa.Table, models: tuple[str, ...]) -> Predictions:
     )
 
 
-def _observed_through(store: GraphStore, config: ModelConfig) -> date:
-    if config.data_through is not None:
-        return config.data_through
+def observed_through(store: GraphStore, settings: Settings) -> date:
+    """The last day the data are complete for: the ``data_through`` setting, or the latest
+    record start in the store. Scoring defaults to it; label windows must end by it."""
+    if settings.data_through is not None:
+        return settings.data_through
     latest = latest_record_start(store)
     if latest is None:
         raise ModelError("the store holds no records: load data before training")
@@ -188,6 +188,24 @@ def _no_nan(value: Any) -> Any:
     return value
 
 
+def plan_windows(
+    store: GraphStore, settings: Settings, last_test: date | None = None
+) -> tuple[TimeSplit, date]:
+    """The training, validation and test dates (the test window ending ``last_test``, by
+    default the latest fully observed month-end) and the last day the data are complete for."""
+    config = ModelConfig.from_settings(settings)
+    observed = observed_through(store, settings)
+    horizon = config.label.horizon_months
+    split = TimeSplit.plan(
+        last_test or shift_months(observed, -horizon),
+        horizon,
+        config.train_months,
+        config.valid_months,
+        config.test_months,
+    )
+    return split, observed
+
+
 def train_job(
     store: GraphStore,
     settings: Settings,
@@ -198,15 +216,7 @@ def train_job(
     """Build the dataset, train both models, evaluate them on the test window and save the
     artefact as the current model."""
     config = ModelConfig.from_settings(settings)
-    observed = _observed_through(store, config)
-    horizon = config.label.horizon_months
-    split = TimeSplit.plan(
-        last_test or shift_months(observed, -horizon),
-        horizon,
-        config.train_months,
-        config.valid_months,
-        config.test_months,
-    )
+    split, observed = plan_windows(store, settings, last_test)
     progress(
         f"windows: train {split.train[0]}…{split.train[-1]}, validation "
         f"{split.valid[0]}…{split.valid[-1]}, test {split.test[0]}…{split.test[-1]} "
@@ -326,7 +336,7 @@ def _new_predictions(
     """Both models' scores and the labels on new as-of dates (the 'test' window)."""
     trained_label = artefact.manifest["label"]
     label = LabelDefinition(trained_label["horizon_months"], tuple(trained_label["events"]))
-    observed = _observed_through(store, config)
+    observed = observed_through(store, settings)
     first = min(dates)
     events = LabelEvents.from_store(store, label, first, observed)
     register = Register.from_store(store, max(dates))
