@@ -1,4 +1,5 @@
-"""Scale benchmarks: generate, load, snapshot, path queries, features, supervision, warnings.
+"""Scale benchmarks: generate, load, snapshot, path queries, features, supervision, warnings,
+and the risk model (features of every training month, training, scoring).
 
 Run with ``./dev bench --enterprises 1000000`` (``--steps snapshot,features`` to run some
 steps on an existing ``--work`` folder). Each step runs in a child
@@ -19,8 +20,21 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-STEPS = ("generate", "load", "reload", "snapshot", "queries", "features", "supervision", "warnings")
+STEPS = (
+    "generate",
+    "load",
+    "reload",
+    "snapshot",
+    "queries",
+    "features",
+    "supervision",
+    "warnings",
+    "model_data",
+    "train",
+    "score",
+)
 AS_OF = date(2025, 12, 31)
 PREVIOUS = date(2025, 11, 30)
 """The warnings step compares the month before AS_OF with AS_OF."""
@@ -67,6 +81,12 @@ def _child(step: str, work: Path, enterprises: int) -> dict[str, object]:
         figures.update(_queries(settings))
     elif step == "warnings":
         figures.update(_warnings(settings))
+    elif step == "model_data":
+        figures.update(_model_data(settings))
+    elif step == "train":
+        figures.update(_train(settings))
+    elif step == "score":
+        figures.update(_score(settings))
     figures["seconds"] = round(time.perf_counter() - started, 2)
     figures["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return figures
@@ -185,6 +205,92 @@ def _warnings(settings: object) -> dict[str, object]:
     out["warnings"] = run.found
     out.update(run.by_type)
     out["registry_mb"] = round(path.stat().st_size / 1e6)
+    return out
+
+
+def _model_data(settings: Any) -> dict[str, object]:
+    """Feature matrices of every month-end of the default training, validation and test
+    windows, cached in the data home for the train step (snapshots taken, not kept)."""
+    from graph_model.store.open import open_store
+    from risk.model.dataset import FeatureSource
+    from risk.model.jobs import plan_windows
+
+    seconds = []
+    with open_store(settings, read_only=True) as store:
+        split, _ = plan_windows(store, settings)
+        source = FeatureSource(store, settings.features_dir, settings.snapshots_dir)
+        for day in split.dates:
+            started = time.perf_counter()
+            source.matrix(day)
+            seconds.append(time.perf_counter() - started)
+    return {
+        "dates": len(split.dates),
+        "first": split.dates[0].isoformat(),
+        "last": split.dates[-1].isoformat(),
+        "per_date_s": round(sum(seconds) / len(seconds), 1),
+    }
+
+
+def _train(settings: Any) -> dict[str, object]:
+    """Training on the cached features: labels from the store, the dataset (training months
+    sampled), the graph model and the no-graph baseline, evaluation, artefact."""
+    from graph_model.store.open import open_store
+    from risk.model.jobs import train_job
+
+    marks: list[tuple[float, str]] = []
+    started = time.perf_counter()
+    with open_store(settings, read_only=True) as store:
+        artefact = train_job(
+            store, settings, progress=lambda m: marks.append((time.perf_counter() - started, m))
+        )
+    ready = max(t for t, m in marks if m.startswith("test "))
+    graph, baseline = (t for t, m in marks if " trees, validation" in m)
+    manifest = artefact.manifest
+    metrics = manifest["metrics"]["models"]
+    return {
+        "labels_and_data_s": round(ready, 1),
+        "graph_model_s": round(graph - ready, 1),
+        "baseline_s": round(baseline - graph, 1),
+        "training_rows": manifest["training_data"]["training_rows"],
+        "test_rows": manifest["metrics"]["rows"],
+        "base_rate": round(manifest["metrics"]["base_rate"], 4),
+        "trees": {k: v["best_iteration"] for k, v in manifest["models"].items()},
+        "roc_auc": {k: round(v["roc_auc"], 3) for k, v in metrics.items()},
+        "pr_auc": {k: round(v["pr_auc"], 3) for k, v in metrics.items()},
+        "threads": manifest["threads"],
+    }
+
+
+def _score(settings: Any) -> dict[str, object]:
+    """Scoring AS_OF: snapshot and features first (timed apart), then scores, grades and
+    reasons with evidence for the worst share, and the stored file; scoring again without
+    reasons isolates their cost."""
+    from graph_model.store.open import open_store
+    from risk.model.artefact import load_artefact
+    from risk.model.dataset import FeatureSource
+    from risk.model.jobs import ModelConfig
+    from risk.model.scores import ReasonSettings, save_scores, score_snapshot
+
+    out: dict[str, object] = {}
+    started = time.perf_counter()
+    with open_store(settings, read_only=True) as store:
+        source = FeatureSource(store, settings.features_dir, settings.snapshots_dir)
+        snapshot = source.snapshot(AS_OF)
+        out["snapshot_s"] = round(time.perf_counter() - started, 1)
+        started = time.perf_counter()
+        matrix = source.matrix(AS_OF, snapshot)
+        out["features_s"] = round(time.perf_counter() - started, 1)
+    config = ModelConfig.from_settings(settings)
+    artefact = load_artefact(settings.models_dir)
+    started = time.perf_counter()
+    table = score_snapshot(artefact, snapshot, matrix, config.policy, config.reasons)
+    save_scores(table, settings.scores_dir)
+    out["score_grade_reasons_s"] = round(time.perf_counter() - started, 1)
+    out["scored"] = table.num_rows
+    out["explained"] = table.num_rows - table["reasons"].null_count
+    started = time.perf_counter()
+    score_snapshot(artefact, snapshot, matrix, config.policy, ReasonSettings(share=0.0))
+    out["without_reasons_s"] = round(time.perf_counter() - started, 1)
     return out
 
 
