@@ -124,8 +124,8 @@ def reach(graph: sp.csr_matrix, sources: np.ndarray, max_hops: int) -> Reach:
     """
     n = graph.shape[0]
     roots = np.unique(np.asarray(sources, dtype=np.int64))
-    source, node, hops, parent = [roots], [roots], [np.zeros(len(roots), np.int64)], []
-    parent.append(np.full(len(roots), -1, np.int64))
+    source, node = [roots], [roots]
+    hops, parent = [np.zeros(len(roots), np.int64)], [np.full(len(roots), -1, np.int64)]
     visited = roots * n + roots
     level_rows = np.arange(len(roots))
     for depth in range(1, max_hops + 1):
@@ -236,16 +236,14 @@ class _Ties:
         for rel_type, keys in self.direct:
             for forward in (True, False):
                 key = u * e + v if forward else v * e + u
-                hit = open_ & _member(key, keys)
+                hit = open_ & _lookup(key, keys)[1]
                 arrow = f" -[{rel_type}]-> " if forward else f" <-[{rel_type}]- "
                 text = _put(text, hit, _join(arrow, pc.take(self.ids, v[hit])))
                 open_ &= ~hit
         rows = np.flatnonzero(open_)
         row, person, role_u = self.persons_of(u[rows])
         # The same person tied to v: its (person, firm) entry, for the role it has there.
-        wanted = person * e + v[rows][row]
-        at = np.minimum(np.searchsorted(self.pair_keys, wanted), max(len(self.pair_keys) - 1, 0))
-        shared = self.pair_keys[at] == wanted if len(wanted) else np.zeros(0, bool)
+        at, shared = _lookup(person * e + v[rows][row], self.pair_keys)
         row, person, role_u, at = row[shared], person[shared], role_u[shared], at[shared]
         row, first = np.unique(row, return_index=True)
         if len(row) < len(rows):
@@ -273,11 +271,12 @@ def _expand(
     return which, values[pos], roles[pos]
 
 
-def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+def _lookup(keys: np.ndarray, sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each key in ``sorted_keys`` and whether it is there."""
     if len(sorted_keys) == 0:
-        return np.zeros(len(keys), bool)
+        return np.zeros(len(keys), np.int64), np.zeros(len(keys), bool)
     pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    return sorted_keys[pos] == keys
+    return pos, sorted_keys[pos] == keys
 
 
 def _put(text: pa.Array, mask: np.ndarray, values: pa.Array) -> pa.Array:
@@ -289,8 +288,14 @@ def _put(text: pa.Array, mask: np.ndarray, values: pa.Array) -> pa.Array:
 # -- the four kinds ---------------------------------------------------------------------------
 
 
-def _table(kind: str, enterprise: pa.Array, subject: pa.Array, event_on: pa.Array,
-           evidence: pa.Array, marked: np.ndarray) -> pa.Table:  # fmt: skip
+def _table(
+    kind: str,
+    enterprise: pa.Array,
+    subject: pa.Array,
+    event_on: pa.Array,
+    evidence: pa.Array,
+    marked: np.ndarray,
+) -> pa.Table:
     return pa.table(
         {
             "type": pa.array([kind] * len(enterprise), pa.string()),
