@@ -1,8 +1,11 @@
-"""Shared fixtures: a fresh on-disk LadybugDB store, and valid identifiers made on demand."""
+"""Shared fixtures: a fresh on-disk LadybugDB store, valid identifiers made on demand, and a
+small city served by the API (loaded, trained, scored)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -10,6 +13,8 @@ from typing import Any
 import pytest
 
 from graph_model.identifiers import resident_id_check_char, uscc_check_char
+from graph_model.settings import Settings
+from graph_model.snapshot import Snapshot
 from graph_model.store.ladybug import LadybugStore
 from graph_model.store.protocol import GraphStore
 
@@ -65,3 +70,78 @@ def write_files(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return write
+
+
+API_KEYS = {
+    "regulator-key": {"name": "宁波市市场监督管理局", "role": "regulator"},
+    "bank-key": {"name": "甬城银行", "role": "bank"},
+    "other-bank-key": {"name": "江北农商行", "role": "bank"},
+    "analyst-key": {"name": "研究所", "role": "analyst"},
+}
+"""One key per role (and a second bank), by the header value tests send."""
+
+
+@dataclass(frozen=True)
+class ApiCity:
+    """A small city served by the API: loaded, trained, scored, with warnings raised."""
+
+    settings: Settings
+    scored: date
+    model_version: str
+
+
+@pytest.fixture(scope="session")
+def api_city(tmp_path_factory: pytest.TempPathFactory) -> ApiCity:
+    """A 6,000-firm city in a data home, once per session: store, a model trained on it,
+    stored scores and snapshot of its last day, an inspector file, and warnings between
+    that day and six months earlier (previous grades all A, so grades worsen)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from graph_model.snapshot import take_snapshot
+    from loaders.generator import generate_city
+    from loaders.load import load_folder
+    from risk.model import jobs
+    from risk.model.dates import shift_months
+    from risk.supervision.registry import open_registry
+    from risk.supervision.warnings import compute_warnings, save_warnings
+
+    root = tmp_path_factory.mktemp("api")
+    settings = Settings(home=root / "home", train_threads=2, api_keys=json.dumps(API_KEYS))
+    generate_city(root / "data", 6_000, seed=3)
+    settings.embedded_store_path.parent.mkdir(parents=True)
+    with LadybugStore(settings.embedded_store_path) as store:
+        load_folder(
+            store, root / "data", salt=settings.person_id_salt,
+            rejects_dir=settings.rejects_dir, strict=True,
+        )  # fmt: skip
+    with LadybugStore(settings.embedded_store_path, read_only=True) as store:
+        artefact = jobs.train_job(store, settings)
+        day = jobs.observed_through(store, settings)
+        path, _ = jobs.score_job(settings, store, day)
+        before = shift_months(day, -6)
+        earlier = take_snapshot(store, before)
+    current = Snapshot.load(settings.snapshots_dir / day.isoformat())
+    grades = pq.read_table(path, columns=["id", "grade", "score"])
+    all_a = grades.set_column(1, "grade", pa.array(["A"] * grades.num_rows))
+    table = compute_warnings(earlier, current, all_a, grades)
+    with open_registry(settings.supervision_path) as registry:
+        save_warnings(registry, table, day, before, 2, current)
+    settings.inspectors_dir.mkdir(parents=True)
+    rows = "\n".join(f"I{k:03d},检查员{k},,,200,," for k in range(40))
+    (settings.inspectors_dir / "inspectors.csv").write_text(
+        "inspector_id,name,id_number,region_code,capacity,former_employers,relatives\n" + rows,
+        encoding="utf-8",
+    )
+    return ApiCity(settings, day, artefact.version)
+
+
+@pytest.fixture(scope="session")
+def api_client(api_city: ApiCity) -> Iterator[Any]:
+    """A TestClient of the API over ``api_city``, started once per session."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(api_city.settings)) as client:
+        yield client

@@ -1,0 +1,123 @@
+"""API keys, roles and masking.
+
+Every route but health takes an API key in the ``X-API-Key`` header. Keys come from the
+settings (``CREDITGRAPH_API_KEYS``) and map to a client name and a role:
+
+- ``regulator``: everything, grades and sampling plans included;
+- ``bank``: screening (with a screening level, never the grade) and watchlists; person
+  names masked;
+- ``analyst``: graph exploration and aggregates (related parties, ownership, circles);
+  person names masked; no grades, no screening, no supervision.
+
+Keys are kept only as SHA-256 digests and a presented key is compared with every one in
+constant time, so the answer time does not tell how much of a key was right. Keys are never
+logged: the audit log names the client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Annotated, get_args
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from api.errors import Forbidden, Unauthenticated
+from graph_model.settings import ApiClient, ApiRole
+
+ROLES: tuple[str, ...] = get_args(ApiRole)
+HEADER = "X-API-Key"
+
+api_key_header = APIKeyHeader(
+    name=HEADER,
+    auto_error=False,
+    description="API key given to your organisation; its role decides what you may read.",
+)
+
+
+def mask_name(name: str | None) -> str | None:
+    """A person's name with all but its first character starred: 张三 → 张*, 欧阳娜娜 → 欧***."""
+    if not name:
+        return name
+    return name[0] + "*" * (len(name) - 1)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the key holder's name and role."""
+
+    name: str
+    role: str
+
+    @property
+    def sees_grades(self) -> bool:
+        """Grades, scores and model reasons are for regulators only (不公开)."""
+        return self.role == "regulator"
+
+    def person_name(self, name: str | None) -> str | None:
+        """A person's name as this caller may see it."""
+        return name if self.role == "regulator" else mask_name(name)
+
+
+class KeyRing:
+    """The configured keys as digests, looked up in constant time."""
+
+    def __init__(self, clients: dict[str, ApiClient]) -> None:
+        self._entries = [(_digest(key), client) for key, client in clients.items()]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, key: str) -> ApiClient | None:
+        """The holder of ``key``, or None; compares with every entry whatever matches."""
+        presented = _digest(key)
+        found = None
+        for digest, client in self._entries:
+            if hmac.compare_digest(digest, presented):
+                found = client
+        return found
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+
+
+class Allow:
+    """Dependency that admits callers of some roles and returns the :class:`Caller`.
+
+    It also names the caller in the request's audit note, so that refused requests are
+    logged with who made them.
+    """
+
+    def __init__(self, *roles: str) -> None:
+        unknown = set(roles) - set(ROLES)
+        if unknown:
+            raise ValueError(f"unknown roles {sorted(unknown)}")
+        self.roles = roles
+
+    def __call__(
+        self, request: Request, key: Annotated[str | None, Security(api_key_header)] = None
+    ) -> Caller:
+        keyring: KeyRing = request.app.state.services.keyring
+        client = keyring.lookup(key) if key else None
+        if client is None:
+            raise Unauthenticated(
+                f"missing or unknown API key: send your key in the {HEADER} header"
+            )
+        note = getattr(request.state, "audit", None)
+        if note is not None:
+            note.client, note.role = client.name, client.role
+        if client.role not in self.roles:
+            raise Forbidden(
+                f"the {client.role} role may not use this route (allowed: {', '.join(self.roles)})"
+            )
+        return Caller(client.name, client.role)
+
+
+# One dependency per audience; a route's roles are listed in its OpenAPI description.
+Regulator = Annotated[Caller, Depends(Allow("regulator"))]
+Explorer = Annotated[Caller, Depends(Allow("regulator", "analyst"))]
+Screener = Annotated[Caller, Depends(Allow("regulator", "bank"))]
+Watcher = Annotated[Caller, Depends(Allow("regulator", "bank"))]

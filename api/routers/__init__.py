@@ -1,0 +1,1 @@
+"""Thin routers: check the caller, call ``risk/`` and ``graph_model/``, shape the answer."""

@@ -1,0 +1,133 @@
+"""Enterprises: search, profile (records with validity; grade for regulators), grades."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.auth import Explorer, Regulator
+from api.errors import NotFound
+from api.schemas import (
+    EARLIEST,
+    LATEST,
+    EnterpriseIdPath,
+    EnterpriseOut,
+    GradeOut,
+    NodeOut,
+    RecordOut,
+    SearchOut,
+)
+from api.services import Services, ServicesDep
+from graph_model.store.protocol import Entity
+from risk.model.scores import grade_history, read_grade
+from risk.screening import RecordStatus, record_statuses
+
+router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
+
+_RECORD_HEAD = ("id", "kind", "start", "end", "enterprise_id")
+
+
+def record_out(status: RecordStatus) -> RecordOut:
+    """A record as the API shows it."""
+    rec = status.record
+    return RecordOut(
+        id=rec["id"],
+        kind=rec["kind"],
+        start=rec.get("start"),
+        end=rec.get("end"),
+        in_force=status.in_force,
+        disputed=status.disputed,
+        fields={k: v for k, v in rec.items() if k not in _RECORD_HEAD},
+    )
+
+
+def enterprise_or_404(services: Services, enterprise_id: str) -> Entity:
+    """The enterprise from the store, or 404."""
+    entity = services.require_store().get_entity(enterprise_id)
+    if entity is None or entity.label != "Enterprise":
+        raise NotFound(f"no enterprise {enterprise_id}")
+    return entity
+
+
+@router.get("", summary="Search by USCC or name prefix")
+def search(
+    services: ServicesDep,
+    caller: Explorer,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="A USCC / external id (exact) or the start of a registered name",
+            examples=["宁波"],
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=50, description="At most 50")] = 20,
+) -> SearchOut:
+    """Enterprises whose id equals ``q`` or whose name starts with it."""
+    found = services.require_store().search(q.strip() or q, limit)
+    return SearchOut(items=[NodeOut.of(ref, caller) for ref in found])
+
+
+@router.get("/{enterprise_id}", summary="Profile: register data, records, grade")
+def profile(
+    services: ServicesDep, caller: Explorer, enterprise_id: EnterpriseIdPath
+) -> EnterpriseOut:
+    """Register data and every record with its validity as of today (repaired and annulled
+    records left out). Regulators also get the latest stored grade with its reasons."""
+    entity = enterprise_or_404(services, enterprise_id)
+    props = dict(entity.properties)
+    grade = None
+    if caller.sees_grades and services.grades is not None:
+        found = services.grades.get(enterprise_id)
+        grade = GradeOut.of(found) if found is not None else None
+    return EnterpriseOut(
+        id=enterprise_id,
+        name=props.pop("name", None),
+        properties={k: v for k, v in props.items() if k != "id"},
+        records=[record_out(s) for s in record_statuses(entity.records, date.today())],
+        grade=grade,
+    )
+
+
+@router.get("/{enterprise_id}/grade", summary="Grade, score and reasons on a date")
+def grade(
+    services: ServicesDep,
+    caller: Regulator,
+    enterprise_id: EnterpriseIdPath,
+    as_of: Annotated[
+        date | None,
+        Query(ge=EARLIEST, le=LATEST, description="Scored date; default the latest served"),
+    ] = None,
+    model_version: Annotated[
+        str | None,
+        Query(max_length=100, pattern=r"^[A-Za-z0-9_.-]+$", description="Default: current"),
+    ] = None,
+) -> GradeOut:
+    """What was stored that day: "why was X graded D on 2025-03-31?" (regulators only)."""
+    if as_of is None and model_version is None and services.grades is not None:
+        found = services.grades.get(enterprise_id)
+    else:
+        day = as_of or (services.grades.as_of if services.grades is not None else None)
+        if day is None:
+            raise NotFound("no stored grades: run `creditgraph score` first")
+        found = read_grade(
+            services.settings.scores_dir,
+            enterprise_id,
+            day,
+            model_version,
+            preferred=services.grades.model_version if services.grades is not None else None,
+        )
+    if found is None:
+        raise NotFound(f"no stored grade of {enterprise_id} on that date")
+    return GradeOut.of(found)
+
+
+@router.get("/{enterprise_id}/grades", summary="Every stored grade, oldest first")
+def grades(
+    services: ServicesDep, caller: Regulator, enterprise_id: EnterpriseIdPath
+) -> list[GradeOut]:
+    """The enterprise's grade on every scored date and model version (regulators only)."""
+    return [GradeOut.of(r) for r in grade_history(services.settings.scores_dir, enterprise_id)]

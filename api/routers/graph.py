@@ -1,0 +1,193 @@
+"""Graph exploration: neighbours, related parties with paths, ownership, beneficial owners,
+the path between two enterprises."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.auth import Explorer
+from api.errors import NotFound
+from api.routers.enterprises import enterprise_or_404
+from api.schemas import (
+    AsOf,
+    BeneficialOwnersOut,
+    EdgeOut,
+    EnterpriseIdPath,
+    EnterpriseIdQuery,
+    Limit,
+    NeighbourOut,
+    NeighboursOut,
+    NodeOut,
+    Offset,
+    OwnershipOut,
+    PathBetweenOut,
+    PathOut,
+    RelatedPartiesOut,
+    StakeOut,
+)
+from api.services import ServicesDep
+from risk.snapshot_index import MAX_PATH_HOPS
+
+router = APIRouter(prefix="/v1", tags=["graph"])
+
+RelationType = Literal["LEGAL_REP", "OFFICER", "HOLDS_SHARES", "GUARANTEES"]
+
+
+@router.get("/enterprises/{enterprise_id}/neighbours", summary="Adjacent nodes, paged")
+def neighbours(
+    services: ServicesDep,
+    caller: Explorer,
+    enterprise_id: EnterpriseIdPath,
+    rel_type: Annotated[
+        list[RelationType] | None, Query(description="Only these relations")
+    ] = None,
+    direction: Annotated[Literal["out", "in", "both"], Query()] = "both",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> NeighboursOut:
+    """People, owners, holdings and guarantees next to the enterprise, by relation type then
+    neighbour id: page through high-degree nodes with ``offset``."""
+    enterprise_or_404(services, enterprise_id)
+    page = services.require_store().neighbours(
+        enterprise_id, tuple(rel_type) if rel_type else None, direction, limit, offset
+    )
+    return NeighboursOut(
+        enterprise_id=enterprise_id,
+        items=[
+            NeighbourOut(node=NodeOut.of(n.node, caller), edge=EdgeOut.of(n.edge))
+            for n in page.items
+        ],
+        next_offset=page.next_offset,
+    )
+
+
+@router.get(
+    "/enterprises/{enterprise_id}/related-parties",
+    summary="Related parties within k hops, with paths",
+)
+def related_parties(
+    services: ServicesDep,
+    caller: Explorer,
+    enterprise_id: EnterpriseIdPath,
+    hops: Annotated[int, Query(ge=1, le=4, description="1–4; a shared person is 2 hops")] = 2,
+    as_of: AsOf = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> RelatedPartiesOut:
+    """Enterprises tied through legal representatives, officers, shareholdings and
+    guarantees valid on ``as_of``, one shortest path each, nearest first; paged."""
+    enterprise_or_404(services, enterprise_id)
+    day = as_of or date.today()
+    paths = services.require_store().related_parties(enterprise_id, hops, day, offset + limit + 1)
+    page = paths[offset : offset + limit]
+    return RelatedPartiesOut(
+        enterprise_id=enterprise_id,
+        hops=hops,
+        as_of=day,
+        items=[PathOut.of(p, caller) for p in page],
+        next_offset=offset + limit if len(paths) > offset + limit else None,
+    )
+
+
+@router.get(
+    "/enterprises/{enterprise_id}/ownership", summary="Shareholding chains and integrated ownership"
+)
+def ownership(
+    services: ServicesDep,
+    caller: Explorer,
+    enterprise_id: EnterpriseIdPath,
+    direction: Annotated[
+        Literal["up", "down"], Query(description="up: owners; down: holdings")
+    ] = "up",
+    depth: Annotated[int, Query(ge=1, le=8, description="Chain length, 1–8")] = 4,
+    as_of: AsOf = None,
+    limit: Limit = 100,
+) -> OwnershipOut:
+    """Chains from the store (valid on ``as_of``) and, from the served snapshot, the
+    integrated stake of every holder in the enterprise (``up``) or of the enterprise in
+    every firm it holds (``down``): the sum over all paths of the product of the stakes,
+    cross-holdings included."""
+    enterprise_or_404(services, enterprise_id)
+    day = as_of or date.today()
+    chains = services.require_store().ownership(enterprise_id, direction, depth, day, limit)
+    index = services.index
+    stakes: list[StakeOut] = []
+    row = index.enterprise(enterprise_id) if index is not None else None
+    if index is not None and row is not None:
+        found = index.holders(row) if direction == "up" else index.holdings(row)
+        stakes = [
+            StakeOut(
+                node=NodeOut.at(index, s.holder if direction == "up" else s.enterprise, caller),
+                direct=s.direct,
+                integrated=s.integrated,
+            )
+            for s in found[:limit]
+        ]
+    return OwnershipOut(
+        enterprise_id=enterprise_id,
+        direction=direction,
+        depth=depth,
+        as_of=day,
+        chains=[PathOut.of(p, caller) for p in chains],
+        stakes_as_of=index.as_of if index is not None else None,
+        stakes=stakes,
+    )
+
+
+@router.get("/enterprises/{enterprise_id}/beneficial-owners", summary="Beneficial owners (≥ 25 %)")
+def beneficial_owners(
+    services: ServicesDep, caller: Explorer, enterprise_id: EnterpriseIdPath
+) -> BeneficialOwnersOut:
+    """Persons with at least 25 % of the equity, directly and indirectly, on the served
+    snapshot's date; failing any, the legal representative as senior manager."""
+    index = services.require_index()
+    row = index.enterprise(enterprise_id)
+    if row is None:
+        raise NotFound(f"no enterprise {enterprise_id} in the snapshot of {index.as_of}")
+    owners = index.beneficial_owners(row)
+    if owners:
+        out = [
+            StakeOut(
+                node=NodeOut.at(index, s.holder, caller), direct=s.direct, integrated=s.integrated
+            )
+            for s in owners
+        ]
+        basis: Literal["equity", "senior_manager", "none"] = "equity"
+    else:
+        reps = index.legal_representatives(row)
+        out = [
+            StakeOut(node=NodeOut.at(index, p, caller), direct=None, integrated=0.0) for p in reps
+        ]
+        basis = "senior_manager" if reps else "none"
+    return BeneficialOwnersOut(
+        enterprise_id=enterprise_id, as_of=index.as_of, basis=basis, owners=out
+    )
+
+
+@router.get("/paths", summary="A shortest path between two enterprises")
+def path_between(
+    services: ServicesDep,
+    caller: Explorer,
+    source: EnterpriseIdQuery,
+    target: EnterpriseIdQuery,
+    max_hops: Annotated[int, Query(ge=1, le=MAX_PATH_HOPS, description=f"1–{MAX_PATH_HOPS}")] = 4,
+) -> PathBetweenOut:
+    """A shortest chain of people, holdings and guarantees between two enterprises on the
+    served snapshot (agents with more than 50 firms are not walked through)."""
+    index = services.require_index()
+    a, b = index.enterprise(source), index.enterprise(target)
+    for given, row in ((source, a), (target, b)):
+        if row is None:
+            raise NotFound(f"no enterprise {given} in the snapshot of {index.as_of}")
+    assert a is not None and b is not None
+    steps = index.path_between(a, b, max_hops)
+    return PathBetweenOut(
+        source=source,
+        target=target,
+        max_hops=max_hops,
+        as_of=index.as_of,
+        path=PathOut.from_steps(index, a, steps, caller) if steps is not None else None,
+    )

@@ -1,0 +1,127 @@
+"""Screening for banks (and regulators): one enterprise or a batch of up to 100."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from api.audit import note_subjects
+from api.auth import Caller, Screener
+from api.errors import Invalid, NotFound
+from api.routers.circles import summary_out
+from api.routers.enterprises import record_out
+from api.schemas import (
+    BatchScreeningIn,
+    BatchScreeningOut,
+    FindingOut,
+    GradeOut,
+    NodeOut,
+    PathOut,
+    RelatedExposureOut,
+    ScreeningItemOut,
+    ScreeningOut,
+)
+from api.services import Services, ServicesDep
+from graph_model.store.protocol import NodeRef
+from risk.screening import RELATED_HOPS, Resolved, resolve, screen
+
+router = APIRouter(prefix="/v1/screening", tags=["screening"])
+
+
+def _screen(
+    services: Services, caller: Caller, resolved: Resolved, today: date
+) -> ScreeningItemOut:
+    """One query's answer; an unknown id is ``not_found``, never an error of the batch."""
+    if resolved.status != "ok" or resolved.enterprise_id is None:
+        return ScreeningItemOut(
+            query=resolved.query,
+            status=resolved.status,
+            message=resolved.message,
+            candidates=[NodeOut.of(c, caller) for c in resolved.candidates],
+        )
+    entity = services.require_store().get_entity(resolved.enterprise_id)
+    if entity is None or entity.label != "Enterprise":
+        return ScreeningItemOut(
+            query=resolved.query,
+            status="not_found",
+            message=f"no enterprise {resolved.enterprise_id}",
+        )
+    index = services.index
+    found = screen(entity.id, entity.records, index, today)
+    row = index.enterprise(entity.id) if index is not None else None
+    related = None
+    if found.graph_screened and index is not None and row is not None:
+        related = RelatedExposureOut(
+            hops=RELATED_HOPS,
+            bad=found.related_bad,
+            black_listed=found.related_black_listed,
+            examples=[PathOut.from_steps(index, row, r.path, caller) for r in found.related],
+        )
+    grade = None
+    if caller.sees_grades and services.grades is not None:
+        stored = services.grades.get(entity.id)
+        grade = GradeOut.of(stored) if stored is not None else None
+    result = ScreeningOut(
+        enterprise=NodeOut.of(
+            NodeRef("Enterprise", entity.id, entity.properties.get("name")), caller
+        ),
+        level=found.level,
+        findings=[
+            FindingOut(code=f.code, level=f.level, text=f.text, subjects=list(f.subjects))
+            for f in found.findings
+        ],
+        active_records=[record_out(s) for s in found.records],
+        related=related,
+        circle=summary_out(found.circle) if found.circle is not None else None,
+        snapshot_as_of=found.snapshot_as_of,
+        notes=list(found.notes),
+        grade=grade,
+    )
+    return ScreeningItemOut(query=resolved.query, status="ok", result=result)
+
+
+@router.get("", summary="Screen one enterprise by USCC or registered name")
+def screen_one(
+    services: ServicesDep,
+    caller: Screener,
+    request: Request,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="USCC, external id or exact registered name",
+            examples=["91350100M000100Y43"],
+        ),
+    ],
+) -> ScreeningOut:
+    """A screening level (low / elevated / high) from public facts — records in force,
+    related parties with bad records within 2 hops, guarantee circle — with the reasons.
+    Not the regulator's grade, which regulators get alongside."""
+    resolved = resolve(services.require_store(), q)
+    if resolved.enterprise_id is not None:
+        note_subjects(request, [resolved.enterprise_id])
+    item = _screen(services, caller, resolved, date.today())
+    if item.status == "invalid":
+        raise Invalid(item.message or "invalid query")
+    if item.status == "ambiguous":
+        names = ", ".join(c.id for c in item.candidates)
+        raise Invalid(f"{item.message} ({names})")
+    if item.result is None:
+        raise NotFound(item.message or f"nothing found for {q!r}")
+    return item.result
+
+
+@router.post("/batch", summary="Screen up to 100 enterprises in one request")
+def screen_batch(
+    services: ServicesDep, caller: Screener, body: BatchScreeningIn, request: Request
+) -> BatchScreeningOut:
+    """One item per query, in order. A malformed code, an unknown id or an ambiguous name is
+    an item with its status and message; the batch itself never fails for them."""
+    store = services.require_store()
+    today = date.today()
+    items = [_screen(services, caller, resolve(store, q), today) for q in body.queries]
+    note_subjects(request, [i.result.enterprise.id for i in items if i.result is not None])
+    return BatchScreeningOut(items=items)

@@ -1,0 +1,214 @@
+"""What the API serves from, opened once per app by the factory (no module-level state).
+
+- the store, opened read-only: enterprises, records, paths (one connection; LadybugDB
+  connections are thread-safe and serialise their queries, and a connection per worker
+  thread measured no faster on two cores, docs/api.md);
+- the latest saved snapshot, as a :class:`~risk.snapshot_index.SnapshotIndex` (circles,
+  integrated ownership, walks), and the extension checks of its black-listed firms;
+- the latest stored grades (:class:`GradeBook`), for the regulators' profile and screening;
+- the API keys, the audit log, and a lock that lets one plan draw run at a time.
+
+Nothing here computes features or scores: those are jobs (``creditgraph features``,
+``creditgraph score``). Restart the server to serve a newer snapshot or grading.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fastapi import Depends, Request
+
+from api.audit import AuditLog
+from api.auth import KeyRing
+from api.errors import Unavailable
+from graph_model.settings import Settings
+from graph_model.snapshot import Snapshot
+from graph_model.store.ladybug import LadybugStore
+from graph_model.store.neo4j import Neo4jStore
+from graph_model.store.open import open_store
+from graph_model.store.protocol import StoreError
+from risk.model.artefact import current_version
+from risk.model.reasons import parse_reasons
+from risk.model.scores import GradeRecord, scores_file
+from risk.snapshot_index import SnapshotIndex
+from risk.supervision.extension import extension_checks
+
+log = logging.getLogger("creditgraph.api")
+
+EXTENSION_HOPS = 2
+"""Extension checks of every black-listed firm are computed once, at this depth."""
+
+
+@dataclass(frozen=True)
+class GradeBook:
+    """One date's stored grades in memory: id → grade, score, rank, reasons."""
+
+    as_of: date
+    model_version: str
+    population: int
+    table: pa.Table
+    rows: dict[str, int]
+
+    @classmethod
+    def load(cls, scores_dir: Path, models_dir: Path) -> GradeBook | None:
+        """The grades of the latest scored date (the current model's when it scored it)."""
+        days = (
+            sorted(
+                p.name
+                for p in scores_dir.glob("????-??-??")
+                if p.is_dir() and any(p.glob("*.parquet"))
+            )
+            if scores_dir.is_dir()
+            else []
+        )
+        if not days:
+            return None
+        day = date.fromisoformat(days[-1])
+        path = scores_file(scores_dir, day, preferred=current_version(models_dir))
+        if path is None:
+            return None
+        table = pq.read_table(
+            path, columns=["id", "model_version", "score", "rank", "grade", "reasons"]
+        )
+        meta = json.loads(pq.read_schema(path).metadata[b"creditgraph"])
+        ids = table["id"].to_pylist()
+        return cls(
+            as_of=day,
+            model_version=str(meta["model_version"]),
+            population=int(meta["population"]),
+            table=table,
+            rows={enterprise: i for i, enterprise in enumerate(ids)},
+        )
+
+    def get(self, enterprise_id: str) -> GradeRecord | None:
+        """The stored grade of an enterprise on :attr:`as_of`, None when not graded."""
+        row = self.rows.get(enterprise_id)
+        if row is None:
+            return None
+        values = {
+            name: self.table[name][row].as_py() for name in ("score", "rank", "grade", "reasons")
+        }
+        return GradeRecord(
+            enterprise_id=enterprise_id,
+            as_of=self.as_of,
+            model_version=self.model_version,
+            score=values["score"],
+            rank=values["rank"],
+            population=self.population,
+            grade=values["grade"],
+            reasons=parse_reasons(values["reasons"]) if values["reasons"] is not None else None,
+        )
+
+    def grading(self) -> pa.Table:
+        """``id, grade, score``: what plans and extension checks rank by."""
+        return self.table.select(["id", "grade", "score"])
+
+
+@dataclass
+class Services:
+    """The app's resources; see the module docstring. Made by :meth:`open`."""
+
+    settings: Settings
+    keyring: KeyRing
+    audit: AuditLog
+    store: LadybugStore | Neo4jStore | None
+    store_problem: str | None
+    snapshot: Snapshot | None
+    index: SnapshotIndex | None
+    snapshot_problem: str | None
+    grades: GradeBook | None
+    extension: pa.Table | None
+    plan_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Services:
+        """Open the store, read the latest snapshot and grades, open the audit log.
+
+        A missing or unreadable store or snapshot does not stop the server: readiness says
+        what is missing and the routes that need it answer 503 with the same message.
+        """
+        keyring = KeyRing(settings.api_clients())
+        if not len(keyring):
+            log.warning(
+                "no API keys configured (CREDITGRAPH_API_KEYS): every route but health refuses"
+            )
+        store, store_problem = None, None
+        try:
+            store = open_store(settings, read_only=True)
+        except StoreError as exc:
+            store_problem = str(exc)
+            log.error("store not served: %s", exc)
+        index, snapshot_problem, snapshot = None, None, None
+        try:
+            snapshot = _latest_snapshot(settings.snapshots_dir)
+            index = SnapshotIndex(snapshot)
+        except (OSError, ValueError, KeyError) as exc:
+            snapshot, snapshot_problem = None, str(exc)
+            log.error("snapshot not served: %s", exc)
+        grades = GradeBook.load(settings.scores_dir, settings.models_dir)
+        extension = None
+        if snapshot is not None:
+            same_day = grades is not None and grades.as_of == snapshot.as_of
+            extension = extension_checks(
+                snapshot, grades.grading() if same_day and grades else None, EXTENSION_HOPS
+            )
+        return cls(
+            settings=settings,
+            keyring=keyring,
+            audit=AuditLog(settings.audit_path),
+            store=store,
+            store_problem=store_problem,
+            snapshot=snapshot,
+            index=index,
+            snapshot_problem=snapshot_problem,
+            grades=grades,
+            extension=extension,
+        )
+
+    def require_store(self) -> LadybugStore | Neo4jStore:
+        """The store, or 503 with why it is not served."""
+        if self.store is None:
+            raise Unavailable(f"the graph store is not available: {self.store_problem}")
+        return self.store
+
+    def require_index(self) -> SnapshotIndex:
+        """The snapshot index, or 503 with why no snapshot is served."""
+        if self.index is None:
+            raise Unavailable(f"no snapshot is served: {self.snapshot_problem}")
+        return self.index
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+        self.audit.close()
+
+
+def _latest_snapshot(folder: Path) -> Snapshot:
+    """The saved snapshot of the latest date."""
+    days = (
+        sorted(p for p in folder.glob("????-??-??") if (p / "manifest.json").is_file())
+        if folder.is_dir()
+        else []
+    )
+    if not days:
+        raise FileNotFoundError(
+            f"no saved snapshot in {folder}: run `creditgraph snapshot --as-of …`"
+        )
+    return Snapshot.load(days[-1])
+
+
+def get_services(request: Request) -> Services:
+    """The app's services (set by the factory)."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]

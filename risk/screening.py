@@ -1,0 +1,298 @@
+"""Screening (for banks and regulators): a risk level from public facts, with the reasons.
+
+A bank screening a borrower may not see the regulator's grade (grades are internal, 不公开),
+so the screening level is not the grade: it is read from what is public or shared with
+banks — the enterprise's own records in force today, its related parties with bad records,
+and its guarantee circle — by fixed rules:
+
+- ``high``: a black-list (严重违法失信) or dishonest-debtor (失信被执行人) record in force;
+- ``elevated``: an abnormal-list record, a general or severe penalty or a broken commitment
+  in force; a black-listed enterprise within the related-party hops; membership of a
+  guarantee circle with a default or a member with bad records;
+- ``low``: none of these.
+
+Records count as the record rules say (graph_model/record_rules.py): the effective end, no
+repaired records, no records annulled by an upheld objection; a disputed record still
+counts and is marked. Related parties and circles are read from the served snapshot
+(:class:`~risk.snapshot_index.SnapshotIndex`); the records from the store, as of today.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from graph_model.domain import Domain, load_domain
+from graph_model.identifiers import enterprise_id_valid_array
+from graph_model.record_rules import disputed, effective_records
+from graph_model.store.protocol import GraphStore, NodeRef
+from risk.snapshot_index import CircleSummary, RelatedBad, SnapshotIndex
+
+Level = Literal["low", "elevated", "high"]
+LEVELS: tuple[Level, ...] = ("low", "elevated", "high")
+"""Screening levels, mildest first."""
+Status = Literal["ok", "invalid", "not_found", "ambiguous"]
+
+RELATED_HOPS = 2
+"""Related parties are screened within two hops (a shared person is two hops)."""
+
+EXAMPLES = 5
+"""Related firms with bad records shown with their paths; the others are counted."""
+
+_ARROW = {
+    "string": pa.string(),
+    "enum": pa.string(),
+    "date": pa.date32(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+}
+_KIND_WORDS = {
+    "black_list": "black list (严重违法失信名单)",
+    "dishonest_debtor": "dishonest judgment debtor (失信被执行人)",
+    "abnormal_list": "abnormal operation list (经营异常名录)",
+    "penalty": "administrative penalty (行政处罚)",
+    "commitment": "broken credit commitment (信用承诺)",
+}
+
+
+@dataclass(frozen=True)
+class RecordStatus:
+    """A record as it counts on a day: its fields (``end`` is the effective end), whether it
+    is in force and whether an objection to it is pending."""
+
+    record: dict[str, Any]
+    in_force: bool
+    disputed: bool
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason for a screening level: a code, its level, a sentence and the ids it names."""
+
+    code: str
+    level: Level
+    text: str
+    subjects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Screening:
+    """The screening of one enterprise."""
+
+    enterprise_id: str
+    level: Level
+    findings: tuple[Finding, ...]
+    records: tuple[RecordStatus, ...]
+    related: tuple[RelatedBad, ...] = ()
+    related_bad: int = 0
+    related_black_listed: int = 0
+    circle: CircleSummary | None = None
+    snapshot_as_of: date | None = None
+    graph_screened: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+
+def _records_table(records: list[dict[str, Any]], domain: Domain) -> pa.Table:
+    fields = [pa.field("id", pa.string()), pa.field("kind", pa.string())]
+    fields += [pa.field(f.name, _ARROW[f.type]) for f in domain.record_fields]
+    schema = pa.schema(fields)
+    rows = [{name: r.get(name) for name in schema.names} for r in records]
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def record_statuses(
+    records: list[dict[str, Any]] | tuple[dict[str, Any], ...], on: date
+) -> list[RecordStatus]:
+    """The records of one enterprise as they count on ``on``: withdrawn ones (repaired,
+    annulled) left out, ``end`` the effective end, with in-force and disputed flags."""
+    if not records:
+        return []
+    domain = load_domain()
+    table = effective_records(_records_table(list(records), domain), on, domain)
+    pending = disputed(table)
+    out = []
+    for row, is_disputed in zip(table.to_pylist(), pending.tolist(), strict=True):
+        kept = {k: v for k, v in row.items() if v is not None}
+        start, end = row["start"], row["end"]
+        in_force = start is not None and start <= on and (end is None or end > on)
+        out.append(RecordStatus(kept, in_force, bool(is_disputed)))
+    return out
+
+
+def _own_findings(statuses: list[RecordStatus]) -> list[Finding]:
+    out = []
+    for status in statuses:
+        if not status.in_force:
+            continue
+        rec = status.record
+        kind = rec["kind"]
+        level: Level
+        if kind in ("black_list", "dishonest_debtor"):
+            level = "high"
+        elif (
+            kind == "abnormal_list"
+            or (kind == "penalty" and rec.get("severity") != "minor")
+            or (kind == "commitment" and rec.get("kept") is False)
+        ):
+            level = "elevated"
+        else:
+            continue
+        note = " (disputed: an objection is pending)" if status.disputed else ""
+        out.append(
+            Finding(
+                code=f"own_{kind}",
+                level=level,
+                text=f"In force since {rec['start']}: {_KIND_WORDS[kind]}, record {rec['id']}"
+                + note,
+                subjects=(rec["id"],),
+            )
+        )
+    return out
+
+
+def _related_findings(related: list[RelatedBad], index: SnapshotIndex) -> list[Finding]:
+    black = [r for r in related if r.black_listed]
+    if not black:
+        return []
+    first = black[0]
+    name = index.names[first.node]
+    return [
+        Finding(
+            code="related_black_listed",
+            level="elevated",
+            text=(
+                f"{len(black)} black-listed related enterprise(s) within {RELATED_HOPS} hops, "
+                f"nearest {index.ids[first.node]} {name} ({first.hops} hop(s))"
+            ),
+            subjects=tuple(str(index.ids[r.node]) for r in black[:EXAMPLES]),
+        )
+    ]
+
+
+def _circle_findings(circle: CircleSummary | None) -> list[Finding]:
+    if circle is None or (circle.defaulted == 0 and circle.bad_members == 0):
+        return []
+    return [
+        Finding(
+            code="guarantee_circle",
+            level="elevated",
+            text=(
+                f"Member of guarantee circle {circle.circle_id}: {circle.size} enterprises, "
+                f"{circle.amount:,.0f} CNY guaranteed, {circle.bad_members} member(s) with bad "
+                f"records, {circle.defaulted} defaulted guarantee(s)"
+            ),
+            subjects=(circle.circle_id,),
+        )
+    ]
+
+
+def screen(
+    enterprise_id: str,
+    records: list[dict[str, Any]] | tuple[dict[str, Any], ...],
+    index: SnapshotIndex | None,
+    on: date,
+) -> Screening:
+    """Screen an enterprise: its records (from the store) as of ``on``, its related parties
+    and guarantee circle from the snapshot index (None: no snapshot is served)."""
+    statuses = record_statuses(records, on)
+    findings = _own_findings(statuses)
+    related: list[RelatedBad] = []
+    circle = None
+    notes: list[str] = []
+    row = index.enterprise(enterprise_id) if index is not None else None
+    if index is None:
+        notes.append("no snapshot is served: related parties and circles were not screened")
+    elif row is None:
+        notes.append(
+            f"not in the snapshot of {index.as_of}: related parties and circles not screened"
+        )
+    else:
+        related = index.related_bad(row, RELATED_HOPS)
+        detail = index.circle_of(row)
+        circle = detail.summary if detail is not None else None
+        findings += _related_findings(related, index)
+        findings += _circle_findings(circle)
+    rank = {level: i for i, level in enumerate(LEVELS)}
+    findings.sort(key=lambda f: -rank[f.level])
+    level: Level = findings[0].level if findings else "low"
+    return Screening(
+        enterprise_id=enterprise_id,
+        level=level,
+        findings=tuple(findings),
+        records=tuple(s for s in statuses if s.in_force),
+        related=tuple(related[:EXAMPLES]),
+        related_bad=len(related),
+        related_black_listed=sum(r.black_listed for r in related),
+        circle=circle,
+        snapshot_as_of=index.as_of if index is not None else None,
+        graph_screened=row is not None,
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a screening query names: ``ok`` with an enterprise id, or why not."""
+
+    query: str
+    status: Status
+    enterprise_id: str | None = None
+    message: str | None = None
+    candidates: tuple[NodeRef, ...] = ()
+
+
+CANDIDATES = 5
+"""Enterprises offered back when a name matches none exactly, or several."""
+
+_SCHEME = re.compile(r"^[A-Z]{2,10}:")
+
+
+def resolve(store: GraphStore, query: str) -> Resolved:
+    """Read a query as an enterprise id (USCC or external id) or an exact registered name.
+
+    A query shaped like a USCC (18 letters and digits) or an external id (``SCHEME:``) must
+    be a valid one: a wrong check character is ``invalid``, never a name search. A name must
+    match a registered name exactly (a prefix is not an identification); near matches come
+    back as candidates.
+    """
+    text = query.strip()
+    if not text:
+        return Resolved(query, "invalid", message="empty query")
+    upper = text.upper()
+    if enterprise_id_valid_array([upper])[0] and len(upper) == 18:
+        text = upper
+    if enterprise_id_valid_array([text])[0]:
+        return Resolved(query, "ok", enterprise_id=text)
+    if len(text) == 18 and text.isascii() and text.isalnum():
+        return Resolved(
+            query,
+            "invalid",
+            message=f"{text!r} is not a valid USCC: wrong character or check character "
+            "(GB 32100-2015)",
+        )
+    if _SCHEME.match(text):
+        return Resolved(
+            query, "invalid", message=f"{text!r} is not a valid external id (REG:, FOREIGN:, SRC:)"
+        )
+    found = store.search(text, limit=CANDIDATES + 1)
+    exact = [ref for ref in found if ref.name == text]
+    if len(exact) == 1:
+        return Resolved(query, "ok", enterprise_id=exact[0].id)
+    if len(exact) > 1:
+        return Resolved(
+            query,
+            "ambiguous",
+            message=f"{len(exact)} enterprises are registered as {text!r}: screen by USCC",
+            candidates=tuple(exact[:CANDIDATES]),
+        )
+    return Resolved(
+        query,
+        "not_found",
+        message=f"no enterprise is registered as {text!r}"
+        + ("; enterprises whose name starts with it are listed" if found else ""),
+        candidates=tuple(found[:CANDIDATES]),
+    )

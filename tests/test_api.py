@@ -1,0 +1,601 @@
+"""The HTTP API against a real store, snapshot, stored scores and warnings of a small city:
+what each route answers, its checks at the edge, the error table and the audit log."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import ApiCity
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.services import Services
+from graph_model.identifiers import uscc_check_char
+from graph_model.store.protocol import SchemaMismatchError, StoreError
+from risk.snapshot_index import SnapshotIndex
+
+REGULATOR = {"X-API-Key": "regulator-key"}
+BANK = {"X-API-Key": "bank-key"}
+OTHER_BANK = {"X-API-Key": "other-bank-key"}
+ANALYST = {"X-API-Key": "analyst-key"}
+
+
+def services(client: TestClient) -> Services:
+    found: Services = client.app.state.services  # type: ignore[attr-defined]
+    return found
+
+
+def index(client: TestClient) -> SnapshotIndex:
+    return services(client).require_index()
+
+
+def graded_with_reasons(client: TestClient) -> str:
+    """An enterprise whose stored grade has reasons (one of the worst scores)."""
+    book = services(client).grades
+    assert book is not None
+    reasons = book.table["reasons"].to_pylist()
+    return str(book.table["id"][next(i for i, r in enumerate(reasons) if r)])
+
+
+def black_listed(client: TestClient) -> str:
+    idx = index(client)
+    return str(idx.ids[int(np.flatnonzero(idx.black_listed)[0])])
+
+
+def ok(response: Any) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# -- health --------------------------------------------------------------------------------
+
+
+def test_health_and_readiness_need_no_key(api_client: TestClient, api_city: ApiCity) -> None:
+    assert ok(api_client.get("/health")) == {"status": "ok"}
+    ready = ok(api_client.get("/health/ready"))
+    assert ready["ready"] and ready["store"] == "ok"
+    assert ready["snapshot_as_of"] == ready["grades_as_of"] == api_city.scored.isoformat()
+    assert ready["model_version"] == ready["current_model"] == api_city.model_version
+
+
+def test_readiness_is_503_without_a_store_or_snapshot(api_city: ApiCity, tmp_path: Any) -> None:
+    empty = api_city.settings.model_copy(update={"home": tmp_path / "empty"})
+    with TestClient(create_app(empty)) as client:
+        response = client.get("/health/ready")
+        assert response.status_code == 503
+        body = response.json()
+        assert not body["ready"] and "creditgraph load" in body["store"]
+        assert any("no saved snapshot" in p for p in body["problems"])
+        refused = client.get("/v1/guarantee-circles", headers=ANALYST)
+        assert refused.status_code == 503
+        assert refused.json()["code"] == "unavailable"
+        assert "no saved snapshot" in refused.json()["message"]
+
+
+# -- enterprises ---------------------------------------------------------------------------
+
+
+def test_profile_shows_records_with_validity_and_the_grade_to_regulators(
+    api_client: TestClient, api_city: ApiCity
+) -> None:
+    firm = graded_with_reasons(api_client)
+    body = ok(api_client.get(f"/v1/enterprises/{firm}", headers=REGULATOR))
+    assert body["id"] == firm and body["name"]
+    grade = body["grade"]
+    assert grade["as_of"] == api_city.scored.isoformat()
+    assert grade["model_version"] == api_city.model_version
+    assert grade["grade"] in "ABCD" and 0 <= grade["score"] <= 1
+    assert grade["reasons"] and all(r["sentence"] for r in grade["reasons"])
+    for record in body["records"]:
+        assert set(record) >= {"id", "kind", "start", "end", "in_force", "disputed", "fields"}
+    analyst = ok(api_client.get(f"/v1/enterprises/{firm}", headers=ANALYST))
+    assert analyst["grade"] is None
+    assert analyst["records"] == body["records"]
+
+
+def test_grade_on_a_date_and_the_history(api_client: TestClient, api_city: ApiCity) -> None:
+    firm = graded_with_reasons(api_client)
+    day = api_city.scored.isoformat()
+    latest = ok(api_client.get(f"/v1/enterprises/{firm}/grade", headers=REGULATOR))
+    on_day = ok(api_client.get(f"/v1/enterprises/{firm}/grade?as_of={day}", headers=REGULATOR))
+    assert latest == on_day
+    history = ok(api_client.get(f"/v1/enterprises/{firm}/grades", headers=REGULATOR))
+    assert history[-1] == latest
+    missing = api_client.get(f"/v1/enterprises/{firm}/grade?as_of=2001-01-31", headers=REGULATOR)
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+def test_search_by_code_and_by_name_prefix(api_client: TestClient) -> None:
+    idx = index(api_client)
+    firm, name = str(idx.ids[0]), str(idx.names[0])
+    by_code = ok(api_client.get(f"/v1/enterprises?q={firm}", headers=ANALYST))
+    assert by_code["items"][0]["id"] == firm
+    by_name = ok(api_client.get(f"/v1/enterprises?q={name[:4]}&limit=50", headers=ANALYST))
+    assert all(item["name"].startswith(name[:4]) for item in by_name["items"])
+    assert firm in {item["id"] for item in by_name["items"]} or len(by_name["items"]) == 50
+
+
+def test_unknown_enterprise_is_404(api_client: TestClient) -> None:
+    body = "91330200MA0000001"
+    unknown = body + uscc_check_char(body)
+    for path in ("", "/related-parties", "/ownership", "/beneficial-owners", "/guarantee-circle"):
+        response = api_client.get(f"/v1/enterprises/{unknown}{path}", headers=REGULATOR)
+        assert response.status_code == 404, path
+        assert unknown in response.json()["message"]
+
+
+# -- inputs checked at the edge --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "location", "words"),
+    [
+        ("/v1/enterprises/91350100M000100Y44", "path.enterprise_id", "check character"),
+        ("/v1/enterprises/not-a-code", "path.enterprise_id", "not an enterprise id"),
+        ("/v1/enterprises/91350100M000100Y43/related-parties?hops=50", "query.hops", "less than"),
+        ("/v1/enterprises/91350100M000100Y43/related-parties?limit=100000", "query.limit", ""),
+        ("/v1/enterprises/91350100M000100Y43/related-parties?offset=-1", "query.offset", ""),
+        ("/v1/enterprises/91350100M000100Y43/ownership?depth=0", "query.depth", ""),
+        ("/v1/paths?source=91350100M000100Y43&target=x", "query.target", "enterprise id"),
+        ("/v1/enterprises/91350100M000100Y43/ownership?as_of=1000-01-01", "query.as_of", ""),
+        ("/v1/plans/..etc", "path.plan_id", "pattern"),
+    ],
+)
+def test_bad_inputs_are_422_with_the_field_and_why(
+    api_client: TestClient, path: str, location: str, words: str
+) -> None:
+    response = api_client.get(path, headers=REGULATOR)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert body["errors"][0]["location"] == location
+    assert words in body["message"]
+    assert not body["message"].startswith("Value error")
+
+
+def test_a_lower_case_uscc_is_read_as_upper_case(api_client: TestClient) -> None:
+    firm = str(index(api_client).ids[0])
+    if not firm[-1].isalpha() and firm.lower() == firm:
+        pytest.skip("no letter to lower")
+    body = ok(api_client.get(f"/v1/enterprises/{firm.lower()}", headers=ANALYST))
+    assert body["id"] == firm
+
+
+@pytest.mark.parametrize(
+    "text", ["' OR 1=1 --", "x}) MATCH (n) DETACH DELETE n //", "$id", "\x00", "宁波%"]
+)
+def test_text_reaches_queries_only_as_a_parameter(api_client: TestClient, text: str) -> None:
+    assert ok(api_client.get("/v1/enterprises", params={"q": text}, headers=ANALYST)) == {
+        "items": []
+    }
+    assert ok(api_client.get("/health/ready"))["ready"]
+
+
+# -- graph -----------------------------------------------------------------------------------
+
+
+def test_related_parties_are_paths_from_the_firm_paged(api_client: TestClient) -> None:
+    idx = index(api_client)
+    degree = np.diff(idx.ties.indptr[: idx.n_enterprises + 1])
+    firm = str(idx.ids[int(np.argmax(degree))])
+    url = f"/v1/enterprises/{firm}/related-parties?hops=2&as_of={idx.as_of}"
+    whole = ok(api_client.get(url + "&limit=200", headers=ANALYST))
+    assert whole["items"], "the busiest firm has related parties"
+    for path in whole["items"]:
+        assert path["nodes"][0]["id"] == firm and path["nodes"][-1]["label"] == "Enterprise"
+        assert len(path["edges"]) == path["length"] <= 2
+        for edge, (a, b) in zip(
+            path["edges"], zip(path["nodes"], path["nodes"][1:], strict=False), strict=True
+        ):
+            assert {edge["source"], edge["target"]} == {a["id"], b["id"]}
+    pages, offset = [], 0
+    while offset is not None:
+        page = ok(api_client.get(url + f"&limit=7&offset={offset}", headers=ANALYST))
+        pages += page["items"]
+        offset = page["next_offset"]
+    assert pages == whole["items"]
+
+
+def test_neighbours_page_through_a_busy_node(api_client: TestClient) -> None:
+    idx = index(api_client)
+    degree = np.diff(idx.ties.indptr[: idx.n_enterprises + 1])
+    firm = str(idx.ids[int(np.argmax(degree))])
+    first = ok(api_client.get(f"/v1/enterprises/{firm}/neighbours?limit=2", headers=ANALYST))
+    assert len(first["items"]) == 2 and first["next_offset"] == 2
+    second = ok(
+        api_client.get(f"/v1/enterprises/{firm}/neighbours?limit=2&offset=2", headers=ANALYST)
+    )
+    assert second["items"] != first["items"]
+
+
+def test_ownership_up_gives_chains_and_integrated_stakes(api_client: TestClient) -> None:
+    idx = index(api_client)
+    holders = [r for r in range(idx.n_enterprises) if len(idx.holders(r)) >= 2]
+    firm = str(idx.ids[holders[0]])
+    body = ok(
+        api_client.get(f"/v1/enterprises/{firm}/ownership?as_of={idx.as_of}", headers=ANALYST)
+    )
+    assert body["stakes_as_of"] == idx.as_of.isoformat()
+    assert body["chains"] and all(c["nodes"][0]["id"] == firm for c in body["chains"])
+    stakes = body["stakes"]
+    assert [s["integrated"] for s in stakes] == sorted(
+        (s["integrated"] for s in stakes), reverse=True
+    )
+    for stake in stakes:
+        assert 0 < stake["integrated"] <= 1
+        assert stake["direct"] is None or stake["integrated"] >= stake["direct"] - 1e-9
+    down = ok(api_client.get(f"/v1/enterprises/{firm}/ownership?direction=down", headers=ANALYST))
+    assert down["direction"] == "down"
+
+
+def test_beneficial_owners_hold_a_quarter_or_fall_back_to_the_legal_rep(
+    api_client: TestClient,
+) -> None:
+    idx = index(api_client)
+    seen = set()
+    for row in range(0, idx.n_enterprises, 97):
+        body = ok(
+            api_client.get(f"/v1/enterprises/{idx.ids[row]}/beneficial-owners", headers=REGULATOR)
+        )
+        seen.add(body["basis"])
+        for owner in body["owners"]:
+            assert owner["node"]["label"] == "Person"
+            if body["basis"] == "equity":
+                assert owner["integrated"] >= 0.25 - 1e-9
+    assert "equity" in seen
+
+
+def test_path_between_two_firms_that_share_a_person(api_client: TestClient) -> None:
+    idx = index(api_client)
+    ties = idx.ties
+    person = next(
+        p
+        for p in range(idx.n_enterprises, ties.n)
+        if 2 <= ties.indptr[p + 1] - ties.indptr[p] <= 10
+        and len(set(ties.neighbour[ties.indptr[p] : ties.indptr[p + 1]].tolist())) >= 2
+    )
+    firms = ties.neighbour[ties.indptr[person] : ties.indptr[person + 1]].tolist()
+    a, b = sorted(set(firms))[:2]
+    url = f"/v1/paths?source={idx.ids[a]}&target={idx.ids[b]}&max_hops=2"
+    body = ok(api_client.get(url, headers=ANALYST))
+    path = body["path"]
+    assert path["nodes"][0]["id"] == idx.ids[a] and path["nodes"][-1]["id"] == idx.ids[b]
+    assert path["length"] <= 2
+    one_hop = ok(api_client.get(url.replace("max_hops=2", "max_hops=1"), headers=ANALYST))
+    assert path["length"] == 2 or one_hop["path"] is not None
+
+
+# -- circles ---------------------------------------------------------------------------------
+
+
+def test_circles_are_listed_by_amount_with_members_and_guarantees(api_client: TestClient) -> None:
+    listed = ok(api_client.get("/v1/guarantee-circles?limit=200", headers=ANALYST))
+    assert listed["total"] > 0
+    amounts = [c["total_amount"] for c in listed["items"]]
+    assert amounts == sorted(amounts, reverse=True)
+    first = listed["items"][0]
+    circle = ok(api_client.get(f"/v1/guarantee-circles/{first['circle_id']}", headers=ANALYST))
+    members = {m["enterprise"]["id"] for m in circle["members"]}
+    assert len(members) == circle["size"] == first["size"]
+    assert circle["circle_id"] == min(members)
+    assert len(circle["edges"]) == circle["guarantees"]
+    assert all(e["guarantor"] in members and e["guaranteed"] in members for e in circle["edges"])
+    bad = sum(m["bad"] for m in circle["members"])
+    assert circle["bad_share"] == round(bad / circle["size"], 4)
+    member = sorted(members)[-1]
+    of = ok(api_client.get(f"/v1/enterprises/{member}/guarantee-circle", headers=ANALYST))
+    assert of["circle"]["circle_id"] == circle["circle_id"]
+    big = ok(api_client.get("/v1/guarantee-circles?min_size=3", headers=ANALYST))
+    assert all(c["size"] >= 3 for c in big["items"])
+
+
+def test_a_firm_outside_circles_has_none(api_client: TestClient) -> None:
+    idx = index(api_client)
+    row = next(r for r in range(idx.n_enterprises) if idx.circle_of(r) is None)
+    body = ok(api_client.get(f"/v1/enterprises/{idx.ids[row]}/guarantee-circle", headers=ANALYST))
+    assert body["circle"] is None
+    not_an_id = api_client.get(f"/v1/guarantee-circles/{idx.ids[row]}", headers=ANALYST)
+    assert not_an_id.status_code == 404
+
+
+# -- screening -------------------------------------------------------------------------------
+
+
+def test_a_black_listed_firm_screens_high_with_its_record(api_client: TestClient) -> None:
+    firm = black_listed(api_client)
+    body = ok(api_client.get(f"/v1/screening?q={firm}", headers=BANK))
+    assert body["level"] == "high"
+    assert body["findings"][0]["code"] in ("own_black_list", "own_dishonest_debtor")
+    assert any(r["kind"] == "black_list" and r["in_force"] for r in body["active_records"])
+    assert body["grade"] is None
+    assert body["related"]["hops"] == 2
+    regulator = ok(api_client.get(f"/v1/screening?q={firm}", headers=REGULATOR))
+    assert regulator["level"] == "high"
+
+
+def test_screening_by_exact_name(api_client: TestClient) -> None:
+    idx = index(api_client)
+    names = list(idx.names[: idx.n_enterprises])
+    row = next(i for i, n in enumerate(names) if names.count(n) == 1)
+    body = ok(api_client.get("/v1/screening", params={"q": names[row]}, headers=BANK))
+    assert body["enterprise"]["id"] == idx.ids[row]
+    prefix = api_client.get("/v1/screening", params={"q": names[row][:3]}, headers=BANK)
+    assert prefix.status_code in (404, 422)
+
+
+def test_single_screening_of_a_bad_code_is_422(api_client: TestClient) -> None:
+    response = api_client.get("/v1/screening?q=91350100M000100Y44", headers=BANK)
+    assert response.status_code == 422
+    assert "USCC" in response.json()["message"]
+
+
+def test_batch_of_100_answers_per_item_and_never_fails(api_client: TestClient) -> None:
+    idx = index(api_client)
+    good = [str(idx.ids[r]) for r in range(0, idx.n_enterprises, 61)][:95]
+    body_unknown = "91330200MA0000002"
+    queries = [
+        *good,
+        "91350100M000100Y44",
+        "FOREIGN:??",
+        body_unknown + uscc_check_char(body_unknown),
+        "不存在的公司名称",
+        str(idx.names[0])[:2],
+    ]
+    assert len(queries) == 100
+    body = ok(api_client.post("/v1/screening/batch", json={"queries": queries}, headers=BANK))
+    statuses = [item["status"] for item in body["items"]]
+    assert [item["query"] for item in body["items"]] == queries
+    assert statuses[:95] == ["ok"] * 95
+    assert statuses[95:] == ["invalid", "invalid", "not_found", "not_found", "not_found"]
+    assert body["items"][99]["candidates"]
+    for item in body["items"][:95]:
+        assert item["result"]["level"] in ("low", "elevated", "high")
+        assert item["result"]["grade"] is None
+    too_many = api_client.post(
+        "/v1/screening/batch", json={"queries": good[:1] * 101}, headers=BANK
+    )
+    assert too_many.status_code == 422
+    assert too_many.json()["errors"][0]["location"] == "body.queries"
+
+
+# -- supervision -------------------------------------------------------------------------------
+
+
+def test_plans_are_drawn_listed_exported_without_grades_and_replayed(
+    api_client: TestClient, api_city: ApiCity
+) -> None:
+    spec = {
+        "item": "食品安全抽查",
+        "as_of": api_city.scored.isoformat(),
+        "grading": api_city.model_version,
+        "seed": 11,
+        # Firms with a region code: foreign firms are outside the scored population.
+        "regions": ["33"],
+    }
+    created = api_client.post(
+        "/v1/plans", json={"spec": spec, "inspectors": "inspectors.csv"}, headers=REGULATOR
+    )
+    assert created.status_code == 201, created.text
+    plan = created.json()
+    assert plan["seed"] == 11 and plan["objects"]
+    assert plan["plan_id"] in {
+        p["plan_id"] for p in ok(api_client.get("/v1/plans", headers=REGULATOR))["items"]
+    }
+    assert ok(api_client.get(f"/v1/plans/{plan['plan_id']}", headers=REGULATOR)) == plan
+    export = api_client.get(f"/v1/plans/{plan['plan_id']}/export", headers=REGULATOR)
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    header = export.text.splitlines()[0]
+    assert "grade" not in header and "score" not in header
+    replayed = api_client.post(
+        f"/v1/plans/{plan['plan_id']}/replay",
+        json={"inspectors": "inspectors.csv"},
+        headers=REGULATOR,
+    )
+    assert ok(replayed) == {
+        "plan_id": plan["plan_id"],
+        "identical": True,
+        "objects": len(plan["objects"]),
+    }
+
+
+def test_plan_refusals_say_why(api_client: TestClient, api_city: ApiCity) -> None:
+    base = {"item": "抽查", "as_of": api_city.scored.isoformat(), "grading": api_city.model_version}
+    cases = [
+        ({"spec": {**base, "preset": "nowhere"}, "inspectors": "inspectors.csv"}, 422, "preset"),
+        (
+            {"spec": {**base, "grading": "no-such-model"}, "inspectors": "inspectors.csv"},
+            422,
+            "no grades",
+        ),
+        (
+            {"spec": {**base, "as_of": "2020-01-31"}, "inspectors": "inspectors.csv"},
+            422,
+            "served snapshot",
+        ),
+        ({"spec": base, "inspectors": "missing.csv"}, 422, "no inspector file"),
+        ({"spec": base, "inspectors": "../conftest.csv"}, 422, "pattern"),
+    ]
+    for body, status, words in cases:
+        response = api_client.post("/v1/plans", json=body, headers=REGULATOR)
+        assert response.status_code == status, response.text
+        assert words in response.json()["message"]
+    services(api_client).plan_lock.acquire()
+    try:
+        busy = api_client.post(
+            "/v1/plans", json={"spec": base, "inspectors": "inspectors.csv"}, headers=REGULATOR
+        )
+    finally:
+        services(api_client).plan_lock.release()
+    assert busy.status_code == 429 and busy.headers["retry-after"]
+    assert (
+        api_client.get("/v1/plans/2025-01-01-abcdef-00000000", headers=REGULATOR).status_code == 404
+    )
+
+
+def test_extension_checks_list_and_one_firm(api_client: TestClient) -> None:
+    listed = ok(api_client.get("/v1/extension-checks?limit=5", headers=REGULATOR))
+    assert listed["total"] > 0 and listed["hops"] == 2
+    row = listed["items"][0]
+    assert row["path"][0][0] in (row["black_listed"]["id"],) or row["path"]
+    firm = row["black_listed"]["id"]
+    one = ok(api_client.get(f"/v1/extension-checks?black_listed={firm}&hops=1", headers=REGULATOR))
+    assert all(r["black_listed"]["id"] == firm and r["hops"] <= 1 for r in one["items"])
+    deeper = api_client.get("/v1/extension-checks?hops=3", headers=REGULATOR)
+    assert deeper.status_code == 422 and "black_listed" in deeper.json()["message"]
+
+
+def test_warnings_and_their_state_changes(api_client: TestClient) -> None:
+    listed = ok(api_client.get("/v1/warnings?limit=5&state=new", headers=REGULATOR))
+    assert listed["items"]
+    first = listed["items"][0]
+    seen = api_client.post(
+        f"/v1/warnings/{first['id']}/state",
+        json={"state": "seen", "note": "核查中"},
+        headers=REGULATOR,
+    )
+    assert ok(seen)["state"] == "seen"
+    detail = ok(api_client.get(f"/v1/warnings/{first['id']}", headers=REGULATOR))
+    assert detail["history"][-1]["actor"] == "宁波市市场监督管理局"
+    back = api_client.post(
+        f"/v1/warnings/{first['id']}/state", json={"state": "seen"}, headers=REGULATOR
+    )
+    assert back.status_code == 422 and "cannot become" in back.json()["message"]
+    assert api_client.get("/v1/warnings/999999999", headers=REGULATOR).status_code == 404
+
+
+def test_banks_watch_their_own_lists_and_never_see_grade_warnings(api_client: TestClient) -> None:
+    warned = ok(api_client.get("/v1/warnings?type=grade_worsened&limit=20", headers=REGULATOR))
+    firms = sorted({w["enterprise_id"] for w in warned["items"]})
+    assert firms, "the fixture raises grade warnings"
+    created = api_client.post("/v1/watchlists", json={"name": "授信客户"}, headers=BANK)
+    assert created.status_code == 201 and created.json()["owner_kind"] == "bank"
+    added = api_client.post(
+        "/v1/watchlists/授信客户/members", json={"enterprise_ids": firms}, headers=BANK
+    )
+    assert ok(added)["changed"] == len(firms)
+    seen = ok(api_client.get("/v1/warnings?watchlist=授信客户&limit=200", headers=BANK))
+    assert all(w["type"] != "grade_worsened" for w in seen["items"])
+    assert (
+        api_client.get(
+            "/v1/warnings?watchlist=授信客户&type=grade_worsened", headers=BANK
+        ).status_code
+        == 403
+    )
+    assert api_client.get("/v1/warnings", headers=BANK).status_code == 422
+    assert api_client.get("/v1/watchlists/授信客户", headers=OTHER_BANK).status_code == 404
+    assert ok(api_client.get("/v1/watchlists", headers=OTHER_BANK))["items"] == []
+    assert api_client.get("/v1/watchlists/授信客户", headers=REGULATOR).status_code == 200
+    body = "91330200MA0000003"
+    unknown = api_client.post(
+        "/v1/watchlists/授信客户/members",
+        json={"enterprise_ids": [body + uscc_check_char(body)]},
+        headers=BANK,
+    )
+    assert unknown.status_code == 404
+    removed = api_client.post(
+        "/v1/watchlists/授信客户/members/remove", json={"enterprise_ids": firms[:1]}, headers=BANK
+    )
+    assert ok(removed)["changed"] == 1
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+class _FailingStore:
+    """A store whose every read fails as the error says."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def get_entity(self, node_id: str) -> None:
+        raise self.error
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "words"),
+    [
+        (StoreError("cannot reach the database"), "store_unavailable", "cannot reach"),
+        (
+            SchemaMismatchError("created with another domain schema"),
+            "store_schema_mismatch",
+            "restarted",
+        ),
+    ],
+)
+def test_store_errors_are_503_with_what_to_do(
+    api_client: TestClient,
+    api_city: ApiCity,
+    error: Exception,
+    code: str,
+    words: str,
+    tmp_path: Any,
+) -> None:
+    real = services(api_client)
+    broken = Services(
+        settings=real.settings,
+        keyring=real.keyring,
+        audit=real.audit.__class__(tmp_path / "audit.sqlite3"),
+        store=_FailingStore(error),  # type: ignore[arg-type]
+        store_problem=None,
+        snapshot=real.snapshot,
+        index=real.index,
+        snapshot_problem=None,
+        grades=real.grades,
+        extension=real.extension,
+    )
+    with TestClient(create_app(api_city.settings, broken)) as client:
+        response = client.get(f"/v1/enterprises/{black_listed(api_client)}", headers=ANALYST)
+        assert response.status_code == 503
+        assert response.json()["code"] == code and words in response.json()["message"]
+        assert response.headers["retry-after"]
+        assert client.get("/health/ready").status_code == 503
+
+
+# -- audit -------------------------------------------------------------------------------------
+
+
+def test_every_request_is_audited_with_who_and_subjects(api_client: TestClient) -> None:
+    firm = black_listed(api_client)
+    api_client.get(f"/v1/enterprises/{firm}", headers={"X-API-Key": "wrong"})
+    api_client.get(f"/v1/enterprises/{firm}/grade", headers=BANK)
+    api_client.post(
+        "/v1/screening/batch", json={"queries": [firm, "91350100M000100Y44"]}, headers=BANK
+    )
+    rows = ok(api_client.get(f"/v1/audit?subject={firm}&limit=10", headers=REGULATOR))["items"]
+    batch, refused, anonymous = rows[0], rows[1], rows[2]
+    assert batch["route"] == "/v1/screening/batch" and batch["client"] == "甬城银行"
+    assert batch["subjects"] == [firm] and batch["status"] == 200
+    assert refused["status"] == 403 and refused["role"] == "bank"
+    assert anonymous["status"] == 401 and anonymous["client"] == "anonymous"
+    assert all("key" not in row["path"] for row in rows)
+    refusals = ok(api_client.get("/v1/audit?outcome=refused&client=甬城银行", headers=REGULATOR))
+    assert all(400 <= r["status"] < 500 for r in refusals["items"])
+    older = ok(api_client.get(f"/v1/audit?before_id={rows[0]['id']}&limit=1", headers=REGULATOR))
+    assert older["items"][0]["id"] < rows[0]["id"]
+
+
+def test_the_audit_log_refuses_updates_and_deletes(api_client: TestClient) -> None:
+    path = services(api_client).audit.path
+    with sqlite3.connect(path) as conn:
+        for statement in (
+            "UPDATE audit SET client = 'x'",
+            "DELETE FROM audit",
+            "DELETE FROM audit_subject",
+        ):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                conn.execute(statement)
+
+
+def test_keys_are_never_written_to_the_audit_log(api_client: TestClient) -> None:
+    api_client.get("/v1/guarantee-circles", headers=ANALYST)
+    data = services(api_client).audit.path.read_bytes()
+    wal = services(api_client).audit.path.with_name("audit.sqlite3-wal")
+    data += wal.read_bytes() if wal.exists() else b""
+    for key in ("regulator-key", "bank-key", "analyst-key"):
+        assert key.encode() not in data
