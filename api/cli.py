@@ -526,6 +526,25 @@ def _grading(path: Path, day: date) -> pa.Table:
     )
 
 
+def _plan_grading(
+    settings: Settings, day: date, grades: Path | None, model_version: str | None = None
+) -> tuple[pa.Table, str]:
+    """(grades, name of the grading): the file given, else the model's stored scores of
+    ``day`` (of ``model_version`` if given, else of the current model)."""
+    if grades is not None:
+        return _grading(grades, day), grades.name
+    path = scores_file(
+        settings.scores_dir, day, model_version, preferred=current_version(settings.models_dir)
+    )
+    if path is None:
+        which = f" by model {model_version}" if model_version else ""
+        raise _fail(
+            f"no stored scores of {day}{which}: run creditgraph score --as-of {day}, "
+            "or give --grades FILE (id, grade, score)"
+        )
+    return pq.read_table(path, columns=["id", "grade", "score"]), path.stem
+
+
 def _ratios(values: list[str]) -> dict[str, float]:
     out = {}
     for text in values:
@@ -543,8 +562,11 @@ def _ratios(values: list[str]) -> dict[str, float]:
 def plan_draw(
     as_of: Annotated[str, typer.Option(help="Date of the grades and the graph, yyyy-mm-dd.")],
     item: Annotated[str, typer.Option(help="Inspection item (抽查事项).")],
-    grades: Annotated[Path, typer.Option(help="Grades file: id, grade, score (CSV/Parquet).")],
     inspectors: Annotated[Path, typer.Option(help="Inspector file (see docs/supervision.md).")],
+    grades: Annotated[
+        Path | None,
+        typer.Option(help="Grades file (id, grade, score); default: the model's stored scores."),
+    ] = None,
     preset: Annotated[
         str, typer.Option(help=f"Local rule: {', '.join(presets()['presets'])}.")
     ] = "henan_2021",
@@ -567,12 +589,13 @@ def plan_draw(
     """Draw a sampling plan with inspectors and recusals, and record it for replay."""
     settings = _settings()
     day = _as_of(as_of)
+    grading, grading_name = _plan_grading(settings, day, grades)
     forced_rows = _read_table(forced, "forced objects").to_pylist() if forced else []
     try:
         spec = PlanSpec(
             item=item,
             as_of=day,
-            grading=grades.name,
+            grading=grading_name,
             regions=tuple(region or ()),
             industries=tuple(industry or ()),
             preset=preset,
@@ -589,7 +612,6 @@ def plan_draw(
         pool_of_inspectors = read_inspectors(inspectors, settings.person_id_salt)
     except (ValidationError, InspectorFileError) as exc:
         raise _fail(str(exc)) from None
-    grading = _grading(grades, day)
     snap = _snapshot(settings, day)
     started = time.perf_counter()
     try:
@@ -661,17 +683,22 @@ def plan_show(plan_id: Annotated[str, typer.Argument(help="Plan id.")]) -> None:
 @plan_app.command("replay")
 def plan_replay(
     plan_id: Annotated[str, typer.Argument(help="Plan id.")],
-    grades: Annotated[Path, typer.Option(help="The grades file the plan was drawn with.")],
     inspectors: Annotated[Path, typer.Option(help="The inspector file it was drawn with.")],
+    grades: Annotated[
+        Path | None,
+        typer.Option(help="The grades file it was drawn with; default: the stored scores."),
+    ] = None,
 ) -> None:
     """Re-derive a plan from its record; fails if the pool, the inspectors or the result
     differ."""
     settings = _settings()
     record = _load_plan(settings, plan_id)
     spec = PlanSpec.model_validate(record.spec)
+    stored_version = None if grades is not None else spec.grading
+    grading, _ = _plan_grading(settings, spec.as_of, grades, stored_version)
     try:
         people = read_inspectors(inspectors, settings.person_id_salt)
-        replay(record, _snapshot(settings, spec.as_of), _grading(grades, spec.as_of), people)
+        replay(record, _snapshot(settings, spec.as_of), grading, people)
     except (PlanError, SamplingError, InspectorFileError) as exc:
         raise _fail(str(exc)) from None
     typer.echo(
@@ -718,7 +745,10 @@ def plan_import_results(
 @app.command("extension-check")
 def extension_check(
     as_of: Annotated[str, typer.Option(help="Date, yyyy-mm-dd.")],
-    grades: Annotated[Path | None, typer.Option(help="Grades file to rank by score.")] = None,
+    grades: Annotated[
+        Path | None,
+        typer.Option(help="Grades file to rank by; default: the stored scores, if any."),
+    ] = None,
     hops: Annotated[int, typer.Option(min=1, max=4, help="Hops through people and holdings.")] = 2,
     out: Annotated[Path | None, typer.Option(help="Write the list as CSV here.")] = None,
 ) -> None:
@@ -727,7 +757,13 @@ def extension_check(
     day = _as_of(as_of)
     snap = _snapshot(settings, day)
     started = time.perf_counter()
-    table = extension_checks(snap, _grading(grades, day) if grades else None, hops)
+    stored = scores_file(settings.scores_dir, day, preferred=current_version(settings.models_dir))
+    if grades is not None or stored is not None:
+        grading: pa.Table | None = _plan_grading(settings, day, grades)[0]
+    else:
+        grading = None
+        typer.echo(f"no scores of {day}: related firms ranked by hops, not by risk")
+    table = extension_checks(snap, grading, hops)
     black = len(set(table["black_listed_id"].to_pylist()))
     typer.echo(
         f"{table.num_rows:,} related firms of {black:,} black-listed enterprises "

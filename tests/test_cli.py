@@ -105,8 +105,11 @@ def test_features_takes_the_snapshot_it_needs_and_saves_the_matrix(home: Path) -
 
 
 def test_plan_draw_show_export_replay_and_results(home: Path, tmp_path: Path) -> None:
+    import json
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
 
     from graph_model.snapshot import Snapshot
 
@@ -154,6 +157,26 @@ def test_plan_draw_show_export_replay_and_results(home: Path, tmp_path: Path) ->
 
     code, out = run("extension-check", "--as-of", "2024-06-30", "--grades", str(grades))
     assert code == 0 and "black-listed enterprises" in out, out
+
+    # Without --grades, plans use the model's stored scores of the date (here: a stand-in
+    # scores file of a model version "m1", in the place the scorer writes it).
+    code, out = run(
+        "plan", "draw", "--as-of", "2024-06-30", "--item", "x", "--inspectors", str(inspectors)
+    )
+    assert code == 2 and "no stored scores of 2024-06-30" in out
+    stored = home / "scores" / "2024-06-30" / "m1.parquet"
+    stored.parent.mkdir(parents=True)
+    pq.write_table(pacsv.read_csv(grades), stored)
+    code, out = run(
+        "plan", "draw", "--as-of", "2024-06-30", "--item", "x", "--inspectors", str(inspectors)
+    )
+    assert code == 0, out
+    stored_plan = out.split("plan ")[-1].split(" ")[0]
+    assert (
+        json.loads((home / "plans" / f"{stored_plan}.json").read_text())["spec"]["grading"] == "m1"
+    )
+    code, out = run("plan", "replay", stored_plan, "--inspectors", str(inspectors))
+    assert code == 0 and "replayed" in out, out
     code, out = run(
         "plan", "draw", "--as-of", "2024-06-30", "--item", "x", *common, "--preset", "z"
     )
