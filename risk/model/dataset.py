@@ -194,14 +194,6 @@ class Rows:
     def positives(self) -> int:
         return int(self.y.sum())
 
-    def dates(self) -> list[date]:
-        """The distinct as-of dates, oldest first."""
-        return [d.item() for d in np.unique(self.as_of)]
-
-    def of(self, day: date) -> np.ndarray:
-        """Mask of the rows of one as-of date."""
-        return np.asarray(self.as_of == np.datetime64(day, "D"))
-
 
 @dataclass(frozen=True)
 class Dataset:

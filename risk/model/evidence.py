@@ -158,10 +158,6 @@ class EvidenceFinder:
         ):
             self._finders[name] = self._contacts
 
-    def supports(self, feature: str) -> bool:
-        """Whether ``feature`` has an evidence search."""
-        return feature in self._finders
-
     def find(self, feature: str, row: int) -> tuple[Evidence, ...]:
         """Evidence for ``feature`` of the enterprise at snapshot row ``row`` (at most
         ``limit`` items; empty for features without a search)."""

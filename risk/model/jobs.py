@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy.special import expit
 
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
@@ -52,7 +53,7 @@ from risk.model.report import render_report
 from risk.model.scores import (
     GradeRecord,
     ReasonSettings,
-    population_rows,
+    check_features,
     read_grade,
     save_scores,
     score_snapshot,
@@ -108,21 +109,42 @@ class ModelConfig:
         )
 
 
-def _predict(model: FittedModel, artefact_columns: list[int], x: np.ndarray) -> ModelScores:
-    margin = model.margin(x[:, artefact_columns])
-    return ModelScores(score=model.calibration(margin), raw=1.0 / (1.0 + np.exp(-margin)))
+def _predict(model: FittedModel, columns: list[int], x: np.ndarray) -> ModelScores:
+    """Calibrated and uncalibrated scores of ``model`` on rows of ``x`` (its ``columns``)."""
+    margin = model.margin(x[:, columns])
+    return ModelScores(score=model.calibration(margin), raw=expit(margin))
 
 
 def _predictions(
     windows: dict[str, Rows], models: tuple[FittedModel, ...], names: tuple[str, ...]
 ) -> Predictions:
-    """Both models' scores on the rows of each window."""
-    kinds = np.concatenate([np.full(len(r.y), w, dtype=object) for w, r in windows.items()])
-    as_of = np.concatenate([r.as_of for r in windows.values()])
-    y = np.concatenate([r.y for r in windows.values()])
-    x = np.concatenate([r.x for r in windows.values()])
-    scores = {m.name: _predict(m, [names.index(f) for f in m.features], x) for m in models}
-    return Predictions(kinds, as_of, y, scores)
+    """Both models' scores on the rows of each window (window by window: no copy of all)."""
+    parts = [
+        Predictions(
+            np.full(len(rows.y), window, dtype=object),
+            rows.as_of,
+            rows.y,
+            {m.name: _predict(m, [names.index(f) for f in m.features], rows.x) for m in models},
+        )
+        for window, rows in windows.items()
+    ]
+    return _concat(parts)
+
+
+def _concat(parts: list[Predictions]) -> Predictions:
+    models = list(parts[0].models)
+    return Predictions(
+        np.concatenate([p.window for p in parts]),
+        np.concatenate([p.as_of for p in parts]),
+        np.concatenate([p.y for p in parts]),
+        {
+            m: ModelScores(
+                np.concatenate([p.models[m].score for p in parts]),
+                np.concatenate([p.models[m].raw for p in parts]),
+            )
+            for m in models
+        },
+    )
 
 
 def _predictions_table(preds: Predictions, ids: pa.Array) -> pa.Table:
@@ -302,20 +324,8 @@ def evaluate_job(
     if as_of:
         if store is None:
             raise ModelError("evaluating on new dates needs the store for their labels")
-        preds = _new_predictions(store, settings, artefact, config, as_of, progress)
-        saved_valid = saved.where(saved.window == "valid")
-        preds = Predictions(
-            np.concatenate([saved_valid.window, preds.window]),
-            np.concatenate([saved_valid.as_of, preds.as_of]),
-            np.concatenate([saved_valid.y, preds.y]),
-            {
-                m: ModelScores(
-                    np.concatenate([saved_valid.models[m].score, preds.models[m].score]),
-                    np.concatenate([saved_valid.models[m].raw, preds.models[m].raw]),
-                )
-                for m in models
-            },
-        )
+        fresh = _new_predictions(store, settings, artefact, config, as_of, progress)
+        preds = _concat([saved.where(saved.window == "valid"), fresh])
     else:
         preds = saved
     evaluation = evaluate(preds, config.policy)
@@ -333,7 +343,8 @@ def _new_predictions(
     dates: tuple[date, ...],
     progress: Progress,
 ) -> Predictions:
-    """Both models' scores and the labels on new as-of dates (the 'test' window)."""
+    """Both models' scores and the labels on new as-of dates (the 'test' window); the
+    labels follow the definition the model was trained with."""
     trained_label = artefact.manifest["label"]
     label = LabelDefinition(trained_label["horizon_months"], tuple(trained_label["events"]))
     observed = observed_through(store, settings)
@@ -360,18 +371,7 @@ def _new_predictions(
                 },
             )
         )
-    return Predictions(
-        np.concatenate([p.window for p in parts]),
-        np.concatenate([p.as_of for p in parts]),
-        np.concatenate([p.y for p in parts]),
-        {
-            m: ModelScores(
-                np.concatenate([p.models[m].score for p in parts]),
-                np.concatenate([p.models[m].raw for p in parts]),
-            )
-            for m in (GRAPH_MODEL, BASELINE_MODEL)
-        },
-    )
+    return _concat(parts)
 
 
 def _scoring_inputs(
@@ -423,18 +423,16 @@ def explain_job(
         )
     if record.reasons is not None:
         return record
-    config = ModelConfig.from_settings(settings)
     artefact = load_artefact(settings.models_dir, record.model_version)
     snapshot, source = _scoring_inputs(settings, store, as_of, _quiet)
     matrix = source.matrix(as_of, snapshot)
-    rows = population_rows(snapshot, matrix)
-    row = rows[
-        np.flatnonzero(
-            matrix.ids.take(pa.array(rows)).to_numpy(zero_copy_only=False) == enterprise_id
-        )
-    ]
+    check_features(snapshot, matrix)
+    row = snapshot.index_of([enterprise_id])
     model = artefact.graph
-    finder = EvidenceFinder(FeatureContext(snapshot), config.reasons.evidence_items)
+    # The reason settings of the day it was scored, not today's: the same reasons it would
+    # have stored.
+    used = record.reason_settings
+    finder = EvidenceFinder(FeatureContext(snapshot), used.evidence_items)
     x = matrix.values[row][:, artefact.columns(model)]
-    (found,) = explain(model, x, row, config.reasons.top_k, finder)
+    (found,) = explain(model, x, row, used.top_k, finder)
     return replace(record, reasons=found)

@@ -68,10 +68,11 @@ class GradeRecord:
     population: int
     grade: str
     reasons: list[Reason] | None
+    reason_settings: ReasonSettings
 
 
-def population_rows(snapshot: Snapshot, matrix: FeatureMatrix) -> np.ndarray:
-    """Snapshot rows of the enterprises to score; refuses features of another snapshot."""
+def check_features(snapshot: Snapshot, matrix: FeatureMatrix) -> None:
+    """Refuse a feature matrix that was not computed on ``snapshot``."""
     if matrix.as_of != snapshot.as_of or not matrix.ids.equals(
         snapshot.enterprises["id"].combine_chunks()
     ):
@@ -79,6 +80,11 @@ def population_rows(snapshot: Snapshot, matrix: FeatureMatrix) -> np.ndarray:
             f"the features of {matrix.as_of} were not computed on this snapshot of "
             f"{snapshot.as_of}; compute them again (creditgraph features --as-of …)"
         )
+
+
+def population_rows(snapshot: Snapshot, matrix: FeatureMatrix) -> np.ndarray:
+    """Snapshot rows of the enterprises to score (in operation on the date)."""
+    check_features(snapshot, matrix)
     return np.flatnonzero(in_operation(snapshot.enterprises, snapshot.as_of))
 
 
@@ -135,7 +141,12 @@ def score_snapshot(
         "cutoffs": dict(zip(policy.classes[1:], cutoffs, strict=True)),
         "counts": counts,
         "population": len(rows),
-        "reasons": {"top_k": reasons.top_k, "share": reasons.share, "explained": len(chosen)},
+        "reasons": {
+            "top_k": reasons.top_k,
+            "share": reasons.share,
+            "evidence_items": reasons.evidence_items,
+            "explained": len(chosen),
+        },
     }
     return table.replace_schema_metadata({b"creditgraph": json.dumps(meta)})
 
@@ -183,6 +194,9 @@ def _record(path: Path, enterprise_id: str) -> GradeRecord | None:
         population=meta["population"],
         grade=row["grade"],
         reasons=parse_reasons(row["reasons"]) if row["reasons"] is not None else None,
+        reason_settings=ReasonSettings(
+            meta["reasons"]["top_k"], meta["reasons"]["share"], meta["reasons"]["evidence_items"]
+        ),
     )
 
 
