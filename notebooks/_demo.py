@@ -1,19 +1,24 @@
 """The demo city for the notebooks: the data home's store, made by a demo if missing.
 
 Notebooks read ``CREDITGRAPH_HOME`` (default ``./var``) like every command. If it holds no
-store yet, a 20,000-enterprise demo city is generated and loaded first (a few seconds), so
-each notebook runs top to bottom on a fresh machine.
+store yet, a 20,000-enterprise demo city is generated and loaded first (a few seconds), and
+if it holds no model yet, one is trained and the last observed month scored (about half a
+minute), so each notebook runs top to bottom on a fresh machine.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.open import open_store
 from loaders.generator import generate_city
 from loaders.load import load_folder
+from risk.model.artefact import ModelArtefact, current_version, load_artefact
+from risk.model.jobs import observed_through, score_job, train_job
+from risk.model.scores import scores_file
 
 DEMO_ENTERPRISES = 20_000
 
@@ -47,3 +52,18 @@ def demo_snapshot(as_of: date) -> Snapshot:
         snap = take_snapshot(store, as_of)
     snap.save(folder)
     return snap
+
+
+def demo_model() -> tuple[ModelArtefact, Path]:
+    """The current model and its scores of the last fully observed month-end, trained and
+    scored first if the data home has none."""
+    settings = demo_settings()
+    with open_store(settings, read_only=True) as store:
+        if current_version(settings.models_dir) is None:
+            train_job(store, settings)
+        artefact = load_artefact(settings.models_dir)
+        day = observed_through(store, settings)
+        scores = scores_file(settings.scores_dir, day, artefact.version)
+        if scores is None:
+            scores, _ = score_job(settings, store, day)
+    return artefact, scores

@@ -1,7 +1,8 @@
 """双随机 object draws: the pool, the per-class ratios, exclusions, forced inclusions, the draw.
 
-The pool is every enterprise in business on the as-of date (active or suspended) that
-passes the region and industry filters, with its grade and score. Each class draws
+The pool is every enterprise in operation on the as-of date (the population the model
+grades: not ended, not a foreign shareholder) that passes the region and industry filters,
+with its grade and score. Each class draws
 ``ceil(ratio × class size)`` objects from its eligible members, weighted by risk
 within the class (weight ``1 + risk_weight × score percentile``, so every eligible
 object keeps a chance), without replacement (Efraimidis–Spirakis keys). Forced
@@ -26,8 +27,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from graph_model.snapshot import Snapshot
+from risk.model.dataset import in_operation
 
-_IN_BUSINESS = ("active", "suspended")
 _FINDINGS = ("problem_found", "not_found_at_address", "refused")
 
 
@@ -149,7 +150,8 @@ def build_pool(
     in (computed by the caller from the black list, see extension.py).
     """
     ent = snapshot.enterprises
-    keep = pc.is_in(ent["status"], value_set=pa.array(_IN_BUSINESS))
+    # The pool is the population the model grades: firms in operation, foreign ones excluded.
+    keep = pa.array(in_operation(ent, snapshot.as_of))
     if spec.regions:
         in_region = pc.starts_with(ent["region_code"], spec.regions[0])
         for prefix in spec.regions[1:]:
