@@ -16,8 +16,8 @@ the feature saw, and needs no store round trip per firm):
 
 Community features have no evidence of their own (communities are not kept after feature
 computation). Every search is bounded: at most ``limit`` items per reason, two hops, chains
-of ``MAX_CHAIN_LINKS`` shareholdings, cycles of ``MAX_CYCLE_LENGTH`` guarantees, and
-``MAX_SCAN`` neighbours looked at per step.
+of ``MAX_CHAIN_LINKS`` shareholdings, cycles of ``MAX_CYCLE_LENGTH`` guarantees,
+``MAX_SCAN`` neighbours looked at per node and step and ``MAX_VISITED`` nodes per search.
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ MAX_CHAIN_LINKS = 10
 
 MAX_SCAN = 2_000
 """Neighbours looked at per node and step of a search: hubs stay cheap."""
+
+MAX_VISITED = 20_000
+"""Nodes a search reaches at most (two hops around a big group)."""
 
 _EPOCH = date(1970, 1, 1)
 _ROLE_WORDS = {"LEGAL_REP": "legal representative", "HOLDS_SHARES": "shareholder"}
@@ -351,40 +354,44 @@ class EvidenceFinder:
         return f" –related– {self._label(b)}", (self._ids[b],)
 
     def _related(self, hops: int, which: str, row: int) -> list[Evidence]:
-        """Paths of at most ``hops`` hops to related firms with bad records (or listed)."""
+        """Paths of at most ``hops`` hops to related firms with bad records (or listed),
+        nearest first, then the most recently listed. A breadth-first search on the
+        related-enterprise graph, one NumPy step per hop, stopped once a hop has found
+        enough or ``MAX_VISITED`` firms were reached."""
         target = self.ctx.listed if which == "listed" else self.ctx.bad
         related = self.ctx.related
-        parent = {row: -1}
-        frontier = [row]
-        found: list[tuple[int, int]] = []
-        for depth in range(1, hops + 1):
-            nxt = []
-            for node in frontier:
-                for other in related.indices[related.indptr[node] : related.indptr[node + 1]][
-                    :MAX_SCAN
-                ]:
-                    other = int(other)
-                    if other in parent:
-                        continue
-                    parent[other] = node
-                    nxt.append(other)
-                    if target[other]:
-                        found.append((depth, other))
-            frontier = nxt
-        latest = self.ctx.latest_listing_day
-        found.sort(key=lambda item: (item[0], -latest[item[1]], item[1]))
+        seen = np.array([row])
+        frontier = seen
+        parent: dict[int, int] = {}
+        found: list[int] = []
+        for _ in range(hops):
+            if len(found) >= self.limit or len(seen) >= MAX_VISITED:
+                break
+            starts = related.indptr[frontier]
+            counts = np.minimum(related.indptr[frontier + 1] - starts, MAX_SCAN)
+            offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+            nodes = related.indices[np.repeat(starts, counts) + offsets][:MAX_VISITED]
+            parents = np.repeat(frontier, counts)[:MAX_VISITED]
+            fresh = ~np.isin(nodes, seen)
+            nodes, first = np.unique(nodes[fresh], return_index=True)
+            parent.update(zip(nodes.tolist(), parents[fresh][first].tolist(), strict=True))
+            hits = nodes[target[nodes]]
+            latest = self.ctx.latest_listing_day[hits]
+            found += hits[np.lexsort((hits, -latest))].tolist()
+            seen = np.concatenate([seen, nodes])
+            frontier = nodes
         out = []
-        for _, end in found[: self.limit]:
+        for end in found[: self.limit]:
             path = [end]
-            while parent[path[-1]] != -1:
+            while path[-1] in parent:
                 path.append(parent[path[-1]])
             path.reverse()
-            text, nodes = self._label(row), [self._ids[row]]
+            text, ids = self._label(row), [self._ids[row]]
             for a, b in itertools.pairwise(path):
-                part, ids = self._hop(a, b)
+                part, hop_ids = self._hop(a, b)
                 text += part
-                nodes.extend(ids)
-            out.append(Evidence(text, tuple(nodes)))
+                ids.extend(hop_ids)
+            out.append(Evidence(text, tuple(ids)))
         return out
 
     # -- ownership ------------------------------------------------------------------------
@@ -456,6 +463,8 @@ class EvidenceFinder:
                     if other not in parent:
                         parent[other] = node
                         nxt.append(other)
+            if len(parent) >= MAX_VISITED:
+                break
             frontier = nxt
         return None
 
