@@ -13,7 +13,7 @@ from html import escape
 import numpy as np
 
 WIDTH, HEIGHT = 460, 330
-LEFT, RIGHT, TOP, BOTTOM = 58, 16, 34, 70
+LEFT, RIGHT, TOP, BOTTOM = 58, 16, 34, 80
 COLOURS = ("#1f5fa8", "#d9822b", "#2e8b57", "#a23b72", "#6b6b6b", "#8c564b")
 MAX_POINTS = 400
 
@@ -87,10 +87,13 @@ def _frame(
 
 
 def _legend(names: list[str], dashed: list[bool]) -> list[str]:
+    """One entry per series under the plot, wrapping to a second row when needed."""
     parts = []
-    x = LEFT
-    y = HEIGHT - 14
+    x, y = LEFT, HEIGHT - 26
     for i, name in enumerate(names):
+        width = 30 + 7 * len(name)
+        if x + width > WIDTH and x > LEFT:
+            x, y = LEFT, y + 16
         dash = ' stroke-dasharray="5 3"' if dashed[i] else ""
         colour = COLOURS[i % len(COLOURS)]
         parts.append(
@@ -98,7 +101,7 @@ def _legend(names: list[str], dashed: list[bool]) -> list[str]:
             f'stroke-width="2"{dash}/><text x="{x + 22}" y="{y}" font-size="11">'
             f"{escape(name)}</text>"
         )
-        x += 30 + 7 * len(name)
+        x += width
     return parts
 
 

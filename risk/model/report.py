@@ -37,6 +37,7 @@ table { border-collapse: collapse; margin: 0.6em 0 1.4em; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f3f3f3; }
+td.text { text-align: left; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 .note { color: #555; font-size: 0.9em; }
 """
@@ -56,6 +57,12 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{_fmt(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _facts(rows: list[tuple[str, Any]]) -> str:
+    """A two-column table of names and values, read left to right."""
+    body = "".join(f"<tr><th>{escape(k)}</th><td class='text'>{_fmt(v)}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
 
 
 def _curves(preds: Predictions) -> list[str]:
@@ -79,8 +86,15 @@ def _curves(preds: Predictions) -> list[str]:
         calib.append(Series(TITLES[name], mean, seen, dashed))
     top = max(float(np.max(s.x)) for s in calib) * 1.05 if calib else 1.0
     charts = [
-        line_chart("ROC curve", roc, "false positive rate", "true positive rate", diagonal=True),
-        line_chart("Precision–recall", pr, "recall", "precision"),
+        line_chart(
+            "ROC curve",
+            roc,
+            "false positive rate",
+            "true positive rate",
+            y_range=(0.0, 1.0),
+            diagonal=True,
+        ),
+        line_chart("Precision–recall", pr, "recall", "precision", y_range=(0.0, 1.0)),
         line_chart(
             "Inspection gains",
             gains,
@@ -102,17 +116,18 @@ def _curves(preds: Predictions) -> list[str]:
     for name in test.models:
         series = []
         for day in np.unique(preds.as_of):
-            part = preds.models[name].score[preds.as_of == day]
-            label = f"{np.datetime64(day, 'D')}"
-            ordered = np.sort(part)
-            series.append(Series(label, ordered, np.arange(1, len(ordered) + 1) / len(ordered)))
+            ordered = np.sort(preds.models[name].score[preds.as_of == day])
+            share = np.arange(1, len(ordered) + 1) / len(ordered)
+            series.append(Series(f"{np.datetime64(day, 'D')}", ordered, share))
+        # The top half-percent would stretch the axis over an empty tail.
+        right = float(np.quantile(preds.models[name].score, 0.995))
         charts.append(
             line_chart(
                 f"Score distribution per date ({TITLES[name]})",
                 series,
-                "score",
+                "score (to the 99.5th percentile)",
                 "share of firms at or below",
-                x_range=(0.0, max(float(np.max(s.x)) for s in series)),
+                x_range=(0.0, right),
                 y_range=(0.0, 1.0),
             )
         )
@@ -134,27 +149,26 @@ def render_report(manifest: dict[str, Any], evaluation: dict[str, Any], preds: P
         "<p class='note'>Synthetic data gives synthetic figures: read them as a check of the "
         "method, not as the accuracy of a real deployment.</p>",
         "<h2>What was trained on what</h2>",
-        _table(
-            ["", ""],
+        _facts(
             [
-                [
+                (
                     "label",
                     f"bad within {label['horizon_months']} months: " + ", ".join(label["events"]),
-                ],
-                ["data complete through", label["observed_through"]],
-                ["training as-of dates", f"{split['train'][0]} … {split['train'][-1]}"],
-                ["validation as-of dates", f"{split['valid'][0]} … {split['valid'][-1]}"],
-                ["test as-of dates", ", ".join(evaluation["dates"])],
-                ["test rows (firm × date)", evaluation["rows"]],
-                [
+                ),
+                ("data complete through", label["observed_through"]),
+                ("training as-of dates", f"{split['train'][0]} … {split['train'][-1]}"),
+                ("validation as-of dates", f"{split['valid'][0]} … {split['valid'][-1]}"),
+                ("test as-of dates", ", ".join(evaluation["dates"])),
+                ("test rows (firm × date)", evaluation["rows"]),
+                (
                     "bad in the test rows",
                     f"{evaluation['positives']:,} ({evaluation['base_rate']:.2%})",
-                ],
-                ["training rows used", manifest["training_data"]["training_rows"]],
-                ["seed, threads", f"{manifest['seed']}, {manifest['threads']}"],
-                ["libraries", ", ".join(f"{k} {v}" for k, v in manifest["libraries"].items())],
-                ["training-data fingerprint", manifest["training_data"]["fingerprint"][:16]],
-            ],
+                ),
+                ("training rows used", manifest["training_data"]["training_rows"]),
+                ("seed, threads", f"{manifest['seed']}, {manifest['threads']}"),
+                ("libraries", ", ".join(f"{k} {v}" for k, v in manifest["libraries"].items())),
+                ("training-data fingerprint", manifest["training_data"]["fingerprint"][:16]),
+            ]
         ),
         "<h2>Headline: the graph against the no-graph baseline (test window)</h2>",
         _table(
