@@ -1,0 +1,114 @@
+"""Small building blocks shared by the pages: grids, cards, notices and chart styling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dash_ag_grid as dag
+import plotly.graph_objects as go
+from dash import html
+
+from dashboard.graph import GRADE_COLOURS
+from dashboard.i18n import Language, text
+
+_GRID_ZH = {
+    "page": "页",
+    "of": "/",
+    "to": "至",
+    "more": "更多",
+    "next": "下一页",
+    "last": "末页",
+    "first": "首页",
+    "previous": "上一页",
+    "noRowsToShow": "没有数据",
+    "filterOoo": "筛选……",
+    "contains": "包含",
+    "equals": "等于",
+    "notEqual": "不等于",
+    "startsWith": "开头是",
+    "pageSizeSelectorLabel": "每页：",
+}
+"""AG Grid's own words in Chinese (the grid speaks English otherwise)."""
+
+
+def grid(
+    grid_id: str,
+    rows: list[dict[str, Any]],
+    columns: list[dict[str, Any]],
+    lang: Language,
+    height: int = 420,
+    **options: Any,
+) -> dag.AgGrid:
+    """A sortable, filterable, paginated grid; every column resizable."""
+    grid_options: dict[str, Any] = {
+        "pagination": True,
+        "paginationPageSize": 50,
+        "paginationPageSizeSelector": False,
+        "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
+        "animateRows": False,
+        **options.pop("grid_options", {}),
+    }
+    if lang == "zh":
+        grid_options["localeText"] = _GRID_ZH
+    return dag.AgGrid(
+        id=grid_id,
+        rowData=rows,
+        columnDefs=columns,
+        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 80},
+        dashGridOptions=grid_options,
+        columnSize="responsiveSizeToFit",
+        style={"height": f"{height}px", "width": "100%"},
+        **options,
+    )
+
+
+def column(field: str, lang: Language, label: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A grid column whose header is the label ``label`` (default: ``field``) in ``lang``."""
+    return {"field": field, "headerName": text(label or field, lang), **extra}
+
+
+def card(title: str, value: str, note: str | None = None) -> html.Div:
+    """A figure with its title, for the rows of key numbers."""
+    children: list[Any] = [
+        html.Div(title, className="card-title"),
+        html.Div(value, className="card-value"),
+    ]
+    if note:
+        children.append(html.Div(note, className="card-note"))
+    return html.Div(children, className="card")
+
+
+def notice(message: str, kind: str = "info") -> html.Div:
+    """A line telling the user what is missing or what happened (``info``, ``ok``, ``error``)."""
+    return html.Div(message, className=f"notice notice-{kind}")
+
+
+def grade_badge(grade: str | None) -> html.Span:
+    """A grade letter on its colour."""
+    if not grade:
+        return html.Span("—", className="badge")
+    return html.Span(
+        grade, className="badge", style={"backgroundColor": GRADE_COLOURS.get(grade, "#607d8b")}
+    )
+
+
+def styled(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
+    """Common chart layout: compact margins, legend on top, readable fonts on a laptop."""
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "font": {"size": 15}},
+        height=height,
+        margin={"l": 50, "r": 16, "t": 56, "b": 40},
+        legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+        font={"family": "Noto Sans CJK SC, Microsoft YaHei, sans-serif", "size": 12},
+        plot_bgcolor="#ffffff",
+        paper_bgcolor="#ffffff",
+    )
+    fig.update_xaxes(showgrid=False)
+    fig.update_yaxes(gridcolor="#eceff1")
+    return fig
+
+
+def grade_colours(classes: Sequence[str]) -> dict[str, str]:
+    """Colour of each class, in order (unknown classes grey)."""
+    return {g: GRADE_COLOURS.get(g, "#607d8b") for g in classes}

@@ -1,0 +1,410 @@
+"""The board's data manager: everything the pages show, read from the data home and cached.
+
+One :class:`BoardData` is made by the app factory and handed to every callback; there is no
+module-level state. It reads files only: saved snapshots (the graph as of a date), the
+model's stored scores, plan records, inspector files and the supervision registry. It never
+opens the graph store: the embedded store takes one writer process, and a board holding it
+would block the next load; snapshots are also what the grades were computed on, so the board
+shows the graph as it stood on the grades' date.
+
+Heavy results (a snapshot read, its reverse adjacency, every guarantee circle, the extension
+list of the whole black list) are computed once per date and kept. Cached values are
+immutable (Arrow tables, read-only NumPy arrays, frozen dataclasses, tuples), so a caller
+gets the equivalent of a copy without paying for one at a million rows. Dates are evicted
+least recently used first, beyond ``max_dates``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from dashboard.config import BoardConfig
+from dashboard.graph import GraphIndex
+from graph_model.settings import Settings
+from graph_model.snapshot import Snapshot
+from risk.features.context import FeatureContext
+from risk.features.guarantees import Circle, GuaranteeGraph, guarantee_circles, guarantee_graph
+from risk.model.artefact import current_version
+from risk.model.scores import GradeRecord, grade_history, read_grade, scores_file
+from risk.supervision.extension import black_listed, extension_checks
+from risk.supervision.inspectors import Inspector, read_inspectors
+from risk.supervision.plans import PlanRecord
+from risk.supervision.registry import open_registry
+from risk.supervision.warnings import list_warnings
+
+T = TypeVar("T")
+
+RECORD_KINDS = (
+    "black_list",
+    "abnormal_list",
+    "dishonest_debtor",
+    "penalty",
+    "commitment",
+    "inspection",
+)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True)
+class Grades:
+    """Stored grades of one date, aligned with the snapshot's enterprise rows."""
+
+    model_version: str
+    classes: tuple[str, ...]
+    grade: np.ndarray
+    """Grade per enterprise row; "" when the enterprise was not scored."""
+    score: np.ndarray
+    """Score per enterprise row; NaN when not scored."""
+    table: pa.Table
+    """``id``, ``grade``, ``score`` as stored: the grading a plan is drawn with."""
+    population: int
+
+
+@dataclass(frozen=True)
+class Circles:
+    """Every guarantee circle of a date, largest exposure first, and the graph they are in."""
+
+    circles: tuple[Circle, ...]
+    graph: GuaranteeGraph
+    capital: np.ndarray
+
+
+@dataclass(frozen=True)
+class MonthMix:
+    """Grade counts of one scored date (read from the scores file's metadata)."""
+
+    as_of: date
+    counts: dict[str, int]
+
+
+class BoardData:
+    """Reads and caches what the board shows; one per app, shared by its callbacks."""
+
+    def __init__(self, settings: Settings, config: BoardConfig, max_dates: int = 2) -> None:
+        self.settings = settings
+        self.config = config
+        self._max_dates = max_dates
+        self._values: dict[tuple[Any, ...], Any] = {}
+        self._locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._recent: list[date] = []
+        self._guard = threading.Lock()
+
+    # -- cache ---------------------------------------------------------------
+    def _cached(self, key: tuple[Any, ...], build: Callable[[], T]) -> T:
+        """The value of ``key``, built once even when two requests ask at the same time."""
+        day = next((k for k in key if isinstance(k, date)), None)
+        with self._guard:
+            if day is not None:
+                self._touch(day)
+            if key in self._values:
+                return self._values[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                if key in self._values:
+                    return self._values[key]
+            value = build()
+            with self._guard:
+                self._values[key] = value
+            return value
+
+    def _touch(self, day: date) -> None:
+        """Mark ``day`` as used; forget the values of the least recently used dates."""
+        if day in self._recent:
+            self._recent.remove(day)
+        self._recent.append(day)
+        while len(self._recent) > self._max_dates:
+            old = self._recent.pop(0)
+            for key in [k for k in self._values if old in k]:
+                del self._values[key]
+
+    # -- dates ---------------------------------------------------------------
+    def dates(self) -> tuple[date, ...]:
+        """Dates with a saved snapshot, oldest first."""
+        folder = self.settings.snapshots_dir
+        if not folder.is_dir():
+            return ()
+        found = []
+        for child in folder.iterdir():
+            if (child / "manifest.json").exists():
+                try:
+                    found.append(date.fromisoformat(child.name))
+                except ValueError:
+                    continue
+        return tuple(sorted(found))
+
+    def default_date(self) -> date | None:
+        """The configured date if it has a snapshot, else the latest one."""
+        dates = self.dates()
+        if self.config.as_of in dates:
+            return self.config.as_of
+        return dates[-1] if dates else None
+
+    def scored_dates(self) -> tuple[date, ...]:
+        """Dates with stored scores, oldest first."""
+        folder = self.settings.scores_dir
+        if not folder.is_dir():
+            return ()
+        found = []
+        for child in folder.iterdir():
+            if child.is_dir() and any(child.glob("*.parquet")):
+                try:
+                    found.append(date.fromisoformat(child.name))
+                except ValueError:
+                    continue
+        return tuple(sorted(found))
+
+    def previous_scored(self, day: date) -> date | None:
+        """The scored date before ``day``, if any."""
+        earlier = [d for d in self.scored_dates() if d < day]
+        return earlier[-1] if earlier else None
+
+    # -- snapshot, graph, grades ---------------------------------------------
+    def snapshot(self, day: date) -> Snapshot:
+        """The saved snapshot of ``day``."""
+        return self._cached(
+            ("snapshot", day),
+            lambda: Snapshot.load(self.settings.snapshots_dir / day.isoformat()),
+        )
+
+    def graph(self, day: date) -> GraphIndex:
+        """Both directions of every relation of the snapshot, for the graphs."""
+        return self._cached(("graph", day), lambda: GraphIndex(self.snapshot(day)))
+
+    def row_of(self, day: date, enterprise_id: str) -> int | None:
+        """Snapshot row of an enterprise; None when it is not in the snapshot."""
+        graph = self.graph(day)
+        found = graph.index_of(enterprise_id)
+        return found if found is not None and found < graph.n_enterprises else None
+
+    def _scores_path(self, day: date) -> Path | None:
+        preferred = current_version(self.settings.models_dir)
+        return scores_file(self.settings.scores_dir, day, preferred=preferred)
+
+    def grades(self, day: date) -> Grades | None:
+        """The stored grades of ``day`` (the current model's if it scored that date), or None
+        when the date was not scored."""
+        return self._cached(("grades", day), lambda: self._read_grades(day))
+
+    def grade_table(self, day: date) -> pa.Table | None:
+        """``id``, ``grade``, ``score`` as stored for ``day`` (no snapshot needed), or None."""
+
+        def build() -> pa.Table | None:
+            path = self._scores_path(day)
+            if path is None:
+                return None
+            return pq.read_table(path, columns=["id", "grade", "score"])
+
+        return self._cached(("grade_table", day), build)
+
+    def _read_grades(self, day: date) -> Grades | None:
+        path = self._scores_path(day)
+        table = self.grade_table(day)
+        if path is None or table is None:
+            return None
+        meta = json.loads(pq.read_schema(path).metadata[b"creditgraph"])
+        ids = self.snapshot(day).enterprises["id"]
+        rows = pc.index_in(ids, value_set=table["id"]).to_numpy(zero_copy_only=False)
+        has = ~np.isnan(rows.astype(float))
+        take = rows[has].astype(np.int64)
+        grade = np.full(len(rows), "", dtype=object)
+        grade[has] = table["grade"].to_numpy(zero_copy_only=False)[take]
+        score = np.full(len(rows), np.nan)
+        score[has] = table["score"].to_numpy(zero_copy_only=False)[take]
+        classes = tuple(meta.get("grades", {}).get("classes", {})) or tuple(
+            sorted(set(grade[has].tolist()))
+        )
+        return Grades(
+            model_version=str(meta.get("model_version", path.stem)),
+            classes=classes,
+            grade=_frozen(grade),
+            score=_frozen(score),
+            table=table,
+            population=int(meta.get("population", table.num_rows)),
+        )
+
+    def grade_counts(self, day: date, by: str) -> pa.Table:
+        """Graded enterprises per value of an enterprise column (``region_code`` or
+        ``industry``) and grade: ``group``, ``grade``, ``count``, largest groups first."""
+
+        def build() -> pa.Table:
+            grades = self.grades(day)
+            if grades is None:
+                return pa.table({"group": [], "grade": [], "count": []})
+            table = pa.table(
+                {
+                    "group": pc.fill_null(self.snapshot(day).enterprises[by], "—"),
+                    "grade": pa.array(grades.grade, pa.string()),
+                }
+            ).filter(pa.array(grades.grade != ""))
+            counts = table.group_by(["group", "grade"]).aggregate([("grade", "count")])
+            counts = counts.rename_columns(["group", "grade", "count"])
+            totals = table.group_by("group").aggregate([("grade", "count")])
+            order = totals.sort_by([("grade_count", "descending"), ("group", "ascending")])
+            rank = pc.index_in(counts["group"], value_set=order["group"])
+            return (
+                counts.append_column("_rank", rank)
+                .sort_by([("_rank", "ascending"), ("grade", "ascending")])
+                .drop(["_rank"])
+            )
+
+        return self._cached(("grade_counts", day, by), build)
+
+    def grade_mix_history(self) -> tuple[MonthMix, ...]:
+        """Grade counts of every scored date, from the files' metadata (no rows read)."""
+        out = []
+        for day in self.scored_dates():
+            path = self._scores_path(day)
+            if path is None:
+                continue
+            meta = json.loads(pq.read_schema(path).metadata[b"creditgraph"])
+            out.append(MonthMix(day, {str(k): int(v) for k, v in meta["counts"].items()}))
+        return tuple(out)
+
+    def grade_record(self, enterprise_id: str, day: date) -> GradeRecord | None:
+        """Grade, score, rank and stored reasons of an enterprise on ``day``."""
+        preferred = current_version(self.settings.models_dir)
+        return read_grade(self.settings.scores_dir, enterprise_id, day, preferred=preferred)
+
+    def grade_history(self, enterprise_id: str) -> tuple[GradeRecord, ...]:
+        """Every stored grade of an enterprise, oldest first."""
+        return tuple(grade_history(self.settings.scores_dir, enterprise_id))
+
+    def records_of(self, day: date, row: int) -> pa.Table:
+        """The records of one enterprise in the snapshot (what its grade could see)."""
+        order, bounds = self._cached(("records_index", day), lambda: self._records_index(day))
+        rows = order[bounds[row] : bounds[row + 1]]
+        return self.snapshot(day).records.take(pa.array(rows))
+
+    def _records_index(self, day: date) -> tuple[np.ndarray, np.ndarray]:
+        snap = self.snapshot(day)
+        owner = snap.records["enterprise"].to_numpy()
+        bounds = np.zeros(snap.n_enterprises + 1, dtype=np.int64)
+        np.cumsum(np.bincount(owner, minlength=snap.n_enterprises), out=bounds[1:])
+        return _frozen(np.argsort(owner, kind="stable")), _frozen(bounds)
+
+    def active_records(self, day: date) -> dict[str, int]:
+        """Records in force on ``day`` per kind."""
+
+        def count() -> dict[str, int]:
+            rec = self.snapshot(day).records
+            active = rec.filter(pc.is_null(rec["end"]))
+            counts = {c["values"]: c["counts"] for c in pc.value_counts(active["kind"]).to_pylist()}
+            return {k: int(counts.get(k, 0)) for k in RECORD_KINDS}
+
+        return dict(self._cached(("active_records", day), count))
+
+    def search(self, day: date, query: str, limit: int = 20) -> list[tuple[str, str]]:
+        """Enterprises whose id starts with or whose name contains ``query``: (id, name)."""
+        query = query.strip()
+        if not query:
+            return []
+        ent = self.snapshot(day).enterprises
+        mask = pc.or_(
+            pc.starts_with(ent["id"], query.upper()),
+            pc.match_substring(ent["name"], query),
+        )
+        found = ent.filter(pc.fill_null(mask, False)).slice(0, limit)
+        return list(zip(found["id"].to_pylist(), found["name"].to_pylist(), strict=True))
+
+    # -- guarantee circles -----------------------------------------------------
+    def circles(self, day: date) -> Circles:
+        """Every guarantee circle of ``day`` (computed once per date: seconds at 1M)."""
+
+        def build() -> Circles:
+            ctx = FeatureContext(self.snapshot(day))
+            return Circles(
+                tuple(guarantee_circles(ctx)), guarantee_graph(ctx), _frozen(ctx.capital.copy())
+            )
+
+        return self._cached(("circles", day), build)
+
+    # -- extension checks ------------------------------------------------------
+    def black_listed(self, day: date) -> pa.Table:
+        """Enterprises on the black list on ``day``: ``id`` and ``name``."""
+
+        def build() -> pa.Table:
+            rows = pa.array(black_listed(self.snapshot(day)))
+            return self.snapshot(day).enterprises.select(["id", "name"]).take(rows)
+
+        return self._cached(("black_listed", day), build)
+
+    def extension(self, day: date, hops: int) -> pa.Table:
+        """The extension list of the whole black list within ``hops`` (see
+        risk/supervision/extension.py), ranked by score when the date was scored."""
+
+        def build() -> pa.Table:
+            grades = self.grades(day)
+            return extension_checks(self.snapshot(day), grades.table if grades else None, hops=hops)
+
+        return self._cached(("extension", day, hops), build)
+
+    # -- warnings --------------------------------------------------------------
+    def warnings(self, day: date) -> pa.Table | None:
+        """Warnings raised for ``day`` as stored in the registry (read each time: their
+        states change), or None when no warnings were ever raised."""
+        if not self.settings.supervision_path.exists():
+            return None
+        with open_registry(self.settings.supervision_path) as registry:
+            found = list_warnings(registry, as_of=day, limit=self.config.warnings_limit)
+        columns = ("id", "type", "enterprise_id", "subject", "event_on", "evidence", "state")
+        return pa.table(
+            {
+                **{c: pa.array([getattr(w, c) for w in found]) for c in columns},
+                "disputed": pa.array([w.disputed for w in found], pa.bool_()),
+            }
+        )
+
+    # -- plans and inspectors --------------------------------------------------
+    def plan_ids(self) -> list[str]:
+        """Recorded plans, newest first."""
+        folder = self.settings.plans_dir
+        if not folder.is_dir():
+            return []
+        paths = sorted(folder.glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name))
+        return [p.stem for p in reversed(paths)]
+
+    def plan(self, plan_id: str) -> PlanRecord:
+        """A recorded plan (read each time: plans are small and may be added by the CLI)."""
+        return PlanRecord.load(self.settings.plans_dir, plan_id)
+
+    def inspector_files(self) -> list[str]:
+        """Names of the inspector files (CSV or Parquet) the board can draw with."""
+        folder = self.settings.inspectors_dir
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.suffix in (".csv", ".parquet"))
+
+    def inspectors(self, file_name: str) -> tuple[Inspector, ...]:
+        """The inspectors of one file of the inspectors folder (re-read when it changes)."""
+        path = self.settings.inspectors_dir / Path(file_name).name
+        stamp = path.stat().st_mtime_ns
+        return self._cached(
+            ("inspectors", path.name, stamp),
+            lambda: tuple(read_inspectors(path, self.settings.person_id_salt)),
+        )
+
+    def warm(self, day: date) -> None:
+        """Compute what the first render of each page needs for ``day``."""
+        self.graph(day)
+        self.grades(day)
+        self.active_records(day)
+        self._cached(("records_index", day), lambda: self._records_index(day))
+        self.circles(day)
+        self.black_listed(day)
+        self.extension(day, self.config.extension_hops)

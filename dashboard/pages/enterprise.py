@@ -1,0 +1,333 @@
+"""Enterprise (企业画像): grade, score and their history, the stored reasons in plain words, the
+records on a timeline, and the ego graph (people, shareholders, guarantees) that expands on
+click."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import dash_cytoscape as cyto
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, State, dcc, html, no_update
+
+from dashboard.components import card, column, grade_badge, grid, notice, styled
+from dashboard.data import RECORD_KINDS, BoardData
+from dashboard.graph import (
+    GRADE_COLOURS,
+    MORE_PREFIX,
+    ego_elements,
+    expand,
+    stylesheet,
+)
+from dashboard.i18n import Language, industry_label, text
+from risk.model.scores import GradeRecord
+
+
+def search_options(
+    data: BoardData, day: date, query: str | None, lang: Language, current: str | None = None
+) -> list[dict[str, str]]:
+    """Dropdown options for a search: matching enterprises (id and name), the current one
+    kept so that the dropdown still shows it."""
+    found = data.search(day, query or "")
+    options = [{"label": f"{name} ({eid})", "value": eid} for eid, name in found]
+    if current and all(o["value"] != current for o in options):
+        row = data.row_of(day, current)
+        if row is not None:
+            name = data.snapshot(day).enterprises["name"][row].as_py()
+            options.insert(0, {"label": f"{name} ({current})", "value": current})
+    return options
+
+
+def history_figure(history: tuple[GradeRecord, ...], lang: Language) -> go.Figure:
+    """Score on every stored date, each point coloured and labelled by its grade."""
+    fig = go.Figure(
+        go.Scatter(
+            x=[r.as_of.isoformat() for r in history],
+            y=[r.score for r in history],
+            mode="lines+markers+text",
+            text=[r.grade for r in history],
+            textposition="top center",
+            marker={"size": 10, "color": [GRADE_COLOURS.get(r.grade, "#607d8b") for r in history]},
+            line={"color": "#90a4ae"},
+            hovertemplate="%{x}: %{y:.3f} (%{text})<extra></extra>",
+        )
+    )
+    fig.update_traces(cliponaxis=False)
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(title=text("score", lang), rangemode="tozero")
+    return styled(fig, text("history", lang), height=260)
+
+
+def timeline_figure(records: list[dict[str, Any]], day: date, lang: Language) -> go.Figure:
+    """Each record as a bar from its start to its end (to the date shown while in force)."""
+    fig = go.Figure()
+    for kind in RECORD_KINDS:
+        mine = [r for r in records if r["kind"] == kind]
+        if not mine:
+            continue
+        xs: list[Any] = []
+        ys: list[Any] = []
+        for r in mine:
+            xs += [r["start"], r["end"] or day, None]
+            ys += [text(kind, lang)] * 2 + [None]
+        fig.add_scatter(
+            x=xs,
+            y=ys,
+            mode="lines+markers",
+            name=text(kind, lang),
+            line={"width": 8},
+            hoverinfo="x+y",
+        )
+    fig.update_layout(showlegend=False)
+    fig.update_xaxes(type="date")
+    return styled(fig, text("records", lang), height=max(180, 60 + 40 * len(fig.data)))
+
+
+def node_info(data: BoardData, day: date, node_id: str | None, lang: Language) -> list[Any]:
+    """What the side panel says about a clicked node, with a link for enterprises."""
+    if not node_id or node_id.startswith(MORE_PREFIX):
+        return []
+    graph = data.graph(day)
+    node = graph.index_of(node_id)
+    if node is None:
+        return []
+    out: list[Any] = [
+        html.Div(text("selected_node", lang), className="card-title"),
+        html.Div(graph.name_of(node), className="selected-name"),
+    ]
+    if node < graph.n_enterprises:
+        out.append(
+            dcc.Link(
+                text("open_enterprise", lang), href=f"/enterprise/{node_id}", id="ego-open-link"
+            )
+        )
+    return out
+
+
+def on_tap(
+    data: BoardData,
+    day: date,
+    center_id: str,
+    shown: dict[str, int] | None,
+    tapped: dict[str, Any] | None,
+    lang: Language,
+) -> tuple[dict[str, int], list[dict[str, object]], list[Any]]:
+    """A click on the ego graph: the new expansion state, the elements and the side panel."""
+    graph = data.graph(day)
+    center = graph.index_of(center_id)
+    state = dict(shown or {center_id: data.config.ego_limit})
+    if center is None:
+        return state, [], []
+    tapped_id = (tapped or {}).get("id")
+    if tapped_id:
+        state = expand(state, tapped_id, data.config.ego_limit)
+    grades = data.grades(day)
+    elements = ego_elements(graph, grades.grade if grades else None, center, state, lang)
+    return state, elements, node_info(data, day, tapped_id, lang)
+
+
+def _facts(data: BoardData, day: date, row: int, lang: Language) -> html.Div:
+    ent = data.snapshot(day).enterprises.slice(row, 1).to_pylist()[0]
+    capital = ent["registered_capital"]
+    return html.Div(
+        [
+            card(text("status", lang), str(ent["status"])),
+            card(text("region", lang), str(ent["region_code"] or "—")),
+            card(text("industry", lang), industry_label(ent["industry"], lang)),
+            card(text("capital", lang), f"¥{capital:,.0f}" if capital else "—"),
+            card(text("established", lang), str(ent["established_on"] or "—")),
+        ],
+        className="cards",
+    )
+
+
+def _grade_block(record: GradeRecord | None, lang: Language) -> html.Div:
+    if record is None:
+        return html.Div(notice(text("no_scores", lang)))
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Div(text("grade", lang), className="card-title"),
+                    html.Div(grade_badge(record.grade), className="grade-big"),
+                ],
+                className="card",
+            ),
+            card(text("score", lang), f"{record.score:.3f}"),
+            card(text("rank", lang), f"{record.rank:,} / {record.population:,}"),
+            card(text("model_version", lang), record.model_version),
+        ],
+        className="cards",
+    )
+
+
+def _reasons(record: GradeRecord | None, lang: Language) -> html.Div:
+    title = html.H3(text("reasons", lang))
+    if record is None:
+        return html.Div([title])
+    if not record.reasons:
+        return html.Div([title, notice(text("no_reasons", lang))])
+    items = []
+    for reason in record.reasons:
+        evidence = [html.Li(e.text, className="evidence") for e in reason.evidence]
+        items.append(
+            html.Li(
+                [
+                    html.Span(reason.sentence, className="reason"),
+                    html.Ul(evidence) if evidence else None,
+                ]
+            )
+        )
+    return html.Div([title, html.Ol(items, id="reasons-list")])
+
+
+def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None) -> html.Div:
+    """The enterprise page: a search box, then the enterprise's facts, grade and graph."""
+    search = dcc.Dropdown(
+        id="enterprise-search",
+        options=search_options(data, day, None, lang, enterprise_id),
+        value=enterprise_id,
+        placeholder=text("search", lang),
+        searchable=True,
+        clearable=False,
+    )
+    if not enterprise_id:
+        return html.Div([html.H2(text("nav_enterprise", lang)), search])
+    row = data.row_of(day, enterprise_id)
+    if row is None:
+        return html.Div(
+            [
+                html.H2(text("nav_enterprise", lang)),
+                search,
+                notice(text("no_enterprise", lang), "error"),
+            ]
+        )
+    name = data.snapshot(day).enterprises["name"][row].as_py()
+    record = data.grade_record(enterprise_id, day)
+    history = data.grade_history(enterprise_id)
+    records = data.records_of(day, row).to_pylist()
+    state, elements, _ = on_tap(data, day, enterprise_id, None, None, lang)
+    record_rows = [
+        {
+            **{k: r.get(k) for k in ("kind", "reason", "authority")},
+            "kind_label": text(r["kind"], lang),
+            "start": str(r["start"]),
+            "end": str(r["end"] or ""),
+        }
+        for r in records
+    ]
+    return html.Div(
+        [
+            search,
+            html.H2(
+                [name, html.Span(f"  {enterprise_id}", className="muted")], id="enterprise-name"
+            ),
+            _facts(data, day, row, lang),
+            _grade_block(record, lang),
+            html.Div(
+                [
+                    html.Div([_reasons(record, lang)], className="column"),
+                    html.Div(
+                        [
+                            dcc.Graph(
+                                id="enterprise-history",
+                                figure=history_figure(history, lang),
+                                config={"displayModeBar": False},
+                            )
+                        ],
+                        className="column",
+                    ),
+                ],
+                className="two-columns",
+            ),
+            html.H3(text("ego_graph", lang)),
+            dcc.Store(id="ego-center", data=enterprise_id),
+            dcc.Store(id="ego-state", data=state),
+            html.Div(
+                [
+                    cyto.Cytoscape(
+                        id="ego-graph",
+                        elements=elements,
+                        layout={"name": "preset", "fit": True, "padding": 30},
+                        stylesheet=stylesheet(),
+                        style={"width": "100%", "height": "520px"},
+                        minZoom=0.2,
+                        maxZoom=3,
+                    ),
+                    html.Div(id="ego-selected", className="side-panel"),
+                ],
+                className="graph-with-panel",
+            ),
+            html.H3(text("records", lang)),
+            dcc.Graph(
+                id="enterprise-timeline",
+                figure=timeline_figure(records, day, lang),
+                config={"displayModeBar": False},
+            )
+            if records
+            else notice(text("no_records", lang)),
+            grid(
+                "records-grid",
+                record_rows,
+                [
+                    column("kind_label", lang, "kind"),
+                    column("start", lang),
+                    column("end", lang),
+                    column("reason", lang, minWidth=240),
+                    column("authority", lang),
+                ],
+                lang,
+                height=260,
+            )
+            if records
+            else None,
+        ]
+    )
+
+
+def register(app: Dash, data: BoardData) -> None:
+    """Wire the enterprise page's callbacks."""
+
+    @app.callback(
+        Output("enterprise-search", "options"),
+        Input("enterprise-search", "search_value"),
+        State("enterprise-search", "value"),
+        State("as-of", "value"),
+        State("language", "value"),
+        prevent_initial_call=True,
+    )
+    def _search(query: str | None, current: str | None, day: str, lang: Language) -> Any:
+        if not query:
+            return no_update
+        return search_options(data, date.fromisoformat(day), query, lang, current)
+
+    @app.callback(
+        Output("url", "pathname", allow_duplicate=True),
+        Input("enterprise-search", "value"),
+        State("url", "pathname"),
+        prevent_initial_call=True,
+    )
+    def _open(enterprise_id: str | None, path: str | None) -> Any:
+        target = f"/enterprise/{enterprise_id}"
+        return target if enterprise_id and path != target else no_update
+
+    @app.callback(
+        Output("ego-state", "data"),
+        Output("ego-graph", "elements"),
+        Output("ego-selected", "children"),
+        Input("ego-graph", "tapNodeData"),
+        State("ego-center", "data"),
+        State("ego-state", "data"),
+        State("as-of", "value"),
+        State("language", "value"),
+        prevent_initial_call=True,
+    )
+    def _tap(
+        tapped: dict[str, Any] | None,
+        center: str,
+        shown: dict[str, int] | None,
+        day: str,
+        lang: Language,
+    ) -> tuple[Any, ...]:
+        return on_tap(data, date.fromisoformat(day), center, shown, tapped, lang)

@@ -1,0 +1,180 @@
+"""Overview (总览): grades by region and industry, the grade mix month by month, records in
+force, and the latest warnings."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import plotly.graph_objects as go
+import pyarrow as pa
+from dash import dcc, html
+
+from dashboard.components import card, column, grade_colours, grid, notice, styled
+from dashboard.data import RECORD_KINDS, BoardData
+from dashboard.i18n import Language, industry_label, text
+from dashboard.pages.warnings import ROW_ID, warning_rows
+
+
+def grade_bars(
+    counts: pa.Table,
+    classes: tuple[str, ...],
+    title: str,
+    lang: Language,
+    industries: bool = False,
+    top: int = 15,
+) -> go.Figure:
+    """Stacked bars of graded firms per group (the ``top`` largest groups) and grade."""
+    groups = list(dict.fromkeys(counts["group"].to_pylist()))[:top]
+    rows = counts.to_pylist()
+    fig = go.Figure()
+    for grade, colour in grade_colours(classes).items():
+        per = {r["group"]: r["count"] for r in rows if r["grade"] == grade}
+        fig.add_bar(
+            name=grade,
+            x=[industry_label(g, lang) if industries else g for g in groups],
+            y=[per.get(g, 0) for g in groups],
+            marker_color=colour,
+        )
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(type="category")
+    return styled(fig, title)
+
+
+def mix_lines(data: BoardData, classes: tuple[str, ...], lang: Language) -> go.Figure:
+    """Share of each grade on every scored date."""
+    history = data.grade_mix_history()
+    fig = go.Figure()
+    for grade, colour in grade_colours(classes).items():
+        shares = [m.counts.get(grade, 0) / max(sum(m.counts.values()), 1) for m in history]
+        fig.add_scatter(
+            name=grade,
+            x=[m.as_of.isoformat() for m in history],
+            y=shares,
+            mode="lines+markers",
+            line={"color": colour},
+        )
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(tickformat=".0%", title=text("share", lang))
+    return styled(fig, text("grade_by_month", lang))
+
+
+def records_bars(active: dict[str, int], lang: Language) -> go.Figure:
+    """Records in force per kind."""
+    fig = go.Figure(
+        go.Bar(
+            x=[active[k] for k in RECORD_KINDS],
+            y=[text(k, lang) for k in RECORD_KINDS],
+            orientation="h",
+            marker_color="#546e7a",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    return styled(fig, text("records_by_kind", lang))
+
+
+def render(data: BoardData, day: date, lang: Language) -> html.Div:
+    """The overview of ``day``."""
+    snap = data.snapshot(day)
+    grades = data.grades(day)
+    active = data.active_records(day)
+    warnings = data.warnings(day)
+    top = warning_rows(data, day, lang)[: data.config.top_warnings] if warnings else []
+    graded = int((grades.grade != "").sum()) if grades else 0
+    cards = html.Div(
+        [
+            card(text("enterprises", lang), f"{snap.n_enterprises:,}"),
+            card(
+                text("graded", lang),
+                f"{graded:,}",
+                f"{text('model_version', lang)} {grades.model_version}" if grades else None,
+            ),
+            card(text("active_records", lang), f"{sum(active.values()):,}"),
+            card(
+                text("open_warnings", lang),
+                f"{sum(1 for s in warnings['state'].to_pylist() if s != 'closed'):,}"
+                if warnings is not None
+                else "—",
+            ),
+        ],
+        className="cards",
+    )
+    charts: list[Any] = []
+    if grades is None:
+        charts.append(notice(text("no_scores", lang)))
+    else:
+        charts.append(
+            html.Div(
+                [
+                    dcc.Graph(
+                        id="overview-regions",
+                        figure=grade_bars(
+                            data.grade_counts(day, "region_code"),
+                            grades.classes,
+                            text("grade_by_region", lang),
+                            lang,
+                        ),
+                        config={"displayModeBar": False},
+                    ),
+                    dcc.Graph(
+                        id="overview-industries",
+                        figure=grade_bars(
+                            data.grade_counts(day, "industry"),
+                            grades.classes,
+                            text("grade_by_industry", lang),
+                            lang,
+                            industries=True,
+                        ),
+                        config={"displayModeBar": False},
+                    ),
+                ],
+                className="two-columns",
+            )
+        )
+    charts.append(
+        html.Div(
+            [
+                dcc.Graph(
+                    id="overview-months",
+                    figure=mix_lines(
+                        data, grades.classes if grades else ("A", "B", "C", "D"), lang
+                    ),
+                    config={"displayModeBar": False},
+                ),
+                dcc.Graph(
+                    id="overview-records",
+                    figure=records_bars(active, lang),
+                    config={"displayModeBar": False},
+                ),
+            ],
+            className="two-columns",
+        )
+    )
+    warning_block: Any
+    if warnings is None:
+        warning_block = notice(text("no_registry", lang))
+    else:
+        warning_block = grid(
+            "overview-warnings",
+            top,
+            [
+                column("type_label", lang, "warning_type"),
+                column("name", lang, "name"),
+                column("grade_change", lang),
+                column("event_on", lang),
+                column("region", lang),
+            ],
+            lang,
+            height=330,
+            getRowId=ROW_ID,
+        )
+    return html.Div(
+        [
+            cards,
+            *charts,
+            html.H3(text("top_warnings", lang)),
+            html.P(text("click_to_open", lang), className="hint"),
+            warning_block,
+            html.P(text("internal_note", lang), className="hint"),
+        ]
+    )

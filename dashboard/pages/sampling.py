@@ -1,0 +1,424 @@
+"""Sampling plan (双随机抽查): set ratios and filters, draw with the stored grades and an inspector
+file of the data home, see the objects with their inspectors and the recusals, export the
+publication, and replay a recorded plan (risk/supervision/plans.py).
+
+Drawing is the one heavy action of the board (about 6 s over a million firms): it runs only
+when the Draw button is pressed, under a loading indicator, and records the plan in the data
+home like ``creditgraph plan draw`` does.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from pydantic import ValidationError
+
+from dashboard.components import column, grid, notice
+from dashboard.data import BoardData
+from dashboard.i18n import Language, industry_label, text
+from risk.model.scores import scores_file
+from risk.supervision.inspectors import InspectorFileError
+from risk.supervision.plans import PlanError, PlanRecord, draw_plan, publication, replay
+from risk.supervision.sampling import PlanSpec, SamplingError, presets
+
+
+def draw(
+    data: BoardData,
+    day: date,
+    item: str,
+    preset: str,
+    ratios: dict[str, float],
+    regions: list[str],
+    industries: list[str],
+    extension_hops: int | None,
+    seed: int | None,
+    inspector_file: str | None,
+) -> PlanRecord | str:
+    """Draw and record a plan with the stored grades of ``day``; a message when it cannot be
+    drawn (no grades, no inspectors, a bad parameter, a pool without grades…)."""
+    grades = data.grades(day)
+    if grades is None:
+        return f"{day}: no stored scores"
+    if not inspector_file:
+        return "no inspector file"
+    try:
+        spec = PlanSpec(
+            item=item,
+            as_of=day,
+            grading=grades.model_version,
+            regions=tuple(regions),
+            industries=tuple(industries),
+            preset=preset,
+            ratios=ratios,
+            extension_hops=extension_hops,
+            seed=seed,
+        )
+        people = list(data.inspectors(inspector_file))
+        record = draw_plan(data.snapshot(day), grades.table, people, spec)
+    except (ValidationError, InspectorFileError, SamplingError, PlanError) as exc:
+        return str(exc)
+    record.save(data.settings.plans_dir)
+    return record
+
+
+def replay_plan(
+    data: BoardData, plan_id: str, inspector_file: str | None, lang: Language
+) -> tuple[str, str]:
+    """Replay a recorded plan with the stored grades it names and an inspector file:
+    (kind, message) with kind ``ok`` or ``error``."""
+    try:
+        record = data.plan(plan_id)
+        spec = PlanSpec.model_validate(record.spec)
+        path = scores_file(data.settings.scores_dir, spec.as_of, model_version=spec.grading)
+        if path is None:
+            return "error", f"{spec.as_of}: no stored scores of model {spec.grading!r}"
+        if not inspector_file:
+            return "error", text("no_inspectors", lang)
+        grading = pq.read_table(path, columns=["id", "grade", "score"])
+        replay(record, data.snapshot(spec.as_of), grading, list(data.inspectors(inspector_file)))
+    except (PlanError, SamplingError, InspectorFileError, FileNotFoundError) as exc:
+        return "error", str(exc)
+    return "ok", text("replay_ok", lang, n=f"{len(record.objects):,}")
+
+
+def plan_view(record: PlanRecord, lang: Language) -> html.Div:
+    """A plan: class sizes, objects with inspectors, recusals, and the export buttons."""
+    drawn: dict[str, int] = {}
+    for o in record.objects:
+        drawn[o["grade"]] = drawn.get(o["grade"], 0) + 1
+    classes = [
+        {
+            "grade": g,
+            "pool": s["pool"],
+            "eligible": s["eligible"],
+            "forced": s["forced"],
+            "drawn": drawn.get(g, 0),
+        }
+        for g, s in record.pool_classes.items()
+    ]
+    objects = [
+        {
+            **{k: o[k] for k in ("id", "name", "grade", "reason")},
+            "selected": o["selected"],
+            "inspectors": " ".join(o["inspectors"]),
+            "score": round(o["score"], 4),
+        }
+        for o in record.objects
+    ]
+    recusals = [
+        {
+            "inspector": r["inspector"],
+            "enterprise": r["enterprise"],
+            "reason": r["reason"],
+            "hops": r["hops"],
+        }
+        for r in record.recusals
+    ]
+    return html.Div(
+        [
+            html.H3(f"{text('plan', lang)} {record.plan_id}", id="plan-title"),
+            html.P(
+                f"{record.spec['item']} · seed {record.seed} · {record.created_at}",
+                className="muted",
+            ),
+            html.Div(
+                [
+                    html.Button(text("export_csv", lang), id="plan-export-csv", className="button"),
+                    html.Button(
+                        text("export_json", lang), id="plan-export-json", className="button"
+                    ),
+                    html.Span(text("publication_note", lang), className="hint"),
+                ],
+                className="filters",
+            ),
+            grid(
+                "plan-classes",
+                classes,
+                [
+                    column("grade", lang),
+                    column("pool", lang),
+                    column("eligible", lang),
+                    column("forced", lang),
+                    column("drawn", lang),
+                ],
+                lang,
+                height=200,
+                grid_options={"pagination": False},
+            ),
+            grid(
+                "plan-objects",
+                objects,
+                [
+                    column("id", lang, minWidth=170),
+                    column("name", lang, minWidth=200),
+                    column("grade", lang, maxWidth=100),
+                    column("score", lang, maxWidth=110),
+                    column("selected", lang, maxWidth=110),
+                    column("inspectors", lang, minWidth=160),
+                    column("reason", lang, minWidth=200),
+                ],
+                lang,
+                height=380,
+            ),
+            html.H3(f"{text('recusals', lang)} ({len(recusals):,})"),
+            grid(
+                "plan-recusals",
+                recusals,
+                [
+                    column("inspector", lang),
+                    column("enterprise", lang, "id"),
+                    column("reason", lang, minWidth=300),
+                    column("hops", lang),
+                ],
+                lang,
+                height=220,
+            ),
+            html.P(f"{text('unassigned', lang)}: {len(record.unassigned):,}"),
+        ]
+    )
+
+
+def export(data: BoardData, plan_id: str, fmt: str) -> dict[str, Any]:
+    """The publication of a plan (一公开: no grades, scores or forced reasons) to download."""
+    record = data.plan(plan_id)
+    body = publication(record, fmt)
+    content = "\ufeff" + body if fmt == "csv" else body
+    return {
+        "content": content,
+        "filename": f"plan-{plan_id}.{fmt}",
+        "type": "text/csv" if fmt == "csv" else "application/json",
+    }
+
+
+def render(data: BoardData, day: date, lang: Language) -> html.Div:
+    """The sampling page: the form, the result area and the recorded plans."""
+    grades = data.grades(day)
+    if grades is None:
+        return html.Div([html.H2(text("nav_sampling", lang)), notice(text("no_scores", lang))])
+    rules = presets()
+    default = rules["default"]
+    ent = data.snapshot(day).enterprises
+    regions = sorted(set(pc.unique(ent["region_code"]).to_pylist()) - {None})
+    industries = sorted(set(pc.unique(ent["industry"]).to_pylist()) - {None})
+    files = data.inspector_files()
+    plans = data.plan_ids()
+    ratio_inputs = [
+        html.Label(
+            [
+                g,
+                dcc.Input(
+                    id={"type": "ratio", "grade": g},
+                    type="number",
+                    min=0,
+                    max=1,
+                    step=0.01,
+                    value=rules["presets"][default]["ratios"].get(g),
+                    className="ratio",
+                ),
+            ]
+        )
+        for g in grades.classes
+    ]
+    form = html.Div(
+        [
+            html.Label(
+                [text("item", lang), dcc.Input(id="plan-item", value="双随机抽查", type="text")]
+            ),
+            html.Label(
+                [
+                    text("preset", lang),
+                    dcc.Dropdown(
+                        id="plan-preset",
+                        value=default,
+                        clearable=False,
+                        options=[
+                            {"label": p["title"], "value": k} for k, p in rules["presets"].items()
+                        ],
+                    ),
+                ]
+            ),
+            html.Div([html.Span(text("ratios", lang)), *ratio_inputs], className="ratios"),
+            html.Label(
+                [
+                    text("regions", lang),
+                    dcc.Dropdown(
+                        id="plan-regions",
+                        multi=True,
+                        options=[{"label": r, "value": r} for r in regions],
+                    ),
+                ]
+            ),
+            html.Label(
+                [
+                    text("industries", lang),
+                    dcc.Dropdown(
+                        id="plan-industries",
+                        multi=True,
+                        options=[
+                            {"label": industry_label(i, lang), "value": i} for i in industries
+                        ],
+                    ),
+                ]
+            ),
+            html.Label(
+                [text("extension_hops", lang), dcc.Dropdown(id="plan-extension", options=[1, 2, 3])]
+            ),
+            html.Label([text("seed", lang), dcc.Input(id="plan-seed", type="number", min=0)]),
+            html.Label(
+                [
+                    text("inspectors", lang),
+                    dcc.Dropdown(
+                        id="plan-inspectors", options=files, value=files[0] if files else None
+                    ),
+                ]
+            ),
+            html.Button(
+                text("draw", lang), id="plan-draw", className="button primary", disabled=not files
+            ),
+            notice(text("no_inspectors", lang)) if not files else None,
+        ],
+        className="plan-form",
+    )
+    return html.Div(
+        [
+            html.H2(text("nav_sampling", lang)),
+            html.P(text("internal_note", lang), className="hint"),
+            form,
+            html.Div(
+                [
+                    html.Span(text("past_plans", lang) + " "),
+                    dcc.Dropdown(
+                        id="plan-past",
+                        options=plans,
+                        value=None,
+                        placeholder=text("past_plans", lang),
+                    ),
+                    html.Button(text("replay", lang), id="plan-replay", className="button"),
+                ],
+                className="filters",
+            ),
+            html.Div(id="plan-message"),
+            dcc.Store(id="plan-id"),
+            dcc.Download(id="plan-download"),
+            dcc.Loading(
+                html.Div(id="plan-result"),
+                type="circle",
+                overlay_style={"visibility": "visible", "opacity": 0.5},
+            ),
+        ]
+    )
+
+
+def register(app: Dash, data: BoardData) -> None:
+    """Wire the sampling page's callbacks."""
+
+    @app.callback(
+        Output({"type": "ratio", "grade": ALL}, "value"),
+        Input("plan-preset", "value"),
+        State({"type": "ratio", "grade": ALL}, "id"),
+        prevent_initial_call=True,
+    )
+    def _preset(preset: str, ids: list[dict[str, str]]) -> list[float | None]:
+        ratios = presets()["presets"][preset]["ratios"]
+        return [ratios.get(i["grade"]) for i in ids]
+
+    @app.callback(
+        Output("plan-result", "children"),
+        Output("plan-id", "data"),
+        Output("plan-message", "children"),
+        Output("plan-past", "options"),
+        Input("plan-draw", "n_clicks"),
+        State("plan-item", "value"),
+        State("plan-preset", "value"),
+        State({"type": "ratio", "grade": ALL}, "value"),
+        State({"type": "ratio", "grade": ALL}, "id"),
+        State("plan-regions", "value"),
+        State("plan-industries", "value"),
+        State("plan-extension", "value"),
+        State("plan-seed", "value"),
+        State("plan-inspectors", "value"),
+        State("as-of", "value"),
+        State("language", "value"),
+        prevent_initial_call=True,
+    )
+    def _draw(
+        _clicks: int,
+        item: str,
+        preset: str,
+        values: list[float | None],
+        ids: list[dict[str, str]],
+        regions: list[str] | None,
+        industries: list[str] | None,
+        hops: int | None,
+        seed: int | None,
+        inspector_file: str | None,
+        day: str,
+        lang: Language,
+    ) -> tuple[Any, ...]:
+        ratios = {i["grade"]: float(v) for i, v in zip(ids, values, strict=True) if v is not None}
+        result = draw(
+            data,
+            date.fromisoformat(day),
+            item or "",
+            preset,
+            ratios,
+            regions or [],
+            industries or [],
+            hops,
+            seed,
+            inspector_file,
+        )
+        if isinstance(result, str):
+            return no_update, no_update, notice(result, "error"), no_update
+        message = text("plan_saved", lang, plan=result.plan_id, seed=result.seed)
+        return plan_view(result, lang), result.plan_id, notice(message, "ok"), data.plan_ids()
+
+    @app.callback(
+        Output("plan-result", "children", allow_duplicate=True),
+        Output("plan-id", "data", allow_duplicate=True),
+        Input("plan-past", "value"),
+        State("language", "value"),
+        prevent_initial_call=True,
+    )
+    def _show(plan_id: str | None, lang: Language) -> tuple[Any, ...]:
+        if not plan_id:
+            return no_update, no_update
+        return plan_view(data.plan(plan_id), lang), plan_id
+
+    @app.callback(
+        Output("plan-message", "children", allow_duplicate=True),
+        Input("plan-replay", "n_clicks"),
+        State("plan-past", "value"),
+        State("plan-id", "data"),
+        State("plan-inspectors", "value"),
+        State("language", "value"),
+        prevent_initial_call=True,
+    )
+    def _replay(
+        _clicks: int,
+        past: str | None,
+        current: str | None,
+        inspector_file: str | None,
+        lang: Language,
+    ) -> Any:
+        plan_id = past or current
+        if not plan_id:
+            return no_update
+        kind, message = replay_plan(data, plan_id, inspector_file, lang)
+        return notice(message, kind)
+
+    @app.callback(
+        Output("plan-download", "data"),
+        Input("plan-export-csv", "n_clicks"),
+        Input("plan-export-json", "n_clicks"),
+        State("plan-id", "data"),
+        prevent_initial_call=True,
+    )
+    def _export(csv_clicks: int | None, json_clicks: int | None, plan_id: str | None) -> Any:
+        if not plan_id:
+            return no_update
+        return export(data, plan_id, "json" if ctx.triggered_id == "plan-export-json" else "csv")

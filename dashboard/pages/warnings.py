@@ -1,0 +1,175 @@
+"""Warnings (风险预警): the warnings raised for the board's date, as stored in the supervision
+registry by the warnings job (risk/supervision/warnings.py), with the enterprise's region and
+its grade change; filtered by type, region and worsened grades, sorted and filtered further
+in the grid. A click on a row opens the enterprise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from dash import Dash, Input, Output, State, dcc, html, no_update
+
+from dashboard.components import column, grid, notice
+from dashboard.data import BoardData
+from dashboard.i18n import Language, text
+from risk.supervision.warnings import WARNING_TYPES
+
+
+def _grades_of(table: pa.Table | None, ids: pa.Array) -> list[str | None]:
+    if table is None:
+        return [None] * len(ids)
+    rows = pc.index_in(ids, value_set=table["id"])
+    return pc.take(table["grade"], rows).to_pylist()
+
+
+def warning_rows(
+    data: BoardData,
+    day: date,
+    lang: Language,
+    types: Sequence[str] = (),
+    regions: Sequence[str] = (),
+    worsened_only: bool = False,
+) -> list[dict[str, Any]]:
+    """The warnings of ``day`` as grid rows, newest events first, filtered."""
+    warnings = data.warnings(day)
+    if warnings is None or warnings.num_rows == 0:
+        return []
+    if types:
+        warnings = warnings.filter(pc.is_in(warnings["type"], pa.array(list(types))))
+    ids = warnings["enterprise_id"].combine_chunks()
+    ent = data.snapshot(day).enterprises
+    rows = pc.index_in(ids, value_set=ent["id"])
+    names = pc.take(ent["name"], rows).to_pylist()
+    region = pc.take(ent["region_code"], rows).to_pylist()
+    now = _grades_of(data.grade_table(day), ids)
+    before_day = data.previous_scored(day)
+    before = _grades_of(data.grade_table(before_day) if before_day else None, ids)
+    out = []
+    for k, row in enumerate(warnings.to_pylist()):
+        a, b = before[k], now[k]
+        worse = bool(a and b and b > a)
+        if worsened_only and not worse:
+            continue
+        if regions and not any((region[k] or "").startswith(r) for r in regions):
+            continue
+        out.append(
+            {
+                **row,
+                "type_label": text(row["type"], lang),
+                "state_label": text(row["state"], lang),
+                "name": names[k] or row["enterprise_id"],
+                "region": region[k] or "—",
+                "grade_change": f"{a or '—'} → {b or '—'}",
+                "worsened": worse,
+            }
+        )
+    out.sort(key=lambda r: (r["event_on"], -r["id"]), reverse=True)
+    return out
+
+
+def render(data: BoardData, day: date, lang: Language) -> html.Div:
+    """The warnings page of ``day``: filters, then the grid."""
+    if data.warnings(day) is None:
+        return html.Div([html.H2(text("nav_warnings", lang)), notice(text("no_registry", lang))])
+    regions = sorted(
+        set(pc.unique(data.snapshot(day).enterprises["region_code"]).to_pylist()) - {None}
+    )
+    filters = html.Div(
+        [
+            dcc.Dropdown(
+                id="warnings-types",
+                options=[{"label": text(t, lang), "value": t} for t in WARNING_TYPES],
+                multi=True,
+                placeholder=f"{text('warning_type', lang)}: {text('all', lang)}",
+            ),
+            dcc.Dropdown(
+                id="warnings-regions",
+                options=[{"label": r, "value": r} for r in regions],
+                multi=True,
+                placeholder=f"{text('region', lang)}: {text('all', lang)}",
+            ),
+            dcc.Checklist(
+                id="warnings-worsened",
+                options=[{"label": text("worsened_only", lang), "value": "worsened"}],
+                value=[],
+            ),
+        ],
+        className="filters",
+    )
+    return html.Div(
+        [
+            html.H2(text("nav_warnings", lang)),
+            filters,
+            html.P(text("click_to_open", lang), className="hint"),
+            grid(
+                "warnings-grid",
+                warning_rows(data, day, lang),
+                warning_columns(lang),
+                lang,
+                height=560,
+                getRowId=ROW_ID,
+            ),
+        ]
+    )
+
+
+def warning_columns(lang: Language) -> list[dict[str, Any]]:
+    """Columns of the warnings grid."""
+    return [
+        column("type_label", lang, "warning_type", minWidth=150),
+        column("name", lang, "name", minWidth=200),
+        column("grade_change", lang, minWidth=90),
+        column("event_on", lang, sort="desc"),
+        column("region", lang),
+        column("state_label", lang, "warning_state"),
+        column("disputed", lang),
+        column("subject", lang),
+        column("evidence", lang, minWidth=320, tooltipField="evidence"),
+    ]
+
+
+ROW_ID = "params.data.enterprise_id + '|' + params.data.id"
+"""Grid row ids of warnings: the enterprise first, so that a click names it."""
+
+
+def open_enterprise(cell: dict[str, Any] | None) -> str | Any:
+    """The page of the enterprise of a clicked warning row (row id ``enterprise|warning``)."""
+    row_id = (cell or {}).get("rowId")
+    if not isinstance(row_id, str) or "|" not in row_id:
+        return no_update
+    return f"/enterprise/{row_id.split('|', 1)[0]}"
+
+
+def register(app: Dash, data: BoardData) -> None:
+    """Wire the warnings page's callbacks."""
+
+    @app.callback(
+        Output("warnings-grid", "rowData"),
+        Input("warnings-types", "value"),
+        Input("warnings-regions", "value"),
+        Input("warnings-worsened", "value"),
+        State("as-of", "value"),
+        State("language", "value"),
+        prevent_initial_call=True,
+    )
+    def _filter(
+        types: list[str] | None,
+        regions: list[str] | None,
+        worsened: list[str] | None,
+        day: str,
+        lang: Language,
+    ) -> list[dict[str, Any]]:
+        return warning_rows(
+            data, date.fromisoformat(day), lang, types or (), regions or (), bool(worsened)
+        )
+
+    for grid_id in ("warnings-grid", "overview-warnings"):
+        app.callback(
+            Output("url", "pathname", allow_duplicate=True),
+            Input(grid_id, "cellClicked"),
+            prevent_initial_call=True,
+        )(open_enterprise)

@@ -1,0 +1,422 @@
+"""The board's callbacks as plain functions, on a small data home built by hand: a snapshot
+(tests/feature_graphs.py), stored scores of two months in the model's format, warnings in
+the supervision registry, an inspector file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from string import Formatter
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from feature_graphs import AS_OF, SnapshotBuilder
+from pydantic import ValidationError
+
+from dashboard.app import PAGES, create_app, route
+from dashboard.config import BoardConfig
+from dashboard.data import BoardData
+from dashboard.graph import MORE_PREFIX, ego_elements, expand, radial_positions
+from dashboard.i18n import LABELS, industry_label, text
+from dashboard.pages import circles, enterprise, extension, overview, sampling, warnings
+from graph_model.settings import Settings
+from risk.model.scores import SCHEMA, save_scores
+from risk.supervision.registry import open_registry
+from risk.supervision.warnings import SCHEMA as WARNING_SCHEMA
+from risk.supervision.warnings import save_warnings
+
+PREVIOUS = AS_OF - timedelta(days=30)
+FIRMS = [f"F{i}" for i in range(10)]
+GRADES_NOW = ["D", "C", "B", "A", "A", "B", "A", "C", "B", "A"]
+GRADES_BEFORE = ["C", "C", "B", "A", "A", "A", "A", "B", "B", "A"]
+
+
+def _city() -> SnapshotBuilder:
+    """Ten firms in two districts: a guarantee circle F0→F1→F2→F0 (F3 guarantees F0 from
+    outside), a mutual pair F5⇄F6, a legal representative P1 of five firms, a black-listed
+    F7 whose legal representative P2 also leads F8."""
+    b = SnapshotBuilder()
+    for i, name in enumerate(FIRMS):
+        b.firm(
+            name,
+            region_code="330203" if i < 5 else "330205",
+            industry="CF"[i % 2],
+            registered_capital=1e6 * (i + 1),
+        )
+    b.person("P1", "P2")
+    for firm in ("F0", "F1", "F2", "F3", "F4"):
+        b.tie("LEGAL_REP", "P1", firm)
+    b.tie("OFFICER", "P1", "F0", role="director")
+    b.tie("LEGAL_REP", "P2", "F7").tie("LEGAL_REP", "P2", "F8")
+    b.tie("HOLDS_SHARES", "F1", "F0", share=0.6)
+    for src, dst, amount in (
+        ("F0", "F1", 1e6),
+        ("F1", "F2", 2e6),
+        ("F2", "F0", 3e6),
+        ("F3", "F0", 5e5),
+        ("F5", "F6", 1e5),
+        ("F6", "F5", 1e5),
+    ):
+        b.tie("GUARANTEES", src, dst, amount=amount, currency="CNY")
+    b.record("F7", "black_list", AS_OF - timedelta(days=200), reason="严重违法")
+    b.record("F0", "penalty", AS_OF - timedelta(days=90), severity="general", reason="虚假宣传")
+    return b
+
+
+def _scores(day: date, grades: list[str], reasons: dict[str, Any]) -> pa.Table:
+    score = np.array([{"A": 0.01, "B": 0.05, "C": 0.2, "D": 0.5}[g] for g in grades])
+    score = score + np.arange(len(grades)) * 1e-4
+    rank = np.empty(len(grades), dtype=np.int64)
+    rank[np.argsort(-score)] = np.arange(1, len(grades) + 1)
+    table = pa.table(
+        {
+            "id": FIRMS,
+            "as_of": pa.array([day] * len(FIRMS), pa.date32()),
+            "model_version": ["m1"] * len(FIRMS),
+            "score": score,
+            "rank": rank,
+            "grade": grades,
+            "reasons": [
+                json.dumps(reasons[f], ensure_ascii=False) if f in reasons else None for f in FIRMS
+            ],
+        },
+        schema=SCHEMA,
+    )
+    meta = {
+        "model_version": "m1",
+        "as_of": day.isoformat(),
+        "grades": {"method": "mix", "classes": {"A": 0.7, "B": 0.22, "C": 0.06, "D": 0.02}},
+        "cutoffs": {},
+        "counts": {g: grades.count(g) for g in "ABCD"},
+        "population": len(FIRMS),
+        "reasons": {"top_k": 3, "share": 0.05, "evidence_items": 5, "explained": len(reasons)},
+    }
+    return table.replace_schema_metadata({b"creditgraph": json.dumps(meta)})
+
+
+REASON = {
+    "feature": "guarantee_circle_size",
+    "value": 3.0,
+    "contribution": 0.8,
+    "sentence": "It is in a guarantee circle of 3 firms",
+    "evidence": [{"text": "F0 → F1 → F2 → F0", "nodes": ["F0", "F1", "F2"]}],
+}
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Settings:
+    settings = Settings(home=tmp_path / "home")
+    snap = _city().build()
+    snap.save(settings.snapshots_dir / AS_OF.isoformat())
+    save_scores(_scores(AS_OF, GRADES_NOW, {"F0": [REASON]}), settings.scores_dir)
+    save_scores(_scores(PREVIOUS, GRADES_BEFORE, {}), settings.scores_dir)
+    rows = [
+        ("grade_worsened", "F0", "grade@x", "C → D"),
+        ("related_bad_record", "F8", "black_list:0", "F8 <-[LEGAL_REP]- P2 -[LEGAL_REP]-> F7"),
+        ("circle_member_default", "F6", "g:1", "circle F5, F6"),
+    ]
+    table = pa.table(
+        {
+            "type": [r[0] for r in rows],
+            "enterprise_id": [r[1] for r in rows],
+            "subject": [r[2] for r in rows],
+            "event_on": pa.array([AS_OF - timedelta(days=k) for k in range(3)], pa.date32()),
+            "evidence": [r[3] for r in rows],
+            "disputed": [False, True, False],
+        },
+        schema=WARNING_SCHEMA,
+    )
+    with open_registry(settings.supervision_path) as registry:
+        save_warnings(registry, table, AS_OF, PREVIOUS, 2, snap)
+    settings.inspectors_dir.mkdir(parents=True)
+    with (settings.inspectors_dir / "pool.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["inspector_id", "name", "capacity"])
+        for k in range(6):
+            writer.writerow([f"I{k}", f"检查员{k}", 20])
+    return settings
+
+
+@pytest.fixture
+def data(home: Settings) -> BoardData:
+    return BoardData(home, BoardConfig(ego_limit=3, warm=False))
+
+
+def texts(component: Any) -> str:
+    """Every string in a component tree (children, labels, grid rows), for assertions."""
+    if component is None:
+        return ""
+    if isinstance(component, str | int | float):
+        return str(component)
+    if isinstance(component, list | tuple):
+        return " ".join(texts(c) for c in component)
+    if isinstance(component, dict):
+        return " ".join(texts(v) for v in component.values())
+    parts = [texts(getattr(component, "children", None))]
+    for prop in ("rowData", "options", "value", "figure"):
+        value = getattr(component, prop, None)
+        if value is not None and prop != "figure":
+            parts.append(texts(value))
+    return " ".join(parts)
+
+
+def test_config_refuses_unknown_fields() -> None:
+    with pytest.raises(ValidationError):
+        BoardConfig(ego_limt=5)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        BoardConfig(ego_limit=0)
+
+
+def test_every_label_exists_in_both_languages_with_the_same_placeholders() -> None:
+    for key, (zh, en) in LABELS.items():
+        assert zh and en, key
+        fields = [{f for _, f, _, _ in Formatter().parse(t) if f} for t in (zh, en)]
+        assert fields[0] == fields[1], key
+    assert text("and_more", "zh", n=5) == "还有 5 个"
+    assert text("and_more", "en", n=5) == "and 5 more"
+    assert text("no-such-label", "en") == "no-such-label"
+    assert industry_label("C", "zh") == "C 制造业" and industry_label(None, "en") == "—"
+
+
+def test_the_data_manager_caches_read_only_values_and_forgets_old_dates(data: BoardData) -> None:
+    assert data.dates() == (AS_OF,) and data.scored_dates() == (PREVIOUS, AS_OF)
+    grades = data.grades(AS_OF)
+    assert grades is not None and data.grades(AS_OF) is grades
+    assert grades.model_version == "m1" and grades.classes == ("A", "B", "C", "D")
+    assert list(grades.grade) == GRADES_NOW
+    with pytest.raises(ValueError):
+        grades.score[0] = 0.0  # callers cannot change what others will read
+    assert data.previous_scored(AS_OF) == PREVIOUS and data.previous_scored(PREVIOUS) is None
+    # At most two dates are kept: reading a third forgets the least recent one.
+    small = BoardData(data.settings, data.config, max_dates=1)
+    first = small.grade_table(AS_OF)
+    small.grade_table(PREVIOUS)
+    assert small.grade_table(AS_OF) is not first
+    mix = data.grade_mix_history()
+    assert [m.as_of for m in mix] == [PREVIOUS, AS_OF] and mix[1].counts["D"] == 1
+
+
+def test_overview_counts_grades_by_region_and_lists_the_latest_warnings(data: BoardData) -> None:
+    counts = data.grade_counts(AS_OF, "region_code").to_pylist()
+    assert {(r["group"], r["grade"]): r["count"] for r in counts} == {
+        ("330203", "A"): 2,
+        ("330203", "B"): 1,
+        ("330203", "C"): 1,
+        ("330203", "D"): 1,
+        ("330205", "A"): 2,
+        ("330205", "B"): 2,
+        ("330205", "C"): 1,
+    }
+    assert data.active_records(AS_OF)["black_list"] == 1
+    page = texts(overview.render(data, AS_OF, "en"))
+    assert "Grades by region" not in page  # chart titles live in the figures
+    assert "10" in page and "Top warnings" in page and "F0" in page
+
+
+def test_warnings_are_filtered_and_show_the_grade_change(data: BoardData) -> None:
+    rows = warnings.warning_rows(data, AS_OF, "zh")
+    assert [r["enterprise_id"] for r in rows] == ["F0", "F8", "F6"]  # newest event first
+    first = rows[0]
+    assert first["grade_change"] == "C → D" and first["worsened"]
+    assert first["type_label"] == "风险分类变差" and first["region"] == "330203"
+    assert [
+        r["enterprise_id"]
+        for r in warnings.warning_rows(data, AS_OF, "zh", types=["circle_member_default"])
+    ] == ["F6"]
+    assert [
+        r["enterprise_id"] for r in warnings.warning_rows(data, AS_OF, "zh", regions=["330205"])
+    ] == ["F8", "F6"]
+    worse = warnings.warning_rows(data, AS_OF, "en", worsened_only=True)
+    assert [r["enterprise_id"] for r in worse] == ["F0"]  # F8 and F6 kept their grades
+    assert warnings.open_enterprise({"rowId": "F8|2", "colId": "name"}) == "/enterprise/F8"
+    assert warnings.open_enterprise(None) is warnings.no_update
+    page = texts(warnings.render(data, AS_OF, "zh"))
+    assert "风险预警" in page and "F8" in page
+
+
+def test_without_a_registry_the_warnings_page_says_how_to_raise_them(
+    data: BoardData, home: Settings
+) -> None:
+    home.supervision_path.unlink()
+    assert data.warnings(AS_OF) is None
+    assert "creditgraph warnings" in texts(warnings.render(data, AS_OF, "en"))
+    assert warnings.warning_rows(data, AS_OF, "en") == []
+
+
+def _node_ids(elements: list[dict[str, Any]]) -> set[str]:
+    return {str(e["data"]["id"]) for e in elements if "source" not in e["data"]}
+
+
+def test_the_ego_graph_caps_large_neighbourhoods_and_expands_on_click(data: BoardData) -> None:
+    graph = data.graph(AS_OF)
+    center = graph.index_of("F0")
+    assert center is not None
+    state, elements, panel = enterprise.on_tap(data, AS_OF, "F0", None, None, "en")
+    assert state == {"F0": 3}
+    # F0 has 6 ties (P1 twice, F1 as holder and as guaranteed, F2 and F3 as guarantors):
+    # 3 new nodes at most, so F3 waits behind "and 1 more".
+    assert graph.degree(center) == 6
+    assert _node_ids(elements) == {"F0", "P1", "F1", "F2", f"{MORE_PREFIX}F0"}
+    more = [e for e in elements if e["data"]["id"] == f"{MORE_PREFIX}F0"]
+    assert more[0]["data"]["label"] == "and 1 more"
+    assert panel == []
+    # A click on "and N more" shows the next ones; the centre's ties are then all drawn.
+    state, elements, _ = enterprise.on_tap(
+        data, AS_OF, "F0", state, {"id": f"{MORE_PREFIX}F0"}, "en"
+    )
+    assert state == {"F0": 6} and _node_ids(elements) == {"F0", "P1", "F1", "F2", "F3"}
+    # P1 is legal representative and director of F0: one edge, both roles.
+    edge = next(e for e in elements if e["data"].get("source") == "P1")
+    assert edge["data"]["label"] == "legal representative · director"
+    # A click on P1 expands it: its other firm F4 appears, positions preset.
+    state, elements, panel = enterprise.on_tap(data, AS_OF, "F0", state, {"id": "P1"}, "en")
+    assert _node_ids(elements) == {"F0", "P1", "F1", "F2", "F3", "F4"} and state["P1"] == 3
+    assert all("position" in e for e in elements if "source" not in e["data"])
+    assert "P1" in texts(panel)
+    # A click on an enterprise node offers its page.
+    _, _, panel = enterprise.on_tap(data, AS_OF, "F0", state, {"id": "F3"}, "en")
+    assert "Open enterprise" in texts(panel)
+
+
+def test_expansion_state_and_radial_layout_are_plain_functions() -> None:
+    assert expand({"A": 3}, "B", 3) == {"A": 3, "B": 3}
+    assert expand({"A": 3}, "A", 3) == {"A": 3}
+    assert expand({"A": 3}, f"{MORE_PREFIX}A", 3) == {"A": 6}
+    positions = radial_positions("A", {"A": ["B", "C"], "B": ["D"]})
+    assert positions["A"] == (0.0, 0.0)
+    radius = {k: round(float(np.hypot(*v))) for k, v in positions.items()}
+    assert radius == {"A": 0, "B": 170, "C": 170, "D": 340}
+
+
+def test_ego_graph_of_a_person_free_firm_is_just_the_firm(data: BoardData) -> None:
+    graph = data.graph(AS_OF)
+    node = graph.index_of("F9")
+    assert node is not None
+    assert _node_ids(ego_elements(graph, None, node, {"F9": 3}, "zh")) == {"F9"}
+
+
+def test_the_enterprise_page_shows_grade_reasons_history_and_records(data: BoardData) -> None:
+    page = texts(enterprise.render(data, AS_OF, "en", "F0"))
+    assert "F0" in page and "0.500" in page and "m1" in page
+    assert "It is in a guarantee circle of 3 firms" in page and "F0 → F1 → F2 → F0" in page
+    assert "虚假宣传" in page  # the penalty, in the records grid
+    assert len(data.grade_history("F0")) == 2
+    assert "No such enterprise" in texts(enterprise.render(data, AS_OF, "en", "NOPE"))
+    options = enterprise.search_options(data, AS_OF, "F", "en")
+    assert {o["value"] for o in options} == set(FIRMS)
+
+
+def test_extension_lists_related_firms_with_readable_paths_and_exports_them(
+    data: BoardData,
+) -> None:
+    assert data.black_listed(AS_OF)["id"].to_pylist() == ["F7"]
+    rows = extension.extension_rows(data, AS_OF, 2, "F7", "zh")
+    assert [r["related_id"] for r in rows] == ["F8"]
+    assert rows[0]["path_text"] == "F7 ←法定代表人— P2 —法定代表人→ F8"
+    elements = extension.graph_elements(data, AS_OF, 2, "F7", 0, "zh")
+    assert _node_ids(elements) == {"F7", "P2", "F8"}
+    assert all("on-path" in str(e["classes"]) for e in elements if e["data"]["id"] != "F7")
+    assert extension.graph_elements(data, AS_OF, 2, None, None, "zh") == []
+    download = extension.export_csv(data, AS_OF, 2, None)
+    assert download["filename"] == f"extension-{AS_OF}-2hops-all.csv"
+    assert download["content"].startswith('\ufeff"black_listed_id"')
+    assert "F8" in download["content"]
+    assert extension.summary(data, AS_OF, 2, None, "en") == "1 related firms of 1 black-listed"
+    assert [o["value"] for o in extension.black_options(data, AS_OF, "F7")] == ["F7"]
+
+
+def test_circles_are_ranked_by_exposure_and_stressed_from_a_member(data: BoardData) -> None:
+    rows = circles.circle_rows(data, AS_OF, "en")
+    assert [(r["rank"], r["members"], r["amount"]) for r in rows] == [
+        (1, 3, 6_000_000),
+        (2, 2, 200_000),
+    ]
+    assert rows[0]["worst_grade"] == "D" and rows[1]["worst_grade"] == "B"
+    elements = circles.circle_elements(data, AS_OF, 1, "en")
+    labels = sorted(str(e["data"]["label"]) for e in elements if "source" in e["data"])
+    assert labels == ["¥1.0M", "¥2.0M", "¥3.0M"]
+    # F2 defaults: its guarantor F1 loses 2 M of 2 M capital (fully distressed), F0 then
+    # loses 1 M of 1 M, and F3 outside the circle is hit through its guarantee of F0.
+    result = circles.stress(data, AS_OF, 1, "F2")
+    members = data.circles(AS_OF).circles[0].members
+    distress = dict(
+        zip([data.graph(AS_OF).id_of(int(m)) for m in members], result.distress, strict=True)
+    )
+    assert distress == {"F0": 1.0, "F1": 1.0, "F2": 1.0}
+    assert result.outside_hit == 1 and result.outside_loss == pytest.approx(0.5e6 / 4e6 * 4e6)
+    block = texts(circles.stress_block(data, AS_OF, 1, result, "en"))
+    assert "100%" in block
+    assert [o["value"] for o in circles.member_options(data, AS_OF, 2)] == ["F5", "F6"]
+
+
+def test_a_plan_is_drawn_recorded_exported_and_replayed(data: BoardData) -> None:
+    record = sampling.draw(
+        data, AS_OF, "食品安全", "bayannur_2022", {"A": 1.0}, [], [], None, 7, "pool.csv"
+    )
+    assert not isinstance(record, str), record
+    assert data.plan_ids() == [record.plan_id] and record.spec["grading"] == "m1"
+    # Bayannur: every C and D firm; A at 100 % by the override.
+    assert {o["id"] for o in record.objects} >= {"F0", "F1", "F7"}
+    assert all(len(o["inspectors"]) == 2 for o in record.objects)
+    view = texts(sampling.plan_view(record, "en"))
+    assert record.plan_id in view and "Recusals" in view
+    published = sampling.export(data, record.plan_id, "csv")["content"]
+    assert published.startswith("\ufeffplan_id,item,enterprise_id,enterprise_name,inspectors")
+    assert ",D," not in published and "0.5" not in published  # no grades, no scores
+    assert json.loads(sampling.export(data, record.plan_id, "json")["content"])["objects"]
+    assert sampling.replay_plan(data, record.plan_id, "pool.csv", "en")[0] == "ok"
+    other = data.settings.inspectors_dir / "other.csv"
+    other.write_text("inspector_id,name\nX1,x\nX2,y\n", encoding="utf-8")
+    kind, message = sampling.replay_plan(data, record.plan_id, "other.csv", "en")
+    assert kind == "error" and "inspector pool differs" in message
+    assert sampling.draw(data, AS_OF, "x", "henan_2021", {}, [], [], None, 1, None) == (
+        "no inspector file"
+    )
+    bad = sampling.draw(data, AS_OF, "x", "henan_2021", {"A": 2.0}, [], [], None, 1, "pool.csv")
+    assert isinstance(bad, str) and "within 0..1" in bad
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_route_renders_in_both_languages(data: BoardData, lang: str) -> None:
+    day = AS_OF.isoformat()
+    for path, _ in PAGES:
+        assert route(data, path, "", lang, day) is not None  # type: ignore[arg-type]
+    for path, query in (
+        ("/enterprise/F0", ""),
+        ("/extension", "?black=F7"),
+        ("/circles", "?circle=2"),
+        ("/circles", "?circle=x"),
+    ):
+        assert route(data, path, query, lang, day) is not None  # type: ignore[arg-type]
+    assert "No such page" in texts(route(data, "/nope", "", "en", day))
+    assert "creditgraph snapshot" in texts(route(data, "/", "", "en", None))
+
+
+def test_create_app_wires_every_page_and_warms_the_latest_date(home: Settings) -> None:
+    data = BoardData(home, BoardConfig())
+    app = create_app(home, BoardConfig(), data)
+    outputs = " ".join(app.callback_map)
+    for output in (
+        "page.children",
+        "warnings-grid.rowData",
+        "ego-graph.elements",
+        "extension-download.data",
+        "circle-stress.children",
+        "plan-download.data",
+    ):
+        assert output in outputs
+    assert data.circles(AS_OF) is data.circles(AS_OF)  # computed once, at start-up
+    layout = app.layout() if callable(app.layout) else app.layout
+    assert "2025" in texts(layout) or AS_OF.isoformat() in str(layout)
+
+
+def test_an_empty_home_shows_what_to_do(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "empty")
+    data = BoardData(settings, BoardConfig())
+    create_app(settings, BoardConfig(), data)
+    assert data.dates() == () and data.default_date() is None
+    assert data.plan_ids() == [] and data.inspector_files() == []

@@ -1,0 +1,336 @@
+"""The board in a real browser: headless Chromium (Debian's ``chromium`` and
+``chromium-driver``, installed by ``./dev test``) driven by plain Selenium against the app
+served on a loopback port, on the data home that ``creditgraph demo`` builds.
+
+Every page is opened and must render without a console error; a screenshot of each is saved
+to ``test-artifacts/board/`` (look at them). Then the workflows: a click on a warning opens
+the enterprise, a click on a node expands the ego graph, a plan is drawn and exported.
+
+Plain Selenium and Debian's chromedriver rather than ``dash[testing]``: that extra pins
+selenium ≤ 4.2 and downgrades urllib3 to 1.x for the whole environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+from werkzeug.serving import make_server
+
+from dashboard.app import create_app
+from dashboard.config import BoardConfig
+from dashboard.data import BoardData
+from dashboard.graph import GraphIndex
+from graph_model.settings import Settings
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "board"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+WAIT = 30
+
+
+def _cli(home: Path, *args: str) -> str:
+    """Run a ``creditgraph`` command on ``home``; fail with its output if it fails."""
+    env = {**os.environ, "CREDITGRAPH_HOME": str(home)}
+    env.pop("CREDITGRAPH_NEO4J_URI", None)
+    done = subprocess.run(
+        [sys.executable, "-c", "from api.cli import app; app()", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, (
+        f"creditgraph {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    )
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data home as ``creditgraph demo`` leaves it (2,000 firms, trained and scored), plus
+    the previous month scored, the warnings between the two months raised, and an inspector
+    file with some former employers (so that recusals happen)."""
+    home = tmp_path_factory.mktemp("board-home")
+    _cli(home, "demo", "--enterprises", "2000")
+    scored = sorted(p.name for p in (home / "scores").iterdir())
+    latest = date.fromisoformat(scored[-1])
+    previous = latest.replace(day=1) - timedelta(days=1)
+    _cli(home, "score", "--as-of", previous.isoformat(), "--quiet")
+    _cli(
+        home, "warnings", "raise", "--as-of", latest.isoformat(), "--previous", previous.isoformat()
+    )
+    firms = sorted(p.name for p in (home / "snapshots").iterdir())
+    assert firms, "the demo saved no snapshot"
+    settings = Settings(home=home)
+    data = BoardData(settings, BoardConfig())
+    ids = data.snapshot(latest).enterprises["id"].to_pylist()
+    settings.inspectors_dir.mkdir(parents=True, exist_ok=True)
+    with (settings.inspectors_dir / "inspectors.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["inspector_id", "name", "region_code", "capacity", "former_employers"])
+        for k in range(40):
+            writer.writerow(
+                [f"I{k:03d}", f"检查员{k}", "330203", 30, ids[k * 37] if k % 4 == 0 else ""]
+            )
+    return home
+
+
+@pytest.fixture(scope="session")
+def board(demo_home: Path) -> Iterator[tuple[str, BoardData]]:
+    """The board served on a free loopback port for the whole session."""
+    settings = Settings(home=demo_home)
+    config = BoardConfig()
+    data = BoardData(settings, config)
+    app = create_app(settings, config, data)
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", data
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="session")
+def browser(downloads: Path) -> Iterator[WebDriver]:
+    """Headless Chromium at a laptop's size, logging the console."""
+    if not Path(CHROMEDRIVER).exists():
+        pytest.fail("chromedriver not found: ./dev test installs chromium and chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1440,900",
+        "--lang=zh-CN",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.add_experimental_option(
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+    )
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(WAIT)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _until(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str) -> Any:
+    try:
+        return WebDriverWait(driver, WAIT, poll_frequency=0.2).until(condition)
+    except TimeoutException:
+        driver.save_screenshot(str(ARTIFACTS / "timeout.png"))
+        raise AssertionError(
+            f"timed out waiting for {what} (see test-artifacts/board/timeout.png)"
+        ) from None
+
+
+def _picture(driver: WebDriver, name: str) -> Path:
+    """A screenshot of the whole page (not only the window) in the artefacts folder."""
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    path = ARTIFACTS / f"{name}.png"
+    path.write_bytes(base64.b64decode(shot["data"]))
+    return path
+
+
+def _settled(driver: WebDriver) -> bool:
+    """No Dash callback in flight."""
+    return bool(
+        driver.execute_script(
+            "return document.querySelector('[data-dash-is-loading=\"true\"]') === null"
+        )
+    )
+
+
+def _open(driver: WebDriver, url: str, selector: str) -> None:
+    driver.get(url)
+    _until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, selector), selector)
+    _until(driver, _settled, "callbacks to settle")
+
+
+def _console_errors(driver: WebDriver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def _first_warning(data: BoardData) -> str:
+    day = data.default_date()
+    assert day is not None
+    table = data.warnings(day)
+    assert table is not None and table.num_rows > 0, "the demo raised no warning"
+    return str(table["enterprise_id"][0].as_py())
+
+
+def test_every_page_renders_without_a_console_error(
+    board: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    url, data = board
+    day = data.default_date()
+    assert day is not None
+    black = data.black_listed(day)["id"][0].as_py()
+    pages = [
+        ("overview", "/", "#overview-regions .main-svg"),
+        ("warnings", "/warnings", "#warnings-grid .ag-row"),
+        ("enterprise", f"/enterprise/{_first_warning(data)}", "#ego-graph canvas"),
+        ("extension", f"/extension?black={black}", "#extension-grid .ag-row"),
+        ("circles", "/circles", "#circle-graph canvas"),
+        ("sampling", "/sampling", "#plan-draw"),
+    ]
+    browser.get_log("browser")
+    for name, path, selector in pages:
+        _open(browser, url + path, selector)
+        time.sleep(0.5)  # let the graphs finish their layout before the picture
+        _picture(browser, name)
+        assert _console_errors(browser) == [], f"console errors on {path}"
+        assert "Error" not in browser.find_element(By.ID, "page").text[:200]
+
+    # The language switch: the same page in English.
+    _open(browser, url + "/", "#overview-regions .main-svg")
+    browser.find_element(By.CSS_SELECTOR, "#language input[value='en']").click()
+    _until(browser, lambda d: "Overview" in d.find_element(By.ID, "nav").text, "English menu")
+    _until(browser, _settled, "callbacks to settle")
+    time.sleep(0.5)
+    _picture(browser, "overview-en")
+    assert "Grades by region" in browser.find_element(By.ID, "page").text
+    browser.find_element(By.CSS_SELECTOR, "#language input[value='zh']").click()
+    _until(browser, lambda d: "总览" in d.find_element(By.ID, "nav").text, "Chinese menu")
+    assert _console_errors(browser) == []
+
+
+def test_a_click_on_a_warning_opens_the_enterprise(
+    board: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    url, data = board
+    _open(browser, url + "/warnings", "#warnings-grid .ag-row")
+    row = browser.find_element(By.CSS_SELECTOR, "#warnings-grid .ag-row[row-index='0']")
+    expected = row.get_attribute("row-id").split("|")[0]
+    row.find_element(By.CSS_SELECTOR, "[col-id='name']").click()
+    _until(browser, lambda d: d.current_url.endswith(f"/enterprise/{expected}"), "enterprise URL")
+    _until(browser, lambda d: d.find_elements(By.ID, "enterprise-name"), "enterprise page")
+    day = data.default_date()
+    assert day is not None
+    row_no = data.row_of(day, expected)
+    assert row_no is not None
+    name = data.snapshot(day).enterprises["name"][row_no].as_py()
+    assert browser.find_element(By.ID, "enterprise-name").text.startswith(name)
+    assert _console_errors(browser) == []
+
+
+_CY = (
+    "var el = document.querySelector('#ego-graph'); "
+    "var all = [el].concat(Array.from(el.querySelectorAll('div'))); "
+    "var cy = all.map(function (e) { return e._cyreg && e._cyreg.cy; }).filter(Boolean)[0];"
+)
+
+
+def _new_ties(graph: GraphIndex, center: int, node: int) -> bool:
+    """Whether expanding ``node`` adds nodes to the first view of ``center``'s graph."""
+    shown = {center} | {t.other for t in graph.ties(center, 20)[0]}
+    return any(t.other not in shown for t in graph.ties(node, 20)[0])
+
+
+def test_the_ego_graph_expands_on_click(board: tuple[str, BoardData], browser: WebDriver) -> None:
+    url, data = board
+    day = data.default_date()
+    assert day is not None
+    graph = data.graph(day)
+    # An enterprise with a neighbour tied to nodes the first view does not show.
+    center, neighbour = next(
+        (graph.id_of(e), graph.id_of(t.other))
+        for e in range(graph.n_enterprises)
+        for t in graph.ties(e, data.config.ego_limit)[0]
+        if _new_ties(graph, e, t.other)
+    )
+    _open(browser, f"{url}/enterprise/{center}", "#ego-graph canvas")
+    time.sleep(1.0)  # the cose layout runs after the first paint
+    count = f"{_CY} return cy.nodes().length;"
+    before = browser.execute_script(count)
+    canvas = browser.find_element(By.CSS_SELECTOR, "#ego-graph")
+    # Pointer actions do not scroll: bring the graph into the viewport first.
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", canvas)
+    time.sleep(0.3)
+    x, y = browser.execute_script(
+        f"{_CY} var p = cy.getElementById(arguments[0]).renderedPosition(); return [p.x, p.y];",
+        neighbour,
+    )
+    size = canvas.size
+    ActionChains(browser).move_to_element_with_offset(
+        canvas, x - size["width"] / 2, y - size["height"] / 2
+    ).click().perform()
+    _until(browser, lambda d: d.execute_script(count) > before, "more nodes after the click")
+    _until(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#ego-selected .selected-name"),
+        "the clicked node in the side panel",
+    )
+    time.sleep(1.0)
+    _picture(browser, "enterprise-expanded")
+    assert _console_errors(browser) == []
+
+
+def test_a_plan_is_drawn_and_exported(
+    board: tuple[str, BoardData], browser: WebDriver, downloads: Path
+) -> None:
+    url, _ = board
+    _open(browser, url + "/sampling", "#plan-draw")
+    browser.find_element(By.ID, "plan-seed").send_keys("42")
+    # One district's plan, as its bureau would draw it.
+    browser.find_element(By.ID, "plan-regions").click()
+    ActionChains(browser).send_keys("330203").pause(0.3).send_keys(Keys.ENTER).perform()
+    _until(browser, lambda d: "330203" in d.find_element(By.ID, "plan-regions").text, "region")
+    ActionChains(browser).send_keys(Keys.ESCAPE).perform()
+    browser.find_element(By.ID, "plan-draw").click()
+    _until(browser, lambda d: d.find_elements(By.ID, "plan-title"), "the drawn plan")
+    _until(browser, _settled, "callbacks to settle")
+    assert "seed 42" in browser.find_element(By.ID, "plan-result").text
+    time.sleep(0.5)
+    _picture(browser, "sampling-drawn")
+    browser.find_element(By.ID, "plan-export-csv").click()
+    exported = _until(
+        browser,
+        lambda d: [p for p in downloads.glob("plan-*.csv")],
+        "the exported CSV in the download folder",
+    )
+    header = exported[0].read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header == "plan_id,item,enterprise_id,enterprise_name,inspectors"
+    browser.find_element(By.ID, "plan-replay").click()
+    _until(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#plan-message .notice-ok"),
+        "the replay message",
+    )
+    assert _console_errors(browser) == []
