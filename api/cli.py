@@ -1,5 +1,5 @@
 """The ``creditgraph`` command line: the jobs (generate, load, stats, snapshot, features, train,
-evaluate, score, explain, plans, demo, docs).
+evaluate, score, explain, plans, demo, docs) and the board.
 
 Heavy work runs here, never inside an API request. Settings are read once from
 the environment (``CREDITGRAPH_*``) when a command starts and passed down.
@@ -1092,6 +1092,46 @@ def records_due_escalations(
         pacsv.write_csv(due, out)
         typer.echo(f"wrote {out}")
     typer.echo(f"{due.num_rows:,} escalation(s) due on {as_of}")
+
+
+@app.command()
+def board(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8050,
+    language: Annotated[str, typer.Option(help="Language shown first: zh or en.")] = "zh",
+    as_of: Annotated[
+        str | None, typer.Option(help="Date shown first; default: the latest saved snapshot.")
+    ] = None,
+    warm: Annotated[
+        bool, typer.Option(help="Prepare the first date before serving (fast first pages).")
+    ] = True,
+) -> None:
+    """Serve the board (docs/dashboard.md): overview, warnings, enterprises, extension checks,
+    guarantee circles and sampling plans over the data home, in Chinese and English."""
+    # Imported here: Dash and Plotly take about a second to import and only this command
+    # needs them.
+    from dashboard.app import create_app
+    from dashboard.config import BoardConfig
+
+    settings = _settings()
+    try:
+        config = BoardConfig.model_validate(
+            {"language": language, "as_of": _as_of(as_of) if as_of else None, "warm": warm}
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(f"--language must be zh or en: {exc.errors()[0]['msg']}") from None
+    if not settings.snapshots_dir.is_dir() or not any(settings.snapshots_dir.iterdir()):
+        typer.echo(
+            f"no saved snapshot in {settings.snapshots_dir}: the board will be empty until "
+            "`creditgraph score` (or `creditgraph snapshot`) saves one"
+        )
+    started = time.perf_counter()
+    application = create_app(settings, config)
+    typer.echo(
+        f"board ready in {time.perf_counter() - started:.1f} s: http://{host}:{port}/ "
+        "(Ctrl+C to stop)"
+    )
+    application.run(host=host, port=port, debug=False)
 
 
 @app.command()

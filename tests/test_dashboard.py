@@ -14,9 +14,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from dash import Dash
 from feature_graphs import AS_OF, SnapshotBuilder
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from api.cli import app as cli
 from dashboard.app import PAGES, create_app, route
 from dashboard.config import BoardConfig
 from dashboard.data import BoardData
@@ -420,3 +423,18 @@ def test_an_empty_home_shows_what_to_do(tmp_path: Path) -> None:
     create_app(settings, BoardConfig(), data)
     assert data.dates() == () and data.default_date() is None
     assert data.plan_ids() == [] and data.inspector_files() == []
+
+
+def test_the_board_command_prepares_the_app_and_serves_it(
+    home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[dict[str, Any]] = []
+    monkeypatch.setattr(Dash, "run", lambda _app, **kw: served.append(kw))
+    monkeypatch.setenv("CREDITGRAPH_HOME", str(home.home))
+    monkeypatch.delenv("CREDITGRAPH_NEO4J_URI", raising=False)
+    result = CliRunner().invoke(cli, ["board", "--port", "8123", "--language", "en"])
+    assert result.exit_code == 0, result.output
+    assert "board ready in" in result.output and "http://127.0.0.1:8123/" in result.output
+    assert served == [{"host": "127.0.0.1", "port": 8123, "debug": False}]
+    result = CliRunner().invoke(cli, ["board", "--language", "fr"])
+    assert result.exit_code == 2 and "--language must be zh or en" in result.output
