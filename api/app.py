@@ -2,9 +2,10 @@
 
 The factory opens what the API serves from (:class:`api.services.Services`: the store
 read-only, the latest snapshot's index, the stored grades, the audit log), installs the
-error table and the audit middleware, includes the routers and writes each route's roles
-into its OpenAPI description. Nothing lives at module level: two apps made from two
-settings objects share nothing. The store is closed when the app shuts down.
+error table and the audit middleware, and includes the routers (each route's roles are in
+its OpenAPI description, see :func:`api.auth.document_roles`). The app's state lives on the
+app: two apps made from two settings objects share nothing. The store is closed when the
+app shuts down.
 
 Serve with ``creditgraph serve`` (uvicorn). Routes are plain ``def``: the store drivers are
 synchronous, so FastAPI runs each request in its worker thread pool.
@@ -16,11 +17,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from api import errors
 from api.audit import AuditMiddleware
-from api.auth import Allow
 from api.routers import audit, circles, enterprises, graph, health, screening, supervision
 from api.schemas import ErrorOut
 from api.services import Services
@@ -52,13 +51,15 @@ _ERRORS = {
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
-    """The API app over the data home of ``settings`` (or over ``services`` already open)."""
+    """The API app over the data home of ``settings``, or over ``services`` already open
+    (then the caller owns them and closes them; the app closes only what it opened)."""
     served = services if services is not None else Services.open(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        served.close()
+        if services is None:
+            served.close()
 
     app = FastAPI(
         title="CreditGraph API",
@@ -71,24 +72,5 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(health.router)
     for module in (enterprises, graph, circles, screening, supervision, audit):
         app.include_router(module.router, responses=_ERRORS)  # type: ignore[arg-type]
-    _document_roles(app)
     app.add_middleware(AuditMiddleware, log=served.audit)
     return app
-
-
-def route_roles(route: APIRoute) -> tuple[str, ...] | None:
-    """The roles a route admits (None: no key needed), read from its :class:`Allow`."""
-    for dependency in route.dependant.dependencies:
-        if isinstance(dependency.call, Allow):
-            return dependency.call.roles
-    return None
-
-
-def _document_roles(app: FastAPI) -> None:
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
-            continue
-        roles = route_roles(route)
-        text = f"Roles: {', '.join(roles)}." if roles is not None else "No API key needed."
-        route.description = f"{route.description}\n\n{text}".strip()
-        route.openapi_extra = {**(route.openapi_extra or {}), "x-roles": list(roles or ())}

@@ -21,7 +21,8 @@ import hmac
 from dataclasses import dataclass
 from typing import Annotated, get_args
 
-from fastapi import Depends, Request, Security
+from fastapi import APIRouter, Depends, Request, Security
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
 from api.errors import Forbidden, Unauthenticated
@@ -121,3 +122,23 @@ Regulator = Annotated[Caller, Depends(Allow("regulator"))]
 Explorer = Annotated[Caller, Depends(Allow("regulator", "analyst"))]
 Screener = Annotated[Caller, Depends(Allow("regulator", "bank"))]
 Watcher = Annotated[Caller, Depends(Allow("regulator", "bank"))]
+
+
+def route_roles(route: APIRoute) -> tuple[str, ...] | None:
+    """The roles a route admits (None: no key needed), read from its :class:`Allow`."""
+    for dependency in route.dependant.dependencies:
+        if isinstance(dependency.call, Allow):
+            return dependency.call.roles
+    return None
+
+
+def document_roles(router: APIRouter) -> APIRouter:
+    """Write each route's roles into its OpenAPI description and ``x-roles``; called once
+    per router module, after its routes, so the document cannot drift from the checks."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            roles = route_roles(route)
+            text = f"Roles: {', '.join(roles)}." if roles is not None else "No API key needed."
+            route.description = f"{route.description}\n\n{text}".strip()
+            route.openapi_extra = {**(route.openapi_extra or {}), "x-roles": list(roles or ())}
+    return router

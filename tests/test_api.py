@@ -555,6 +555,7 @@ def test_store_errors_are_503_with_what_to_do(
         assert response.json()["code"] == code and words in response.json()["message"]
         assert response.headers["retry-after"]
         assert client.get("/health/ready").status_code == 503
+    broken.audit.close()
 
 
 # -- audit -------------------------------------------------------------------------------------

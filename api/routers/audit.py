@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.audit import AuditFilter
-from api.auth import Regulator
+from api.auth import Regulator, document_roles
 from api.schemas import AuditEntryOut, AuditOut, OptionalEnterpriseIdQuery
 from api.services import ServicesDep
 
@@ -72,3 +72,6 @@ def audit(
         ],
         next_before_id=rows[-1].id if len(rows) == limit else None,
     )
+
+
+document_roles(router)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.auth import Caller, Explorer
+from api.auth import Caller, Explorer, document_roles
 from api.errors import NotFound
 from api.schemas import (
     CircleEdgeOut,
@@ -102,3 +102,6 @@ def circle_of(
         enterprise_id=enterprise_id,
         circle=circle_out(index, detail, caller) if detail is not None else None,
     )
+
+
+document_roles(router)

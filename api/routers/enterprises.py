@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.auth import Explorer, Regulator
+from api.auth import Explorer, Regulator, document_roles
 from api.errors import NotFound
 from api.schemas import (
     EARLIEST,
@@ -131,3 +131,6 @@ def grades(
 ) -> list[GradeOut]:
     """The enterprise's grade on every scored date and model version (regulators only)."""
     return [GradeOut.of(r) for r in grade_history(services.settings.scores_dir, enterprise_id)]
+
+
+document_roles(router)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.auth import Explorer
+from api.auth import Explorer, document_roles
 from api.errors import NotFound
 from api.routers.enterprises import enterprise_or_404
 from api.schemas import (
@@ -191,3 +191,6 @@ def path_between(
         as_of=index.as_of,
         path=PathOut.from_steps(index, a, steps, caller) if steps is not None else None,
     )
+
+
+document_roles(router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from api.auth import document_roles
 from api.schemas import HealthOut, ReadyOut
 from api.services import ServicesDep
 from graph_model.store.protocol import StoreError
@@ -53,3 +54,6 @@ def ready(services: ServicesDep, response: Response) -> ReadyOut:
         current_model=current_version(services.settings.models_dir),
         problems=problems,
     )
+
+
+document_roles(router)

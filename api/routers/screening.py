@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from api.audit import note_subjects
-from api.auth import Caller, Screener
+from api.auth import Caller, Screener, document_roles
 from api.errors import Invalid, NotFound
 from api.routers.circles import summary_out
 from api.routers.enterprises import record_out
@@ -125,3 +125,6 @@ def screen_batch(
     items = [_screen(services, caller, resolve(store, q), today) for q in body.queries]
     note_subjects(request, [i.result.enterprise.id for i in items if i.result is not None])
     return BatchScreeningOut(items=items)
+
+
+document_roles(router)

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import ValidationError
 
-from api.auth import Caller, Regulator, Watcher
+from api.auth import Caller, Regulator, Watcher, document_roles
 from api.errors import Busy, Forbidden, Invalid, NotFound
 from api.routers.enterprises import enterprise_or_404
 from api.schemas import (
@@ -451,3 +451,6 @@ def remove_from_watchlist(
         return MembersChangedOut(
             watchlist=name, changed=remove_members(registry, name, body.enterprise_ids)
         )
+
+
+document_roles(router)
