@@ -37,7 +37,7 @@ from graph_model.store.open import open_store
 from graph_model.store.protocol import StoreError
 from risk.model.artefact import current_version
 from risk.model.reasons import parse_reasons
-from risk.model.scores import GradeRecord, scores_file
+from risk.model.scores import GradeRecord, ReasonSettings, scores_file
 from risk.snapshot_index import SnapshotIndex
 from risk.supervision.extension import extension_checks
 
@@ -54,6 +54,7 @@ class GradeBook:
     as_of: date
     model_version: str
     population: int
+    reason_settings: ReasonSettings
     table: pa.Table
     rows: dict[str, int]
 
@@ -84,6 +85,11 @@ class GradeBook:
             as_of=day,
             model_version=str(meta["model_version"]),
             population=int(meta["population"]),
+            reason_settings=ReasonSettings(
+                meta["reasons"]["top_k"],
+                meta["reasons"]["share"],
+                meta["reasons"]["evidence_items"],
+            ),
             table=table,
             rows={enterprise: i for i, enterprise in enumerate(ids)},
         )
@@ -105,6 +111,7 @@ class GradeBook:
             population=self.population,
             grade=values["grade"],
             reasons=parse_reasons(values["reasons"]) if values["reasons"] is not None else None,
+            reason_settings=self.reason_settings,
         )
 
     def grading(self) -> pa.Table:
