@@ -1,5 +1,5 @@
 """The ``creditgraph`` command line: the jobs (generate, load, stats, snapshot, features, train,
-evaluate, score, explain, plans, demo, docs) and the board.
+evaluate, score, explain, plans, demo, docs), the board and the API server (serve).
 
 Heavy work runs here, never inside an API request. Settings are read once from
 the environment (``CREDITGRAPH_*``) when a command starts and passed down.
@@ -21,9 +21,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import typer
+import uvicorn
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from api.app import create_app
 from graph_model.contract_doc import render_data_contract
 from graph_model.settings import Settings
 from graph_model.snapshot import FORMAT_VERSION as SNAPSHOT_FORMAT
@@ -1132,6 +1134,31 @@ def board(
         "(Ctrl+C to stop)"
     )
     application.run(host=host, port=port, debug=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0: all).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the HTTP API (docs/api.md) with uvicorn: the store read-only, the latest saved
+    snapshot and stored grades of the data home, API keys from CREDITGRAPH_API_KEYS.
+
+    Loading and serving are separate: the embedded store cannot be opened read-only while a
+    load writes to it, so stop the server, load, snapshot and score, then start it again.
+    """
+    settings = _settings()
+    started = time.perf_counter()
+    api = create_app(settings)
+    services = api.state.services
+    typer.echo(
+        f"serving {settings.home} (snapshot {services.index.as_of if services.index else 'none'}, "
+        f"grades {services.grades.as_of if services.grades else 'none'}, "
+        f"{len(services.keyring)} API key(s)), ready in {time.perf_counter() - started:.1f} s"
+    )
+    # No access log: every request is in the audit log already, and the line costs time.
+    uvicorn.run(api, host=host, port=port, log_level=log_level, access_log=False)
 
 
 @app.command()
