@@ -171,6 +171,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "pool": ("对象库", "Pool"),
     "eligible": ("可抽", "Eligible"),
     "forced": ("必查", "Forced"),
+    "random": ("随机", "Random"),
     "drawn": ("抽中", "Drawn"),
     "selected": ("方式", "How"),
     "recusals": ("回避", "Recusals"),

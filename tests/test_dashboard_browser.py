@@ -317,6 +317,7 @@ def test_a_plan_is_drawn_and_exported(
     _until(browser, lambda d: d.find_elements(By.ID, "plan-title"), "the drawn plan")
     _until(browser, _settled, "callbacks to settle")
     assert "seed 42" in browser.find_element(By.ID, "plan-result").text
+    _until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#plan-objects .ag-row"), "objects")
     time.sleep(0.5)
     _picture(browser, "sampling-drawn")
     browser.find_element(By.ID, "plan-export-csv").click()

@@ -103,7 +103,7 @@ def plan_view(record: PlanRecord, lang: Language) -> html.Div:
     objects = [
         {
             **{k: o[k] for k in ("id", "name", "grade", "reason")},
-            "selected": o["selected"],
+            "selected": text(o["selected"], lang),
             "inspectors": " ".join(o["inspectors"]),
             "score": round(o["score"], 4),
         }
@@ -146,7 +146,7 @@ def plan_view(record: PlanRecord, lang: Language) -> html.Div:
                     column("drawn", lang),
                 ],
                 lang,
-                height=200,
+                height=240,
                 grid_options={"pagination": False},
             ),
             grid(
@@ -158,7 +158,7 @@ def plan_view(record: PlanRecord, lang: Language) -> html.Div:
                     column("grade", lang, maxWidth=100),
                     column("score", lang, maxWidth=110),
                     column("selected", lang, maxWidth=110),
-                    column("inspectors", lang, minWidth=160),
+                    column("inspectors", lang, "inspector", minWidth=160),
                     column("reason", lang, minWidth=200),
                 ],
                 lang,
