@@ -434,6 +434,9 @@ def score(
         reasons = json.loads(row["reasons"]) if row["reasons"] else []
         first = reasons[0]["sentence"] if reasons else ""
         typer.echo(f"  #{row['rank']} {row['id']} {row['grade']} {row['score']:.3f}  {first}")
+    scored = set(table["id"].to_pylist()) if explain_ids else set()
+    for missing in sorted(set(explain_ids or ()) - scored):
+        typer.echo(f"  --explain {missing}: not an enterprise in operation on {day}, not scored")
     typer.echo(f"scores: {path}")
 
 
