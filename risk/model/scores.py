@@ -138,7 +138,11 @@ def score_snapshot(
         "model_version": version,
         "as_of": snapshot.as_of.isoformat(),
         "grades": policy.to_dict(),
-        "cutoffs": dict(zip(policy.classes[1:], cutoffs, strict=True)),
+        # A class that takes everyone starts below every score: JSON has no -inf, say null.
+        "cutoffs": {
+            c: v if math.isfinite(v) else None
+            for c, v in zip(policy.classes[1:], cutoffs, strict=True)
+        },
         "counts": counts,
         "population": len(rows),
         "reasons": {
