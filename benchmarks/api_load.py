@@ -1,0 +1,208 @@
+"""Load benchmark of the HTTP API: a server in one process, the load from this one, on loopback.
+
+Starts ``creditgraph serve`` over a data home (a 1M-enterprise city for the figures in
+docs/benchmarks.md), waits until it is ready, then measures with an asyncio client:
+
+1. single screening (bank key, one USCC per request), one client: latency p50 / p99;
+2. batch screening of 100 USCCs, one client: time per batch;
+3. related parties within 2 hops (analyst key), one client: latency p50 / p99;
+4. sustained load: ``--clients`` concurrent clients for ``--duration`` seconds, a mix of
+   screening (50 %), related parties (30 %) and profiles (20 %): throughput, p50 / p99 and
+   errors (any status other than 200, or a failed connection).
+
+Enterprises are drawn at random (seeded) from the data home's latest snapshot. Prints a
+Markdown table. Run: ``python -m benchmarks.api_load --home /path/to/home``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2 as httpx
+import numpy as np
+import pyarrow.parquet as pq
+
+KEYS = {
+    "bench-regulator-key-0123456789abcdef": {"name": "bench regulator", "role": "regulator"},
+    "bench-bank-key-0123456789abcdef0123": {"name": "bench bank", "role": "bank"},
+    "bench-analyst-key-0123456789abcdef0": {"name": "bench analyst", "role": "analyst"},
+}
+BANK = {"X-API-Key": "bench-bank-key-0123456789abcdef0123"}
+ANALYST = {"X-API-Key": "bench-analyst-key-0123456789abcdef0"}
+
+
+@dataclass
+class Samples:
+    """Latencies (ms) and errors of one scenario."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    def row(self, name: str) -> str:
+        lat = np.asarray(self.latencies)
+        p50, p99 = (np.percentile(lat, q) if len(lat) else float("nan") for q in (50, 99))
+        rate = len(lat) / self.seconds if self.seconds else 0.0
+        return (
+            f"| {name} | {len(lat):,} | {p50:.1f} ms | {p99:.1f} ms | {rate:,.1f}/s | "
+            f"{self.errors} |"
+        )
+
+
+def _ids(home: Path, n: int, seed: int) -> list[str]:
+    days = sorted(p for p in (home / "snapshots").iterdir() if (p / "manifest.json").exists())
+    ids = pq.read_table(days[-1] / "enterprises.parquet", columns=["id"])["id"].to_pylist()
+    return random.Random(seed).sample(ids, n)
+
+
+def _start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "CREDITGRAPH_HOME": str(home),
+        "CREDITGRAPH_API_KEYS": json.dumps(KEYS),
+    }
+    # The console script beside this interpreter: the server is its own process.
+    command = [
+        str(Path(sys.executable).parent / "creditgraph"),
+        "serve",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(command, env=env)
+
+
+async def _wait_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> float:
+    started = time.perf_counter()
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
+        try:
+            response = await client.get("/health/ready")
+            if response.status_code == 200:
+                return time.perf_counter() - started
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.5)
+
+
+async def _timed(samples: Samples, call: Callable[[], Awaitable[httpx.Response]]) -> None:
+    started = time.perf_counter()
+    try:
+        response = await call()
+        ok = response.status_code == 200
+    except httpx.TransportError:
+        ok = False
+    samples.latencies.append((time.perf_counter() - started) * 1000)
+    samples.errors += not ok
+
+
+async def _sequential(
+    count: int, make: Callable[[int], Callable[[], Awaitable[httpx.Response]]]
+) -> Samples:
+    samples = Samples()
+    started = time.perf_counter()
+    for i in range(count):
+        await _timed(samples, make(i))
+    samples.seconds = time.perf_counter() - started
+    return samples
+
+
+async def _sustained(
+    client: httpx.AsyncClient, ids: list[str], clients: int, duration: float
+) -> Samples:
+    samples = Samples()
+    deadline = time.perf_counter() + duration
+    rng = random.Random(11)
+
+    def request() -> Callable[[], Awaitable[httpx.Response]]:
+        firm = rng.choice(ids)
+        draw = rng.random()
+        if draw < 0.5:
+            return lambda: client.get("/v1/screening", params={"q": firm}, headers=BANK)
+        if draw < 0.8:
+            return lambda: client.get(f"/v1/enterprises/{firm}/related-parties", headers=ANALYST)
+        return lambda: client.get(f"/v1/enterprises/{firm}", headers=ANALYST)
+
+    async def worker() -> None:
+        while time.perf_counter() < deadline:
+            await _timed(samples, request())
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    samples.seconds = time.perf_counter() - started
+    return samples
+
+
+async def run(home: Path, port: int, clients: int, duration: float, requests: int) -> None:
+    ids = _ids(home, 5_000, seed=7)
+    server = _start_server(home, port)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
+        ) as client:
+            ready = await _wait_ready(client, server)
+            print(f"server ready in {ready:.1f} s (pid {server.pid})", flush=True)
+            # Warm-up: first queries compile plans and fill the buffer pool.
+            await _sequential(
+                50, lambda i: lambda: client.get(f"/v1/screening?q={ids[i]}", headers=BANK)
+            )
+            single = await _sequential(
+                requests,
+                lambda i: lambda: client.get("/v1/screening", params={"q": ids[i]}, headers=BANK),
+            )
+            batch = await _sequential(
+                max(requests // 20, 5),
+                lambda i: (
+                    lambda: client.post(
+                        "/v1/screening/batch",
+                        json={"queries": ids[(i * 100) % 4_900 : (i * 100) % 4_900 + 100]},
+                        headers=BANK,
+                    )
+                ),
+            )
+            related = await _sequential(
+                requests,
+                lambda i: (
+                    lambda: client.get(
+                        f"/v1/enterprises/{ids[-1 - i]}/related-parties?hops=2", headers=ANALYST
+                    )
+                ),
+            )
+            sustained = await _sustained(client, ids, clients, duration)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print("| scenario | requests | p50 | p99 | throughput | errors |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(single.row("single screening, 1 client"))
+    print(batch.row("batch of 100 USCCs, 1 client"))
+    print(related.row("related parties, 2 hops, 1 client"))
+    print(sustained.row(f"mix, {clients} clients, {duration:.0f} s"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, required=True, help="Data home to serve")
+    parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--requests", type=int, default=500, help="Per sequential scenario")
+    args = parser.parse_args()
+    asyncio.run(run(args.home, args.port, args.clients, args.duration, args.requests))
+
+
+if __name__ == "__main__":
+    main()
