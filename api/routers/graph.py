@@ -50,10 +50,11 @@ def neighbours(
 ) -> NeighboursOut:
     """People, owners, holdings and guarantees next to the enterprise, by relation type then
     neighbour id: page through high-degree nodes with ``offset``."""
-    enterprise_or_404(services, enterprise_id)
     page = services.require_store().neighbours(
         enterprise_id, tuple(rel_type) if rel_type else None, direction, limit, offset
     )
+    if not page.items:
+        enterprise_or_404(services, enterprise_id)
     return NeighboursOut(
         enterprise_id=enterprise_id,
         items=[
@@ -79,9 +80,11 @@ def related_parties(
 ) -> RelatedPartiesOut:
     """Enterprises tied through legal representatives, officers, shareholdings and
     guarantees valid on ``as_of``, one shortest path each, nearest first; paged."""
-    enterprise_or_404(services, enterprise_id)
     day = as_of or date.today()
     paths = services.require_store().related_parties(enterprise_id, hops, day, offset + limit + 1)
+    if not paths:
+        # Only an empty answer needs the extra query that tells "unknown" from "alone".
+        enterprise_or_404(services, enterprise_id)
     page = paths[offset : offset + limit]
     return RelatedPartiesOut(
         enterprise_id=enterprise_id,
@@ -110,9 +113,10 @@ def ownership(
     integrated stake of every holder in the enterprise (``up``) or of the enterprise in
     every firm it holds (``down``): the sum over all paths of the product of the stakes,
     cross-holdings included."""
-    enterprise_or_404(services, enterprise_id)
     day = as_of or date.today()
     chains = services.require_store().ownership(enterprise_id, direction, depth, day, limit)
+    if not chains:
+        enterprise_or_404(services, enterprise_id)
     index = services.index
     stakes: list[StakeOut] = []
     row = index.enterprise(enterprise_id) if index is not None else None
