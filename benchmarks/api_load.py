@@ -10,8 +10,12 @@ docs/benchmarks.md), waits until it is ready, then measures with an asyncio clie
    screening (50 %), related parties (30 %) and profiles (20 %): throughput, p50 / p99 and
    errors (any status other than 200, or a failed connection).
 
-Enterprises are drawn at random (seeded) from the data home's latest snapshot. Prints a
-Markdown table. Run: ``python -m benchmarks.api_load --home /path/to/home``.
+With ``--synthetic-grades``, a data home without stored scores gets a synthetic grading of
+its snapshot's date (uniform scores, the default class mix, no reasons; model version
+``synthetic-benchmark``) so that regulators' screening reads a grade as it would in
+production; it says nothing about the model. Enterprises are drawn at random (seeded) from
+the data home's latest snapshot. Prints a Markdown table and the server's memory.
+Run: ``python -m benchmarks.api_load --home /path/to/home``.
 """
 
 from __future__ import annotations
@@ -26,17 +30,24 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import httpx2 as httpx
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
+
+from graph_model.settings import Settings
+from risk.model.grades import GradePolicy
+from risk.model.scores import SCHEMA as SCORES_SCHEMA
 
 KEYS = {
     "bench-regulator-key-0123456789abcdef": {"name": "bench regulator", "role": "regulator"},
     "bench-bank-key-0123456789abcdef0123": {"name": "bench bank", "role": "bank"},
     "bench-analyst-key-0123456789abcdef0": {"name": "bench analyst", "role": "analyst"},
 }
+REGULATOR = {"X-API-Key": "bench-regulator-key-0123456789abcdef"}
 BANK = {"X-API-Key": "bench-bank-key-0123456789abcdef0123"}
 ANALYST = {"X-API-Key": "bench-analyst-key-0123456789abcdef0"}
 
@@ -59,10 +70,58 @@ class Samples:
         )
 
 
+def _latest_snapshot(home: Path) -> Path:
+    return sorted(p for p in (home / "snapshots").iterdir() if (p / "manifest.json").exists())[-1]
+
+
 def _ids(home: Path, n: int, seed: int) -> list[str]:
-    days = sorted(p for p in (home / "snapshots").iterdir() if (p / "manifest.json").exists())
-    ids = pq.read_table(days[-1] / "enterprises.parquet", columns=["id"])["id"].to_pylist()
-    return random.Random(seed).sample(ids, n)
+    ids = pq.read_table(_latest_snapshot(home) / "enterprises.parquet", columns=["id"])["id"]
+    return random.Random(seed).sample(ids.to_pylist(), n)
+
+
+def _synthetic_grades(home: Path) -> None:
+    """Store a synthetic grading of the snapshot's date unless one is stored (see above)."""
+    folder = _latest_snapshot(home)
+    day = date.fromisoformat(folder.name)
+    target = home / "scores" / day.isoformat()
+    if target.is_dir() and any(target.glob("*.parquet")):
+        return
+    ids = pq.read_table(folder / "enterprises.parquet", columns=["id"])["id"]
+    score = np.random.default_rng(1).random(len(ids))
+    settings = Settings(home=home)
+    policy = GradePolicy.of(settings.grade_method, settings.grade_mix, settings.grade_bands)
+    grades, _ = policy.assign(score)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(-score, kind="stable")] = np.arange(1, len(ids) + 1)
+    version = "synthetic-benchmark"
+    table = pa.table(
+        {
+            "id": ids,
+            "as_of": pa.array([day] * len(ids), pa.date32()),
+            "model_version": pa.array([version] * len(ids)),
+            "score": score,
+            "rank": rank,
+            "grade": pa.array(grades.tolist(), pa.string()),
+            "reasons": pa.nulls(len(ids), pa.string()),
+        },
+        schema=SCORES_SCHEMA,
+    )
+    meta = {
+        "model_version": version,
+        "as_of": day.isoformat(),
+        "population": len(ids),
+        "reasons": {"top_k": 3, "share": 0.0, "evidence_items": 5, "explained": 0},
+    }
+    target.mkdir(parents=True, exist_ok=True)
+    table = table.replace_schema_metadata({b"creditgraph": json.dumps(meta)})
+    pq.write_table(table, target / f"{version}.parquet")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
@@ -145,7 +204,11 @@ async def _sustained(
     return samples
 
 
-async def run(home: Path, port: int, clients: int, duration: float, requests: int) -> None:
+async def run(
+    home: Path, port: int, clients: int, duration: float, requests: int, grades: bool
+) -> None:
+    if grades:
+        _synthetic_grades(home)
     ids = _ids(home, 5_000, seed=7)
     server = _start_server(home, port)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -162,6 +225,14 @@ async def run(home: Path, port: int, clients: int, duration: float, requests: in
             single = await _sequential(
                 requests,
                 lambda i: lambda: client.get("/v1/screening", params={"q": ids[i]}, headers=BANK),
+            )
+            regulator = await _sequential(
+                requests,
+                lambda i: (
+                    lambda: client.get(
+                        "/v1/screening", params={"q": ids[-1 - i]}, headers=REGULATOR
+                    )
+                ),
             )
             batch = await _sequential(
                 max(requests // 20, 5),
@@ -182,15 +253,18 @@ async def run(home: Path, port: int, clients: int, duration: float, requests: in
                 ),
             )
             sustained = await _sustained(client, ids, clients, duration)
+            rss = _rss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
     print("| scenario | requests | p50 | p99 | throughput | errors |")
     print("|---|---:|---:|---:|---:|---:|")
-    print(single.row("single screening, 1 client"))
+    print(single.row("single screening (bank), 1 client"))
+    print(regulator.row("single screening (regulator, with grade), 1 client"))
     print(batch.row("batch of 100 USCCs, 1 client"))
     print(related.row("related parties, 2 hops, 1 client"))
     print(sustained.row(f"mix, {clients} clients, {duration:.0f} s"))
+    print(f"server memory after the run: {rss:,.0f} MB RSS")
 
 
 def main() -> None:
@@ -200,8 +274,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--requests", type=int, default=500, help="Per sequential scenario")
+    parser.add_argument(
+        "--synthetic-grades", action="store_true", help="Store a synthetic grading if none"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.home, args.port, args.clients, args.duration, args.requests))
+    asyncio.run(
+        run(
+            args.home,
+            args.port,
+            args.clients,
+            args.duration,
+            args.requests,
+            args.synthetic_grades,
+        )
+    )
 
 
 if __name__ == "__main__":
