@@ -36,7 +36,8 @@ from graph_model.snapshot import Snapshot
 from risk.features.context import FeatureContext
 from risk.features.guarantees import Circle, GuaranteeGraph, guarantee_circles, guarantee_graph
 from risk.model.artefact import current_version
-from risk.model.scores import GradeRecord, grade_history, read_grade, scores_file
+from risk.model.reasons import Reason, parse_reasons
+from risk.model.scores import scores_file
 from risk.supervision.extension import black_listed, extension_checks
 from risk.supervision.inspectors import Inspector, read_inspectors
 from risk.supervision.plans import PlanRecord
@@ -76,12 +77,38 @@ class Grades:
 
 
 @dataclass(frozen=True)
+class Stored:
+    """A date's stored scores as the scorer wrote them (risk/model/scores.py), reasons aside."""
+
+    as_of: date
+    model_version: str
+    table: pa.Table
+    """``id``, ``grade``, ``score``, ``rank``."""
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Graded:
+    """An enterprise's stored grade on one date."""
+
+    as_of: date
+    model_version: str
+    grade: str
+    score: float
+    rank: int
+    population: int
+    reasons: list[Reason] | None
+
+
+@dataclass(frozen=True)
 class Circles:
     """Every guarantee circle of a date, largest exposure first, and the graph they are in."""
 
     circles: tuple[Circle, ...]
     graph: GuaranteeGraph
     capital: np.ndarray
+    rank_of: np.ndarray
+    """Position in ``circles`` of each enterprise's circle, -1 outside every circle."""
 
 
 @dataclass(frozen=True)
@@ -102,15 +129,20 @@ class BoardData:
         self._values: dict[tuple[Any, ...], Any] = {}
         self._locks: dict[tuple[Any, ...], threading.Lock] = {}
         self._recent: list[date] = []
+        self._dated: dict[date, set[tuple[Any, ...]]] = {}
         self._guard = threading.Lock()
 
     # -- cache ---------------------------------------------------------------
-    def _cached(self, key: tuple[Any, ...], build: Callable[[], T]) -> T:
-        """The value of ``key``, built once even when two requests ask at the same time."""
-        day = next((k for k in key if isinstance(k, date)), None)
+    def _cached(self, key: tuple[Any, ...], build: Callable[[], T], day: date | None = None) -> T:
+        """The value of ``key``, built once even when two requests ask at the same time.
+
+        Values of a ``day`` are forgotten with that day (see :meth:`_touch`); the others
+        (stored grades, small and needed for every date's history) are kept.
+        """
         with self._guard:
             if day is not None:
                 self._touch(day)
+                self._dated.setdefault(day, set()).add(key)
             if key in self._values:
                 return self._values[key]
             lock = self._locks.setdefault(key, threading.Lock())
@@ -130,8 +162,8 @@ class BoardData:
         self._recent.append(day)
         while len(self._recent) > self._max_dates:
             old = self._recent.pop(0)
-            for key in [k for k in self._values if old in k]:
-                del self._values[key]
+            for key in self._dated.pop(old, set()):
+                self._values.pop(key, None)
 
     # -- dates ---------------------------------------------------------------
     def dates(self) -> tuple[date, ...]:
@@ -180,11 +212,12 @@ class BoardData:
         return self._cached(
             ("snapshot", day),
             lambda: Snapshot.load(self.settings.snapshots_dir / day.isoformat()),
+            day,
         )
 
     def graph(self, day: date) -> GraphIndex:
         """Both directions of every relation of the snapshot, for the graphs."""
-        return self._cached(("graph", day), lambda: GraphIndex(self.snapshot(day)))
+        return self._cached(("graph", day), lambda: GraphIndex(self.snapshot(day)), day)
 
     def row_of(self, day: date, enterprise_id: str) -> int | None:
         """Snapshot row of an enterprise; None when it is not in the snapshot."""
@@ -199,25 +232,64 @@ class BoardData:
     def grades(self, day: date) -> Grades | None:
         """The stored grades of ``day`` (the current model's if it scored that date), or None
         when the date was not scored."""
-        return self._cached(("grades", day), lambda: self._read_grades(day))
+        return self._cached(("grades", day), lambda: self._read_grades(day), day)
 
-    def grade_table(self, day: date) -> pa.Table | None:
-        """``id``, ``grade``, ``score`` as stored for ``day`` (no snapshot needed), or None."""
+    def stored(self, day: date) -> Stored | None:
+        """The stored scores of ``day`` without their reasons (no snapshot needed), or None.
+        Kept for every date asked for: the enterprise page's history reads them all."""
 
-        def build() -> pa.Table | None:
+        def build() -> Stored | None:
             path = self._scores_path(day)
             if path is None:
                 return None
-            return pq.read_table(path, columns=["id", "grade", "score"])
+            meta = json.loads(pq.read_schema(path).metadata[b"creditgraph"])
+            return Stored(
+                day,
+                str(meta.get("model_version", path.stem)),
+                pq.read_table(path, columns=["id", "grade", "score", "rank"]),
+                meta,
+            )
 
-        return self._cached(("grade_table", day), build)
+        return self._cached(("stored", day), build)
+
+    def grade_table(self, day: date) -> pa.Table | None:
+        """``id``, ``grade``, ``score`` as stored for ``day``: the grading of a plan."""
+        stored = self.stored(day)
+        return stored.table.select(["id", "grade", "score"]) if stored else None
+
+    def reasons(self, day: date) -> pa.Table:
+        """``id`` and ``reasons`` (JSON) of the enterprises whose reasons were stored."""
+
+        def build() -> pa.Table:
+            path = self._scores_path(day)
+            if path is None:
+                return pa.table({"id": pa.array([], pa.string()), "reasons": pa.array([])})
+            table = pq.read_table(path, columns=["id", "reasons"])
+            return table.filter(pc.is_valid(table["reasons"]))
+
+        return self._cached(("reasons", day), build, day)
+
+    def previous_grades(self, day: date) -> np.ndarray:
+        """Grade on the previous scored date of each enterprise row of ``day``'s snapshot
+        ("" when not graded then): the grade change, without a lookup per warning."""
+
+        def build() -> np.ndarray:
+            before = self.previous_scored(day)
+            stored = self.stored(before) if before else None
+            ids = self.snapshot(day).enterprises["id"]
+            out = np.full(len(ids), "", dtype=object)
+            if stored is not None:
+                rows = pc.index_in(ids, value_set=stored.table["id"])
+                out[:] = pc.fill_null(pc.take(stored.table["grade"], rows), "").to_pylist()
+            return _frozen(out)
+
+        return self._cached(("previous_grades", day), build, day)
 
     def _read_grades(self, day: date) -> Grades | None:
-        path = self._scores_path(day)
-        table = self.grade_table(day)
-        if path is None or table is None:
+        stored = self.stored(day)
+        if stored is None:
             return None
-        meta = json.loads(pq.read_schema(path).metadata[b"creditgraph"])
+        table, meta = stored.table, stored.meta
         ids = self.snapshot(day).enterprises["id"]
         rows = pc.index_in(ids, value_set=table["id"]).to_numpy(zero_copy_only=False)
         has = ~np.isnan(rows.astype(float))
@@ -230,11 +302,11 @@ class BoardData:
             sorted(set(grade[has].tolist()))
         )
         return Grades(
-            model_version=str(meta.get("model_version", path.stem)),
+            model_version=stored.model_version,
             classes=classes,
             grade=_frozen(grade),
             score=_frozen(score),
-            table=table,
+            table=table.select(["id", "grade", "score"]),
             population=int(meta.get("population", table.num_rows)),
         )
 
@@ -263,7 +335,7 @@ class BoardData:
                 .drop(["_rank"])
             )
 
-        return self._cached(("grade_counts", day, by), build)
+        return self._cached(("grade_counts", by, day), build, day)
 
     def grade_mix_history(self) -> tuple[MonthMix, ...]:
         """Grade counts of every scored date, from the files' metadata (no rows read)."""
@@ -276,18 +348,41 @@ class BoardData:
             out.append(MonthMix(day, {str(k): int(v) for k, v in meta["counts"].items()}))
         return tuple(out)
 
-    def grade_record(self, enterprise_id: str, day: date) -> GradeRecord | None:
-        """Grade, score, rank and stored reasons of an enterprise on ``day``."""
-        preferred = current_version(self.settings.models_dir)
-        return read_grade(self.settings.scores_dir, enterprise_id, day, preferred=preferred)
+    def graded(self, enterprise_id: str, day: date, with_reasons: bool = True) -> Graded | None:
+        """Grade, score, rank and stored reasons of an enterprise on ``day``, from the
+        cached scores (``risk.model.scores.read_grade`` reads the file each time: 0.4 s at a
+        million rows)."""
+        stored = self.stored(day)
+        if stored is None:
+            return None
+        row = pc.index(stored.table["id"], enterprise_id).as_py()
+        if row is None or row < 0:
+            return None
+        found = stored.table.slice(row, 1).to_pylist()[0]
+        reasons = None
+        if with_reasons:
+            table = self.reasons(day)
+            at = pc.index(table["id"], enterprise_id).as_py()
+            if at is not None and at >= 0:
+                reasons = parse_reasons(table["reasons"][at].as_py())
+        return Graded(
+            day,
+            stored.model_version,
+            found["grade"],
+            found["score"],
+            found["rank"],
+            int(stored.meta.get("population", stored.table.num_rows)),
+            reasons,
+        )
 
-    def grade_history(self, enterprise_id: str) -> tuple[GradeRecord, ...]:
-        """Every stored grade of an enterprise, oldest first."""
-        return tuple(grade_history(self.settings.scores_dir, enterprise_id))
+    def history(self, enterprise_id: str) -> tuple[Graded, ...]:
+        """The enterprise's stored grade on every scored date, oldest first."""
+        found = (self.graded(enterprise_id, d, with_reasons=False) for d in self.scored_dates())
+        return tuple(g for g in found if g is not None)
 
     def records_of(self, day: date, row: int) -> pa.Table:
         """The records of one enterprise in the snapshot (what its grade could see)."""
-        order, bounds = self._cached(("records_index", day), lambda: self._records_index(day))
+        order, bounds = self._cached(("records_index", day), lambda: self._records_index(day), day)
         rows = order[bounds[row] : bounds[row + 1]]
         return self.snapshot(day).records.take(pa.array(rows))
 
@@ -307,7 +402,7 @@ class BoardData:
             counts = {c["values"]: c["counts"] for c in pc.value_counts(active["kind"]).to_pylist()}
             return {k: int(counts.get(k, 0)) for k in RECORD_KINDS}
 
-        return dict(self._cached(("active_records", day), count))
+        return dict(self._cached(("active_records", day), count, day))
 
     def search(self, day: date, query: str, limit: int = 20) -> list[tuple[str, str]]:
         """Enterprises whose id starts with or whose name contains ``query``: (id, name)."""
@@ -328,11 +423,52 @@ class BoardData:
 
         def build() -> Circles:
             ctx = FeatureContext(self.snapshot(day))
+            found = tuple(guarantee_circles(ctx))
+            rank_of = np.full(ctx.n_enterprises, -1, dtype=np.int64)
+            for k, circle in enumerate(found):
+                rank_of[circle.members] = k
             return Circles(
-                tuple(guarantee_circles(ctx)), guarantee_graph(ctx), _frozen(ctx.capital.copy())
+                found, guarantee_graph(ctx), _frozen(ctx.capital.copy()), _frozen(rank_of)
             )
 
-        return self._cached(("circles", day), build)
+        return self._cached(("circles", day), build, day)
+
+    def circle_summary(self, day: date) -> pa.Table:
+        """One row per circle in exposure order: members, guarantees, amount, defaulted
+        guarantees, worst grade and the member with the largest capital (vectorised: a
+        city has thousands of circles)."""
+
+        def build() -> pa.Table:
+            found = self.circles(day)
+            n = len(found.circles)
+            graph, rank_of = found.graph, found.rank_of
+            inside = (rank_of[graph.src] >= 0) & (rank_of[graph.src] == rank_of[graph.dst])
+            defaulted = np.bincount(rank_of[graph.src[inside & graph.defaulted]], minlength=n)
+            members = np.flatnonzero(rank_of >= 0)
+            grades = self.grades(day)
+            worst = np.full(n, -1, dtype=np.int64)
+            if grades is not None:
+                level = {g: k for k, g in enumerate(grades.classes)}
+                levels = np.array([level.get(str(g), -1) for g in grades.grade[members]])
+                np.maximum.at(worst, rank_of[members], levels)
+            capital = np.nan_to_num(found.capital[members], nan=-1.0)
+            order = np.lexsort((-capital, rank_of[members]))
+            firsts = np.r_[True, np.diff(rank_of[members][order]) != 0]
+            largest = members[order][firsts]
+            classes = grades.classes if grades is not None else ()
+            return pa.table(
+                {
+                    "rank": np.arange(1, n + 1),
+                    "members": [len(c.members) for c in found.circles],
+                    "guarantees_n": [len(c.src) for c in found.circles],
+                    "amount": [c.amount for c in found.circles],
+                    "defaulted": defaulted,
+                    "worst_grade": [classes[w] if w >= 0 else "—" for w in worst.tolist()],
+                    "largest": self.graph(day).names.take(pa.array(largest)),
+                }
+            )
+
+        return self._cached(("circle_summary", day), build, day)
 
     # -- extension checks ------------------------------------------------------
     def black_listed(self, day: date) -> pa.Table:
@@ -342,7 +478,7 @@ class BoardData:
             rows = pa.array(black_listed(self.snapshot(day)))
             return self.snapshot(day).enterprises.select(["id", "name"]).take(rows)
 
-        return self._cached(("black_listed", day), build)
+        return self._cached(("black_listed", day), build, day)
 
     def extension(self, day: date, hops: int) -> pa.Table:
         """The extension list of the whole black list within ``hops`` (see
@@ -352,7 +488,7 @@ class BoardData:
             grades = self.grades(day)
             return extension_checks(self.snapshot(day), grades.table if grades else None, hops=hops)
 
-        return self._cached(("extension", day, hops), build)
+        return self._cached(("extension", hops, day), build, day)
 
     # -- warnings --------------------------------------------------------------
     def warnings(self, day: date) -> pa.Table | None:
@@ -404,7 +540,9 @@ class BoardData:
         self.graph(day)
         self.grades(day)
         self.active_records(day)
-        self._cached(("records_index", day), lambda: self._records_index(day))
-        self.circles(day)
+        self._cached(("records_index", day), lambda: self._records_index(day), day)
+        self.previous_grades(day)
+        self.reasons(day)
+        self.circle_summary(day)
         self.black_listed(day)
         self.extension(day, self.config.extension_hops)

@@ -308,16 +308,23 @@ def path_elements(
 ) -> list[dict[str, object]]:
     """The union of paths walked from ``root`` (each a list of ``[source, type, target]``
     steps in store ids, in the stored direction), the ``highlight``-th one marked
-    ``on-path``."""
+    ``on-path``, laid out as a radial tree around the root."""
     nodes: dict[str, dict[str, object]] = {}
     edges: dict[str, dict[str, object]] = {}
     found = index.index_of(root)
     if found is None:
         return []
     nodes[root] = node_element(index, found, grade_at(grades, found), ("center",))
+    children: dict[str, list[str]] = {}
     for k, path in enumerate(paths):
         marked = k == highlight
+        here = root
         for source, rel_type, target in path:
+            # Steps keep the stored direction; the walk goes on from whichever end is new.
+            step_to = target if source == here else source
+            if step_to not in nodes:
+                children.setdefault(here, []).append(step_to)
+            here = step_to
             for node_id in (source, target):
                 if node_id not in nodes:
                     node = index.index_of(node_id)
@@ -341,6 +348,9 @@ def path_elements(
             )
             if marked:
                 edge["classes"] = f"{rel_type} on-path"
+    for node_id, (x, y) in radial_positions(root, children).items():
+        if node_id in nodes:
+            nodes[node_id]["position"] = {"x": round(x, 1), "y": round(y, 1)}
     return [*nodes.values(), *edges.values()]
 
 
@@ -352,7 +362,7 @@ def stylesheet() -> list[dict[str, object]]:
             "selector": "node",
             "style": {
                 "label": "data(label)",
-                "font-size": 11,
+                "font-size": 13,
                 "text-valign": "bottom",
                 "text-margin-y": 4,
                 "color": "#263238",
@@ -390,7 +400,7 @@ def stylesheet() -> list[dict[str, object]]:
             "selector": "edge",
             "style": {
                 "label": "data(label)",
-                "font-size": 9,
+                "font-size": 10,
                 "color": "#455a64",
                 "curve-style": "bezier",
                 "target-arrow-shape": "triangle",

@@ -194,11 +194,12 @@ def test_the_data_manager_caches_read_only_values_and_forgets_old_dates(data: Bo
     with pytest.raises(ValueError):
         grades.score[0] = 0.0  # callers cannot change what others will read
     assert data.previous_scored(AS_OF) == PREVIOUS and data.previous_scored(PREVIOUS) is None
-    # At most two dates are kept: reading a third forgets the least recent one.
+    # Values of a date are forgotten beyond max_dates, least recently used first; stored
+    # grades (small, read by every history) are kept.
     small = BoardData(data.settings, data.config, max_dates=1)
-    first = small.grade_table(AS_OF)
-    small.grade_table(PREVIOUS)
-    assert small.grade_table(AS_OF) is not first
+    reasons, stored = small.reasons(AS_OF), small.stored(AS_OF)
+    small.reasons(PREVIOUS)
+    assert small.reasons(AS_OF) is not reasons and small.stored(AS_OF) is stored
     mix = data.grade_mix_history()
     assert [m.as_of for m in mix] == [PREVIOUS, AS_OF] and mix[1].counts["D"] == 1
 
@@ -307,7 +308,11 @@ def test_the_enterprise_page_shows_grade_reasons_history_and_records(data: Board
     assert "F0" in page and "0.500" in page and "m1" in page
     assert "It is in a guarantee circle of 3 firms" in page and "F0 → F1 → F2 → F0" in page
     assert "虚假宣传" in page  # the penalty, in the records grid
-    assert len(data.grade_history("F0")) == 2
+    assert [(g.as_of, g.grade) for g in data.history("F0")] == [(PREVIOUS, "C"), (AS_OF, "D")]
+    graded = data.graded("F0", AS_OF)
+    assert graded is not None and graded.rank == 1 and graded.population == 10
+    assert graded.reasons is not None and graded.reasons[0].feature == "guarantee_circle_size"
+    assert data.graded("NOPE", AS_OF) is None
     assert "No such enterprise" in texts(enterprise.render(data, AS_OF, "en", "NOPE"))
     options = enterprise.search_options(data, AS_OF, "F", "en")
     assert {o["value"] for o in options} == set(FIRMS)

@@ -23,40 +23,13 @@ from dashboard.i18n import Language, text
 from risk.features.guarantees import debtrank
 
 
-def _worst(grades: list[str], classes: tuple[str, ...]) -> str:
-    known = [g for g in grades if g]
-    if not known:
-        return "—"
-    order = {g: k for k, g in enumerate(classes)}
-    return max(known, key=lambda g: order.get(g, -1))
-
-
 def circle_rows(data: BoardData, day: date, lang: Language) -> list[dict[str, Any]]:
     """One grid row per circle, largest exposure first (at most ``grid_rows``)."""
-    found = data.circles(day)
-    grades = data.grades(day)
-    classes = grades.classes if grades else ()
-    names = data.graph(day).names
-    defaulted_edge = found.graph.defaulted
-    out = []
-    for rank, circle in enumerate(found.circles[: data.config.grid_rows], start=1):
-        members = circle.members
-        member_grades = [str(g) for g in grades.grade[members]] if grades else []
-        largest = members[np.nanargmax(np.nan_to_num(found.capital[members], nan=-1.0))]
-        inside = np.isin(found.graph.src, members) & np.isin(found.graph.dst, members)
-        out.append(
-            {
-                "rank": rank,
-                "members": len(members),
-                "guarantees_n": len(circle.src),
-                "amount": round(circle.amount),
-                "amount_text": money(circle.amount, lang),
-                "defaulted": int((inside & defaulted_edge).sum()),
-                "worst_grade": _worst(member_grades, classes),
-                "largest": names[int(largest)].as_py(),
-            }
-        )
-    return out
+    rows = data.circle_summary(day).slice(0, data.config.grid_rows).to_pylist()
+    for row in rows:
+        row["amount_text"] = money(row["amount"], lang)
+        row["amount"] = round(row["amount"])
+    return rows
 
 
 def circle_elements(
@@ -80,7 +53,10 @@ def circle_elements(
                 node["classes"] = f"{node['classes']} stressed"
                 node["style"] = {"background-color": _heat(level)}
         elements.append(node)
-    inside = np.flatnonzero(np.isin(found.graph.src, members) & np.isin(found.graph.dst, members))
+    k = rank - 1
+    inside = np.flatnonzero(
+        (found.rank_of[found.graph.src] == k) & (found.rank_of[found.graph.dst] == k)
+    )
     for e in inside.tolist():
         source, target = int(found.graph.src[e]), int(found.graph.dst[e])
         classes = "GUARANTEES defaulted" if found.graph.defaulted[e] else "GUARANTEES"

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.components import card, column, grade_badge, grid, notice, styled
-from dashboard.data import RECORD_KINDS, BoardData
+from dashboard.data import RECORD_KINDS, BoardData, Graded
 from dashboard.graph import (
     GRADE_COLOURS,
     MORE_PREFIX,
@@ -21,7 +21,6 @@ from dashboard.graph import (
     stylesheet,
 )
 from dashboard.i18n import Language, industry_label, text
-from risk.model.scores import GradeRecord
 
 
 def search_options(
@@ -39,7 +38,7 @@ def search_options(
     return options
 
 
-def history_figure(history: tuple[GradeRecord, ...], lang: Language) -> go.Figure:
+def history_figure(history: tuple[Graded, ...], lang: Language) -> go.Figure:
     """Score on every stored date, each point coloured and labelled by its grade."""
     fig = go.Figure(
         go.Scatter(
@@ -142,7 +141,7 @@ def _facts(data: BoardData, day: date, row: int, lang: Language) -> html.Div:
     )
 
 
-def _grade_block(record: GradeRecord | None, lang: Language) -> html.Div:
+def _grade_block(record: Graded | None, lang: Language) -> html.Div:
     if record is None:
         return html.Div(notice(text("no_scores", lang)))
     return html.Div(
@@ -162,7 +161,7 @@ def _grade_block(record: GradeRecord | None, lang: Language) -> html.Div:
     )
 
 
-def _reasons(record: GradeRecord | None, lang: Language) -> html.Div:
+def _reasons(record: Graded | None, lang: Language) -> html.Div:
     title = html.H3(text("reasons", lang))
     if record is None:
         return html.Div([title])
@@ -204,8 +203,8 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
             ]
         )
     name = data.snapshot(day).enterprises["name"][row].as_py()
-    record = data.grade_record(enterprise_id, day)
-    history = data.grade_history(enterprise_id)
+    record = data.graded(enterprise_id, day)
+    history = data.history(enterprise_id)
     records = data.records_of(day, row).to_pylist()
     state, elements, _ = on_tap(data, day, enterprise_id, None, None, lang)
     record_rows = [

@@ -38,9 +38,10 @@ def readable_paths(
     """Paths walked from each root, as names and relation words in the stored direction:
     ``甲公司 ←法定代表人— 张三 —持股→ 乙公司``."""
     steps = [json.loads(p) for p in paths]
-    ids = sorted({node for path in steps for s in path for node in (s[0], s[2])})
-    found = pc.index_in(pa.array(ids, pa.string()), value_set=graph.ids)
-    names = dict(zip(ids, pc.take(graph.names, found).to_pylist(), strict=True))
+    names: dict[str, str] = {}
+    for node in {node for path in steps for s in path for node in (s[0], s[2])}:
+        found = graph.index_of(node)
+        names[node] = graph.name_of(found) if found is not None else node
     out = []
     for root, path in zip(roots, steps, strict=True):
         here = root
@@ -55,14 +56,6 @@ def readable_paths(
                 here = source
         out.append(" ".join(words))
     return out
-
-
-def path_layout(root: str | None) -> dict[str, object]:
-    """A tree from the black-listed enterprise outwards."""
-    layout: dict[str, object] = {"name": "breadthfirst", "directed": False, "animate": False}
-    if root:
-        layout["roots"] = f'[id = "{root}"]'
-    return layout
 
 
 def extension_rows(
@@ -202,7 +195,7 @@ def render(data: BoardData, day: date, lang: Language, black_id: str | None) -> 
                         cyto.Cytoscape(
                             id="extension-graph",
                             elements=graph_elements(data, day, hops, black_id, None, lang),
-                            layout=path_layout(black_id),
+                            layout={"name": "preset", "fit": True, "padding": 30},
                             stylesheet=stylesheet(),
                             style={"width": "100%", "height": "460px"},
                         ),

@@ -79,7 +79,8 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
     grades = data.grades(day)
     active = data.active_records(day)
     warnings = data.warnings(day)
-    top = warning_rows(data, day, lang)[: data.config.top_warnings] if warnings else []
+    top = warning_rows(data, day, lang, stored=warnings) if warnings is not None else []
+    top = top[: data.config.top_warnings]
     graded = int((grades.grade != "").sum()) if grades else 0
     cards = html.Div(
         [

@@ -19,13 +19,6 @@ from dashboard.i18n import Language, text
 from risk.supervision.warnings import WARNING_TYPES
 
 
-def _grades_of(table: pa.Table | None, ids: pa.Array) -> list[str | None]:
-    if table is None:
-        return [None] * len(ids)
-    rows = pc.index_in(ids, value_set=table["id"])
-    return pc.take(table["grade"], rows).to_pylist()
-
-
 def warning_rows(
     data: BoardData,
     day: date,
@@ -33,25 +26,33 @@ def warning_rows(
     types: Sequence[str] = (),
     regions: Sequence[str] = (),
     worsened_only: bool = False,
+    stored: pa.Table | None = None,
 ) -> list[dict[str, Any]]:
-    """The warnings of ``day`` as grid rows, newest events first, filtered."""
-    warnings = data.warnings(day)
+    """The warnings of ``day`` as grid rows, newest events first, filtered; ``stored``: the
+    warnings already read from the registry, if the caller has them."""
+    warnings = stored if stored is not None else data.warnings(day)
     if warnings is None or warnings.num_rows == 0:
         return []
     if types:
         warnings = warnings.filter(pc.is_in(warnings["type"], pa.array(list(types))))
-    ids = warnings["enterprise_id"].combine_chunks()
+    # Rows by the graph's id dictionary and grades aligned with them: no hash table of a
+    # million ids is built per request.
+    graph = data.graph(day)
+    rows = [graph.index_of(e) for e in warnings["enterprise_id"].to_pylist()]
     ent = data.snapshot(day).enterprises
-    rows = pc.index_in(ids, value_set=ent["id"])
-    names = pc.take(ent["name"], rows).to_pylist()
-    region = pc.take(ent["region_code"], rows).to_pylist()
-    now = _grades_of(data.grade_table(day), ids)
-    before_day = data.previous_scored(day)
-    before = _grades_of(data.grade_table(before_day) if before_day else None, ids)
+    known = [r if r is not None and r < graph.n_enterprises else -1 for r in rows]
+    taken = pa.array([r if r >= 0 else None for r in known], pa.int64())
+    names = pc.take(ent["name"], taken).to_pylist()
+    region = pc.take(ent["region_code"], taken).to_pylist()
+    grades = data.grades(day)
+    previous = data.previous_grades(day)
+    now = [str(grades.grade[r]) if grades and r >= 0 else "" for r in known]
+    before = [str(previous[r]) if r >= 0 else "" for r in known]
+    level = {g: i for i, g in enumerate(grades.classes)} if grades else {}
     out = []
     for k, row in enumerate(warnings.to_pylist()):
         a, b = before[k], now[k]
-        worse = bool(a and b and b > a)
+        worse = bool(a and b and level.get(b, -1) > level.get(a, -1))
         if worsened_only and not worse:
             continue
         if regions and not any((region[k] or "").startswith(r) for r in regions):
