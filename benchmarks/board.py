@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -313,7 +314,8 @@ def measure(work: Path) -> None:
         server.shutdown()
     print(
         f"\n{snap.n_enterprises:,} enterprises, as of {day}; start-up (read the snapshot, "
-        f"index the graph, all circles, the extension list) {warm:.1f} s\n"
+        f"index the graph, all circles, the extension list) {warm:.1f} s; peak memory "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.1f} GB\n"
     )
     print(f"board opened in the browser (full load, scripts cached): {browser['open']:.2f} s\n")
     related = int(pc.sum(pc.equal(black_list, black)).as_py())
