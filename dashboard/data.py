@@ -252,11 +252,6 @@ class BoardData:
 
         return self._cached(("stored", day), build)
 
-    def grade_table(self, day: date) -> pa.Table | None:
-        """``id``, ``grade``, ``score`` as stored for ``day``: the grading of a plan."""
-        stored = self.stored(day)
-        return stored.table.select(["id", "grade", "score"]) if stored else None
-
     def reasons(self, day: date) -> pa.Table:
         """``id`` and ``reasons`` (JSON) of the enterprises whose reasons were stored."""
 

@@ -91,15 +91,6 @@ class GraphIndex:
     def name_of(self, node: int) -> str:
         return str(self.names[node].as_py() or self.ids[node].as_py())
 
-    def degree(self, node: int) -> int:
-        """Ties of a node over the types shown, both directions."""
-        total = 0
-        for t, rel in self.relations.items():
-            rev = self._reverse[t]
-            total += int(rel.indptr[node + 1] - rel.indptr[node])
-            total += int(rev.indptr[node + 1] - rev.indptr[node])
-        return total
-
     def ties(self, node: int, limit: int) -> tuple[list[Tie], int]:
         """The first ``limit`` ties of a node in :data:`REL_ORDER` (outgoing first), and how
         many it has in all."""
