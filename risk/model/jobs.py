@@ -250,7 +250,9 @@ def train_job(
     dataset = build_dataset(
         source, events, register, split, config.negatives_per_positive, config.seed, progress
     )
-    models = train_models(dataset, config.seed, config.threads, progress)
+    models = train_models(
+        dataset, config.negatives_per_positive, config.seed, config.threads, progress
+    )
     preds = _predictions({"valid": dataset.valid, "test": dataset.test}, models, dataset.names)
     evaluation = evaluate(preds, config.policy)
     metrics = evaluation["models"]
