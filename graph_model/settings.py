@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     test_months: int = Field(default=3, ge=1)
     # Good enterprises kept per bad one in each training month, drawn with train_seed (class
     # imbalance and training time); 0 keeps them all. Validation and test are never sampled.
-    train_negatives_per_positive: float = Field(default=20.0, ge=0)
+    train_negatives_per_positive: float = Field(default=10.0, ge=0)
     # Seed of LightGBM and of the training sample: the same data and seed give the same model.
     train_seed: int = 7
     # LightGBM threads; 0 means one per core. Results repeat for the same count (recorded).
