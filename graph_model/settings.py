@@ -71,8 +71,9 @@ class Settings(BaseSettings):
     train_months: int = Field(default=12, ge=1)
     valid_months: int = Field(default=3, ge=1)
     test_months: int = Field(default=3, ge=1)
-    # Good enterprises kept per bad one in each training month, drawn with train_seed (class
-    # imbalance and training time); 0 keeps them all. Validation and test are never sampled.
+    # Good enterprises kept per bad one in each training month (and in the validation rows
+    # early stopping reads), drawn with train_seed: class imbalance and training time; 0 keeps
+    # them all. Calibration and every metric use all validation and test rows.
     train_negatives_per_positive: float = Field(default=10.0, ge=0)
     # Seed of LightGBM and of the training sample: the same data and seed give the same model.
     train_seed: int = 7
