@@ -110,6 +110,11 @@ class EvidenceFinder:
         self.ctx = ctx
         self.limit = limit
         self._n = ctx.n_enterprises
+        # Searches and hops of the enterprise explained last: its reasons often share them
+        # (two contagion features, the same first hop on several paths).
+        self._memo_row = -1
+        self._hops: dict[tuple[int, int], tuple[str, tuple[str, ...]]] = {}
+        self._searches: dict[tuple[int, str], list[Evidence]] = {}
         self._finders: dict[str, Callable[[int], list[Evidence]]] = {
             "legal_rep_other_firms": functools.partial(self._people, ("LEGAL_REP",), "any"),
             "legal_rep_other_firms_bad": functools.partial(self._people, ("LEGAL_REP",), "bad"),
@@ -165,7 +170,11 @@ class EvidenceFinder:
         """Evidence for ``feature`` of the enterprise at snapshot row ``row`` (at most
         ``limit`` items; empty for features without a search)."""
         finder = self._finders.get(feature)
-        return tuple(finder(row)[: self.limit]) if finder else ()
+        if finder is None:
+            return ()
+        if row != self._memo_row:
+            self._memo_row, self._hops, self._searches = row, {}, {}
+        return tuple(finder(row)[: self.limit])
 
     # -- shared indexes -------------------------------------------------------------------
     @functools.cached_property
@@ -284,7 +293,7 @@ class EvidenceFinder:
         """The roles of ``person`` at ``firm`` in words, e.g. 'legal representative/director'."""
         links, _ = self._roles
         rows = links.by_src.of(person)
-        words = [str(links.value[r]) for r in rows if links.dst[r] == firm]
+        words = links.value[rows[links.dst[rows] == firm]].tolist()
         return "/".join(dict.fromkeys(words)) or "related"
 
     def _order_bad_first(self, firms: np.ndarray) -> np.ndarray:
@@ -325,6 +334,11 @@ class EvidenceFinder:
     def _hop(self, a: int, b: int) -> tuple[str, tuple[str, ...]]:
         """Why enterprises ``a`` and ``b`` are related: the text from ``a`` (not included) to
         ``b``, and the ids of the nodes after ``a``."""
+        if (a, b) not in self._hops:
+            self._hops[a, b] = self._find_hop(a, b)
+        return self._hops[a, b]
+
+    def _find_hop(self, a: int, b: int) -> tuple[str, tuple[str, ...]]:
         links, _ = self._roles
         for r in links.by_dst.of(a):
             person = int(links.src[r])
@@ -358,6 +372,11 @@ class EvidenceFinder:
         nearest first, then the most recently listed. A breadth-first search on the
         related-enterprise graph, one NumPy step per hop, stopped once a hop has found
         enough or ``MAX_VISITED`` firms were reached."""
+        if (hops, which) not in self._searches:
+            self._searches[hops, which] = self._search_related(hops, which, row)
+        return self._searches[hops, which]
+
+    def _search_related(self, hops: int, which: str, row: int) -> list[Evidence]:
         target = self.ctx.listed if which == "listed" else self.ctx.bad
         related = self.ctx.related
         seen = np.array([row])

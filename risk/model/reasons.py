@@ -78,7 +78,7 @@ def explain(
     """
     if len(x) == 0:
         return []
-    catalog = load_catalog()
+    specs = {f.name: f for f in load_catalog().features}
     contrib = np.asarray(model.booster.predict(x, pred_contrib=True))[:, :-1]
     top = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
     out = []
@@ -89,7 +89,7 @@ def explain(
             if c <= 0:
                 break
             name = model.features[j]
-            spec = catalog.feature(name)
+            spec = specs[name]
             value = float(x[i, j])
             evidence = finder.find(name, int(row)) if finder is not None and spec.graph else ()
             reasons.append(
