@@ -325,6 +325,16 @@ def test_contagion_evidence_explains_every_hop(finder: EvidenceFinder) -> None:
     assert by_end["D"].nodes == ("A", "D") and "←holds 60%– D" in by_end["D"].text
 
 
+def test_pagerank_evidence_walks_every_relation_and_names_a_listed_firm_itself(
+    finder: EvidenceFinder,
+) -> None:
+    found = finder.find("listed_pagerank", 0)
+    assert [e.nodes for e in found] == [("A", "D"), ("A", "B", "C"), ("A", "r", "G")]
+    assert "A ←guarantees ¥5,000,000– B –holds 40%→ C [black list" in found[1].text
+    itself = finder.find("listed_pagerank", 2)[0]
+    assert itself.nodes == ("C",) and itself.text.endswith("is listed itself")
+
+
 def test_ownership_evidence_puts_bad_owners_first(finder: EvidenceFinder) -> None:
     first, second = finder.find("top_person_stake", 0)
     assert first.nodes == ("A", "D") and "dishonest debtor since 2024-05-01" in first.text

@@ -8,6 +8,8 @@ the feature saw, and needs no store round trip per firm):
   (bad ones, or black-listed in the last 3 years, first);
 - contagion features: a path of at most two hops to each related firm with a bad record (or
   a listing), each hop explained by its tie (a shared person, a shareholding, a guarantee);
+  for the PageRank score, paths of up to four relations to listed firms through every person,
+  as PageRank walks (a nominee with hundreds of firms included);
 - ownership features: shareholding chains up to the owners, enterprise owners with bad
   records first; for a cross-holding, the shortest cycle of shareholdings;
 - guarantee features: the shortest guarantee cycle through the firm (its circle), its mutual
@@ -31,6 +33,7 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import scipy.sparse as sp
 
 from risk.features.context import HUB_PERSON_CAP, FeatureContext, flags, numbers
 from risk.features.guarantees import MAX_CYCLE_LENGTH
@@ -127,7 +130,7 @@ class EvidenceFinder:
             "related_1hop_bad_share": functools.partial(self._related, 1, "bad"),
             "related_2hop": functools.partial(self._related, 2, "bad"),
             "related_2hop_bad_share": functools.partial(self._related, 2, "bad"),
-            "listed_pagerank": functools.partial(self._related, 2, "listed"),
+            "listed_pagerank": self._listed_paths,
             "days_since_related_listing": functools.partial(self._related, 2, "listed"),
             "holdings": self._holdings,
             "cross_holding": self._cross_holding,
@@ -332,8 +335,8 @@ class EvidenceFinder:
 
     # -- contagion ------------------------------------------------------------------------
     def _hop(self, a: int, b: int) -> tuple[str, tuple[str, ...]]:
-        """Why enterprises ``a`` and ``b`` are related: the text from ``a`` (not included) to
-        ``b``, and the ids of the nodes after ``a``."""
+        """Why enterprises ``a`` and ``b`` are related (one hop of the related-enterprise
+        graph): the text from ``a`` (not included) to ``b``, and the ids after ``a``."""
         if (a, b) not in self._hops:
             self._hops[a, b] = self._find_hop(a, b)
         return self._hops[a, b]
@@ -345,11 +348,16 @@ class EvidenceFinder:
             if self._firms_per_person[person] > HUB_PERSON_CAP:
                 continue  # hubs do not relate firms (as in the features)
             if np.any(links.dst[links.by_src.of(person)] == b):
-                text = (
-                    f" –[{self._role_of(person, a)}]– {self._label(person)} "
-                    f"–[{self._role_of(person, b)}]– {self._label(b)}"
-                )
+                text = self._edge(a, person)[0] + self._edge(person, b)[0]
                 return text, (self._ids[person], self._ids[b])
+        return self._edge(a, b)
+
+    def _edge(self, a: int, b: int) -> tuple[str, tuple[str, ...]]:
+        """A direct relation between nodes ``a`` and ``b`` (a person's role at a firm, a
+        shareholding or a guarantee, either way): text from ``a`` to ``b`` and b's id."""
+        if a >= self._n or b >= self._n:
+            person, firm = (a, b) if a >= self._n else (b, a)
+            return f" –[{self._role_of(person, firm)}]– {self._label(b)}", (self._ids[b],)
         shares = self._shares
         for holder, held, arrow in ((a, b, " –holds {}→ "), (b, a, " ←holds {}– ")):
             for r in shares.by_src.of(holder):
@@ -368,17 +376,37 @@ class EvidenceFinder:
         return f" –related– {self._label(b)}", (self._ids[b],)
 
     def _related(self, hops: int, which: str, row: int) -> list[Evidence]:
-        """Paths of at most ``hops`` hops to related firms with bad records (or listed),
-        nearest first, then the most recently listed. A breadth-first search on the
-        related-enterprise graph, one NumPy step per hop, stopped once a hop has found
-        enough or ``MAX_VISITED`` firms were reached."""
+        """Paths of at most ``hops`` hops of the related-enterprise graph to related firms
+        with bad records (or listed), nearest first, then the most recently listed."""
         if (hops, which) not in self._searches:
-            self._searches[hops, which] = self._search_related(hops, which, row)
+            target = self.ctx.listed if which == "listed" else self.ctx.bad
+            found = self._search(self.ctx.related, row, hops, target, self._hop)
+            self._searches[hops, which] = found
         return self._searches[hops, which]
 
-    def _search_related(self, hops: int, which: str, row: int) -> list[Evidence]:
-        target = self.ctx.listed if which == "listed" else self.ctx.bad
-        related = self.ctx.related
+    def _listed_paths(self, row: int) -> list[Evidence]:
+        """Paths to listed firms in the graph PageRank walks: every relation between firms
+        and persons, persons tied to many firms included, up to 4 steps (2 firm hops)."""
+        target = np.zeros(self.ctx.n_nodes, dtype=bool)
+        target[: self._n] = self.ctx.listed
+        paths = self._search(self.ctx.combined, row, 4, target, self._edge)
+        if not self.ctx.listed[row]:
+            return paths
+        # PageRank restarts at listed firms: a listed firm's own score is high.
+        itself = Evidence(f"{self._label(row)} is listed itself", (self._ids[row],))
+        return [itself, *paths]
+
+    def _search(
+        self,
+        graph: sp.csr_matrix,
+        row: int,
+        hops: int,
+        target: np.ndarray,
+        step: Callable[[int, int], tuple[str, tuple[str, ...]]],
+    ) -> list[Evidence]:
+        """Breadth-first search from ``row`` to ``target`` nodes, one NumPy step per hop,
+        stopped once a hop has found enough or ``MAX_VISITED`` nodes were reached; each path
+        told step by step."""
         seen = np.array([row])
         frontier = seen
         parent: dict[int, int] = {}
@@ -386,10 +414,10 @@ class EvidenceFinder:
         for _ in range(hops):
             if len(found) >= self.limit or len(seen) >= MAX_VISITED:
                 break
-            starts = related.indptr[frontier]
-            counts = np.minimum(related.indptr[frontier + 1] - starts, MAX_SCAN)
+            starts = graph.indptr[frontier]
+            counts = np.minimum(graph.indptr[frontier + 1] - starts, MAX_SCAN)
             offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-            nodes = related.indices[np.repeat(starts, counts) + offsets][:MAX_VISITED]
+            nodes = graph.indices[np.repeat(starts, counts) + offsets][:MAX_VISITED]
             parents = np.repeat(frontier, counts)[:MAX_VISITED]
             fresh = ~np.isin(nodes, seen)
             nodes, first = np.unique(nodes[fresh], return_index=True)
@@ -407,9 +435,9 @@ class EvidenceFinder:
             path.reverse()
             text, ids = self._label(row), [self._ids[row]]
             for a, b in itertools.pairwise(path):
-                part, hop_ids = self._hop(a, b)
+                part, step_ids = step(a, b)
                 text += part
-                ids.extend(hop_ids)
+                ids.extend(step_ids)
             out.append(Evidence(text, tuple(ids)))
         return out
 
