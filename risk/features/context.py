@@ -24,6 +24,9 @@ from graph_model.snapshot import Snapshot
 LISTING_KINDS = ("abnormal_list", "black_list", "dishonest_debtor")
 """Record kinds that put an enterprise on a public list."""
 
+ADVERSE_FINDINGS = ("problem_found", "not_found_at_address", "refused")
+"""Inspection findings that count against the enterprise (every finding but ``no_problem``)."""
+
 HUB_PERSON_CAP = 50
 """Persons tied to more firms than this (agents, nominees) do not relate those firms to each
 other in the related-enterprise graph: 500 firms of one registration agent are not 250,000

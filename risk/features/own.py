@@ -6,9 +6,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from risk.features.context import LISTING_KINDS, FeatureContext, count_by, days, flags, max_by
-
-_FINDINGS = ("problem_found", "not_found_at_address", "refused")
+from risk.features.context import (
+    ADVERSE_FINDINGS,
+    LISTING_KINDS,
+    FeatureContext,
+    count_by,
+    days,
+    flags,
+    max_by,
+)
 
 
 def own_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
@@ -41,7 +47,7 @@ def own_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
     out["commitments_signed"] = count(commitment)
     out["commitments_broken"] = count(commitment & flags(pc.equal(rec.table["kept"], False)))
     inspection = rec.of("inspection")
-    finding = flags(pc.is_in(rec.table["finding"], value_set=pa.array(_FINDINGS)))
+    finding = flags(pc.is_in(rec.table["finding"], value_set=pa.array(ADVERSE_FINDINGS)))
     out["inspections"] = count(inspection)
     out["inspection_findings"] = count(inspection & finding)
     out["days_since_inspection"] = days_since(inspection)

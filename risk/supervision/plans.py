@@ -24,13 +24,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph_model.domain import load_domain
 from graph_model.snapshot import Snapshot
 from risk.supervision.extension import extension_checks
 from risk.supervision.inspectors import Inspector, assign, conflicts, inspectors_fingerprint
 from risk.supervision.sampling import PlanSpec, build_pool, draw
 
 FORMAT_VERSION = 1
-_FINDINGS = ("no_problem", "problem_found", "not_found_at_address", "refused")
 
 
 class PlanError(ValueError):
@@ -211,14 +211,15 @@ def results_to_inspections(record: PlanRecord, results: pa.Table, authority: str
     if missing:
         raise PlanError(f"results file: missing column(s) {', '.join(sorted(missing))}")
     in_plan = {o["id"] for o in record.objects}
+    findings = load_domain().record("inspection").field("finding").values
     problems = []
     rows = results.select(["enterprise_id", "finding", "inspected_on"]).to_pylist()
     for line, row in enumerate(rows, start=2):
         firm, finding, day = (str(row[c] or "").strip() for c in row)
         if firm not in in_plan:
             problems.append(f"line {line}, enterprise_id = {firm!r}: not an object of the plan")
-        if finding not in _FINDINGS:
-            problems.append(f"line {line}, finding = {finding!r}: one of {', '.join(_FINDINGS)}")
+        if finding not in findings:
+            problems.append(f"line {line}, finding = {finding!r}: one of {', '.join(findings)}")
         try:
             date.fromisoformat(day)
         except ValueError:

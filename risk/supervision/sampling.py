@@ -16,7 +16,7 @@ import functools
 import hashlib
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from importlib import resources
 from typing import Any
 
@@ -27,9 +27,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from graph_model.snapshot import Snapshot
+from risk.features.context import ADVERSE_FINDINGS
 from risk.model.dataset import in_operation
-
-_FINDINGS = ("problem_found", "not_found_at_address", "refused")
+from risk.model.dates import shift_months
 
 
 class SamplingError(ValueError):
@@ -134,10 +134,6 @@ class Pool:
         return out
 
 
-def _months_before(day: date, months: int) -> date:
-    return day - timedelta(days=round(months * 30.4375))
-
-
 def build_pool(
     snapshot: Snapshot,
     grading: pa.Table,
@@ -188,12 +184,12 @@ def build_pool(
     enterprise = rec["enterprise"].to_numpy()
     start = rec["start"]
     inspection = pc.equal(rec["kind"], "inspection")
-    recent_day = pa.scalar(_months_before(snapshot.as_of, spec.recent_months), pa.date32())
+    recent_day = pa.scalar(shift_months(snapshot.as_of, -spec.recent_months), pa.date32())
     recent = pc.and_(inspection, pc.greater_equal(start, recent_day))
-    finding_day = pa.scalar(_months_before(snapshot.as_of, spec.findings_months), pa.date32())
+    finding_day = pa.scalar(shift_months(snapshot.as_of, -spec.findings_months), pa.date32())
     found = pc.and_(
         pc.and_(inspection, pc.greater_equal(start, finding_day)),
-        pc.is_in(rec["finding"], value_set=pa.array(_FINDINGS)),
+        pc.is_in(rec["finding"], value_set=pa.array(ADVERSE_FINDINGS)),
     )
     inspected = np.zeros(snapshot.n_enterprises, dtype=bool)
     inspected[enterprise[pc.fill_null(recent, False).to_numpy(zero_copy_only=False)]] = True
