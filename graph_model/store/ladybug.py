@@ -208,6 +208,7 @@ class LadybugStore:
         columns = tuple(present.column_names[3:])  # after _from, _to, key
         # One scan of the stored keys and values serves every label pair of this batch.
         stored = self._arrow(cy.all_relation_keys(self.domain, rel_type, columns))
+        _refuse_moved_keys(present, stored, rel_type)
         for (from_label, to_label), mask in zip(pairs, masks, strict=True):
             part = present.filter(mask)
             if part.num_rows == 0:
@@ -343,6 +344,28 @@ def _require_unique_keys(keys: pa.ChunkedArray | pa.Array, what: str) -> None:
         raise StoreError(f"{what}: {keys.null_count} row(s) without a key")
     if pc.count_distinct(keys).as_py() < len(keys):
         raise StoreError(f"{what}: the batch repeats a key")
+
+
+def _refuse_moved_keys(rows: pa.Table, stored: pa.Table, rel_type: str) -> None:
+    """Refuse rows whose key is stored between other endpoints.
+
+    A key names one relation; moving it would silently keep the old one (the update matches
+    by endpoints), and Neo4j's uniqueness constraint refuses it, so both backends refuse.
+    """
+    joined = rows.select(["key", "_from", "_to"]).join(
+        stored.select(["k", "_from_s", "_to_s"]), keys="key", right_keys="k", join_type="inner"
+    )
+    moved = joined.filter(
+        pc.or_(
+            pc.not_equal(joined["_from"], joined["_from_s"]),
+            pc.not_equal(joined["_to"], joined["_to_s"]),
+        )
+    )
+    if moved.num_rows:
+        raise StoreError(
+            f"{rel_type}: {moved.num_rows} row(s) reuse the key of a stored relation between "
+            f"other endpoints (first: {moved['key'][0].as_py()}); nothing was written"
+        )
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -187,11 +187,12 @@ def existing_node_keys(domain: Domain, label: str, columns: tuple[str, ...] = ()
 
 
 def all_relation_keys(domain: Domain, rel_type: str, columns: tuple[str, ...] = ()) -> str:
-    """Every key of a relation type, with the stored values of ``columns``."""
+    """Every key of a relation type with its endpoints (``_from_s``, ``_to_s``) and the stored
+    values of ``columns``."""
     rel = _check_keyed_rel(domain, rel_type)
     allowed = relation_columns(domain, rel_type)[1:]
     values = "".join(f", r.{q(c)} AS {q(c)}" for c in _known(allowed, columns, allow_none=True))
-    return f"MATCH ()-[r:{rel}]->() RETURN r.key AS k{values}"
+    return f"MATCH (a)-[r:{rel}]->(b) RETURN r.key AS k, a.id AS _from_s, b.id AS _to_s{values}"
 
 
 # -- reads ------------------------------------------------------------------

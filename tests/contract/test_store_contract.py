@@ -823,3 +823,14 @@ def test_export_records_started_by_the_day(graph: GraphStore) -> None:
     ids = sorted(i for p in pages for i in p["id"].to_pylist())
     assert ids == sorted(r["id"] for r in RECORDS if r["start"] <= day)
     assert {"kind", "enterprise_id", "start", "end"} <= set(pages[0].column_names)
+
+
+def test_a_relation_key_cannot_move_to_other_endpoints(graph: GraphStore) -> None:
+    # A key names one relation: Neo4j's uniqueness constraint refuses a second one, and the
+    # embedded store refuses it too rather than keep the old relation without a word.
+    row = relation_table("GUARANTEES", [rel("GUARANTEES", E[7], E[8])])
+    moved = row.set_column(row.column_names.index("_to"), "_to", pa.array([E[11]]))
+    before = state(graph)
+    with pytest.raises(StoreError, match="GUARANTEES|key"):
+        graph.write(WriteBatch(relations={"GUARANTEES": moved}))
+    assert state(graph) == before
