@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from neo4j_live import shared_server
 
 from graph_model.store.neo4j import Neo4jStore
 from graph_model.store.protocol import GraphStore
-from neo4j_live import shared_server
 
 from . import full_batch
 

@@ -831,6 +831,6 @@ def test_a_relation_key_cannot_move_to_other_endpoints(graph: GraphStore) -> Non
     row = relation_table("GUARANTEES", [rel("GUARANTEES", E[7], E[8])])
     moved = row.set_column(row.column_names.index("_to"), "_to", pa.array([E[11]]))
     before = state(graph)
-    with pytest.raises(StoreError, match="GUARANTEES|key"):
+    with pytest.raises(StoreError, match=r"GUARANTEES.*key"):
         graph.write(WriteBatch(relations={"GUARANTEES": moved}))
     assert state(graph) == before
