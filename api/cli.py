@@ -808,22 +808,50 @@ def _demo_model(settings: Settings) -> None:
     typer.echo(f"  why is the worst graded {worst['grade']}? creditgraph explain {worst['id']}")
 
 
+def _require_empty(settings: Settings) -> None:
+    """Refuse a Neo4j database that holds anything: synthetic firms must not mix with real."""
+    try:
+        with open_store(settings) as store:
+            counts = store.counts()
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    held = sum(counts.nodes.values()) + sum(counts.records.values())
+    if held:
+        where = f"Neo4j at {redact_uri(settings.neo4j_uri or '')}"
+        raise _fail(
+            f"the database {settings.neo4j_database!r} of {where} holds {held:,} nodes; "
+            "the demo loads only into an empty database (for `./dev neo4j`'s server: "
+            "./dev neo4j stop && rm -rf .neo4j/dev && ./dev neo4j start)"
+        )
+
+
 @app.command()
 def demo(
     enterprises: Annotated[
         int, typer.Option(min=100, help="Size of the demo city.")
     ] = DEMO_ENTERPRISES,
     seed: Annotated[int, typer.Option(help="Random seed of the demo city.")] = 0,
+    neo4j: Annotated[
+        bool,
+        typer.Option(
+            "--neo4j",
+            help="Load into the Neo4j server of CREDITGRAPH_NEO4J_URI (an empty database) "
+            "instead of the embedded store.",
+        ),
+    ] = False,
 ) -> None:
     """Generate a demo city, load it into a fresh embedded store, report what it holds, then
     train, evaluate and score the risk model on it.
 
-    The demo replaces the store of the data home only if an earlier demo made it. It never
-    writes to Neo4j: synthetic firms must not land in a real database.
+    The demo replaces the store of the data home only if an earlier demo made it. It writes
+    to Neo4j only when asked with --neo4j, and then only into an empty database: synthetic
+    firms must not land among real ones.
     """
     settings = _settings()
-    if settings.neo4j_uri:
-        typer.echo("the demo uses the embedded store of the data home, not Neo4j")
+    if neo4j and not settings.neo4j_uri:
+        raise _fail("--neo4j needs CREDITGRAPH_NEO4J_URI and CREDITGRAPH_NEO4J_PASSWORD")
+    if settings.neo4j_uri and not neo4j:
+        typer.echo("the demo uses the embedded store of the data home (--neo4j for Neo4j)")
         settings = settings.model_copy(update={"neo4j_uri": None})
     started = time.perf_counter()
     store_dir = settings.embedded_store_path.parent
@@ -833,6 +861,8 @@ def demo(
             f"{store_dir} holds a store that is not a demo; "
             "point CREDITGRAPH_HOME to another folder to run the demo"
         )
+    if neo4j:
+        _require_empty(settings)
     # Everything derived from the old demo store goes with it: a new city must not reuse
     # its snapshots, features, models or scores.
     for derived in (
@@ -847,9 +877,13 @@ def demo(
     shutil.rmtree(data, ignore_errors=True)
     typer.echo(f"1/6 generating a synthetic city of {enterprises:,} enterprises (seed {seed})")
     generate_city(data, enterprises, seed=seed, fmt="parquet")
-    typer.echo(f"2/6 loading {data} into {settings.embedded_store_path}")
-    store_dir.mkdir(parents=True)
-    marker.write_text("made by `creditgraph demo`; the next demo replaces this store\n")
+    if neo4j:
+        target = f"Neo4j at {redact_uri(settings.neo4j_uri or '')}"
+    else:
+        target = str(settings.embedded_store_path)
+        store_dir.mkdir(parents=True)
+        marker.write_text("made by `creditgraph demo`; the next demo replaces this store\n")
+    typer.echo(f"2/6 loading {data} into {target}")
     _run_load(settings, data, strict=True, quiet=True)
     typer.echo("3/6 what the store holds")
     _print_stats(settings)

@@ -155,14 +155,17 @@ def _blank_future_dates(table: pa.Table, as_of: date) -> pa.Table:
     return table
 
 
-def _concat(pages: list[pa.Table]) -> pa.Table:
-    return pa.concat_tables(pages).combine_chunks()
+def _concat(pages: list[pa.Table], key: str) -> pa.Table:
+    """The pages as one table sorted by ``key``: a snapshot's order (node indexes, edge order,
+    hence every tie broken by order downstream) is the same from every backend."""
+    table = pa.concat_tables(pages)
+    return table.take(pc.sort_indices(table[key])).combine_chunks()
 
 
 def take_snapshot(store: GraphStore, as_of: date, batch_rows: int = 1_000_000) -> Snapshot:
     """Export the graph as it stood on ``as_of`` from any store backend."""
     domain = load_domain()
-    enterprises = _concat(list(store.export_nodes("Enterprise", as_of, batch_rows)))
+    enterprises = _concat(list(store.export_nodes("Enterprise", as_of, batch_rows)), "id")
     # An enterprise deregistered after the as-of date was still active on it; one with an
     # ended status but no date keeps its status (when it ended is unknown).
     not_yet = pc.fill_null(pc.greater(enterprises["deregistered_on"], as_of), False)
@@ -173,13 +176,13 @@ def take_snapshot(store: GraphStore, as_of: date, batch_rows: int = 1_000_000) -
     )
     enterprises = enterprises.set_column(enterprises.column_names.index("status"), "status", status)
     enterprises = _blank_future_dates(enterprises, as_of)
-    persons = _concat(list(store.export_nodes("Person", as_of, batch_rows)))
+    persons = _concat(list(store.export_nodes("Person", as_of, batch_rows)), "id")
     snap_nodes = Snapshot(as_of, enterprises, persons, {}, pa.table({}))
     n = snap_nodes.n_nodes
 
     relations = {}
     for spec in domain.relations:
-        edges = _concat(list(store.export_relations(spec.type, as_of, batch_rows)))
+        edges = _concat(list(store.export_relations(spec.type, as_of, batch_rows)), "key")
         src = snap_nodes.index_of(edges["_from"])
         dst = snap_nodes.index_of(edges["_to"])
         # Edges to enterprises not yet established on the as-of date are not part of it.
@@ -189,7 +192,7 @@ def take_snapshot(store: GraphStore, as_of: date, batch_rows: int = 1_000_000) -
         )
         relations[spec.type] = RelationArrays.from_edges(src[keep], dst[keep], props, n)
 
-    records = _concat(list(store.export_records(as_of, batch_rows)))
+    records = _concat(list(store.export_records(as_of, batch_rows)), "id")
     records = _blank_future_dates(effective_records(records, as_of, domain), as_of)
     owner = snap_nodes.index_of(records["enterprise_id"])
     records = records.append_column("enterprise", pa.array(owner)).filter(pa.array(owner >= 0))

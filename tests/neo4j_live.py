@@ -53,12 +53,12 @@ class Server:
         when asked (a store creates them again with ``ensure_schema``)."""
         with self.driver() as driver:
             with driver.session() as session:  # IN TRANSACTIONS needs an implicit transaction
-                session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS").consume()
+                session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS").consume()
             if not drop_schema:
                 return
-            for kind in ("CONSTRAINT", "INDEX"):
+            for kind, shown in (("CONSTRAINT", "CONSTRAINTS"), ("INDEX", "INDEXES")):
                 names = driver.execute_query(
-                    f"SHOW {kind}S YIELD name, type WHERE type <> 'LOOKUP' RETURN name"
+                    f"SHOW {shown} YIELD name, type WHERE type <> 'LOOKUP' RETURN name"
                 ).records
                 for record in names:
                     driver.execute_query(f"DROP {kind} `{record['name']}` IF EXISTS")

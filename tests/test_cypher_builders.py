@@ -14,6 +14,7 @@ import pytest
 
 from graph_model.domain import FieldSpec, load_domain
 from graph_model.store import ladybug_cypher as cy
+from graph_model.store.protocol import KEY_SEPARATOR
 
 D = load_domain()
 LABELS = D.labels
@@ -315,7 +316,7 @@ def test_copied_relations_are_counted(conn: lb.Connection, rel_type: str) -> Non
 
 @pytest.mark.parametrize("rel_type", KEYED)
 def test_all_relation_keys(conn: lb.Connection, rel_type: str) -> None:
-    keys = {k for (k,) in rows(conn, cy.all_relation_keys(D, rel_type))}
+    keys = {k for (k, _, _) in rows(conn, cy.all_relation_keys(D, rel_type))}
     assert keys == {f"{rel_type}|{a}|{b}" for a, b in cy.relation_pairs(D, rel_type)}
 
 
@@ -361,7 +362,8 @@ def read_statements() -> Iterator[Any]:
         yield pytest.param(cy.neighbours(D, KEYED, direction), page, id=f"neighbours-{direction}")
     for hops in range(1, cy.MAX_HOPS + 1):
         for name, build in HOP_BUILDERS.items():
-            yield pytest.param(build(hops), paths, id=f"{name}-{hops}")
+            given = paths | {"sep": KEY_SEPARATOR} if name == "related_parties" else paths
+            yield pytest.param(build(hops), given, id=f"{name}-{hops}")
     yield pytest.param(cy.export_records(D), as_of, id="export_records")
     yield pytest.param(cy.COUNT_RECORDS_BY_KIND, {}, id="COUNT_RECORDS_BY_KIND")
     yield pytest.param(cy.GET_ENTERPRISE, {"id": "Enterprise:1"}, id="GET_ENTERPRISE")

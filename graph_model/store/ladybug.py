@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from graph_model.domain import Domain, FieldSpec, load_domain
 from graph_model.store import ladybug_cypher as cy
 from graph_model.store.protocol import (
+    KEY_SEPARATOR,
     Direction,
     Edge,
     Entity,
@@ -33,6 +34,7 @@ from graph_model.store.protocol import (
     StoreCounts,
     StoreError,
     WriteBatch,
+    first_path_per_target,
 )
 
 _ARROW_TYPES = {
@@ -282,14 +284,15 @@ class LadybugStore:
         return Page(tuple(items), offset + limit if len(rows) > limit else None)
 
     def _paths(self, query: str, params: dict[str, Any]) -> list[Path]:
-        return [_path(self.domain, nodes, rels) for nodes, rels, _ in self._rows(query, params)]
+        return [_path(self.domain, row[0], row[1]) for row in self._rows(query, params)]
 
     def related_parties(
         self, enterprise_id: str, max_hops: int = 2, as_of: date | None = None, limit: int = 100
     ) -> list[Path]:
         query = cy.related_parties(self.domain, max_hops)
-        return self._paths(
-            query, {"id": enterprise_id, "as_of": as_of or date.today(), "limit": limit}
+        params = {"id": enterprise_id, "as_of": as_of or date.today(), "sep": KEY_SEPARATOR}
+        return first_path_per_target(
+            lambda cap: self._paths(query, {**params, "limit": cap}), limit
         )
 
     def ownership(

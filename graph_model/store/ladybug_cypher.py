@@ -240,13 +240,17 @@ def neighbours(domain: Domain, rel_types: tuple[str, ...], direction: str) -> st
 
 
 def related_parties(domain: Domain, max_hops: int) -> str:
-    """Shortest tie to every enterprise within ``max_hops`` through people, holdings, guarantees."""
+    """Every shortest tie to every enterprise within ``max_hops`` through people, holdings,
+    guarantees, by length, enterprise id and joined relation keys (the caller keeps the first
+    per enterprise)."""
     types = "|".join(_check_rel(domain, t) for t in RELATED_PARTY_TYPES)
     return (
-        f"MATCH p = (a:Enterprise {{id: $id}})-[:{types}* SHORTEST 1..{_check_hops(max_hops)} "
-        f"(r, n | WHERE {_VALID})]-(b:Enterprise) "
+        f"MATCH p = (a:Enterprise {{id: $id}})-[:{types}* ALL SHORTEST "
+        f"1..{_check_hops(max_hops)} (r, n | WHERE {_VALID})]-(b:Enterprise) "
         "WHERE b <> a "
-        "RETURN nodes(p), rels(p), length(p) AS len ORDER BY len, b.id LIMIT $limit"
+        "RETURN nodes(p), rels(p), length(p) AS len, "
+        "list_to_string($sep, properties(rels(p), 'key')) AS keys "
+        "ORDER BY len, b.id, keys LIMIT $limit"
     )
 
 

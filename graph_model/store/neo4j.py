@@ -48,6 +48,7 @@ from graph_model.domain import Domain, FieldSpec, load_domain
 from graph_model.store import neo4j_cypher as cy
 from graph_model.store.ladybug_cypher import node_columns, relation_columns, relation_pairs
 from graph_model.store.protocol import (
+    KEY_SEPARATOR,
     Direction,
     Edge,
     Entity,
@@ -59,6 +60,7 @@ from graph_model.store.protocol import (
     StoreCounts,
     StoreError,
     WriteBatch,
+    first_path_per_target,
 )
 
 _ARROW_TYPES = {
@@ -497,8 +499,9 @@ class Neo4jStore:
         self, enterprise_id: str, max_hops: int = 2, as_of: date | None = None, limit: int = 100
     ) -> list[Path]:
         query = cy.related_parties(self.domain, max_hops)
-        return self._paths(
-            query, {"id": enterprise_id, "as_of": as_of or date.today(), "limit": limit}
+        params = {"id": enterprise_id, "as_of": as_of or date.today(), "sep": KEY_SEPARATOR}
+        return first_path_per_target(
+            lambda cap: self._paths(query, {**params, "limit": cap}), limit
         )
 
     def ownership(

@@ -276,13 +276,16 @@ def neighbours(domain: Domain, rel_types: tuple[str, ...], direction: str) -> st
 
 
 def related_parties(domain: Domain, max_hops: int) -> str:
-    """One shortest tie to every enterprise within ``max_hops`` through people, holdings and
-    guarantees valid on ``$as_of``."""
+    """Every shortest tie to every enterprise within ``max_hops`` through people, holdings
+    and guarantees valid on ``$as_of``, by length, enterprise id and joined relation keys
+    (the caller keeps the first per enterprise, as with the embedded store)."""
     types = "|".join(_keyed_rel(domain, t) for t in RELATED_PARTY_TYPES)
     return (
-        f"MATCH p = ANY SHORTEST (a:Enterprise {{id: $id}})"
+        f"MATCH p = ALL SHORTEST (a:Enterprise {{id: $id}})"
         f"-[r:{types} WHERE {_VALID}]-{{1,{_hops(max_hops)}}}(b:Enterprise) "
-        f"WHERE b <> a {_PATH_COLUMNS} ORDER BY len, b.id LIMIT $limit"
+        f"WHERE b <> a {_PATH_COLUMNS}, "
+        "reduce(k = $sep, x IN relationships(p) | k + $sep + x.key) AS keys "
+        "ORDER BY len, b.id, keys LIMIT $limit"
     )
 
 

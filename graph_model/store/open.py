@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from neo4j import GraphDatabase
+from neo4j import GraphDatabase, NotificationDisabledClassification
 from neo4j.exceptions import ConfigurationError
 
 from graph_model.settings import Settings
@@ -45,7 +45,15 @@ def _open_neo4j(settings: Settings, uri: str, read_only: bool) -> Neo4jStore:
         raise refused
     auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
     try:
-        driver = GraphDatabase.driver(uri, auth=auth)
+        # Neo4j stores no nulls, so a property no row has set yet is "unrecognized" to the
+        # server and every export naming it would log a warning: not worth the user's eye.
+        driver = GraphDatabase.driver(
+            uri,
+            auth=auth,
+            notifications_disabled_classifications=[
+                NotificationDisabledClassification.UNRECOGNIZED
+            ],
+        )
     except (ConfigurationError, ValueError):
         # The driver's own message repeats the URI, password included if it holds one.
         raise refused from None

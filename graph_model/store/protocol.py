@@ -14,7 +14,7 @@ property fields, and one records table (``id`` = ``kind:record_no``, ``kind``,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, Protocol
@@ -155,7 +155,11 @@ class GraphStore(Protocol):
         self, enterprise_id: str, max_hops: int = 2, as_of: date | None = None, limit: int = 100
     ) -> list[Path]:
         """Enterprises tied within ``max_hops`` through people, shareholdings and guarantees,
-        with the paths; only relations valid on ``as_of`` (default today) are walked."""
+        with the paths; only relations valid on ``as_of`` (default today) are walked.
+
+        One path per enterprise, nearest first, then by id. Of several shortest paths the
+        one whose relation keys, joined in walking order, sort first: the same answer from
+        every backend and every run."""
 
     def ownership(
         self,
@@ -189,3 +193,27 @@ class GraphStore(Protocol):
 
     def export_records(self, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
         """Records that started on or before ``as_of``, paged."""
+
+
+KEY_SEPARATOR = "\x01"
+"""Joins relation keys for ordering paths: below every character a key may hold, so joined
+keys sort as their lists do."""
+
+
+def first_path_per_target(fetch: Callable[[int], list[Path]], limit: int) -> list[Path]:
+    """The first path to each of the first ``limit`` end nodes.
+
+    ``fetch(cap)`` returns at most ``cap`` paths sorted by length, end node id, then joined
+    relation keys, so the first path to each end node is its chosen one. Ties (two people
+    shared by the same two firms) make more paths than end nodes: the cap grows until
+    ``limit`` end nodes are in, or every path is.
+    """
+    cap = limit
+    while True:
+        paths = fetch(cap)
+        chosen: dict[str, Path] = {}
+        for path in paths:
+            chosen.setdefault(path.end.id, path)
+        if len(chosen) >= limit or len(paths) < cap:
+            return list(chosen.values())[:limit]
+        cap *= 4
