@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from neo4j_live import OwnServer
 
 from graph_model.identifiers import resident_id_check_char, uscc_check_char
 from graph_model.settings import Settings
@@ -48,6 +49,16 @@ def graph_state(store: GraphStore) -> dict[str, Any]:
         "entities": {i: store.get_entity(i) for i in ids},
         "edges": {i: store.neighbours(i, limit=10_000).items for i in ids},
     }
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[OwnServer]:
+    """A live Neo4j server of the test's own (not yet started), killed at the end."""
+    server = OwnServer(tmp_path / "neo4j")
+    try:
+        yield server
+    finally:
+        server.kill()
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import secrets
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,13 +125,3 @@ class OwnServer:
                 self.process.wait(60)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[OwnServer]:
-    """A Neo4j server of the test's own (not yet started), killed at the end."""
-    server = OwnServer(tmp_path / "neo4j")
-    try:
-        yield server
-    finally:
-        server.kill()
