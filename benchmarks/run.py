@@ -66,8 +66,9 @@ def _child(step: str, work: Path, enterprises: int) -> dict[str, object]:
                 strict=True,
             )
         figures["rows"] = result.accepted
-        size = sum(p.stat().st_size for p in settings.embedded_store_path.parent.rglob("*"))
-        figures["disk_mb"] = round(size / 1e6)
+        if not settings.neo4j_uri:
+            size = sum(p.stat().st_size for p in settings.embedded_store_path.parent.rglob("*"))
+            figures["disk_mb"] = round(size / 1e6)
     elif step == "snapshot":
         with open_store(settings, read_only=True) as store:
             snap = take_snapshot(store, AS_OF)

@@ -20,7 +20,8 @@ import org.neo4j.io.ByteUnit;
  * would show it).
  *
  * <p>Usage: {@code java -cp 'lib/*' Launcher <home> [port]}. A port of 0 or none picks a free
- * one. Prints {@code READY bolt://127.0.0.1:<port>} once the server answers, then runs until
+ * one. The page cache is {@code NEO4J_PAGECACHE_MB} megabytes, 128 by default (the heap is the
+ * JVM's {@code -Xmx}). Prints {@code READY bolt://127.0.0.1:<port>} once the server answers, then runs until
  * it gets SIGTERM, when it shuts down cleanly.
  */
 public final class Launcher {
@@ -39,6 +40,7 @@ public final class Launcher {
         Path home = Path.of(args[0]).toAbsolutePath();
         Files.createDirectories(home);
         int port = args.length == 2 ? Integer.parseInt(args[1]) : 0;
+        String pageCache = System.getenv().getOrDefault("NEO4J_PAGECACHE_MB", "128");
         if (port == 0) {
             port = freePort();
         }
@@ -49,8 +51,9 @@ public final class Launcher {
                 .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(HttpConnector.enabled, false)
                 .setConfig(GraphDatabaseSettings.auth_enabled, true)
-                // Small on purpose: tests and the demo city fit, and CI machines have 2 cores.
-                .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(128))
+                // Small by default: tests and the demo city fit, and CI machines have 2 cores.
+                .setConfig(GraphDatabaseSettings.pagecache_memory,
+                        ByteUnit.mebiBytes(Long.parseLong(pageCache)))
                 .setConfig(GraphDatabaseSettings.transaction_timeout, Duration.ofMinutes(10))
                 .build();
         Runtime.getRuntime().addShutdownHook(new Thread(dbms::shutdown, "neo4j-shutdown"));
