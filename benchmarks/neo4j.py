@@ -30,6 +30,8 @@ from pathlib import Path
 import neo4j
 import pyarrow.parquet as pq
 
+from benchmarks.run import print_table
+
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ("load", "snapshot", "queries")
 
@@ -154,11 +156,7 @@ def main() -> None:
         f"{args.page_cache_mb} MB, {args.tx_rows:,} rows per transaction, "
         f"{args.statement_rows:,} per statement, {date.today()}\n"
     )
-    print("| step | time (s) | peak RSS (MB) | detail |")
-    print("|---|---|---|---|")
-    for step, fig in results.items():
-        detail = {k: v for k, v in fig.items() if k not in ("seconds", "max_rss_mb")}
-        print(f"| {step} | {fig.get('seconds', '')} | {fig.get('max_rss_mb', '')} | {detail} |")
+    print_table(results)
     print(f"\nNeo4j load: {rate:,.0f} rows/s = {rate / floor:.2f} × the raw CREATE floor "
           f"({floor:,.0f} rows/s)")  # fmt: skip
 

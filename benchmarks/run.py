@@ -370,11 +370,16 @@ def main() -> None:
         f"\n{args.enterprises:,} enterprises — {platform.node()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {date.today()}\n"
     )
+    print_table(results)
+
+
+def print_table(results: dict[str, dict[str, object]]) -> None:
+    """The figures of each step as a Markdown table, to paste into docs/benchmarks.md."""
     print("| step | time (s) | peak RSS (MB) | detail |")
     print("|---|---|---|---|")
     for step, fig in results.items():
         detail = {k: v for k, v in fig.items() if k not in ("seconds", "max_rss_mb")}
-        print(f"| {step} | {fig['seconds']} | {fig['max_rss_mb']} | {detail} |")
+        print(f"| {step} | {fig.get('seconds', '')} | {fig.get('max_rss_mb', '')} | {detail} |")
 
 
 if __name__ == "__main__":
