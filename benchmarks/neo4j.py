@@ -11,6 +11,10 @@ The raw floor, measured on the same server in the same run: the enterprise and p
 written by a bare ``UNWIND $rows AS row CREATE (n:Floor) SET n = row`` in the same statement
 and transaction sizes, without validation, keys, constraints or relations. The load's rate is
 reported as a ratio to it.
+
+``--sweep`` instead loads the city into an emptied database once per pair of rows per
+statement and rows per transaction, and reports each load's rate and the server's heap in use
+after it (the figures behind the defaults in docs/neo4j.md).
 """
 
 from __future__ import annotations
@@ -103,6 +107,36 @@ def _floor(driver: neo4j.Driver, data: Path, statement_rows: int, tx_rows: int) 
     return {"floor_rows": rows, "floor_seconds": round(seconds, 1), "floor_rows_s": rows / seconds}
 
 
+SWEEP = ((1_000, 100_000), (10_000, 10_000), (10_000, 100_000), (50_000, 100_000),
+         (10_000, 1_000_000))  # fmt: skip
+
+
+def _sweep(work: Path, enterprises: int, args: argparse.Namespace, base: dict) -> None:
+    process, uri, password = _start_server(work / "sweep-server", args.heap, args.page_cache_mb)
+    print(f"\n{enterprises:,} enterprises, heap {args.heap}, {date.today()}\n")
+    print("| rows per statement | rows per transaction | load (s) | rows/s | heap in use (MB) |")
+    print("|---|---|---|---|---|")
+    try:
+        with neo4j.GraphDatabase.driver(uri, auth=("neo4j", password)) as driver:
+            for statement_rows, tx_rows in SWEEP:
+                with driver.session() as session:
+                    session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS").consume()
+                env = base | {
+                    "CREDITGRAPH_NEO4J_URI": uri,
+                    "CREDITGRAPH_NEO4J_PASSWORD": password,
+                    "CREDITGRAPH_LOAD_BATCH_ROWS": str(tx_rows),
+                    "CREDITGRAPH_NEO4J_WRITE_BATCH_ROWS": str(statement_rows),
+                }
+                fig = _step("load", work, enterprises, env)
+                heap = _server_memory(process.pid, driver)["heap_used_mb"]
+                rate = float(fig["rows"]) / float(fig["seconds"])  # type: ignore[arg-type]
+                print(f"| {statement_rows:,} | {tx_rows:,} | {fig['seconds']} | {rate:,.0f} "
+                      f"| {heap} |", flush=True)  # fmt: skip
+    finally:
+        process.terminate()
+        process.wait(120)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--enterprises", type=int, default=300_000)
@@ -111,11 +145,15 @@ def main() -> None:
     parser.add_argument("--page-cache-mb", type=int, default=2048, help="Neo4j page cache")
     parser.add_argument("--tx-rows", type=int, default=100_000, help="Rows per transaction")
     parser.add_argument("--statement-rows", type=int, default=10_000, help="Rows per UNWIND")
+    parser.add_argument("--sweep", action="store_true", help="Only the batch-size sweep")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="creditgraph-neo4j-bench-"))
     base = {k: v for k, v in os.environ.items() if not k.startswith("CREDITGRAPH_")}
     sys.stderr.write(f"generating {args.enterprises:,} enterprises in {work}\n")
     generated = _step("generate", work, args.enterprises, base)
+    if args.sweep:
+        _sweep(work, args.enterprises, args, base)
+        return
     results: dict[str, dict[str, object]] = {"generate": generated}
     for step in STEPS:
         results[f"embedded {step}"] = _step(step, work, args.enterprises, base)

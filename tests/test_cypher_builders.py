@@ -350,7 +350,7 @@ def read_statements() -> Iterator[Any]:
     """(query, parameters) of every read the builders and constants can produce."""
     as_of = {"as_of": AS_OF}
     page = {"id": "Enterprise:1", "offset": 0, "limit": 10}
-    paths = {"id": "Enterprise:1", "as_of": AS_OF, "limit": 10}
+    paths = {"id": "Enterprise:1", "as_of": AS_OF, "limit": 10, "sep": KEY_SEPARATOR}
     for label in LABELS:
         yield pytest.param(cy.export_nodes(D, label), as_of, id=f"export_nodes-{label}")
     for rel_type in KEYED:
@@ -362,8 +362,7 @@ def read_statements() -> Iterator[Any]:
         yield pytest.param(cy.neighbours(D, KEYED, direction), page, id=f"neighbours-{direction}")
     for hops in range(1, cy.MAX_HOPS + 1):
         for name, build in HOP_BUILDERS.items():
-            given = paths | {"sep": KEY_SEPARATOR} if name == "related_parties" else paths
-            yield pytest.param(build(hops), given, id=f"{name}-{hops}")
+            yield pytest.param(build(hops), paths, id=f"{name}-{hops}")
     yield pytest.param(cy.export_records(D), as_of, id="export_records")
     yield pytest.param(cy.COUNT_RECORDS_BY_KIND, {}, id="COUNT_RECORDS_BY_KIND")
     yield pytest.param(cy.GET_ENTERPRISE, {"id": "Enterprise:1"}, id="GET_ENTERPRISE")
@@ -381,7 +380,7 @@ def test_reads_find_the_copied_rows(conn: lb.Connection) -> None:
     page = {"id": "Enterprise:1", "offset": 0, "limit": 10}
     found = rows(conn, cy.neighbours(D, ("GUARANTEES",), "out"), page)
     assert [(b["id"], t) for _, b, t in found] == [("Enterprise:2", "GUARANTEES")]
-    paths = {"id": "Enterprise:1", "as_of": AS_OF, "limit": 10}
+    paths = {"id": "Enterprise:1", "as_of": AS_OF, "limit": 10, "sep": KEY_SEPARATOR}
     (path,) = rows(conn, cy.guarantee_paths(D, "out", 2), paths)
     assert [n["id"] for n in path[0]] == ["Enterprise:1", "Enterprise:2"]
     records = rows(conn, cy.GET_RECORDS, {"id": "Enterprise:1"})

@@ -136,11 +136,10 @@ def statements() -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield "GET_PERSON", ncy.GET_PERSON, {"id": "x"}
     yield "SEARCH", ncy.SEARCH, {"text": "x", "limit": 5}
 
-    paths = {"id": "x", "as_of": DAY, "limit": 5}
+    paths = {"id": "x", "as_of": DAY, "limit": 5, "sep": KEY_SEPARATOR}
     # Hop counts change only the quantifier's bound: the two extremes stand for the rest.
     for hops in (1, ncy.MAX_HOPS):
-        query = ncy.related_parties(D, hops)
-        yield f"related_parties[{hops}]", query, paths | {"sep": KEY_SEPARATOR}
+        yield f"related_parties[{hops}]", ncy.related_parties(D, hops), paths
         for direction in ("up", "down"):
             yield f"ownership[{direction},{hops}]", ncy.ownership(D, direction, hops), paths
         for direction in ("out", "in"):

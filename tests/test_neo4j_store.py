@@ -38,7 +38,7 @@ from graph_model.store.neo4j import (
     Neo4jUnavailableError,
     redact_uri,
 )
-from graph_model.store.protocol import SchemaMismatchError, StoreError, WriteBatch
+from graph_model.store.protocol import KEY_SEPARATOR, SchemaMismatchError, StoreError, WriteBatch
 
 D = load_domain()
 URI = "neo4j://graph.example:7687"
@@ -481,7 +481,7 @@ def test_paths_are_built_from_the_returned_maps() -> None:
     assert edge.properties["valid_from"] == dt.date(2015, 1, 1)
     (query, params, _) = fake.reads[0]
     assert query == cy.ownership(D, "up", 3)
-    assert params == {"id": E[0], "as_of": dt.date(2024, 1, 1), "limit": 7}
+    assert params == {"id": E[0], "as_of": dt.date(2024, 1, 1), "limit": 7, "sep": KEY_SEPARATOR}
 
 
 def test_path_queries_default_to_today_and_refuse_bad_hops() -> None:

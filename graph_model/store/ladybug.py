@@ -305,7 +305,13 @@ class LadybugStore:
     ) -> list[Path]:
         query = cy.ownership(self.domain, direction, max_depth)
         return self._paths(
-            query, {"id": enterprise_id, "as_of": as_of or date.today(), "limit": limit}
+            query,
+            {
+                "id": enterprise_id,
+                "as_of": as_of or date.today(),
+                "limit": limit,
+                "sep": KEY_SEPARATOR,
+            },
         )
 
     def guarantee_paths(
@@ -318,7 +324,13 @@ class LadybugStore:
     ) -> list[Path]:
         query = cy.guarantee_paths(self.domain, direction, max_hops)
         return self._paths(
-            query, {"id": enterprise_id, "as_of": as_of or date.today(), "limit": limit}
+            query,
+            {
+                "id": enterprise_id,
+                "as_of": as_of or date.today(),
+                "limit": limit,
+                "sep": KEY_SEPARATOR,
+            },
         )
 
     def search(self, text: str, limit: int = 20) -> list[NodeRef]:

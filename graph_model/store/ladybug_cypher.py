@@ -226,6 +226,11 @@ _VALID = (
 )
 
 
+# A path's relation keys joined in walking order (``$sep``, see protocol.KEY_SEPARATOR): paths
+# of equal length to the same node are ordered by it, the same way in every backend.
+_KEYS = "list_to_string($sep, properties(rels(p), 'key')) AS keys"
+
+
 def neighbours(domain: Domain, rel_types: tuple[str, ...], direction: str) -> str:
     """One page of neighbours of any node keyed ``$id``."""
     if not rel_types:
@@ -248,9 +253,7 @@ def related_parties(domain: Domain, max_hops: int) -> str:
         f"MATCH p = (a:Enterprise {{id: $id}})-[:{types}* ALL SHORTEST "
         f"1..{_check_hops(max_hops)} (r, n | WHERE {_VALID})]-(b:Enterprise) "
         "WHERE b <> a "
-        "RETURN nodes(p), rels(p), length(p) AS len, "
-        "list_to_string($sep, properties(rels(p), 'key')) AS keys "
-        "ORDER BY len, b.id, keys LIMIT $limit"
+        f"RETURN nodes(p), rels(p), length(p) AS len, {_KEYS} ORDER BY len, b.id, keys LIMIT $limit"
     )
 
 
@@ -266,7 +269,7 @@ def ownership(domain: Domain, direction: str, max_depth: int) -> str:
     )
     return (
         f"MATCH p = {pattern} "
-        "RETURN nodes(p), rels(p), length(p) AS len ORDER BY len, x.id LIMIT $limit"
+        f"RETURN nodes(p), rels(p), length(p) AS len, {_KEYS} ORDER BY len, x.id, keys LIMIT $limit"
     )
 
 
@@ -279,7 +282,7 @@ def guarantee_paths(domain: Domain, direction: str, max_hops: int) -> str:
     return (
         f"MATCH p = (e:Enterprise {{id: $id}}){left}[:{rel}* TRAIL 1..{hops} "
         f"(r, n | WHERE {_VALID})]{right}(x:Enterprise) "
-        "RETURN nodes(p), rels(p), length(p) AS len ORDER BY len, x.id LIMIT $limit"
+        f"RETURN nodes(p), rels(p), length(p) AS len, {_KEYS} ORDER BY len, x.id, keys LIMIT $limit"
     )
 
 

@@ -514,7 +514,13 @@ class Neo4jStore:
     ) -> list[Path]:
         query = cy.ownership(self.domain, direction, max_depth)
         return self._paths(
-            query, {"id": enterprise_id, "as_of": as_of or date.today(), "limit": limit}
+            query,
+            {
+                "id": enterprise_id,
+                "as_of": as_of or date.today(),
+                "limit": limit,
+                "sep": KEY_SEPARATOR,
+            },
         )
 
     def guarantee_paths(
@@ -527,7 +533,13 @@ class Neo4jStore:
     ) -> list[Path]:
         query = cy.guarantee_paths(self.domain, direction, max_hops)
         return self._paths(
-            query, {"id": enterprise_id, "as_of": as_of or date.today(), "limit": limit}
+            query,
+            {
+                "id": enterprise_id,
+                "as_of": as_of or date.today(),
+                "limit": limit,
+                "sep": KEY_SEPARATOR,
+            },
         )
 
     def search(self, text: str, limit: int = 20) -> list[NodeRef]:

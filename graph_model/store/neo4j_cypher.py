@@ -245,6 +245,9 @@ _VALID = (
 
 # Paths come back as plain maps (no driver graph objects): nodes in walking order, each
 # relation with its stored direction and properties.
+# A path's relation keys joined in walking order (``$sep``, see protocol.KEY_SEPARATOR): paths
+# of equal length to the same node are ordered by it, as in the embedded store.
+_KEYS = "reduce(k = $sep, x IN relationships(p) | k + $sep + x.key) AS keys"
 _PATH_COLUMNS = (
     "RETURN [n IN nodes(p) | n {.id, .name, label: head(labels(n))}] AS nodes, "
     "[x IN relationships(p) | {type: type(x), source: startNode(x).id, "
@@ -283,9 +286,7 @@ def related_parties(domain: Domain, max_hops: int) -> str:
     return (
         f"MATCH p = ALL SHORTEST (a:Enterprise {{id: $id}})"
         f"-[r:{types} WHERE {_VALID}]-{{1,{_hops(max_hops)}}}(b:Enterprise) "
-        f"WHERE b <> a {_PATH_COLUMNS}, "
-        "reduce(k = $sep, x IN relationships(p) | k + $sep + x.key) AS keys "
-        "ORDER BY len, b.id, keys LIMIT $limit"
+        f"WHERE b <> a {_PATH_COLUMNS}, {_KEYS} ORDER BY len, b.id, keys LIMIT $limit"
     )
 
 
@@ -297,7 +298,7 @@ def ownership(domain: Domain, direction: str, max_depth: int) -> str:
     left, right = ("<-", "-") if up else ("-", "->")
     return (
         f"MATCH p = (e:Enterprise {{id: $id}}){left}[r:{rel} WHERE {_VALID}]{right}"
-        f"{{1,{hops}}}(x) {_PATH_COLUMNS} ORDER BY len, x.id LIMIT $limit"
+        f"{{1,{hops}}}(x) {_PATH_COLUMNS}, {_KEYS} ORDER BY len, x.id, keys LIMIT $limit"
     )
 
 
@@ -309,7 +310,7 @@ def guarantee_paths(domain: Domain, direction: str, max_hops: int) -> str:
     left, right = ("-", "->") if out else ("<-", "-")
     return (
         f"MATCH p = (e:Enterprise {{id: $id}}){left}[r:{rel} WHERE {_VALID}]{right}"
-        f"{{1,{hops}}}(x:Enterprise) {_PATH_COLUMNS} ORDER BY len, x.id LIMIT $limit"
+        f"{{1,{hops}}}(x:Enterprise) {_PATH_COLUMNS}, {_KEYS} ORDER BY len, x.id, keys LIMIT $limit"
     )
 
 
