@@ -41,8 +41,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     # Salt of the person key hash. Changing it changes every person key: set it once.
     person_id_salt: str = DEVELOPMENT_SALT
-    # Rows written per store transaction during a load.
-    load_batch_rows: int = Field(default=1_000_000, gt=0)
+    # Rows written per store transaction during a load. 0 (the default) chooses by store:
+    # 1,000,000 for the embedded one, 100,000 for Neo4j, whose server holds a transaction's
+    # whole change set in its heap until commit (measured in docs/benchmarks.md).
+    load_batch_rows: int = Field(default=0, ge=0)
     # Buffer pool of the embedded database in bytes; 0 lets LadybugDB choose (80 % of RAM).
     embedded_buffer_pool_bytes: int = Field(default=0, ge=0)
     # Bolt URI of a Neo4j 5 server (neo4j://host:7687, neo4j+s://… for TLS). When set, every
@@ -104,6 +106,12 @@ class Settings(BaseSettings):
     # secret: never printed, logged nor put in an error message. Empty: every request but
     # health is refused. Production refuses keys shorter than 32 characters.
     api_keys: SecretStr = SecretStr("{}")
+
+    @model_validator(mode="after")
+    def _choose_load_batch_rows(self) -> Settings:
+        if self.load_batch_rows == 0:
+            self.load_batch_rows = 100_000 if self.neo4j_uri else 1_000_000
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

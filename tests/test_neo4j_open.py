@@ -215,3 +215,10 @@ def test_every_neo4j_setting_is_documented() -> None:
     for name in names:
         variable = f"`CREDITGRAPH_{name.upper()}`"
         assert variable in readme and variable in guide, variable
+
+
+def test_load_transactions_are_sized_for_the_store() -> None:
+    # Neo4j holds a transaction's change set in its heap: a tenth of the embedded default.
+    assert Settings().load_batch_rows == 1_000_000
+    assert neo4j_settings().load_batch_rows == 100_000
+    assert neo4j_settings(load_batch_rows=5_000).load_batch_rows == 5_000
