@@ -417,6 +417,13 @@ def test_plan_refusals_say_why(api_client: TestClient, api_city: ApiCity) -> Non
         ),
         ({"spec": base, "inspectors": "missing.csv"}, 422, "no inspector file"),
         ({"spec": base, "inspectors": "../conftest.csv"}, 422, "pattern"),
+        # A grading names a file in the scores folder: never one outside the data home.
+        (
+            {"spec": {**base, "grading": "../../../../x"}, "inspectors": "inspectors.csv"},
+            422,
+            "pattern",
+        ),
+        ({"spec": {**base, "grading": ".hidden"}, "inspectors": "inspectors.csv"}, 422, "pattern"),
     ]
     for body, status, words in cases:
         response = api_client.post("/v1/plans", json=body, headers=REGULATOR)

@@ -21,6 +21,7 @@ from api.schemas import (
 )
 from api.services import Services, ServicesDep
 from graph_model.store.protocol import Entity
+from risk.model.artefact import MODEL_VERSION_PATTERN
 from risk.model.scores import grade_history, read_grade
 from risk.screening import RecordStatus, record_statuses
 
@@ -103,7 +104,7 @@ def grade(
     ] = None,
     model_version: Annotated[
         str | None,
-        Query(max_length=100, pattern=r"^[A-Za-z0-9_.-]+$", description="Default: current"),
+        Query(pattern=MODEL_VERSION_PATTERN, description="Default: current"),
     ] = None,
 ) -> GradeOut:
     """What was stored that day: "why was X graded D on 2025-03-31?" (regulators only)."""

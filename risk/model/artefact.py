@@ -41,6 +41,9 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 PREDICTIONS = "predictions.parquet"
 CURRENT = "CURRENT"
+MODEL_VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+"""What a model version may look like wherever one is given (it names a folder and a file):
+no separator, no leading dot, so it never leads out of the models or scores folder."""
 LIBRARIES = ("lightgbm", "numpy", "scikit-learn")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,7 +28,7 @@ import pyarrow.parquet as pq
 from graph_model.snapshot import Snapshot
 from risk.features import FeatureMatrix
 from risk.features.context import FeatureContext
-from risk.model.artefact import ModelArtefact
+from risk.model.artefact import MODEL_VERSION_PATTERN, ModelArtefact
 from risk.model.dataset import in_operation
 from risk.model.errors import ModelError
 from risk.model.evidence import EvidenceFinder
@@ -175,6 +176,8 @@ def scores_file(
     current model) if scored, else the latest written; None when the date was not scored."""
     folder = scores_dir / as_of.isoformat()
     if model_version is not None:
+        if not re.fullmatch(MODEL_VERSION_PATTERN, model_version):
+            raise ValueError(f"{model_version!r} is not a model version")
         path = folder / f"{model_version}.parquet"
         return path if path.exists() else None
     if preferred is not None and (folder / f"{preferred}.parquet").exists():

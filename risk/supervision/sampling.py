@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from graph_model.snapshot import Snapshot
 from risk.features.context import ADVERSE_FINDINGS
+from risk.model.artefact import MODEL_VERSION_PATTERN
 from risk.model.dataset import in_operation
 from risk.model.dates import shift_months
 
@@ -59,7 +60,9 @@ class PlanSpec(BaseModel):
 
     item: str = Field(min_length=1, description="Inspection item (抽查事项)")
     as_of: date = Field(description="Date of the grades and of the graph the pool comes from")
-    grading: str = Field(min_length=1, description="Which grading: the model version")
+    grading: str = Field(
+        pattern=MODEL_VERSION_PATTERN, description="Which grading: the model version"
+    )
     regions: tuple[str, ...] = Field(default=(), description="Region code prefixes; all if empty")
     industries: tuple[str, ...] = Field(default=(), description="Industry sections; all if empty")
     preset: str = Field(default="henan_2021", description="Local rule in presets.yaml")
