@@ -144,6 +144,14 @@ def _run_load(settings: Settings, folder: Path, strict: bool, quiet: bool) -> Lo
     except StoreError as exc:
         raise _fail(str(exc)) from None
     _print_summary(summary)
+    if summary.accepted == 0:
+        # Nothing useful went in: not a success, whatever the reason.
+        why = (
+            "every row was rejected (see the reject file)"
+            if summary.rejected
+            else "the files hold no data rows"
+        )
+        raise _fail(f"nothing loaded from {folder}: {why}")
     rate = summary.accepted / summary.seconds if summary.seconds else 0.0
     typer.echo(f"loaded {summary.accepted:,} rows in {summary.seconds:.1f} s ({rate:,.0f} rows/s)")
     return summary

@@ -56,6 +56,25 @@ def test_load_refusal_is_a_message_not_a_traceback(home: Path, tmp_path: Path) -
     assert "Traceback" not in out
 
 
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("id,name\n", "the files hold no data rows"),
+        ("id,name\n91350100M000100Y44,bad check\n", "every row was rejected"),
+    ],
+    ids=["header only", "every row rejected"],
+)
+def test_a_load_that_loads_nothing_is_not_a_success(
+    home: Path, tmp_path: Path, content: str, why: str
+) -> None:
+    folder = tmp_path / "nothing"
+    folder.mkdir()
+    (folder / "enterprises.csv").write_text(content, encoding="utf-8")
+    code, out = run("load", str(folder), "--quiet")
+    assert code == 2, out
+    assert f"nothing loaded from {folder}: {why}" in out
+
+
 def test_strict_load_prints_rejects_and_writes_nothing(home: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
