@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from api.app import create_app
 from graph_model.contract_doc import render_data_contract
+from graph_model.csv_cells import write_safe_csv
 from graph_model.settings import Settings
 from graph_model.snapshot import FORMAT_VERSION as SNAPSHOT_FORMAT
 from graph_model.snapshot import Snapshot, take_snapshot
@@ -783,7 +784,7 @@ def extension_check(
         f"({time.perf_counter() - started:.1f} s)"
     )
     if out is not None:
-        pacsv.write_csv(table, out)
+        write_safe_csv(table, out)
         typer.echo(f"wrote {out}")
     else:
         for row in table.slice(0, 20).to_pylist():
@@ -1136,7 +1137,7 @@ def records_due_escalations(
         )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        pacsv.write_csv(due, out)
+        write_safe_csv(due, out)
         typer.echo(f"wrote {out}")
     typer.echo(f"{due.num_rows:,} escalation(s) due on {as_of}")
 

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph_model.csv_cells import safe_cell
 from graph_model.domain import Domain, FieldSpec, NodeSpec, RecordSpec, RelationSpec, load_domain
 from graph_model.identifiers import person_key
 from graph_model.store.protocol import GraphStore, WriteBatch
@@ -352,7 +353,7 @@ def _write_rejects(rejects: list[Reject], folder: Path) -> Path:
         writer = csv.writer(fh)
         writer.writerow(["file", "line", "field", "value", "reason"])
         for r in rejects:
-            writer.writerow([r.file, r.line, r.field, r.value, r.reason])
+            writer.writerow([safe_cell(v) for v in (r.file, r.line, r.field, r.value, r.reason)])
     return path
 
 

@@ -3,6 +3,8 @@ inspection results, and extension checks of black-listed firms."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections import Counter
 from datetime import timedelta
@@ -194,6 +196,15 @@ def test_publication_hides_grades_scores_and_reasons(tmp_path: Path) -> None:
         assert hidden not in text and hidden not in json.dumps(body)
     with pytest.raises(PlanError, match="no plan"):
         PlanRecord.load(tmp_path, "2025-06-30-nothing")
+
+
+def test_a_published_plan_neutralises_spreadsheet_formulas() -> None:
+    b, grading = city()
+    item = '=HYPERLINK("http://x")'
+    record = draw_plan(b.build(), grading, crew(), spec(item=item))
+    rows = list(csv.DictReader(io.StringIO(publication(record, "csv"))))
+    assert rows and all(row["item"] == "'" + item for row in rows)
+    assert json.loads(publication(record, "json"))["item"] == item  # JSON is not a spreadsheet
 
 
 def test_inspection_results_become_contract_rows_or_a_list_of_problems() -> None:

@@ -11,13 +11,13 @@ from typing import Any
 import dash_cytoscape as cyto
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.components import column, grid, notice
 from dashboard.data import BoardData
 from dashboard.graph import GraphIndex, path_elements, stylesheet
 from dashboard.i18n import Language, text
+from graph_model.csv_cells import write_safe_csv
 
 DRAWN_PATHS = 60
 """Paths drawn for one black-listed enterprise at most (the riskiest related firms first);
@@ -102,7 +102,7 @@ def export_csv(data: BoardData, day: date, hops: int, black_id: str | None) -> d
     """The full list as a CSV download (UTF-8 with BOM, so that Excel reads the Chinese)."""
     table = related(data, day, hops, black_id)
     sink = pa.BufferOutputStream()
-    pacsv.write_csv(table, sink)
+    write_safe_csv(table, sink)
     name = f"extension-{day.isoformat()}-{hops}hops-{black_id or 'all'}.csv"
     return {
         "content": "\ufeff" + sink.getvalue().to_pybytes().decode("utf-8"),

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph_model.csv_cells import safe_cell
 from graph_model.domain import load_domain
 from graph_model.snapshot import Snapshot
 from risk.supervision.extension import extension_checks
@@ -196,7 +197,7 @@ def publication(record: PlanRecord, fmt: str) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["plan_id"])
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
     return out.getvalue()
 
 
