@@ -80,6 +80,8 @@ def guarantee_circles(ctx: FeatureContext) -> list[Circle]:
     graph = guarantee_graph(ctx)
     labels, sizes = circle_labels(graph)
     in_circle = np.flatnonzero(sizes[labels] > 1)
+    if len(in_circle) == 0:  # guarantees without a cycle, or none at all
+        return []
     members = in_circle[np.argsort(labels[in_circle], kind="stable")]
     member_bounds = np.searchsorted(labels[members], np.unique(labels[members]), side="left")
     inside = (labels[graph.src] == labels[graph.dst]) & (sizes[labels[graph.src]] > 1)
