@@ -157,9 +157,17 @@ class Services:
         try:
             snapshot = _latest_snapshot(settings.snapshots_dir)
             index = SnapshotIndex(snapshot)
-        except (OSError, ValueError, KeyError) as exc:
-            snapshot, snapshot_problem = None, str(exc)
+        except NoSnapshotError as exc:
+            snapshot_problem = str(exc)
             log.error("snapshot not served: %s", exc)
+        except (OSError, ValueError, KeyError) as exc:
+            # The cause goes to the server log; clients get what to do, not internals.
+            snapshot = None
+            snapshot_problem = (
+                "the latest saved snapshot could not be read: take it again with "
+                "`creditgraph snapshot --as-of …` (the server log says why)"
+            )
+            log.error("snapshot not served: %s", exc, exc_info=True)
         grades = GradeBook.load(settings.scores_dir, settings.models_dir)
         extension = None
         if snapshot is not None:
@@ -198,6 +206,10 @@ class Services:
         self.audit.close()
 
 
+class NoSnapshotError(Exception):
+    """The data home holds no saved snapshot."""
+
+
 def _latest_snapshot(folder: Path) -> Snapshot:
     """The saved snapshot of the latest date."""
     days = (
@@ -206,9 +218,7 @@ def _latest_snapshot(folder: Path) -> Snapshot:
         else []
     )
     if not days:
-        raise FileNotFoundError(
-            f"no saved snapshot in {folder}: run `creditgraph snapshot --as-of …`"
-        )
+        raise NoSnapshotError("no snapshot has been taken: run `creditgraph snapshot --as-of …`")
     return Snapshot.load(days[-1])
 
 

@@ -193,20 +193,20 @@ def _circle_findings(circle: CircleSummary | None) -> list[Finding]:
 def screen(
     enterprise_id: str,
     records: list[dict[str, Any]] | tuple[dict[str, Any], ...],
-    index: SnapshotIndex | None,
+    index: SnapshotIndex,
     on: date,
 ) -> Screening:
     """Screen an enterprise: its records (from the store) as of ``on``, its related parties
-    and guarantee circle from the snapshot index (None: no snapshot is served)."""
+    and guarantee circle from the snapshot index. There is no screening without a snapshot:
+    an answer from the records alone would say "low" where a black-listed subsidiary is
+    simply not known."""
     statuses = record_statuses(records, on)
     findings = _own_findings(statuses)
     related: list[RelatedBad] = []
     circle = None
     notes: list[str] = []
-    row = index.enterprise(enterprise_id) if index is not None else None
-    if index is None:
-        notes.append("no snapshot is served: related parties and circles were not screened")
-    elif row is None:
+    row = index.enterprise(enterprise_id)
+    if row is None:
         notes.append(
             f"not in the snapshot of {index.as_of}: related parties and circles not screened"
         )
@@ -228,7 +228,7 @@ def screen(
         related_bad=len(related),
         related_black_listed=sum(r.black_listed for r in related),
         circle=circle,
-        snapshot_as_of=index.as_of if index is not None else None,
+        snapshot_as_of=index.as_of,
         graph_screened=row is not None,
         notes=tuple(notes),
     )

@@ -7,6 +7,7 @@ import sqlite3
 from typing import Any
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from conftest import ApiCity
 from fastapi.testclient import TestClient
@@ -68,11 +69,35 @@ def test_readiness_is_503_without_a_store_or_snapshot(api_city: ApiCity, tmp_pat
         assert response.status_code == 503
         body = response.json()
         assert not body["ready"] and "creditgraph load" in body["store"]
-        assert any("no saved snapshot" in p for p in body["problems"])
+        assert any("no snapshot has been taken" in p for p in body["problems"])
         refused = client.get("/v1/guarantee-circles", headers=ANALYST)
         assert refused.status_code == 503
         assert refused.json()["code"] == "unavailable"
-        assert "no saved snapshot" in refused.json()["message"]
+        assert "no snapshot has been taken" in refused.json()["message"]
+
+
+@pytest.mark.parametrize("snapshot", ["none", "unreadable"])
+def test_screening_without_a_snapshot_is_503_never_a_level(
+    api_city: ApiCity, tmp_path: Any, snapshot: str
+) -> None:
+    # The store answers, the graph does not: a level from the records alone would say "low"
+    # for a firm whose black-listed subsidiary is simply not known.
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "store").symlink_to(api_city.settings.embedded_store_path.parent)
+    if snapshot == "unreadable":
+        broken = home / "snapshots" / "2025-01-31"
+        broken.mkdir(parents=True)
+        (broken / "manifest.json").write_text("{not json", encoding="utf-8")
+    with TestClient(create_app(api_city.settings.model_copy(update={"home": home}))) as client:
+        scored = next(api_city.settings.scores_dir.rglob("*.parquet"))
+        firm = pq.read_table(scored, columns=["id"])["id"][0].as_py()
+        assert client.get(f"/v1/enterprises/{firm}", headers=ANALYST).status_code == 200
+        response = client.get(f"/v1/screening?q={firm}", headers=BANK)
+        assert response.status_code == 503, response.text
+        message = response.json()["message"]
+        assert "creditgraph snapshot" in message
+        assert str(tmp_path) not in message and "Expecting" not in message
 
 
 # -- enterprises ---------------------------------------------------------------------------

@@ -48,11 +48,11 @@ def _screen(
             status="not_found",
             message=f"no enterprise {resolved.enterprise_id}",
         )
-    index = services.index
+    index = services.require_index()  # 503 with the reason: never a level without the graph
     found = screen(entity.id, entity.records, index, today)
-    row = index.enterprise(entity.id) if index is not None else None
+    row = index.enterprise(entity.id)
     related = None
-    if found.graph_screened and index is not None and row is not None:
+    if found.graph_screened and row is not None:
         related = RelatedExposureOut(
             hops=RELATED_HOPS,
             bad=found.related_bad,
