@@ -13,6 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SALT = "creditgraph-development-salt"
 MIN_PRODUCTION_KEY_LENGTH = 32
+MIN_PRODUCTION_SALT_LENGTH = 16
+"""A salt shorter than this is guessable with the ID numbers' small space (18 characters, a
+region, a birth date and a serial); 16 random characters are 64 bits and more."""
 """API keys shorter than this are refused in production (a guessable or test key)."""
 
 ApiRole = Literal["regulator", "bank", "analyst"]
@@ -115,9 +118,17 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
-        if self.environment == "production" and self.person_id_salt == DEVELOPMENT_SALT:
+        salt = self.person_id_salt
+        if self.environment == "production" and (
+            salt == DEVELOPMENT_SALT
+            or len(salt) < MIN_PRODUCTION_SALT_LENGTH
+            or len(set(salt)) < MIN_PRODUCTION_SALT_LENGTH // 2
+        ):
             raise ValueError(
-                "CREDITGRAPH_PERSON_ID_SALT must be set to a secret value in production"
+                "CREDITGRAPH_PERSON_ID_SALT must be a secret of at least "
+                f"{MIN_PRODUCTION_SALT_LENGTH} random characters in production, set once per "
+                "installation (for example the output of "
+                "`python -c 'import secrets; print(secrets.token_hex(16))'`)"
             )
         if self.neo4j_uri and not self.neo4j_password.get_secret_value():
             raise ValueError(
