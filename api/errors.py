@@ -9,6 +9,8 @@ for the user; a 500 never carries internals.
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +25,8 @@ from risk.supervision.inspectors import InspectorFileError
 from risk.supervision.plans import PlanError
 from risk.supervision.registry import SupervisionError
 from risk.supervision.sampling import SamplingError
+
+log = logging.getLogger("creditgraph.api")
 
 
 class ApiError(Exception):
@@ -127,3 +131,15 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
 
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+    def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # What went wrong stays in the server log, under an id the client can quote.
+        request_id = secrets.token_hex(8)
+        log.error("request %s: %s %s failed", request_id, request.method, request.url.path,
+                  exc_info=exc)  # fmt: skip
+        message = f"internal error; the server log has it under request id {request_id}"
+        return JSONResponse(
+            error_body("internal_error", message), 500, headers={"X-Request-Id": request_id}
+        )
+
+    app.add_exception_handler(Exception, unexpected)

@@ -590,6 +590,34 @@ def test_store_errors_are_503_with_what_to_do(
     broken.audit.close()
 
 
+def test_an_unexpected_error_is_json_with_a_request_id_the_log_has(
+    api_client: TestClient, api_city: ApiCity, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = services(api_client)
+    broken = Services(
+        settings=real.settings,
+        keyring=real.keyring,
+        audit=real.audit.__class__(tmp_path / "audit.sqlite3"),
+        store=_FailingStore(RuntimeError("invalid node offset in /var/secret/graph.lbdb")),  # type: ignore[arg-type]
+        store_problem=None,
+        snapshot=real.snapshot,
+        index=real.index,
+        snapshot_problem=None,
+        grades=real.grades,
+        extension=real.extension,
+    )
+    app = create_app(api_city.settings, broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get(f"/v1/enterprises/{black_listed(api_client)}", headers=ANALYST)
+    broken.audit.close()
+    assert response.status_code == 500
+    body = response.json()
+    request_id = response.headers["x-request-id"]
+    assert body["code"] == "internal_error" and request_id in body["message"]
+    assert "/var/secret" not in response.text and "offset" not in response.text
+    assert any(request_id in r.getMessage() and r.exc_info for r in caplog.records)
+
+
 # -- audit -------------------------------------------------------------------------------------
 
 
