@@ -179,6 +179,13 @@ def normalise_id_number(id_number: str) -> str:
     return "".join(id_number.split()).upper()
 
 
+def salt_fingerprint(salt: str) -> str:
+    """A short fingerprint of the person-key salt, stored with the graph so that a load with
+    another salt (which would store everybody a second time under new keys) is refused. It
+    names the salt without revealing it: a hash of a domain-separated string."""
+    return hashlib.sha256(f"creditgraph person salt\x1f{salt}".encode()).hexdigest()[:16]
+
+
 def person_key(id_number: str, salt: str) -> str:
     """Stable, salted key of a person; the ID number itself is never stored."""
     digest = hashlib.sha256(f"{salt}\x1f{normalise_id_number(id_number)}".encode()).hexdigest()

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from graph_model.csv_cells import safe_cell
 from graph_model.domain import Domain, FieldSpec, NodeSpec, RecordSpec, RelationSpec, load_domain
-from graph_model.identifiers import person_key
+from graph_model.identifiers import person_key, salt_fingerprint
 from graph_model.store.protocol import GraphStore, WriteBatch
 from loaders.read import (
     FileProblem,
@@ -394,6 +394,7 @@ def load_folder(
             + ", ".join(f"{t}.csv|.parquet" for t in domain.files)
         )
     store.ensure_schema()
+    store.claim_salt(salt_fingerprint(salt))
     loader = _Loader(store, domain, salt)
     validated: list[_Validated] = []
     try:

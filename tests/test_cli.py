@@ -200,3 +200,19 @@ def test_plan_draw_show_export_replay_and_results(home: Path, tmp_path: Path) ->
         "plan", "draw", "--as-of", "2024-06-30", "--item", "x", *common, "--preset", "z"
     )
     assert code == 2 and "unknown preset" in out
+
+
+def test_a_load_with_another_salt_is_refused(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "city"
+    assert run("generate", "--out", str(data), "--enterprises", "200")[0] == 0
+    monkeypatch.setenv("CREDITGRAPH_PERSON_ID_SALT", "the-first-salt-of-this-store")
+    assert run("load", str(data), "--quiet")[0] == 0
+    before = run("stats")[1]
+    monkeypatch.setenv("CREDITGRAPH_PERSON_ID_SALT", "another-salt-entirely-0123")
+    code, out = run("load", str(data), "--quiet")
+    assert code == 2, out
+    assert "another CREDITGRAPH_PERSON_ID_SALT" in out and "twice" in out
+    assert "the-first-salt" not in out and "another-salt-entirely" not in out
+    assert run("stats")[1] == before

@@ -35,6 +35,7 @@ from graph_model.store.protocol import (
     StoreError,
     WriteBatch,
     first_path_per_target,
+    salt_refusal,
 )
 
 _ARROW_TYPES = {
@@ -126,6 +127,13 @@ class LadybugStore:
         for statement in self._ddl():
             self._run(statement)
         self._run(cy.SET_META, {"name": "schema", "value": self._schema_fingerprint()})
+
+    def claim_salt(self, fingerprint: str) -> None:
+        rows = self._rows(cy.GET_META, {"name": "person_salt"})
+        if rows and rows[0][0] != fingerprint:
+            raise salt_refusal(f"the database at {self.path}", rows[0][0], fingerprint)
+        if not rows:
+            self._run(cy.SET_META, {"name": "person_salt", "value": fingerprint})
 
     def _node_schema(self, label: str) -> pa.Schema:
         return pa.schema([_arrow_field(f) for f in cy.node_columns(self.domain, label)])

@@ -61,6 +61,7 @@ from graph_model.store.protocol import (
     StoreError,
     WriteBatch,
     first_path_per_target,
+    salt_refusal,
 )
 
 _ARROW_TYPES = {
@@ -255,6 +256,19 @@ class Neo4jStore:
             if found is None:
                 self._driver.execute_query(
                     cy.SET_META, {"name": "schema", "value": expected}, database_=self.database
+                )
+
+    def claim_salt(self, fingerprint: str) -> None:
+        rows = self._read(cy.GET_META, {"name": "person_salt"})
+        if rows and rows[0]["value"] != fingerprint:
+            where = f"the database {self.database!r} of {self.location}"
+            raise salt_refusal(where, rows[0]["value"], fingerprint)
+        if not rows:
+            with self._driver_errors():
+                self._driver.execute_query(
+                    cy.SET_META,
+                    {"name": "person_salt", "value": fingerprint},
+                    database_=self.database,
                 )
 
     def existing_keys(self, label: str, keys: pa.Array) -> pa.Array:

@@ -28,6 +28,10 @@ class StoreError(Exception):
     """Base class of store failures, with a message meant for the user."""
 
 
+class SaltMismatchError(StoreError):
+    """The store's person keys were made with another salt than the one given."""
+
+
 class SchemaMismatchError(StoreError):
     """The database on disk was created with another version of the domain."""
 
@@ -125,6 +129,10 @@ class GraphStore(Protocol):
     def ensure_schema(self) -> None:
         """Create node and relation tables (or constraints) if missing."""
 
+    def claim_salt(self, fingerprint: str) -> None:
+        """Record the fingerprint of the person-key salt on the first load; raise
+        ``SaltMismatchError`` when the store was built with another one."""
+
     def existing_keys(self, label: str, keys: pa.Array) -> pa.Array:
         """A boolean per key: does a node of ``label`` with that key exist?"""
 
@@ -217,3 +225,12 @@ def first_path_per_target(fetch: Callable[[int], list[Path]], limit: int) -> lis
         if len(chosen) >= limit or len(paths) < cap:
             return list(chosen.values())[:limit]
         cap *= 4
+
+
+def salt_refusal(location: str, found: str, given: str) -> SaltMismatchError:
+    """The refusal of a load whose person-key salt is not the store's."""
+    return SaltMismatchError(
+        f"{location} was built with another CREDITGRAPH_PERSON_ID_SALT (fingerprint {found}, "
+        f"this one {given}): the same people would be stored twice under new keys. Use the "
+        "salt the store was built with, or load into a new store"
+    )

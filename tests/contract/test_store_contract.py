@@ -20,6 +20,7 @@ from graph_model.store.protocol import (
     Neighbour,
     NodeRef,
     Path,
+    SaltMismatchError,
     StoreCounts,
     StoreError,
     WriteBatch,
@@ -834,3 +835,12 @@ def test_a_relation_key_cannot_move_to_other_endpoints(graph: GraphStore) -> Non
     with pytest.raises(StoreError, match=r"GUARANTEES.*key"):
         graph.write(WriteBatch(relations={"GUARANTEES": moved}))
     assert state(graph) == before
+
+
+def test_the_person_salt_is_claimed_once(store: GraphStore, reopen: Reopen) -> None:
+    store.claim_salt("aaaa")
+    store.claim_salt("aaaa")  # the same salt again: fine
+    again = reopen()
+    again.claim_salt("aaaa")
+    with pytest.raises(SaltMismatchError, match="another CREDITGRAPH_PERSON_ID_SALT"):
+        again.claim_salt("bbbb")
