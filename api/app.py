@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.audit import AuditMiddleware
+from api.auth import Gate
 from api.routers import audit, circles, enterprises, graph, health, screening, supervision
 from api.schemas import ErrorOut
 from api.services import Services
@@ -72,5 +73,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(health.router)
     for module in (enterprises, graph, circles, screening, supervision, audit):
         app.include_router(module.router, responses=_ERRORS)  # type: ignore[arg-type]
+    # The last added runs first: the audit wraps the gate, so refusals are audited too.
+    app.add_middleware(Gate, keyring=served.keyring)
     app.add_middleware(AuditMiddleware, log=served.audit)
     return app

@@ -49,6 +49,10 @@ class Invalid(ApiError):
     """A request that passed the schema but not a domain check (a plan on another date)."""
 
 
+class TooLarge(ApiError):
+    """A request body over the documented limit."""
+
+
 class Busy(ApiError):
     """A one-at-a-time job (a plan draw) is already running."""
 
@@ -63,6 +67,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     NotFound: (404, "not_found"),
     Invalid: (422, "invalid"),
     Busy: (429, "busy"),
+    TooLarge: (413, "too_large"),
     Unavailable: (503, "unavailable"),
     SamplingError: (422, "invalid_plan"),
     InspectorFileError: (422, "invalid_inspectors"),

@@ -618,6 +618,25 @@ def test_an_unexpected_error_is_json_with_a_request_id_the_log_has(
     assert any(request_id in r.getMessage() and r.exc_info for r in caplog.records)
 
 
+def test_a_body_over_the_limit_is_413_and_a_keyless_body_is_never_read(
+    api_client: TestClient,
+) -> None:
+    from api.auth import MAX_BODY_BYTES
+
+    huge = b'{"queries": ["' + b"9" * (MAX_BODY_BYTES + 1) + b'"]}'
+    for headers in ({"content-type": "application/json"}, {"transfer-encoding": "chunked"}):
+        sent = {**BANK, **headers}
+        body = huge if "content-type" in headers else iter([huge[:100], huge[100:]])
+        response = api_client.post("/v1/screening/batch", content=body, headers=sent)
+        assert response.status_code == 413, response.text
+        assert response.json()["code"] == "too_large"
+    # Without a key the body is refused unread: malformed JSON gets a 401, not a 422.
+    keyless = api_client.post("/v1/screening/batch", content=b"{not json", headers={})
+    assert keyless.status_code == 401 and keyless.json()["code"] == "unauthenticated"
+    rows = ok(api_client.get("/v1/audit?limit=5", headers=REGULATOR))["items"]
+    assert {"status": 413, "client": "甬城银行"}.items() <= rows[1].items()
+
+
 # -- audit -------------------------------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ class _NoServices:
     """Enough of the services to build an app whose OpenAPI document is only read."""
 
     audit = None
+    keyring = None
 
 
 OPERATIONS = sorted(

@@ -40,6 +40,7 @@ class _NoServices:
     """Enough of :class:`Services` to build an app whose OpenAPI document is only read."""
 
     audit = None
+    keyring = None
 
 
 def _operations() -> dict[tuple[str, str], tuple[str, ...] | None]:
