@@ -9,11 +9,12 @@ LadybugDB (measured: 100k merges in 190 s), so it is never used.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path as FsPath
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import ladybug as lb
 import pyarrow as pa
@@ -72,11 +73,13 @@ class LadybugStore:
         if read_only and not self.path.exists():
             raise StoreError(f"no database at {self.path}: run `creditgraph load` first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = _take_lock(self.path, read_only)
         try:
             self._db = lb.Database(
                 str(self.path), read_only=read_only, buffer_pool_size=buffer_pool_bytes
             )
         except RuntimeError as exc:
+            self._lock.close()
             raise StoreError(f"cannot open the database at {self.path}: {exc}") from exc
         self._conn = lb.Connection(self._db)
         self.read_only = read_only
@@ -243,6 +246,7 @@ class LadybugStore:
     def close(self) -> None:
         self._conn.close()
         self._db.close()
+        self._lock.close()  # releases the lock
 
     def __enter__(self) -> LadybugStore:
         return self
@@ -367,6 +371,31 @@ def _require_unique_keys(keys: pa.ChunkedArray | pa.Array, what: str) -> None:
         raise StoreError(f"{what}: {keys.null_count} row(s) without a key")
     if pc.count_distinct(keys).as_py() < len(keys):
         raise StoreError(f"{what}: the batch repeats a key")
+
+
+def _take_lock(path: FsPath, read_only: bool) -> IO[bytes]:
+    """A lock on the database beside it: shared for readers, exclusive for a writer.
+
+    LadybugDB lets a writer open a database that another process reads, and the reader then
+    fails mid-answer ("invalid node offset"): a load while the API serves. So a writer waits
+    for no one and is refused while anyone reads, and a reader is refused while a load
+    writes; both say what to do.
+    """
+    lock = (path.parent / f"{path.name}.lock").open("a+b")
+    try:
+        fcntl.flock(lock, (fcntl.LOCK_SH if read_only else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        if read_only:
+            raise StoreError(
+                f"the database at {path} is being written (a load is running): wait for it to "
+                "finish, then try again"
+            ) from None
+        raise StoreError(
+            f"the database at {path} is open in another process (the API server, or another "
+            "command): stop it, load, then start it again"
+        ) from None
+    return lock
 
 
 def _refuse_moved_keys(rows: pa.Table, stored: pa.Table, rel_type: str) -> None:
