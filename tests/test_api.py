@@ -426,6 +426,28 @@ def test_plans_are_drawn_listed_exported_without_grades_and_replayed(
     }
 
 
+def test_a_ragged_inspector_file_is_422_naming_the_line_never_its_content(
+    api_client: TestClient, api_city: ApiCity
+) -> None:
+    ragged = api_city.settings.inspectors_dir / "ragged.csv"
+    id_number = "330203198001010015"
+    ragged.write_text(
+        "inspector_id,name,id_number,region_code,capacity,former_employers,relatives\n"
+        f"I001,张三,,,10,,\nI002,李四,{id_number}\n",
+        encoding="utf-8",
+    )
+    base = {"item": "抽查", "as_of": api_city.scored.isoformat(), "grading": api_city.model_version}
+    try:
+        response = api_client.post(
+            "/v1/plans", json={"spec": base, "inspectors": "ragged.csv"}, headers=REGULATOR
+        )
+    finally:
+        ragged.unlink()
+    assert response.status_code == 422, response.text
+    assert "ragged.csv line 3: 3 field(s) where the header has 7" in response.json()["message"]
+    assert id_number not in response.text and "李四" not in response.text
+
+
 def test_plan_refusals_say_why(api_client: TestClient, api_city: ApiCity) -> None:
     base = {"item": "抽查", "as_of": api_city.scored.isoformat(), "grading": api_city.model_version}
     cases = [

@@ -20,6 +20,7 @@ shareholdings; or, when asked, with enterprises of the inspector's own region.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,24 @@ def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(";") if v.strip()]
 
 
+def _unreadable(path: Path) -> str:
+    """Where a CSV file pyarrow could not parse goes wrong: the first line whose number of
+    fields is not the header's, without its content."""
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            for fields in reader:
+                if fields and len(fields) != len(header):
+                    return (
+                        f"{path.name} line {reader.line_num}: {len(fields)} field(s) where the "
+                        f"header has {len(header)}"
+                    )
+    except (UnicodeDecodeError, csv.Error) as exc:
+        return f"{path.name}: not a UTF-8 CSV file ({type(exc).__name__})"
+    return f"{path.name}: not a readable CSV file (check the quoting of each line)"
+
+
 def read_inspectors(path: Path, salt: str) -> list[Inspector]:
     """Read and check an inspector file; raise :class:`InspectorFileError` naming every
     bad line, column and value (ID numbers masked)."""
@@ -103,7 +122,11 @@ def read_inspectors(path: Path, salt: str) -> list[Inspector]:
         first_line = 1
     else:
         options = pacsv.ConvertOptions(column_types={c: pa.string() for c in _COLUMNS})
-        table = pacsv.read_csv(path, convert_options=options)
+        try:
+            table = pacsv.read_csv(path, convert_options=options)
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            # pyarrow's message quotes the bad row, ID numbers and all: say where, not what.
+            raise InspectorFileError(_unreadable(path)) from None
         first_line = 2
     missing = [c for c in ("inspector_id", "name") if c not in table.column_names]
     if missing:
