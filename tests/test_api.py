@@ -571,6 +571,23 @@ class _FailingStore:
         """Nothing to release."""
 
 
+def _failing_services(api_client: TestClient, error: Exception, tmp_path: Any) -> Services:
+    """The served services with a store that raises ``error`` on every call."""
+    real = services(api_client)
+    return Services(
+        settings=real.settings,
+        keyring=real.keyring,
+        audit=real.audit.__class__(tmp_path / "audit.sqlite3"),
+        store=_FailingStore(error),  # type: ignore[arg-type]
+        store_problem=None,
+        snapshot=real.snapshot,
+        index=real.index,
+        snapshot_problem=None,
+        grades=real.grades,
+        extension=real.extension,
+    )
+
+
 @pytest.mark.parametrize(
     ("error", "code", "words"),
     [
@@ -590,19 +607,7 @@ def test_store_errors_are_503_with_what_to_do(
     words: str,
     tmp_path: Any,
 ) -> None:
-    real = services(api_client)
-    broken = Services(
-        settings=real.settings,
-        keyring=real.keyring,
-        audit=real.audit.__class__(tmp_path / "audit.sqlite3"),
-        store=_FailingStore(error),  # type: ignore[arg-type]
-        store_problem=None,
-        snapshot=real.snapshot,
-        index=real.index,
-        snapshot_problem=None,
-        grades=real.grades,
-        extension=real.extension,
-    )
+    broken = _failing_services(api_client, error, tmp_path)
     with TestClient(create_app(api_city.settings, broken)) as client:
         response = client.get(f"/v1/enterprises/{black_listed(api_client)}", headers=ANALYST)
         assert response.status_code == 503
@@ -615,19 +620,8 @@ def test_store_errors_are_503_with_what_to_do(
 def test_an_unexpected_error_is_json_with_a_request_id_the_log_has(
     api_client: TestClient, api_city: ApiCity, tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    real = services(api_client)
-    broken = Services(
-        settings=real.settings,
-        keyring=real.keyring,
-        audit=real.audit.__class__(tmp_path / "audit.sqlite3"),
-        store=_FailingStore(RuntimeError("invalid node offset in /var/secret/graph.lbdb")),  # type: ignore[arg-type]
-        store_problem=None,
-        snapshot=real.snapshot,
-        index=real.index,
-        snapshot_problem=None,
-        grades=real.grades,
-        extension=real.extension,
-    )
+    failure = RuntimeError("invalid node offset in /var/secret/graph.lbdb")
+    broken = _failing_services(api_client, failure, tmp_path)
     app = create_app(api_city.settings, broken)
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get(f"/v1/enterprises/{black_listed(api_client)}", headers=ANALYST)
