@@ -118,6 +118,12 @@ def _print_summary(summary: LoadSummary) -> None:
     typer.echo(f"{'total':<26}{'':>12}{summary.accepted:>12,}{summary.rejected:>12,}")
     if summary.ignored_files:
         typer.echo("ignored (not contract files): " + ", ".join(summary.ignored_files))
+    for t in summary.tables:
+        if t.ignored_columns:
+            typer.echo(
+                f"{t.file} line 1: column(s) not in the data contract, ignored: "
+                + ", ".join(t.ignored_columns)
+            )
     if summary.rejects_file:
         typer.echo(f"rejects: {summary.rejects_file}")
         for r in summary.rejects[:5]:

@@ -25,7 +25,12 @@ import pyarrow.compute as pc
 
 from graph_model.csv_cells import safe_cell
 from graph_model.domain import Domain, FieldSpec, NodeSpec, RecordSpec, RelationSpec, load_domain
-from graph_model.identifiers import person_key, salt_fingerprint
+from graph_model.identifiers import (
+    mask_id_number,
+    person_key,
+    resident_id_valid_array,
+    salt_fingerprint,
+)
 from graph_model.store.protocol import GraphStore, WriteBatch
 from loaders.read import (
     FileProblem,
@@ -68,6 +73,9 @@ class TableResult:
     read: int
     accepted: int
     rejected: int
+    ignored_columns: tuple[str, ...] = ()
+    """Columns of the file that are not in the data contract (shown safely: ID-like names
+    masked, long ones cut)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class _Validated:
     read: int
     store_rows: pa.Table
     rejects: list[Reject] = field(default_factory=list)
+    ignored_columns: tuple[str, ...] = ()
 
 
 def _spec_of(domain: Domain, table: str) -> Spec:
@@ -150,7 +159,7 @@ class _Loader:
         if missing:
             raise FileProblem(
                 f"{source.path.name} line 1: missing required column(s) {', '.join(missing)}; "
-                f"found {', '.join(names) or 'none'} (see docs/data-contract.md)"
+                f"found {', '.join(map(_shown_name, names)) or 'none'} (see docs/data-contract.md)"
             )
         return mapping
 
@@ -183,6 +192,8 @@ class _Loader:
         good = pa.array(~problems.bad)
         result = _Validated(source, spec, n, store_rows.filter(good))
         result.rejects = self._rejects(source, problems)
+        used = set(mapping.values())
+        result.ignored_columns = tuple(_shown_name(c) for c in raw.column_names if c not in used)
         return result
 
     def _ref_keys(self, col: pa.Array, ref: str) -> pa.Array:
@@ -346,6 +357,13 @@ def _column(table: pa.Table, name: str, n: int) -> pa.Array | pa.ChunkedArray:
     return table[name] if name in table.column_names else pa.nulls(n, pa.string())
 
 
+def _shown_name(name: str) -> str:
+    """A column name fit to echo: a headerless file's first row may be someone's ID number."""
+    if resident_id_valid_array([name.strip()])[0]:
+        return mask_id_number(name.strip())
+    return name if len(name) <= 64 else name[:61] + "…"
+
+
 def _write_rejects(rejects: list[Reject], folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"rejects-{datetime.now():%Y%m%dT%H%M%S%f}.csv"
@@ -415,6 +433,7 @@ def load_folder(
             v.read,
             v.store_rows.num_rows,
             v.read - v.store_rows.num_rows,
+            v.ignored_columns,
         )
         for v in validated
     )

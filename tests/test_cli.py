@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import make_resident_id
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -216,3 +217,31 @@ def test_a_load_with_another_salt_is_refused(
     assert "another CREDITGRAPH_PERSON_ID_SALT" in out and "twice" in out
     assert "the-first-salt" not in out and "another-salt-entirely" not in out
     assert run("stats")[1] == before
+
+
+def test_unknown_columns_are_reported_and_ignored(home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "extra"
+    folder.mkdir()
+    (folder / "enterprises.csv").write_text(
+        "id,name,favourite_colour\n91350100M000100Y43,ok,blue\n", encoding="utf-8"
+    )
+    code, out = run("load", str(folder), "--quiet")
+    assert code == 0, out
+    assert "enterprises.csv line 1: column(s) not in the data contract, ignored: " in out
+    assert "favourite_colour" in out
+
+
+def test_a_headerless_persons_file_is_refused_without_echoing_the_id_number(
+    home: Path, tmp_path: Path
+) -> None:
+    # Without its header, the first person's row is read as the header.
+    folder = tmp_path / "headerless"
+    folder.mkdir()
+    id_number = make_resident_id(7)
+    (folder / "persons.csv").write_text(
+        f"{id_number},张三\n{make_resident_id(8)},李四\n", encoding="utf-8"
+    )
+    code, out = run("load", str(folder), "--quiet")
+    assert code == 2, out
+    assert "persons.csv line 1: missing required column(s)" in out
+    assert id_number not in out and id_number[:6] + "********" + id_number[-4:] in out
