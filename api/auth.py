@@ -172,20 +172,14 @@ class Gate:
         note = scope.get("state", {}).get("audit")
         if note is not None and client is not None:
             note.client, note.role = client.name, client.role
-        refusal: ApiError | None = None
-        # Only a request with a body is refused here; others reach the route's own check,
-        # which audits the enterprise they asked about.
         if scope["path"].startswith("/v1") and client is None and scope["method"] != "GET":
-            refusal = Unauthenticated(
-                f"missing or unknown API key: send your key in the {HEADER} header"
-            )
-        elif int(headers.get(b"content-length", b"0") or 0) > MAX_BODY_BYTES:
-            refusal = TooLarge(f"the request body is over {MAX_BODY_BYTES // 2**20} MB")
-        if refusal is not None:
-            status, code = status_of(refusal)
-            extra = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
-            answer = JSONResponse(error_body(code, str(refusal)), status, headers=extra)
-            await answer(scope, receive, send)
+            # Only a request with a body is refused here; others reach the route's own check,
+            # which audits the enterprise they asked about.
+            why = f"missing or unknown API key: send your key in the {HEADER} header"
+            await _refuse(Unauthenticated(why), scope, receive, send)
+            return
+        if int(headers.get(b"content-length", b"0") or 0) > MAX_BODY_BYTES:
+            await _refuse(_too_large(), scope, receive, send)
             return
         if b"content-length" in headers or scope["method"] == "GET":
             await self.app(scope, receive, send)
@@ -201,9 +195,7 @@ class Gate:
             size += len(chunks[-1])
             more = bool(message.get("more_body"))
             if size > MAX_BODY_BYTES:
-                too_large = TooLarge(f"the request body is over {MAX_BODY_BYTES // 2**20} MB")
-                status, code = status_of(too_large)
-                await JSONResponse(error_body(code, str(too_large)), status)(scope, receive, send)
+                await _refuse(_too_large(), scope, receive, send)
                 return
         body = b"".join(chunks)
         given = False
@@ -216,3 +208,14 @@ class Gate:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+def _too_large() -> TooLarge:
+    return TooLarge(f"the request body is over {MAX_BODY_BYTES // 2**20} MB")
+
+
+async def _refuse(error: ApiError, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer ``error`` by the error table, before any route runs."""
+    status, code = status_of(error)
+    headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
+    await JSONResponse(error_body(code, str(error)), status, headers=headers)(scope, receive, send)

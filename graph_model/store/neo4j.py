@@ -48,7 +48,6 @@ from graph_model.domain import Domain, FieldSpec, load_domain
 from graph_model.store import neo4j_cypher as cy
 from graph_model.store.ladybug_cypher import node_columns, relation_columns, relation_pairs
 from graph_model.store.protocol import (
-    KEY_SEPARATOR,
     Direction,
     Edge,
     Entity,
@@ -61,6 +60,7 @@ from graph_model.store.protocol import (
     StoreError,
     WriteBatch,
     first_path_per_target,
+    path_params,
     salt_refusal,
 )
 
@@ -513,7 +513,7 @@ class Neo4jStore:
         self, enterprise_id: str, max_hops: int = 2, as_of: date | None = None, limit: int = 100
     ) -> list[Path]:
         query = cy.related_parties(self.domain, max_hops)
-        params = {"id": enterprise_id, "as_of": as_of or date.today(), "sep": KEY_SEPARATOR}
+        params = path_params(enterprise_id, as_of)
         return first_path_per_target(
             lambda cap: self._paths(query, {**params, "limit": cap}), limit
         )
@@ -527,15 +527,7 @@ class Neo4jStore:
         limit: int = 200,
     ) -> list[Path]:
         query = cy.ownership(self.domain, direction, max_depth)
-        return self._paths(
-            query,
-            {
-                "id": enterprise_id,
-                "as_of": as_of or date.today(),
-                "limit": limit,
-                "sep": KEY_SEPARATOR,
-            },
-        )
+        return self._paths(query, {**path_params(enterprise_id, as_of), "limit": limit})
 
     def guarantee_paths(
         self,
@@ -546,15 +538,7 @@ class Neo4jStore:
         limit: int = 200,
     ) -> list[Path]:
         query = cy.guarantee_paths(self.domain, direction, max_hops)
-        return self._paths(
-            query,
-            {
-                "id": enterprise_id,
-                "as_of": as_of or date.today(),
-                "limit": limit,
-                "sep": KEY_SEPARATOR,
-            },
-        )
+        return self._paths(query, {**path_params(enterprise_id, as_of), "limit": limit})
 
     def search(self, text: str, limit: int = 20) -> list[NodeRef]:
         rows = self._read(cy.SEARCH, {"text": text, "limit": limit})

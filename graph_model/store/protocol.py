@@ -208,6 +208,11 @@ KEY_SEPARATOR = "\x01"
 keys sort as their lists do."""
 
 
+def path_params(enterprise_id: str, as_of: date | None) -> dict[str, Any]:
+    """The parameters every path query takes besides its limit (``as_of`` default today)."""
+    return {"id": enterprise_id, "as_of": as_of or date.today(), "sep": KEY_SEPARATOR}
+
+
 def first_path_per_target(fetch: Callable[[int], list[Path]], limit: int) -> list[Path]:
     """The first path to each of the first ``limit`` end nodes.
 
