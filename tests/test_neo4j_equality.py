@@ -127,7 +127,7 @@ def test_same_grades_and_reasons(demos: tuple[Demo, Demo]) -> None:
     for name in files:
         a = pq.read_table(embedded.settings.scores_dir / name).sort_by("id")
         b = pq.read_table(neo4j.settings.scores_dir / name).sort_by("id")
-        assert pc.count(a["grade"]).as_py() == ENTERPRISES or a.num_rows > 0
+        assert a.num_rows > 0 and pc.count(a["grade"]).as_py() > 0  # grades to compare
         _assert_tables_equal(a.replace_schema_metadata(), b.replace_schema_metadata(), str(name))
 
 
@@ -155,15 +155,16 @@ def test_the_api_answers_alike_for_200_enterprises(
         ids = [i for page in store.export_nodes("Enterprise", FAR, 100_000)
                for i in page["id"].to_pylist()]  # fmt: skip
     sample = random.Random(SEED).sample(sorted(ids), SAMPLE)
-    found = 0
+    found = screened = 0
     for enterprise in sample:
         screening = _same(clients, f"/v1/screening?q={enterprise}", BANK)
         related = _same(
             clients, f"/v1/enterprises/{enterprise}/related-parties?hops=2&limit=100", REGULATOR
         )
         found += len(related.get("items", []))
-        assert "level" in json.dumps(screening) or "detail" in screening
+        screened += "level" in screening  # firms not operating on the day are not found
     assert found > SAMPLE  # the sample has related parties to compare, not only empty answers
+    assert screened > SAMPLE // 2  # and screening levels, not only refusals
     checks = _same(clients, "/v1/extension-checks?limit=100", REGULATOR)
     assert checks["items"]
     black_listed = sorted({item["black_listed"]["id"] for item in checks["items"]})[:10]
