@@ -6,7 +6,7 @@ committed file differs from what this module renders.
 
 from __future__ import annotations
 
-from graph_model.domain import Domain, FieldSpec, RecordSpec, load_domain
+from graph_model.domain import MAX_CHARACTERS, Domain, FieldSpec, RecordSpec, load_domain
 
 HEADER = "<!-- Generated from graph_model/domain.yaml by `creditgraph docs`. Do not edit. -->"
 
@@ -23,6 +23,13 @@ def _rule(f: FieldSpec) -> str:
         parts.append(f"matches `{f.pattern}`")
     if f.after:
         parts.append(f"not before `{f.after}`")
+    if f.past:
+        parts.append("not after the day of the load")
+    if f.total_max is not None:
+        parts.append(
+            f"current rows (no `valid_to`) of one target in a file add up to at most "
+            f"{f.total_max:g}, else each is loaded with a warning"
+        )
     if f.requires:
         parts.append(f"only with `{f.requires}`")
     if f.check == "enterprise_id":
@@ -89,9 +96,20 @@ def render_data_contract(domain: Domain | None = None) -> str:
         "column with a default, which takes its default.",
         "",
         "Every row is validated. A bad row goes to a reject file (`file, line, field, value, "
-        "reason`) and the rest loads; `--strict` refuses the whole load instead. A file that "
-        "cannot be read (not UTF-8, binary, empty, missing required columns) refuses the load. "
-        "Nothing is written until every file has been validated.",
+        "reason`) and the rest loads; `--strict` refuses the whole load instead. A row that "
+        "loads but looks wrong goes to a warnings file with the same columns. Values are "
+        "echoed with ID numbers masked, line breaks escaped and long values cut. A load in "
+        "which no row was accepted exits with code 2. Nothing is written until every file has "
+        "been validated.",
+        "",
+        "A file that cannot be used refuses the whole load, naming its line (and field) where "
+        "there is one: not a regular file (a folder, a named pipe, a link leading out of the "
+        "input folder), changed or deleted after the load started, empty, not UTF-8 (a BOM and "
+        "CRLF line ends are fine), a NUL byte anywhere, a row with more or fewer fields than "
+        "the header, a quote left open (a quoted value may span lines, but a line inside it "
+        "may not hold a comma: that is how an unclosed quote swallows rows), a Parquet column "
+        f"of a nested or binary type, or missing required columns. A text value longer than "
+        f"{MAX_CHARACTERS:,} characters, or holding a NUL byte, rejects its row.",
         "",
         "## Identifiers",
         "",
@@ -111,10 +129,15 @@ def render_data_contract(domain: Domain | None = None) -> str:
         "## Relations",
         "",
         "Every relation has `valid_from` and `valid_to` (empty = open). Loading a row whose key "
-        "exists updates that relation: set `valid_to` to close it (a holding sold).",
+        "exists updates that relation: set `valid_to` to close it (a holding sold). A relation "
+        "of a party with itself is rejected, unless noted below (then it loads with a "
+        "warning).",
         "",
     ]
     for r in d.relations:
+        itself = (
+            f" With itself: {r.self_relation}; loaded with a warning." if r.self_relation else ""
+        )
         ref = r.source.ref + (f" (by `{r.source.type_field}`)" if r.source.type_field else "")
         out += [
             f"### {r.type} — `{r.file}`",
@@ -122,7 +145,7 @@ def render_data_contract(domain: Domain | None = None) -> str:
             r.description,
             "",
             f"From `{r.source.field}` ({ref}) to `{r.target.field}` ({r.target.ref}). "
-            f"Key: {', '.join(f'`{k}`' for k in r.key)}.",
+            f"Key: {', '.join(f'`{k}`' for k in r.key)}." + itself,
             "",
             *_table(r.fields),
             "",

@@ -19,6 +19,11 @@ FieldType = Literal["string", "date", "float", "bool", "enum"]
 RefKind = Literal["enterprise", "person", "party"]
 
 
+MAX_CHARACTERS = 1_000
+"""Longest value a text field takes; a longer one rejects its row (a name or an address of a
+megabyte is not data but a broken or hostile export)."""
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One column of the data contract."""
@@ -37,6 +42,11 @@ class FieldSpec:
     normalise: str | None = None
     percent_column: str | None = None
     requires: str | None = None
+    past: bool = False
+    """An event date: it cannot be later than the day of the load."""
+    total_max: float | None = None
+    """Current rows (no ``valid_to``) of one target may add up to at most this; more is
+    loaded with a warning."""
 
     @property
     def storage_type(self) -> str:
@@ -79,6 +89,9 @@ class RelationSpec:
     target: EndSpec
     key: tuple[str, ...]
     fields: tuple[FieldSpec, ...]
+    self_relation: str | None = None
+    """Why a relation of a party with itself is true but odd (loaded with a warning);
+    None: it cannot be true, and such a row is rejected."""
 
     def field(self, name: str) -> FieldSpec:
         return _find(self.fields, name)
@@ -327,6 +340,7 @@ def load_domain() -> Domain:
             target=_end(spec["to"]),
             key=tuple(spec["key"]),
             fields=_fields(spec["fields"]),
+            self_relation=spec.get("self_relation"),
         )
         for rel_type, spec in raw["relations"].items()
     )

@@ -174,6 +174,21 @@ def mask_id_number(id_number: str) -> str:
     return text[:6] + "*" * (len(text) - 10) + text[-4:]
 
 
+_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+
+
+def mask_id_numbers_in(text: str) -> str:
+    """``text`` with every run that may be a resident ID number (18 characters, or the old
+    15 digits) masked, whatever its check character: a mistyped number is still someone's.
+    Valid USCCs, which can be all digits too, are kept."""
+
+    def mask(match: re.Match[str]) -> str:
+        value = match.group(0)
+        return value if is_valid_uscc(value) else mask_id_number(value)
+
+    return _ID_LIKE.sub(mask, text)
+
+
 def normalise_id_number(id_number: str) -> str:
     """Upper case without spaces: the form that is hashed."""
     return "".join(id_number.split()).upper()

@@ -15,8 +15,8 @@ from __future__ import annotations
 import csv
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -26,20 +26,11 @@ import pyarrow.compute as pc
 from graph_model.csv_cells import safe_cell
 from graph_model.domain import Domain, FieldSpec, NodeSpec, RecordSpec, RelationSpec, load_domain
 from graph_model.identifiers import (
-    mask_id_number,
     person_key,
-    resident_id_valid_array,
     salt_fingerprint,
 )
-from graph_model.store.protocol import GraphStore, WriteBatch
-from loaders.read import (
-    FileProblem,
-    SourceFile,
-    csv_line_numbers,
-    find_files,
-    header,
-    read_batches,
-)
+from graph_model.store.protocol import UNFINISHED_LOAD, GraphStore, WriteBatch
+from loaders.read import Contents, FileProblem, SourceFile, find_files, read_source
 from loaders.validate import (
     Problems,
     Reject,
@@ -49,10 +40,13 @@ from loaders.validate import (
     check_requires,
     convert_field,
     duplicate_rows,
+    echoed,
     masked_people,
 )
 
 Spec = NodeSpec | RelationSpec | RecordSpec
+_ROUNDING = 0.005
+"""Slack of ``total_max``: stakes given to two decimals of a percent add up to 100.01 %."""
 Progress = Callable[[int], None]
 
 
@@ -88,6 +82,9 @@ class LoadSummary:
     ignored_files: tuple[str, ...]
     written: bool
     seconds: float = 0.0
+    warnings: tuple[Reject, ...] = ()
+    """Rows loaded but doubtful (holdings over 100 %), with file, line, field and reason."""
+    warnings_file: Path | None = None
 
     @property
     def accepted(self) -> int:
@@ -107,6 +104,7 @@ class _Validated:
     read: int
     store_rows: pa.Table
     rejects: list[Reject] = field(default_factory=list)
+    warnings: list[Reject] = field(default_factory=list)
     ignored_columns: tuple[str, ...] = ()
 
 
@@ -119,10 +117,11 @@ def _spec_of(domain: Domain, table: str) -> Spec:
 
 
 class _Loader:
-    def __init__(self, store: GraphStore, domain: Domain, salt: str) -> None:
+    def __init__(self, store: GraphStore, domain: Domain, salt: str, today: date) -> None:
         self.store = store
         self.domain = domain
         self.salt = salt
+        self.today = today
         # Keys accepted in this load, to resolve references before anything is written.
         self.new_keys: dict[str, pa.Array] = {}
         # ID number → person key, so each number is hashed once per load (SHA-256 per value).
@@ -138,9 +137,9 @@ class _Loader:
         return pc.take(pa.array(keys, pa.string()), pc.index_in(col, value_set=uniques))
 
     # -- phase 1: read and validate ------------------------------------------
-    def _columns(self, source: SourceFile, spec: Spec) -> dict[str, str]:
+    def _columns(self, contents: Contents, spec: Spec) -> dict[str, str]:
         """Contract field → column of the file; refuses files missing required columns."""
-        names = header(source)
+        names = contents.names
         present = set(names)
         mapping: dict[str, str] = {}
         missing = []
@@ -148,7 +147,7 @@ class _Loader:
             if f.name in present:
                 if f.percent_column and f.percent_column in present:
                     raise FileProblem(
-                        f"{source.path.name} line 1: give either {f.name} or "
+                        f"{contents.name} line 1: give either {f.name} or "
                         f"{f.percent_column}, not both"
                     )
                 mapping[f.name] = f.name
@@ -158,19 +157,18 @@ class _Loader:
                 missing.append(f.name)
         if missing:
             raise FileProblem(
-                f"{source.path.name} line 1: missing required column(s) {', '.join(missing)}; "
-                f"found {', '.join(map(_shown_name, names)) or 'none'} (see docs/data-contract.md)"
+                f"{contents.name} line 1: missing required column(s) {', '.join(missing)}; "
+                f"found {', '.join(echoed(n, 64) for n in names) or 'none'} "
+                "(see docs/data-contract.md)"
             )
         return mapping
 
     def validate(self, source: SourceFile, spec: Spec, progress: Progress) -> _Validated:
-        mapping = self._columns(source, spec)
-        batches = []
-        for batch in read_batches(source):
-            batches.append(batch)
-            progress(batch.num_rows)
-        raw = pa.Table.from_batches(batches) if batches else pa.table({})
+        contents = read_source(source)
+        mapping = self._columns(contents, spec)
+        raw = contents.table
         n = raw.num_rows
+        progress(n)
         problems = Problems(n)
         typed: dict[str, pa.Array] = {}
         for f in spec.fields:
@@ -180,20 +178,22 @@ class _Loader:
             col = raw[column].combine_chunks() if n else pa.array([], pa.string())
             if column != f.name:  # a percent column: check 0-100, then scale to a fraction
                 pct = FieldSpec(column, "float", f.doc, min=0.0, max=100.0)
-                typed[f.name] = pc.divide(convert_field(col, pct, problems), 100.0)
+                typed[f.name] = pc.divide(convert_field(col, pct, problems, self.today), 100.0)
             else:
-                typed[f.name] = convert_field(col, f, problems)
+                typed[f.name] = convert_field(col, f, problems, self.today)
         check_order(typed, spec.fields, problems)
         check_requires(typed, spec.fields, problems)
         table = pa.table(typed) if typed else pa.table({})
         if isinstance(spec, RecordSpec):
             check_repair_wait(table, spec, problems)
-        store_rows = self._to_store_form(source, spec, table, problems)
+        store_rows = self._to_store_form(contents, spec, table, problems)
+        if isinstance(spec, RelationSpec):
+            _warn_totals(spec, table, problems)
         good = pa.array(~problems.bad)
         result = _Validated(source, spec, n, store_rows.filter(good))
-        result.rejects = self._rejects(source, problems)
+        result.rejects, result.warnings = _findings(contents, problems)
         used = set(mapping.values())
-        result.ignored_columns = tuple(_shown_name(c) for c in raw.column_names if c not in used)
+        result.ignored_columns = tuple(echoed(c, 64) for c in raw.column_names if c not in used)
         return result
 
     def _ref_keys(self, col: pa.Array, ref: str) -> pa.Array:
@@ -225,20 +225,20 @@ class _Loader:
         )
 
     def _to_store_form(
-        self, source: SourceFile, spec: Spec, table: pa.Table, problems: Problems
+        self, contents: Contents, spec: Spec, table: pa.Table, problems: Problems
     ) -> pa.Table:
         if isinstance(spec, NodeSpec):
             key = table[spec.key]
             if spec.label == "Person":
                 key = self._hash_people(key)
-            _reject_duplicates(source, key, spec.key, problems)
+            _reject_duplicates(contents, key, spec.key, problems)
             return table.drop([spec.key]).add_column(0, spec.store_key, key)
         if isinstance(spec, RelationSpec):
-            return self._relation_form(source, spec, table, problems)
-        return self._record_form(source, spec, table, problems)
+            return self._relation_form(contents, spec, table, problems)
+        return self._record_form(contents, spec, table, problems)
 
     def _relation_form(
-        self, source: SourceFile, spec: RelationSpec, table: pa.Table, problems: Problems
+        self, contents: Contents, spec: RelationSpec, table: pa.Table, problems: Problems
     ) -> pa.Table:
         ends = {}
         for side, end in (("_from", spec.source), ("_to", spec.target)):
@@ -274,7 +274,8 @@ class _Loader:
             for k in spec.key
         ]
         key = pc.binary_join_element_wise(*parts, "|")
-        _reject_duplicates(source, key, "|".join(spec.key), problems)
+        _reject_duplicates(contents, key, "|".join(spec.key), problems)
+        _check_self_relations(spec, ends, table, problems)
         columns = {
             "_from": ends["_from"][0],
             "_from_label": ends["_from"][1],
@@ -288,7 +289,7 @@ class _Loader:
         return pa.table(columns)
 
     def _record_form(
-        self, source: SourceFile, spec: RecordSpec, table: pa.Table, problems: Problems
+        self, contents: Contents, spec: RecordSpec, table: pa.Table, problems: Problems
     ) -> pa.Table:
         n = table.num_rows
         owner = table["enterprise_id"]
@@ -297,31 +298,10 @@ class _Loader:
         ids = pc.binary_join_element_wise(
             pa.array([spec.kind] * n, pa.string()), table["record_no"], ":"
         )
-        _reject_duplicates(source, ids, "record_no", problems)
+        _reject_duplicates(contents, ids, "record_no", problems)
         columns = {"id": ids, "kind": pa.array([spec.kind] * n, pa.string())}
         columns.update({name: table[name] for name in table.column_names})
         return pa.table(columns)
-
-    def _rejects(self, source: SourceFile, problems: Problems) -> list[Reject]:
-        if not problems.items:
-            return []
-        rows = {int(r) + 1 for rows, *_ in problems.items for r in rows}
-        lines = _line_numbers(source, rows)
-        out = []
-        for rows_, fld, reason, values in problems.items:
-            shown = values.to_pylist() if values is not None else [""] * len(rows_)
-            for r, v in zip(rows_, shown, strict=True):
-                out.append(
-                    Reject(
-                        source.path.name,
-                        lines.get(int(r) + 1, int(r) + 1),
-                        fld,
-                        "" if v is None else str(v),
-                        reason,
-                    )
-                )
-        out.sort(key=lambda j: (j.line, j.field))
-        return out
 
     def remember(self, validated: _Validated) -> None:
         spec = validated.spec
@@ -329,19 +309,32 @@ class _Loader:
             self.new_keys[spec.label] = validated.store_rows[spec.store_key].combine_chunks()
 
 
-def _line_numbers(source: SourceFile, rows: set[int]) -> dict[int, int]:
-    """Line of each data row (1-based): the physical CSV line, or the Parquet row number."""
-    return csv_line_numbers(source.path, rows) if source.is_csv else {r: r for r in rows}
+def _findings(contents: Contents, problems: Problems) -> tuple[list[Reject], list[Reject]]:
+    """The rejects and the warnings of one file, by line, values fit to echo."""
+    found: tuple[list[Reject], list[Reject]] = ([], [])
+    items = [(problems.items, found[0]), (problems.warnings, found[1])]
+    rows = {int(r) + 1 for group, _ in items for rows, *_ in group for r in rows}
+    if not rows:
+        return found
+    lines = contents.lines(rows)
+    for group, out in items:
+        for rows_, fld, reason, values in group:
+            shown = values.to_pylist() if values is not None else [""] * len(rows_)
+            for r, v in zip(rows_, shown, strict=True):
+                line = lines.get(int(r) + 1, int(r) + 1)
+                out.append(Reject(contents.name, line, fld, echoed("" if v is None else v), reason))
+        out.sort(key=lambda j: (j.line, j.field))
+    return found
 
 
 def _reject_duplicates(
-    source: SourceFile, keys: pa.Array | pa.ChunkedArray, field_name: str, problems: Problems
+    contents: Contents, keys: pa.Array | pa.ChunkedArray, field_name: str, problems: Problems
 ) -> None:
     if len(keys) == 0:
         return
     dup, first = duplicate_rows(pc.fill_null(keys, ""))
     if dup.any():
-        lines = _line_numbers(source, {int(r) + 1 for r in first[dup]})
+        lines = contents.lines({int(r) + 1 for r in first[dup]})
 
         def shown(firsts: pa.Array) -> pa.Array:
             return pa.array([f"same key as line {lines[r + 1]}" for r in firsts.to_pylist()])
@@ -357,20 +350,65 @@ def _column(table: pa.Table, name: str, n: int) -> pa.Array | pa.ChunkedArray:
     return table[name] if name in table.column_names else pa.nulls(n, pa.string())
 
 
-def _shown_name(name: str) -> str:
-    """A column name fit to echo: a headerless file's first row may be someone's ID number."""
-    if resident_id_valid_array([name.strip()])[0]:
-        return mask_id_number(name.strip())
-    return name if len(name) <= 64 else name[:61] + "…"
+def _check_self_relations(
+    spec: RelationSpec,
+    ends: dict[str, tuple[pa.Array, pa.Array]],
+    table: pa.Table,
+    problems: Problems,
+) -> None:
+    """A relation of a party with itself: rejected (a firm guaranteeing itself cannot be
+    true), or loaded with a warning where the domain says why it can be (treasury shares)."""
+    (src, src_label), (dst, dst_label) = ends["_from"], ends["_to"]
+    same = _mask(pc.and_(pc.equal(src, dst), pc.equal(src_label, dst_label)))
+    reason = f"{spec.source.field} and {spec.target.field} are the same party"
+    values = table[spec.target.field]
+    if spec.self_relation:
+        problems.warn(same, spec.target.field, f"{reason}: {spec.self_relation}; loaded", values)
+    else:
+        problems.add(same, spec.target.field, reason, values)
 
 
-def _write_rejects(rejects: list[Reject], folder: Path) -> Path:
+def _warn_totals(spec: RelationSpec, table: pa.Table, problems: Problems) -> None:
+    """Current rows (no ``valid_to``) of one target whose field adds up to more than the
+    field's ``total_max`` (holdings over 100 %) are loaded with a warning on every row."""
+    target = spec.target.field
+    for f in spec.fields:
+        if f.total_max is None or f.name not in table.column_names:
+            continue
+        current = ~problems.bad & _mask(pc.is_valid(table[f.name]))
+        if "valid_to" in table.column_names:
+            current &= _mask(pc.is_null(table["valid_to"]))
+        rows = table.filter(pa.array(current))
+        sums = rows.group_by(target).aggregate([(f.name, "sum")])
+        over = sums.filter(pc.greater(sums[f"{f.name}_sum"], f.total_max + _ROUNDING))
+        if over.num_rows == 0:
+            continue
+        hit = current & _mask(pc.is_in(table[target], value_set=over[target]))
+        total = pc.take(over[f"{f.name}_sum"], pc.index_in(table[target], value_set=over[target]))
+        shown = pc.binary_join_element_wise(
+            _as_text(table[f.name]), _as_text(pc.round(total, 4)), " of a total of "
+        )
+        problems.warn(
+            hit,
+            f.name,
+            f"current rows of one {target} add up to more than {f.total_max:g}; loaded, "
+            "check the source",
+            shown,
+        )
+
+
+def _mask(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _write_report(rows: list[Reject], folder: Path, kind: str, stamp: str) -> Path:
+    """A CSV of rejects or warnings: file, line, field, value (fit to echo), reason."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"rejects-{datetime.now():%Y%m%dT%H%M%S%f}.csv"
+    path = folder / f"{kind}-{stamp}.csv"
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["file", "line", "field", "value", "reason"])
-        for r in rejects:
+        for r in rows:
             writer.writerow([safe_cell(v) for v in (r.file, r.line, r.field, r.value, r.reason)])
     return path
 
@@ -384,6 +422,7 @@ def load_folder(
     batch_rows: int = 1_000_000,
     strict: bool = False,
     progress: Callable[[str, int | None], Progress] | None = None,
+    today: date | None = None,
 ) -> LoadSummary:
     """Validate every contract file in ``folder``, then upsert the accepted rows.
 
@@ -391,10 +430,15 @@ def load_folder(
         store: the target store (its schema is created if missing).
         folder: a folder with one file per contract table (``<table>.csv`` or ``.parquet``).
         salt: salt of the person key hash (from the settings).
-        rejects_dir: where the reject file is written when rows are rejected.
+        rejects_dir: where the reject (and warning) files are written.
         batch_rows: rows per store transaction.
         strict: refuse the whole load when any row is rejected.
         progress: factory ``(stage, total) -> advance(n)`` for progress reporting.
+        today: the day of the load, which event dates may not be after (default: today).
+
+    While rows are written, the store carries a mark naming the folder
+    (:data:`UNFINISHED_LOAD`): a load killed half way leaves it, and the store refuses
+    readers until a load completes (loads are idempotent: loading the folder again does).
 
     Raises:
         LoadRefused: a file cannot be read, or ``strict`` and rows were rejected.
@@ -413,7 +457,7 @@ def load_folder(
         )
     store.ensure_schema()
     store.claim_salt(salt_fingerprint(salt))
-    loader = _Loader(store, domain, salt)
+    loader = _Loader(store, domain, salt, today or date.today())
     validated: list[_Validated] = []
     try:
         for source in sources:
@@ -425,7 +469,10 @@ def load_folder(
         raise LoadRefused(f"load refused, nothing written: {exc}") from None
 
     rejects = [r for v in validated for r in v.rejects]
-    rejects_file = _write_rejects(rejects, rejects_dir) if rejects else None
+    warnings = [r for v in validated for r in v.warnings]
+    stamp = f"{datetime.now():%Y%m%dT%H%M%S%f}"
+    rejects_file = _write_report(rejects, rejects_dir, "rejects", stamp) if rejects else None
+    warnings_file = _write_report(warnings, rejects_dir, "warnings", stamp) if warnings else None
     results = tuple(
         TableResult(
             v.source.table,
@@ -438,7 +485,13 @@ def load_folder(
         for v in validated
     )
     summary = LoadSummary(
-        results, tuple(rejects), rejects_file, tuple(p.name for p in unknown), False
+        results,
+        tuple(rejects),
+        rejects_file,
+        tuple(p.name for p in unknown),
+        False,
+        warnings=tuple(warnings),
+        warnings_file=warnings_file,
     )
     if strict and rejects:
         raise LoadRefused(
@@ -448,20 +501,15 @@ def load_folder(
         )
 
     total = sum(v.store_rows.num_rows for v in validated)
+    store.set_meta(UNFINISHED_LOAD, f"{folder} (started {datetime.now():%Y-%m-%d %H:%M:%S})")
     advance = on_progress("write", total)
     for v in validated:
         for start in range(0, v.store_rows.num_rows, batch_rows):
             chunk = v.store_rows.slice(start, batch_rows)
             store.write(_batch(v.spec, chunk))
             advance(chunk.num_rows)
-    return LoadSummary(
-        results,
-        tuple(rejects),
-        rejects_file,
-        summary.ignored_files,
-        True,
-        time.perf_counter() - started,
-    )
+    store.set_meta(UNFINISHED_LOAD, "")
+    return replace(summary, written=True, seconds=time.perf_counter() - started)
 
 
 def _batch(spec: Spec, rows: pa.Table) -> WriteBatch:

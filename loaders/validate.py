@@ -11,19 +11,23 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graph_model.domain import FieldSpec, RecordSpec
+from graph_model.domain import MAX_CHARACTERS, FieldSpec, RecordSpec
 from graph_model.identifiers import (
     enterprise_id_valid_array,
     mask_id_number,
+    mask_id_numbers_in,
     person_id_valid_array,
 )
 from graph_model.record_rules import REPAIRED_ON, as_days, earliest_repair, to_dates
 
+_SHOWN_CHARACTERS = 80
+_CONTROL = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x00": "\\0"})
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _TRUE = ("true", "1", "yes", "y", "t", "是")
 _FALSE = ("false", "0", "no", "n", "f", "否")
@@ -40,12 +44,34 @@ class Reject:
     reason: str
 
 
+def echoed(value: object, limit: int = _SHOWN_CHARACTERS) -> str:
+    """A value from an input file fit to echo in a reject file, a message or a log: ID
+    numbers masked wherever they sit, line breaks and NULs escaped, long values cut."""
+    text = mask_id_numbers_in(str(value)).translate(_CONTROL)
+    if len(text) > limit:
+        return f"{text[: limit - 1]}… ({len(text):,} characters)"
+    return text
+
+
+Finding = tuple[np.ndarray, str, str, pa.Array | None]
+"""Rows (0-based), field, reason and the rows' values as shown."""
+
+
 class Problems:
-    """Collects failing rows per check; rows are 0-based positions in the table."""
+    """Collects failing rows per check (rejects) and doubtful ones (warnings, loaded);
+    rows are 0-based positions in the table."""
 
     def __init__(self, n_rows: int) -> None:
         self.bad = np.zeros(n_rows, dtype=bool)
-        self.items: list[tuple[np.ndarray, str, str, pa.Array | None]] = []
+        self.items: list[Finding] = []
+        self.warnings: list[Finding] = []
+
+    def warn(self, mask: np.ndarray, field: str, reason: str, values: pa.Array | None) -> None:
+        """Record that rows where ``mask`` is true are doubtful; they are still loaded."""
+        rows = np.flatnonzero(mask)
+        if len(rows):
+            taken = values.take(pa.array(rows)) if values is not None else None
+            self.warnings.append((rows, field, reason, taken))
 
     def add(
         self,
@@ -152,11 +178,29 @@ def _to_bool(col: pa.Array, raw: pa.Array, spec: FieldSpec, problems: Problems) 
     return pc.if_else(true, True, pc.if_else(false, False, pa.scalar(None, pa.bool_())))
 
 
-def convert_field(col: pa.Array, spec: FieldSpec, problems: Problems) -> pa.Array:
-    """Type, normalise and check one column against its field spec."""
-    raw = _text(col)
+def _refuse_unreadable_text(raw: pa.Array, spec: FieldSpec, problems: Problems) -> pa.Array:
+    """Reject values holding a NUL byte or longer than ``MAX_CHARACTERS``; null them."""
+    nul = _np(pc.match_substring(raw, "\x00"))
+    problems.add(nul, spec.name, "holds a NUL byte (binary content)", raw)
+    long = _np(pc.greater(pc.utf8_length(raw), MAX_CHARACTERS))
+    problems.add(long & ~nul, spec.name, f"longer than {MAX_CHARACTERS:,} characters", raw)
+    if not (nul | long).any():
+        return raw
+    return pc.if_else(pa.array(nul | long), pa.scalar(None, pa.string()), raw)
+
+
+def convert_field(col: pa.Array, spec: FieldSpec, problems: Problems, today: date) -> pa.Array:
+    """Type, normalise and check one column against its field spec; ``today`` is the day of
+    the load, which event dates may not be after."""
+    text = _text(col)
+    raw = _refuse_unreadable_text(text, spec, problems)
     if spec.type == "date":
         out = _to_date(col, raw, spec, problems)
+        if spec.past:
+            future = _np(pc.greater(out, pa.scalar(today, pa.date32())))
+            problems.add(
+                future, spec.name, f"in the future (after {today}, the day of the load)", raw
+            )
     elif spec.type == "float":
         out = _to_float(col, raw, spec, problems)
     elif spec.type == "bool":
@@ -176,7 +220,7 @@ def convert_field(col: pa.Array, spec: FieldSpec, problems: Problems) -> pa.Arra
         out = pc.fill_null(out, pa.scalar(spec.default, out.type))
     if spec.required:
         # Only truly blank cells: a value that failed its type check is reported as such.
-        empty = pc.and_(pc.is_null(out), pc.is_null(raw))
+        empty = pc.and_(pc.is_null(out), pc.is_null(text))
         problems.add(_np(empty), spec.name, "required value is empty", None)
     if spec.min is not None:
         problems.add(_np(pc.less(out, spec.min)), spec.name, f"must be ≥ {spec.min:g}", raw)

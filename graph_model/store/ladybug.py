@@ -73,6 +73,8 @@ class LadybugStore:
         if read_only and not self.path.exists():
             raise StoreError(f"no database at {self.path}: run `creditgraph load` first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if read_only:
+            _recover(self.path)
         self._lock = _take_lock(self.path, read_only)
         try:
             self._db = lb.Database(
@@ -130,6 +132,13 @@ class LadybugStore:
         for statement in self._ddl():
             self._run(statement)
         self._run(cy.SET_META, {"name": "schema", "value": self._schema_fingerprint()})
+
+    def meta(self, name: str) -> str | None:
+        rows = self._rows(cy.GET_META, {"name": name})
+        return str(rows[0][0]) if rows else None
+
+    def set_meta(self, name: str, value: str) -> None:
+        self._run(cy.SET_META, {"name": name, "value": value})
 
     def claim_salt(self, fingerprint: str) -> None:
         rows = self._rows(cy.GET_META, {"name": "person_salt"})
@@ -355,6 +364,26 @@ def _require_unique_keys(keys: pa.ChunkedArray | pa.Array, what: str) -> None:
         raise StoreError(f"{what}: {keys.null_count} row(s) without a key")
     if pc.count_distinct(keys).as_py() < len(keys):
         raise StoreError(f"{what}: the batch repeats a key")
+
+
+def _recover(path: FsPath) -> None:
+    """Replay the write-ahead log a killed writer left, which read-only opens refuse to do.
+
+    Only when no one holds the database (a running load or reader keeps it as it is); a
+    read-write open that finds nothing to replay costs a few milliseconds.
+    """
+    if not (path.parent / f"{path.name}.wal").exists():
+        return
+    try:
+        lock = _take_lock(path, read_only=False)
+    except StoreError:
+        return  # in use: the read-only open below says why if it cannot proceed
+    try:
+        lb.Database(str(path)).close()
+    except RuntimeError as exc:
+        raise StoreError(f"cannot recover the database at {path}: {exc}") from exc
+    finally:
+        lock.close()
 
 
 def _take_lock(path: FsPath, read_only: bool) -> IO[bytes]:

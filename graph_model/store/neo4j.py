@@ -258,6 +258,16 @@ class Neo4jStore:
                     cy.SET_META, {"name": "schema", "value": expected}, database_=self.database
                 )
 
+    def meta(self, name: str) -> str | None:
+        rows = self._read(cy.GET_META, {"name": name})
+        return str(rows[0]["value"]) if rows else None
+
+    def set_meta(self, name: str, value: str) -> None:
+        with self._driver_errors():
+            self._driver.execute_query(
+                cy.SET_META, {"name": name, "value": value}, database_=self.database
+            )
+
     def claim_salt(self, fingerprint: str) -> None:
         rows = self._read(cy.GET_META, {"name": "person_salt"})
         if rows and rows[0]["value"] != fingerprint:

@@ -11,28 +11,42 @@ from neo4j.exceptions import ConfigurationError
 from graph_model.settings import Settings
 from graph_model.store.ladybug import LadybugStore
 from graph_model.store.neo4j import Neo4jStore, redact_uri
-from graph_model.store.protocol import StoreError
+from graph_model.store.protocol import StoreError, refuse_unfinished_load
 
 # Bolt, routed (neo4j) or to one server (bolt), plain or TLS. The driver's HTTP support is a
 # preview it warns about, and the store relies on Bolt sessions.
 _SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 
 
-def open_store(settings: Settings, *, read_only: bool = False) -> LadybugStore | Neo4jStore:
+def open_store(
+    settings: Settings, *, read_only: bool = False, unfinished_ok: bool = False
+) -> LadybugStore | Neo4jStore:
     """The store the settings name, ready to use.
 
     For Neo4j the driver is made here and handed over to the store, which closes it on
     ``close()``. The server is reached (and logged into) at once, so a wrong URI or
     password fails here with a message saying what to check; a read-only store also
-    checks that the database holds CreditGraph data of this layout.
+    checks that the database holds CreditGraph data of this layout, and, unless
+    ``unfinished_ok``, that no load stopped half way through writing to it.
     """
+    store: LadybugStore | Neo4jStore
     if settings.neo4j_uri:
-        return _open_neo4j(settings, settings.neo4j_uri, read_only)
-    return LadybugStore(
-        settings.embedded_store_path,
-        read_only=read_only,
-        buffer_pool_bytes=settings.embedded_buffer_pool_bytes,
-    )
+        store = _open_neo4j(settings, settings.neo4j_uri, read_only)
+        location = f"Neo4j at {redact_uri(settings.neo4j_uri)}"
+    else:
+        store = LadybugStore(
+            settings.embedded_store_path,
+            read_only=read_only,
+            buffer_pool_bytes=settings.embedded_buffer_pool_bytes,
+        )
+        location = "the embedded store"
+    if read_only and not unfinished_ok:
+        try:
+            refuse_unfinished_load(store, location)
+        except BaseException:
+            store.close()
+            raise
+    return store
 
 
 def _open_neo4j(settings: Settings, uri: str, read_only: bool) -> Neo4jStore:

@@ -36,6 +36,14 @@ class SchemaMismatchError(StoreError):
     """The database on disk was created with another version of the domain."""
 
 
+class UnfinishedLoadError(StoreError):
+    """A load stopped half way (killed, crashed): the store holds part of its rows."""
+
+
+UNFINISHED_LOAD = "unfinished_load"
+"""Meta entry a load sets (to its folder and start) before writing and empties once done."""
+
+
 @dataclass(frozen=True)
 class NodeRef:
     """A node in a result: its label, key and display name."""
@@ -132,6 +140,12 @@ class GraphStore(Protocol):
     def claim_salt(self, fingerprint: str) -> None:
         """Record the fingerprint of the person-key salt on the first load; raise
         ``SaltMismatchError`` when the store was built with another one."""
+
+    def meta(self, name: str) -> str | None:
+        """The store's own entry ``name`` (schema fingerprint, salt fingerprint, load mark)."""
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Set the store's own entry ``name``, in a transaction of its own."""
 
     def existing_keys(self, label: str, keys: pa.Array) -> pa.Array:
         """A boolean per key: does a node of ``label`` with that key exist?"""
@@ -239,3 +253,14 @@ def salt_refusal(location: str, found: str, given: str) -> SaltMismatchError:
         f"this one {given}): the same people would be stored twice under new keys. Use the "
         "salt the store was built with, or load into a new store"
     )
+
+
+def refuse_unfinished_load(store: GraphStore, location: str) -> None:
+    """Raise :class:`UnfinishedLoadError` when the last load into the store did not finish."""
+    mark = store.meta(UNFINISHED_LOAD)
+    if mark:
+        raise UnfinishedLoadError(
+            f"the last load into {location} did not finish ({mark}): the store holds part "
+            "of it. Run `creditgraph load` on that folder again to complete it (loads are "
+            "idempotent), or restore the store from your backup"
+        )
