@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from graph_model.identifiers import mask_id_numbers_in
 from graph_model.store.protocol import SchemaMismatchError, StoreError
 from risk.model.errors import ModelError
 from risk.supervision.inspectors import InspectorFileError
@@ -92,8 +93,13 @@ def status_of(exc: Exception) -> tuple[int, str]:
 
 
 def error_body(code: str, message: str, errors: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
-    """The one error body."""
-    return {"code": code, "message": message, "errors": list(errors)}
+    """The one error body; an ID number a caller sent (as an enterprise id, in a name) is
+    masked wherever the message repeats it."""
+    return {
+        "code": code,
+        "message": mask_id_numbers_in(message),
+        "errors": [{k: mask_id_numbers_in(v) for k, v in e.items()} for e in errors],
+    }
 
 
 def _message(exc: Exception) -> str:

@@ -152,6 +152,19 @@ def test_unknown_enterprise_is_404(api_client: TestClient) -> None:
         assert unknown in response.json()["message"]
 
 
+def test_an_id_number_sent_as_an_enterprise_id_is_never_echoed(api_client: TestClient) -> None:
+    id_number = "330203198001010028"
+    for path in ("", "/related-parties", "/ownership"):
+        response = api_client.get(f"/v1/enterprises/{id_number}{path}", headers=REGULATOR)
+        assert response.status_code in (404, 422), path
+        assert id_number not in response.text
+        assert "330203********0028" in response.text
+    one = api_client.get(f"/v1/screening?q={id_number}", headers=BANK)
+    assert one.status_code in (404, 422) and id_number not in one.text
+    batch = api_client.post("/v1/screening/batch", json={"queries": [id_number]}, headers=BANK)
+    assert batch.status_code == 200 and id_number not in batch.text
+
+
 # -- inputs checked at the edge --------------------------------------------------------------
 
 

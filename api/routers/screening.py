@@ -24,6 +24,7 @@ from api.schemas import (
     ScreeningOut,
 )
 from api.services import Services, ServicesDep
+from graph_model.identifiers import mask_id_numbers_in
 from graph_model.store.protocol import NodeRef
 from risk.screening import RELATED_HOPS, Resolved, resolve, screen
 
@@ -35,18 +36,19 @@ def _screen(
 ) -> ScreeningItemOut:
     """One query's answer; an unknown id is ``not_found``, never an error of the batch."""
     if resolved.status != "ok" or resolved.enterprise_id is None:
+        # An ID number sent by mistake is not echoed: the caller matches items by order.
         return ScreeningItemOut(
-            query=resolved.query,
+            query=mask_id_numbers_in(resolved.query),
             status=resolved.status,
-            message=resolved.message,
+            message=resolved.message and mask_id_numbers_in(resolved.message),
             candidates=[NodeOut.of(c, caller) for c in resolved.candidates],
         )
     entity = services.require_store().get_entity(resolved.enterprise_id)
     if entity is None or entity.label != "Enterprise":
         return ScreeningItemOut(
-            query=resolved.query,
+            query=mask_id_numbers_in(resolved.query),
             status="not_found",
-            message=f"no enterprise {resolved.enterprise_id}",
+            message=mask_id_numbers_in(f"no enterprise {resolved.enterprise_id}"),
         )
     index = services.require_index()  # 503 with the reason: never a level without the graph
     found = screen(entity.id, entity.records, index, today)
