@@ -10,6 +10,7 @@ path that would issue one. Regulators read it through ``GET /v1/audit``.
 Writes happen in the ASGI middleware after the answer is complete, in WAL mode with
 ``synchronous=NORMAL``: a row survives a crash of the server process once written; a power
 loss can lose the last rows (``FULL`` would fsync each request: measure before choosing).
+The board (``dashboard.auth``) writes its rows to the same log through :class:`AuditLog`.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from graph_model.identifiers import enterprise_id_valid_array
+
+if TYPE_CHECKING:
+    # Types only: the board (a Flask app) writes to the same log without importing Starlette.
+    from starlette.requests import Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_SUBJECTS = 200
 """Subjects kept per row (a batch screening names up to 100 enterprises)."""
@@ -237,16 +241,19 @@ def note_subjects(request: Request, ids: Iterable[str]) -> None:
         note.subjects.extend(ids)
 
 
+def enterprise_ids(candidates: list[str]) -> list[str]:
+    """The candidates that are enterprise ids (checked USCCs or external ids), in order."""
+    valid = enterprise_id_valid_array(candidates)
+    return [c for c, ok in zip(candidates, valid, strict=True) if ok]
+
+
 def _subjects(scope: Scope, note: AuditNote) -> list[str]:
     """Enterprise ids named by the path, the query string and the handler (batch bodies)."""
     candidates = [str(v) for v in scope.get("path_params", {}).values()]
     query = scope.get("query_string", b"")
     if query:
         candidates += [v for _, v in parse_qsl(query.decode("latin-1"))]
-    found = [
-        c for c, ok in zip(candidates, enterprise_id_valid_array(candidates), strict=True) if ok
-    ]
-    return found + note.subjects
+    return enterprise_ids(candidates) + note.subjects
 
 
 class AuditMiddleware:

@@ -1,25 +1,14 @@
-"""API keys, roles and masking.
+"""The API's side of the keys: the ``X-API-Key`` header, the role each route admits, and the
+gate in front of the routes.
 
-Every route but health takes an API key in the ``X-API-Key`` header. Keys come from the
-settings (``CREDITGRAPH_API_KEYS``) and map to a client name and a role:
-
-- ``regulator``: everything, grades and sampling plans included;
-- ``bank``: screening (with a screening level, never the grade) and watchlists; person
-  names masked;
-- ``analyst``: graph exploration and aggregates (related parties, ownership, circles);
-  person names masked; no grades, no screening, no supervision.
-
-Keys are kept only as SHA-256 digests and a presented key is compared with every one in
-constant time, so the answer time does not tell how much of a key was right. Keys are never
-logged: the audit log names the client.
+Keys, roles and the constant-time key check are in :mod:`api.keyring`, shared with the board.
+Every route but health takes an API key in the ``X-API-Key`` header; a route admits the roles
+its :class:`Allow` dependency names, and its OpenAPI description lists them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from dataclasses import dataclass
-from typing import Annotated, get_args
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.responses import JSONResponse
@@ -28,63 +17,13 @@ from fastapi.security import APIKeyHeader
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, Forbidden, TooLarge, Unauthenticated, error_body, status_of
-from graph_model.settings import ApiClient, ApiRole
-
-ROLES: tuple[str, ...] = get_args(ApiRole)
-HEADER = "X-API-Key"
+from api.keyring import HEADER, ROLES, Caller, KeyRing
 
 api_key_header = APIKeyHeader(
     name=HEADER,
     auto_error=False,
     description="API key given to your organisation; its role decides what you may read.",
 )
-
-
-def mask_name(name: str | None) -> str | None:
-    """A person's name with all but its first character starred: 张三 → 张*, 欧阳娜娜 → 欧***."""
-    if not name:
-        return name
-    return name[0] + "*" * (len(name) - 1)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: the key holder's name and role."""
-
-    name: str
-    role: str
-
-    @property
-    def sees_grades(self) -> bool:
-        """Grades, scores and model reasons are for regulators only (不公开)."""
-        return self.role == "regulator"
-
-    def person_name(self, name: str | None) -> str | None:
-        """A person's name as this caller may see it."""
-        return name if self.role == "regulator" else mask_name(name)
-
-
-class KeyRing:
-    """The configured keys as digests, looked up in constant time."""
-
-    def __init__(self, clients: dict[str, ApiClient]) -> None:
-        self._entries = [(_digest(key), client) for key, client in clients.items()]
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def lookup(self, key: str) -> ApiClient | None:
-        """The holder of ``key``, or None; compares with every entry whatever matches."""
-        presented = _digest(key)
-        found = None
-        for digest, client in self._entries:
-            if hmac.compare_digest(digest, presented):
-                found = client
-        return found
-
-
-def _digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 
 
 class Allow:

@@ -27,8 +27,8 @@ import pyarrow.parquet as pq
 from fastapi import Depends, Request
 
 from api.audit import AuditLog
-from api.auth import KeyRing
 from api.errors import Unavailable
+from api.keyring import KeyRing
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
 from graph_model.store.ladybug import LadybugStore

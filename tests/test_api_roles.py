@@ -13,7 +13,7 @@ from conftest import API_KEYS, ApiCity
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import ROLES, mask_name
+from api.keyring import ROLES, mask_name
 from api.services import Services
 from graph_model.settings import Settings
 
