@@ -88,7 +88,8 @@ def render_data_contract(domain: Domain | None = None) -> str:
         "",
         "# Data contract",
         "",
-        "One file per table, named `<table>.csv` (UTF-8, header row with these column names, "
+        "One file per table, named `<table>.csv` (UTF-8; GBK exports with `creditgraph load "
+        "--encoding gb18030`; header row with these column names, "
         "empty cell = no value) or `<table>.parquet`, all in one folder. Dates are `yyyy-mm-dd` "
         "(`yyyy/mm/dd` is accepted). A load may hold any subset of the tables; references may "
         "point to rows of the same load or to what the store already holds. Columns not listed "
@@ -105,7 +106,7 @@ def render_data_contract(domain: Domain | None = None) -> str:
         "A file that cannot be used refuses the whole load, naming its line (and field) where "
         "there is one: not a regular file (a folder, a named pipe, a link leading out of the "
         "input folder), changed or deleted after the load started, empty, not UTF-8 (a BOM and "
-        "CRLF line ends are fine), a NUL byte anywhere, a row with more or fewer fields than "
+        "CRLF line ends are fine) nor in the encoding given, a NUL byte anywhere, a row with more or fewer fields than "
         "the header, a quote left open (a quoted value may span lines, but a line inside it "
         "may not hold a comma: that is how an unclosed quote swallows rows), a Parquet column "
         f"of a nested or binary type, or missing required columns. A text value longer than "

@@ -117,11 +117,14 @@ def _spec_of(domain: Domain, table: str) -> Spec:
 
 
 class _Loader:
-    def __init__(self, store: GraphStore, domain: Domain, salt: str, today: date) -> None:
+    def __init__(
+        self, store: GraphStore, domain: Domain, salt: str, today: date, encoding: str
+    ) -> None:
         self.store = store
         self.domain = domain
         self.salt = salt
         self.today = today
+        self.encoding = encoding
         # Keys accepted in this load, to resolve references before anything is written.
         self.new_keys: dict[str, pa.Array] = {}
         # ID number → person key, so each number is hashed once per load (SHA-256 per value).
@@ -164,7 +167,7 @@ class _Loader:
         return mapping
 
     def validate(self, source: SourceFile, spec: Spec, progress: Progress) -> _Validated:
-        contents = read_source(source)
+        contents = read_source(source, self.encoding)
         mapping = self._columns(contents, spec)
         raw = contents.table
         n = raw.num_rows
@@ -423,6 +426,7 @@ def load_folder(
     strict: bool = False,
     progress: Callable[[str, int | None], Progress] | None = None,
     today: date | None = None,
+    encoding: str = "utf-8",
 ) -> LoadSummary:
     """Validate every contract file in ``folder``, then upsert the accepted rows.
 
@@ -435,6 +439,7 @@ def load_folder(
         strict: refuse the whole load when any row is rejected.
         progress: factory ``(stage, total) -> advance(n)`` for progress reporting.
         today: the day of the load, which event dates may not be after (default: today).
+        encoding: of the CSV files: ``utf-8`` (a BOM allowed) or ``gb18030`` (GBK exports).
 
     While rows are written, the store carries a mark naming the folder
     (:data:`UNFINISHED_LOAD`): a load killed half way leaves it, and the store refuses
@@ -457,7 +462,7 @@ def load_folder(
         )
     store.ensure_schema()
     store.claim_salt(salt_fingerprint(salt))
-    loader = _Loader(store, domain, salt, today or date.today())
+    loader = _Loader(store, domain, salt, today or date.today(), encoding)
     validated: list[_Validated] = []
     try:
         for source in sources:

@@ -111,23 +111,33 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def _check_text(name: str, data: bytes) -> str:
-    """The file's text; refuses empty, NUL-holding or non-UTF-8 content, naming the line."""
+ENCODINGS = ("utf-8", "gb18030")
+"""Encodings a CSV file may be in: UTF-8 (with or without a BOM), or GB 18030, which reads
+GBK and GB 2312 exports too."""
+
+
+def _check_text(name: str, data: bytes, encoding: str) -> str:
+    """The file's text; refuses empty, NUL-holding or undecodable content, naming the line."""
     if not data.strip():
         raise FileProblem(f"{name}: the file is empty; expected a header row")
     nul = data.find(b"\x00")
     if nul >= 0:
         raise FileProblem(
             f"{name} line {_line_of(data, nul)}: a NUL byte (binary content); "
-            "expected a UTF-8 CSV file"
+            "expected a CSV text file"
         )
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as exc:
         start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        hint = (
+            "save the file as UTF-8, or load a GBK export with --encoding gb18030"
+            if encoding == "utf-8"
+            else "the file is not in that encoding either; save it as UTF-8"
+        )
         raise FileProblem(
-            f"{name} line {_line_of(data, start)}: not UTF-8 (byte 0x{data[start]:02X}); "
-            "save the file as UTF-8 (for GBK exports: iconv -f GBK -t UTF-8)"
+            f"{name} line {_line_of(data, start)}: not {encoding.upper()} "
+            f"(byte 0x{data[start]:02X}); {hint}"
         ) from None
 
 
@@ -199,15 +209,18 @@ def _read_bytes(source: SourceFile) -> bytes:
     return data
 
 
-def read_source(source: SourceFile) -> Contents:
-    """Read and check a contract file; raise :class:`FileProblem` when it cannot be used."""
+def read_source(source: SourceFile, encoding: str = "utf-8") -> Contents:
+    """Read and check a contract file (CSV text in ``encoding``, one of :data:`ENCODINGS`);
+    raise :class:`FileProblem` when it cannot be used."""
     data = _read_bytes(source)
-    return _read_csv(source, data) if source.is_csv else _read_parquet(source, data)
+    return _read_csv(source, data, encoding) if source.is_csv else _read_parquet(source, data)
 
 
-def _read_csv(source: SourceFile, data: bytes) -> Contents:
+def _read_csv(source: SourceFile, data: bytes, encoding: str) -> Contents:
     name = source.path.name
-    text = _check_text(name, data)
+    text = _check_text(name, data, encoding)
+    if encoding != "utf-8":
+        data = text.encode("utf-8")
     raw_names = next(csv.reader(io.StringIO(text, newline="")), [])
     names = tuple(c.strip() for c in raw_names)
     if not any(names):

@@ -37,7 +37,7 @@ CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.toml").is_file())
 _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 _INTERNALS = ("Traceback", 'File "', '.py"', ".pxi")
-_KEYS = {"about", "strict", "setup", "during", "env", "outcome"}
+_KEYS = {"about", "strict", "encoding", "setup", "during", "env", "outcome"}
 _OUTCOME_KEYS = {"exit", "message", "absent", "rejects", "warnings", "accepted", "unchanged"}
 
 
@@ -48,6 +48,7 @@ class Case:
     name: str
     about: str
     strict: bool = False
+    encoding: str | None = None
     setup: tuple[str, ...] = ()
     during: str | None = None
     env: dict[str, str] = field(default_factory=dict)
@@ -69,6 +70,7 @@ class Case:
             name=name,
             about=raw["about"],
             strict=raw.get("strict", False),
+            encoding=raw.get("encoding"),
             setup=tuple(raw.get("setup", ())),
             during=raw.get("during"),
             env=raw.get("env", {}),
@@ -219,6 +221,8 @@ def test_case(
     _use_env(monkeypatch, home, case.env)
 
     args = ["load", str(folder), "--quiet", *(["--strict"] if case.strict else [])]
+    if case.encoding:
+        args += ["--encoding", case.encoding]
     result = CliRunner().invoke(cli.app, args)
     output = result.output
 
