@@ -4,18 +4,24 @@ Nothing lives at module level: the data manager, its cache and every callback be
 app that :func:`create_app` returns, so two apps (two data homes, or a test beside a server)
 never share state. Pages are plain functions of the data manager, the date and the language
 (``dashboard/pages/``); routing is a ``dcc.Location`` callback rather than Dash Pages, whose
-page registry is module-level.
+page registry is module-level. The Flask server under it is built here too, with the board's
+gate (:mod:`dashboard.auth`: login, roles, audit) installed before Dash adds its routes.
 """
 
 from __future__ import annotations
 
+import weakref
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from dash import Dash, Input, Output, dcc, html
+from flask import Flask
 
+from api.audit import AuditLog
+from api.keyring import Caller, KeyRing
+from dashboard.auth import LOGOUT, BoardGate
 from dashboard.config import BoardConfig
 from dashboard.data import BoardData
 from dashboard.i18n import LANGUAGES, Language, text
@@ -72,9 +78,21 @@ def navigation(path: str | None, lang: Language) -> list[Any]:
     ]
 
 
-def _layout(data: BoardData) -> html.Div:
-    """The frame: header with menu, date and language; the page below. A function, so that a
-    snapshot saved while the board runs appears on the next page load."""
+def who(caller: Caller | None, lang: Language) -> str:
+    """The logged-in key holder as the header shows it: name · role."""
+    if caller is None:
+        return ""
+    return f"{caller.name} · {text(f'role_{caller.role}', lang)}"
+
+
+def logout_href(lang: Language) -> str:
+    """The logout link, back to the login page in the same language."""
+    return f"{LOGOUT}?{urlencode({'lang': lang})}"
+
+
+def _layout(data: BoardData, caller: Caller | None) -> html.Div:
+    """The frame: header with menu, date, language and who is logged in; the page below. A
+    function, so that a snapshot saved while the board runs appears on the next page load."""
     dates = [d.isoformat() for d in reversed(data.dates())]
     default = data.default_date()
     lang = data.config.language
@@ -106,6 +124,13 @@ def _layout(data: BoardData) -> html.Div:
                                 persistence=True,
                                 persistence_type="local",
                             ),
+                            html.Span(who(caller, lang), id="who", className="who"),
+                            html.A(
+                                text("logout", lang),
+                                id="logout",
+                                href=logout_href(lang),
+                                className="logout",
+                            ),
                         ],
                         className="header-controls",
                     ),
@@ -123,20 +148,29 @@ def create_app(
     """The board over the data home of ``settings``.
 
     With ``config.warm`` (the default) the latest date is read and its circles and extension
-    list computed here, before the first request, so that no page waits for them.
+    list computed here, before the first request, so that no page waits for them. Only the
+    holders of regulator and analyst keys of ``settings.api_keys`` get in (``/login``); the
+    board's requests are written to the API's audit log in the data home.
     """
     config = config or BoardConfig()
     data = data or BoardData(settings, config)
     if config.warm and (day := data.default_date()) is not None:
         data.warm(day)
+    server = Flask(__name__)
+    audit = AuditLog(settings.audit_path)
+    weakref.finalize(server, audit.close)
+    gate = BoardGate(KeyRing(settings.api_clients()), audit, config.language)
+    gate.install(server, secure_cookie=config.secure_cookie)
     app = Dash(
         __name__,
+        server=server,  # type: ignore[arg-type]  # Dash's hint omits a Flask app, which it takes
+        enable_mcp=False,
         title=text("app_title", config.language),
         assets_folder=str(Path(__file__).parent / "assets"),
         suppress_callback_exceptions=True,
         update_title="",
     )
-    app.layout = lambda: _layout(data)
+    app.layout = lambda: _layout(data, gate.caller())
 
     @app.callback(
         Output("page", "children"),
@@ -152,11 +186,22 @@ def create_app(
         Output("nav", "children"),
         Output("app-title", "children"),
         Output("as-of-label", "children"),
+        Output("who", "children"),
+        Output("logout", "children"),
+        Output("logout", "href"),
         Input("url", "pathname"),
         Input("language", "value"),
     )
     def _nav(path: str | None, lang: Language) -> tuple[Any, ...]:
-        return navigation(path, lang), text("app_title", lang), text("as_of", lang)
+        lang = lang if lang in LANGUAGES else config.language
+        return (
+            navigation(path, lang),
+            text("app_title", lang),
+            text("as_of", lang),
+            who(gate.caller(), lang),
+            text("logout", lang),
+            logout_href(lang),
+        )
 
     # The overview has no callbacks of its own: its warnings grid is wired by the warnings page.
     for page in (warnings, enterprise, extension, circles, sampling):

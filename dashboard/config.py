@@ -32,6 +32,11 @@ class BoardConfig(BaseModel):
     grid_rows: int = Field(
         default=20_000, ge=100, le=1_000_000, description="Rows sent to a grid at most"
     )
+    secure_cookie: bool = Field(
+        default=False,
+        description="Mark the login cookie Secure (sent over HTTPS only): for a board served "
+        "to the network behind TLS (`creditgraph board --allow-remote` sets it)",
+    )
     warm: bool = Field(
         default=True,
         description="Load the latest date and compute its circles and extension list before "

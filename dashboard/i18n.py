@@ -25,6 +25,23 @@ _LABELS: dict[str, tuple[str, str]] = {
     "nav_circles": ("担保圈", "Guarantee circles"),
     "nav_sampling": ("双随机抽查", "Sampling plan"),
     "not_found": ("页面不存在", "No such page"),
+    "logout": ("退出", "Log out"),
+    "role_regulator": ("监管", "regulator"),
+    "role_analyst": ("分析", "analyst"),
+    "role_bank": ("银行", "bank"),
+    # login page
+    "login_title": ("登录", "Log in"),
+    "login_key": ("API 密钥", "API key"),
+    "login_submit": ("登录", "Log in"),
+    "login_hint": (
+        "使用本机构的 API 密钥登录；监管与分析角色的密钥可使用看板。",
+        "Log in with your organisation's API key; regulator and analyst keys open the board.",
+    ),
+    "login_wrong_key": ("密钥无法识别", "Key not recognised"),
+    "login_role_refused": (
+        "{role}角色的密钥无权访问看板（仅限监管与分析角色）。",
+        "{role} keys have no access to the board (regulator and analyst keys only).",
+    ),
     "no_snapshot": (
         "数据目录中没有快照。请先运行 creditgraph snapshot --as-of 日期。",
         "The data home holds no snapshot: run creditgraph snapshot --as-of DATE first.",

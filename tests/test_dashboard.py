@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from string import Formatter
@@ -14,13 +15,17 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from conftest import API_KEYS
 from dash import Dash
 from feature_graphs import AS_OF, SnapshotBuilder
+from itsdangerous import TimestampSigner
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from api.audit import AuditEntry, AuditFilter, AuditLog
 from api.cli import app as cli
-from dashboard.app import PAGES, create_app, route
+from dashboard.app import PAGES, create_app, logout_href, route, who
+from dashboard.auth import SESSION_LIFETIME, safe_next
 from dashboard.config import BoardConfig
 from dashboard.data import BoardData
 from dashboard.graph import MORE_PREFIX, ego_elements, expand, radial_positions
@@ -436,6 +441,7 @@ def test_the_board_command_prepares_the_app_and_serves_it(
     served: list[dict[str, Any]] = []
     monkeypatch.setattr(Dash, "run", lambda _app, **kw: served.append(kw))
     monkeypatch.setenv("CREDITGRAPH_HOME", str(home.home))
+    monkeypatch.setenv("CREDITGRAPH_API_KEYS", json.dumps(API_KEYS))
     monkeypatch.delenv("CREDITGRAPH_NEO4J_URI", raising=False)
     result = CliRunner().invoke(cli, ["board", "--port", "8123", "--language", "en"])
     assert result.exit_code == 0, result.output
@@ -443,3 +449,235 @@ def test_the_board_command_prepares_the_app_and_serves_it(
     assert served == [{"host": "127.0.0.1", "port": 8123, "debug": False}]
     result = CliRunner().invoke(cli, ["board", "--language", "fr"])
     assert result.exit_code == 2 and "--language must be zh or en" in result.output
+
+
+# -- The door (dashboard/auth.py): the API's keys, a login, two roles, the audit log --
+
+OUTSIDER = "91350100M000100Y43"
+"""A USCC with a correct check character that the home does not hold: a subject to audit."""
+REASON_TEXT = REASON["sentence"]
+"""On F0's page only when its stored reasons are sent: the mark of graded data leaving."""
+
+
+@pytest.fixture
+def keyed(home: Settings) -> Settings:
+    """The hand-built home with one API key per role (tests/conftest.py)."""
+    return Settings(home=home.home, api_keys=json.dumps(API_KEYS))
+
+
+@pytest.fixture
+def board(keyed: Settings) -> Dash:
+    return create_app(keyed, BoardConfig(warm=False))
+
+
+def _key(role: str) -> str:
+    return next(k for k, v in API_KEYS.items() if v["role"] == role)
+
+
+def _page_request(path: str, search: str = "", lang: str = "en") -> dict[str, Any]:
+    """The body a browser posts for the page callback when it opens ``path``."""
+    inputs = [
+        {"id": "url", "property": "pathname", "value": path},
+        {"id": "url", "property": "search", "value": search},
+        {"id": "language", "property": "value", "value": lang},
+        {"id": "as-of", "property": "value", "value": AS_OF.isoformat()},
+    ]
+    return {
+        "output": "page.children",
+        "outputs": {"id": "page", "property": "children"},
+        "inputs": inputs,
+        "changedPropIds": ["url.pathname"],
+        "state": [],
+    }
+
+
+def _audit_rows(settings: Settings) -> list[AuditEntry]:
+    log = AuditLog(settings.audit_path)
+    try:
+        return log.read(AuditFilter(limit=1000))[::-1]
+    finally:
+        log.close()
+
+
+def test_without_a_key_every_board_url_is_refused_unread(board: Dash, keyed: Settings) -> None:
+    client = board.server.test_client()
+    answer = client.post("/_dash-update-component", json=_page_request("/enterprise/F0"))
+    assert answer.status_code == 401 and answer.json is not None
+    assert answer.json["code"] == "unauthenticated" and "/login" in answer.json["message"]
+    assert answer.headers["WWW-Authenticate"] == "ApiKey"
+    assert REASON_TEXT not in answer.get_data(as_text=True)
+    for url in (
+        "/_dash-layout",
+        "/_dash-dependencies",
+        "/_dash-component-suites/dash/dcc/dash_core_components.js",
+        "/assets/board.css",
+        "/_favicon.ico",
+    ):
+        answer = client.get(url)
+        assert answer.status_code == 401 and answer.is_json, url
+    wrong = client.post(
+        "/_dash-update-component",
+        json=_page_request("/enterprise/F0"),
+        headers={"X-API-Key": "regulator-key-but-not-quite"},
+    )
+    assert wrong.status_code == 401
+    # A page is sent to the login page, which comes back to it.
+    answer = client.get("/enterprise/F0?tab=records")
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/login?next=%2Fenterprise%2FF0%3Ftab%3Drecords"
+    assert client.get("/").headers["Location"] == "/login?next=%2F"
+    login = client.get("/login")
+    assert login.status_code == 200 and 'type="password"' in login.get_data(as_text=True)
+    rows = _audit_rows(keyed)
+    assert [(r.client, r.role, r.route, r.status) for r in rows[:3]] == [
+        ("anonymous", None, "/_dash-update-component", 401),
+        ("anonymous", None, "/_dash-layout", 401),
+        ("anonymous", None, "/_dash-dependencies", 401),
+    ]
+    assert all(r.client == "anonymous" for r in rows)
+    assert {r.status for r in rows} == {401, 302}  # the login page itself is not a refusal
+    assert not any("key" in json.dumps(r.subjects) for r in rows)
+
+
+def test_a_bank_key_gets_nothing(board: Dash, keyed: Settings) -> None:
+    client = board.server.test_client()
+    bank = {"X-API-Key": _key("bank")}
+    answer = client.post(
+        "/_dash-update-component", json=_page_request("/enterprise/F0"), headers=bank
+    )
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 403 and answer.json is not None
+    assert answer.json["message"].startswith("bank keys have no access to the board")
+    assert REASON_TEXT not in body and "F0" not in body and '"D"' not in body
+    assert client.get("/_dash-layout", headers=bank).status_code == 403
+    page = client.get("/?lang=en", headers=bank)
+    assert page.status_code == 403
+    assert "bank keys have no access to the board" in page.get_data(as_text=True)
+    # Logging in with it sets no session.
+    login = client.post("/login", data={"key": _key("bank"), "lang": "zh"})
+    assert login.status_code == 403 and "银行角色的密钥无权访问看板" in login.get_data(as_text=True)
+    assert "Set-Cookie" not in login.headers
+    assert client.post("/_dash-update-component", json=_page_request("/")).status_code == 401
+    rows = _audit_rows(keyed)
+    bank_name = API_KEYS[_key("bank")]["name"]
+    assert [(r.client, r.role, r.route, r.status) for r in rows] == [
+        (bank_name, "bank", "/_dash-update-component", 403),
+        (bank_name, "bank", "/_dash-layout", 403),
+        (bank_name, "bank", "/", 403),
+        (bank_name, "bank", "/login", 403),
+        ("anonymous", None, "/_dash-update-component", 401),
+    ]
+
+
+@pytest.mark.parametrize("role", ["regulator", "analyst"])
+def test_regulator_and_analyst_keys_read_the_board(board: Dash, keyed: Settings, role: str) -> None:
+    client = board.server.test_client()
+    key = {"X-API-Key": _key(role)}
+    answer = client.post(
+        "/_dash-update-component", json=_page_request("/enterprise/F0"), headers=key
+    )
+    assert answer.status_code == 200 and REASON_TEXT in answer.get_data(as_text=True)
+    layout = client.get("/_dash-layout", headers=key)
+    name = API_KEYS[_key(role)]["name"]
+    assert layout.status_code == 200 and name in json.dumps(layout.json, ensure_ascii=False)
+    assert client.get("/", headers=key).status_code == 200
+    # The page's enterprise and the ids a callback's inputs name are the row's subjects.
+    client.post(
+        "/_dash-update-component",
+        json=_page_request(f"/enterprise/{OUTSIDER}"),
+        headers=key,
+    )
+    tap = {
+        "output": "ego-selected.children",
+        "outputs": {"id": "ego-selected", "property": "children"},
+        "inputs": [{"id": "ego-graph", "property": "tapNodeData", "value": {"id": OUTSIDER}}],
+        "changedPropIds": ["ego-graph.tapNodeData"],
+        "state": [],
+    }
+    client.post(
+        "/_dash-update-component",
+        json=tap,
+        headers={**key, "Referer": "http://localhost/extension?black=F7"},
+    )
+    rows = _audit_rows(keyed)
+    assert [(r.client, r.role, r.method, r.route, r.path, r.status) for r in rows[:2]] == [
+        (name, role, "POST", "/_dash-update-component", "/enterprise/F0", 200),
+        (name, role, "POST", "/_dash-update-component", f"/enterprise/{OUTSIDER}", 200),
+    ]
+    assert rows[1].subjects == (OUTSIDER,)
+    assert rows[2].path == "/extension?black=F7" and rows[2].subjects == (OUTSIDER,)
+    assert len(rows) == 3  # the layout and the page (no data) are not audited
+
+
+def test_login_sets_a_strict_http_only_cookie_and_logout_clears_it(
+    board: Dash, keyed: Settings
+) -> None:
+    client = board.server.test_client()
+    wrong = client.post("/login", data={"key": "guess", "lang": "en"})
+    assert wrong.status_code == 401 and "Key not recognised" in wrong.get_data(as_text=True)
+    assert "Set-Cookie" not in wrong.headers
+    wrong_zh = client.post("/login", data={"key": "", "lang": "zh"})
+    assert wrong_zh.status_code == 401 and "密钥无法识别" in wrong_zh.get_data(as_text=True)
+    good = client.post("/login", data={"key": _key("regulator"), "next": "/warnings"})
+    assert good.status_code == 303 and good.headers["Location"] == "/warnings"
+    cookie = good.headers["Set-Cookie"]
+    assert cookie.startswith("creditgraph_board=")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
+    assert _key("regulator") not in cookie
+    answer = client.post("/_dash-update-component", json=_page_request("/enterprise/F0"))
+    assert answer.status_code == 200 and REASON_TEXT in answer.get_data(as_text=True)
+    assert client.get("/").status_code == 200
+    # A key in the header is checked even with a session: a wrong one is refused.
+    assert client.get("/_dash-layout", headers={"X-API-Key": "nope"}).status_code == 401
+    logout = client.get("/logout?lang=en")
+    assert logout.status_code == 303 and logout.headers["Location"] == "/login?lang=en"
+    assert client.post("/_dash-update-component", json=_page_request("/")).status_code == 401
+    # Never sent back to another site.
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example", "/logout"):
+        answer = client.post("/login", data={"key": _key("analyst"), "next": target})
+        assert answer.headers["Location"] == "/", target
+    rows = _audit_rows(keyed)
+    name = API_KEYS[_key("regulator")]["name"]
+    assert [(r.client, r.route, r.status) for r in rows[:4]] == [
+        ("anonymous", "/login", 401),
+        ("anonymous", "/login", 401),
+        (name, "/login", 303),
+        (name, "/_dash-update-component", 200),
+    ]
+
+
+def test_a_session_holds_on_its_own_app_only(keyed: Settings) -> None:
+    """The cookie's secret is drawn per app: a cookie of one board opens no other."""
+    first = create_app(keyed, BoardConfig(warm=False)).server.test_client()
+    second = create_app(keyed, BoardConfig(warm=False)).server.test_client()
+    first.post("/login", data={"key": _key("regulator")})
+    cookie = first.get_cookie("creditgraph_board")
+    assert cookie is not None
+    second.set_cookie("creditgraph_board", cookie.value)
+    assert first.get("/_dash-layout").status_code == 200
+    assert second.get("/_dash-layout").status_code == 401
+
+
+def test_a_login_expires_after_the_session_lifetime(
+    board: Dash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = board.server.test_client()
+    client.post("/login", data={"key": _key("regulator")})
+    assert client.get("/_dash-layout").status_code == 200
+    later = int(time.time() + SESSION_LIFETIME.total_seconds()) + 60
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _self: later)
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_the_header_names_who_is_logged_in_and_links_to_the_logout(board: Dash) -> None:
+    client = board.server.test_client()
+    client.post("/login", data={"key": _key("analyst")})
+    layout = json.dumps(client.get("/_dash-layout").json, ensure_ascii=False)
+    assert "研究所 · 分析" in layout and "/logout?lang=zh" in layout
+    assert who(None, "en") == "" and logout_href("en") == "/logout?lang=en"
+
+
+def test_the_login_only_returns_to_paths_of_the_board() -> None:
+    assert safe_next("/enterprise/F0?x=1") == "/enterprise/F0?x=1"
+    for target in (None, "", "//x.example", "http://x.example/", "/\\x.example", "/login", "x"):
+        assert safe_next(target) == "/"

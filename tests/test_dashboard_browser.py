@@ -2,9 +2,11 @@
 ``chromium-driver``, installed by ``./dev test``) driven by plain Selenium against the app
 served on a loopback port, on the data home that ``creditgraph demo`` builds.
 
-Every page is opened and must render without a console error; a screenshot of each is saved
-to ``test-artifacts/board/`` (look at them). Then the workflows: a click on a warning opens
-the enterprise, a click on a node expands the ego graph, a plan is drawn and exported.
+The browser logs in through the login page with a regulator key, as a user would. Every page
+is opened and must render without a console error; a screenshot of each is saved to
+``test-artifacts/board/`` (look at them). Then the workflows: the login refuses a wrong key, a
+click on a warning opens the enterprise, a click on a node expands the ego graph, a plan is
+drawn and exported.
 
 Plain Selenium and Debian's chromedriver rather than ``dash[testing]``: that extra pins
 selenium ≤ 4.2 and downgrades urllib3 to 1.x for the whole environment.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import API_KEYS
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
@@ -43,6 +47,8 @@ from dashboard.graph import GraphIndex
 from graph_model.settings import Settings
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "board"
+REGULATOR_KEY = next(k for k, v in API_KEYS.items() if v["role"] == "regulator")
+COOKIE = "creditgraph_board"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 WAIT = 30
 
@@ -96,8 +102,8 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def board(demo_home: Path) -> Iterator[tuple[str, BoardData]]:
-    """The board served on a free loopback port for the whole session."""
-    settings = Settings(home=demo_home)
+    """The board served on a free loopback port for the whole session, with the test keys."""
+    settings = Settings(home=demo_home, api_keys=json.dumps(API_KEYS))
     config = BoardConfig()
     data = BoardData(settings, config)
     app = create_app(settings, config, data)
@@ -187,6 +193,27 @@ def _console_errors(driver: WebDriver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
+def _log_in(driver: WebDriver, key: str) -> None:
+    """Type ``key`` into the login form on screen and send it."""
+    _until(driver, lambda d: d.find_elements(By.ID, "login-key"), "the login form")
+    field = driver.find_element(By.ID, "login-key")
+    field.clear()
+    field.send_keys(key)
+    driver.find_element(By.ID, "login-submit").click()
+
+
+@pytest.fixture
+def signed_in(board: tuple[str, BoardData], browser: WebDriver) -> tuple[str, BoardData]:
+    """The board, with the browser logged in through the login page with a regulator key
+    (once per session: the cookie stays)."""
+    url, _ = board
+    if not browser.current_url.startswith(url) or browser.get_cookie(COOKIE) is None:
+        browser.get(url + "/login")
+        _log_in(browser, REGULATOR_KEY)
+        _until(browser, lambda d: d.find_elements(By.ID, "who"), "the board after the login")
+    return board
+
+
 def _first_warning(data: BoardData) -> str:
     day = data.default_date()
     assert day is not None
@@ -195,10 +222,42 @@ def _first_warning(data: BoardData) -> str:
     return str(table["enterprise_id"][0].as_py())
 
 
-def test_every_page_renders_without_a_console_error(
+def test_the_login_page_refuses_a_wrong_key_and_opens_the_board(
     board: tuple[str, BoardData], browser: WebDriver
 ) -> None:
-    url, data = board
+    url, _ = board
+    browser.get(url + "/logout")  # whatever an earlier test left
+    # A page opened without a session goes to the login page, and back after it.
+    browser.get(url + "/warnings")
+    _until(browser, lambda d: d.find_elements(By.ID, "login-key"), "the login form")
+    assert browser.current_url.startswith(url + "/login?next=")
+    assert browser.find_element(By.ID, "login-key").get_attribute("type") == "password"
+    assert "登录" in browser.find_element(By.TAG_NAME, "h1").text
+    _picture(browser, "login")
+    _log_in(browser, "not-a-key")
+    _until(browser, lambda d: d.find_elements(By.ID, "login-error"), "the refusal")
+    assert browser.find_element(By.ID, "login-error").text == "密钥无法识别"
+    assert browser.get_cookie(COOKIE) is None
+    _picture(browser, "login-refused")
+    browser.find_element(By.ID, "login-lang-en").click()
+    _until(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Log in", "English")
+    _picture(browser, "login-en")
+    browser.get_log("browser")  # the refused login's 401 is logged; nothing after it may be
+    _log_in(browser, REGULATOR_KEY)
+    _until(browser, lambda d: d.current_url == url + "/warnings", "the page asked for")
+    _until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#warnings-grid .ag-row"), "rows")
+    holder = API_KEYS[REGULATOR_KEY]["name"]
+    assert browser.find_element(By.ID, "who").text == f"{holder} · 监管"
+    cookie = browser.get_cookie(COOKIE)
+    assert cookie is not None and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    _open(browser, url + "/", "#overview-regions .main-svg")
+    assert _console_errors(browser) == []
+
+
+def test_every_page_renders_without_a_console_error(
+    signed_in: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    url, data = signed_in
     day = data.default_date()
     assert day is not None
     black = data.black_listed(day)["id"][0].as_py()
@@ -232,9 +291,9 @@ def test_every_page_renders_without_a_console_error(
 
 
 def test_a_click_on_a_warning_opens_the_enterprise(
-    board: tuple[str, BoardData], browser: WebDriver
+    signed_in: tuple[str, BoardData], browser: WebDriver
 ) -> None:
-    url, data = board
+    url, data = signed_in
     _open(browser, url + "/warnings", "#warnings-grid .ag-row")
     row = browser.find_element(By.CSS_SELECTOR, "#warnings-grid .ag-row[row-index='0']")
     expected = row.get_attribute("row-id").split("|")[0]
@@ -263,8 +322,10 @@ def _new_ties(graph: GraphIndex, center: int, node: int) -> bool:
     return any(t.other not in shown for t in graph.ties(node, 20)[0])
 
 
-def test_the_ego_graph_expands_on_click(board: tuple[str, BoardData], browser: WebDriver) -> None:
-    url, data = board
+def test_the_ego_graph_expands_on_click(
+    signed_in: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    url, data = signed_in
     day = data.default_date()
     assert day is not None
     graph = data.graph(day)
@@ -303,9 +364,9 @@ def test_the_ego_graph_expands_on_click(board: tuple[str, BoardData], browser: W
 
 
 def test_a_plan_is_drawn_and_exported(
-    board: tuple[str, BoardData], browser: WebDriver, downloads: Path
+    signed_in: tuple[str, BoardData], browser: WebDriver, downloads: Path
 ) -> None:
-    url, _ = board
+    url, _ = signed_in
     _open(browser, url + "/sampling", "#plan-draw")
     browser.find_element(By.ID, "plan-seed").send_keys("42")
     # One district's plan, as its bureau would draw it.
