@@ -8,6 +8,7 @@ the environment (``CREDITGRAPH_*``) when a command starts and passed down.
 from __future__ import annotations
 
 import csv
+import ipaddress
 import json
 import shutil
 import tempfile
@@ -1148,9 +1149,41 @@ def records_due_escalations(
     typer.echo(f"{due.num_rows:,} escalation(s) due on {as_of}")
 
 
+def _is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+def _check_bind(host: str, allow_remote: bool, what: str) -> None:
+    """Refuse an address other machines can reach unless ``--allow-remote`` says it is meant;
+    with the flag, warn that it must sit behind TLS. Shared by ``board`` and ``serve``."""
+    if _is_loopback(host):
+        return
+    if not allow_remote:
+        raise _fail(
+            f"--host {host} is not a loopback address: {what} would serve grades to the network "
+            "and take API keys from it. Listen on 127.0.0.1 (the default) behind a reverse "
+            "proxy with TLS, or pass --allow-remote when this address is behind one."
+        )
+    typer.secho(
+        f"warning: {what} listens on {host}, reachable from the network; it serves grades and "
+        "takes API keys, so it must sit behind TLS (a reverse proxy with HTTPS).",
+        err=True,
+        fg=typer.colors.YELLOW,
+    )
+
+
 @app.command()
 def board(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(help="Address to listen on; one other machines reach needs --allow-remote."),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8050,
     language: Annotated[str, typer.Option(help="Language shown first: zh or en.")] = "zh",
     as_of: Annotated[
@@ -1159,18 +1192,39 @@ def board(
     warm: Annotated[
         bool, typer.Option(help="Prepare the first date before serving (fast first pages).")
     ] = True,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            help="Allow a --host other machines can reach (behind TLS only); the login cookie "
+            "is then sent over HTTPS only."
+        ),
+    ] = False,
 ) -> None:
     """Serve the board (docs/dashboard.md): overview, warnings, enterprises, extension checks,
-    guarantee circles and sampling plans over the data home, in Chinese and English."""
+    guarantee circles and sampling plans over the data home, in Chinese and English. Log in
+    with a regulator or analyst key of CREDITGRAPH_API_KEYS."""
     # Imported here: Dash and Plotly take about a second to import and only this command
     # needs them.
     from dashboard.app import create_app
+    from dashboard.auth import BOARD_ROLES
     from dashboard.config import BoardConfig
 
     settings = _settings()
+    if not any(c.role in BOARD_ROLES for c in settings.api_clients().values()):
+        raise _fail(
+            "no regulator or analyst key in CREDITGRAPH_API_KEYS: nobody could log in to the "
+            'board. Set it first, e.g. export CREDITGRAPH_API_KEYS=\'{"<long random key>": '
+            '{"name": "<who holds it>", "role": "regulator"}}\' (docs/dashboard.md)'
+        )
+    _check_bind(host, allow_remote, "the board")
     try:
         config = BoardConfig.model_validate(
-            {"language": language, "as_of": _as_of(as_of) if as_of else None, "warm": warm}
+            {
+                "language": language,
+                "as_of": _as_of(as_of) if as_of else None,
+                "warm": warm,
+                "secure_cookie": allow_remote and not _is_loopback(host),
+            }
         )
     except ValidationError as exc:
         raise typer.BadParameter(f"--language must be zh or en: {exc.errors()[0]['msg']}") from None
@@ -1190,9 +1244,16 @@ def board(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0: all).")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(help="Interface to listen on; one other machines reach needs --allow-remote."),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    allow_remote: Annotated[
+        bool,
+        typer.Option(help="Allow a --host other machines can reach (behind TLS only)."),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (docs/api.md) with uvicorn: the store read-only, the latest saved
     snapshot and stored grades of the data home, API keys from CREDITGRAPH_API_KEYS.
@@ -1201,6 +1262,7 @@ def serve(
     load writes to it, so stop the server, load, snapshot and score, then start it again.
     """
     settings = _settings()
+    _check_bind(host, allow_remote, "the API")
     started = time.perf_counter()
     api = create_app(settings)
     services = api.state.services

@@ -681,3 +681,43 @@ def test_the_login_only_returns_to_paths_of_the_board() -> None:
     assert safe_next("/enterprise/F0?x=1") == "/enterprise/F0?x=1"
     for target in (None, "", "//x.example", "http://x.example/", "/\\x.example", "/login", "x"):
         assert safe_next(target) == "/"
+
+
+def test_the_board_command_needs_a_board_key_and_a_loopback_address(
+    home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[dict[str, Any]] = []
+    monkeypatch.setattr(Dash, "run", lambda _app, **kw: served.append(kw))
+    monkeypatch.setenv("CREDITGRAPH_HOME", str(home.home))
+    monkeypatch.delenv("CREDITGRAPH_NEO4J_URI", raising=False)
+    monkeypatch.delenv("CREDITGRAPH_API_KEYS", raising=False)
+    result = CliRunner().invoke(cli, ["board", "--no-warm"])
+    assert result.exit_code == 2 and "nobody could log in" in result.stderr
+    assert "CREDITGRAPH_API_KEYS" in result.stderr
+    bank_only = {k: v for k, v in API_KEYS.items() if v["role"] == "bank"}
+    monkeypatch.setenv("CREDITGRAPH_API_KEYS", json.dumps(bank_only))
+    result = CliRunner().invoke(cli, ["board", "--no-warm"])
+    assert result.exit_code == 2 and "no regulator or analyst key" in result.stderr
+    monkeypatch.setenv("CREDITGRAPH_API_KEYS", json.dumps(API_KEYS))
+    for host in ("0.0.0.0", "192.168.1.20", "::", "board.example"):
+        result = CliRunner().invoke(cli, ["board", "--host", host, "--no-warm"])
+        assert result.exit_code == 2, host
+        assert f"--host {host} is not a loopback address" in result.stderr
+        assert "--allow-remote" in result.stderr
+    assert served == []
+    for host in ("127.0.0.1", "127.8.8.8", "::1", "localhost"):
+        result = CliRunner().invoke(cli, ["board", "--host", host, "--no-warm"])
+        assert result.exit_code == 0 and result.stderr == "", host
+    result = CliRunner().invoke(cli, ["board", "--host", "0.0.0.0", "--allow-remote", "--no-warm"])
+    assert result.exit_code == 0, result.output
+    assert "must sit behind TLS" in result.stderr and "serves grades" in result.stderr
+    assert [s["host"] for s in served] == ["127.0.0.1", "127.8.8.8", "::1", "localhost", "0.0.0.0"]
+
+
+def test_the_api_server_binds_by_the_same_rule(
+    home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CREDITGRAPH_HOME", str(home.home))
+    monkeypatch.delenv("CREDITGRAPH_NEO4J_URI", raising=False)
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 2 and "--host 0.0.0.0 is not a loopback address" in result.stderr
