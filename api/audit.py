@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from graph_model.identifiers import enterprise_id_valid_array
+from graph_model.identifiers import enterprise_id_valid_array, mask_id_numbers_in
 
 if TYPE_CHECKING:
     # Types only: the board (a Flask app) writes to the same log without importing Starlette.
@@ -145,8 +145,10 @@ class AuditLog:
         subjects: Iterable[str],
         at: datetime | None = None,
     ) -> int:
-        """Write one row (and its subjects) in one transaction; returns its id."""
+        """Write one row (and its subjects) in one transaction; returns its id. An ID number
+        in the path (sent by mistake as an enterprise id) is kept masked."""
         kept = list(dict.fromkeys(subjects))[:MAX_SUBJECTS]
+        path = mask_id_numbers_in(path)
         stamp = _stamp(at or datetime.now(UTC))
         with self._lock:
             self._conn.execute("BEGIN")

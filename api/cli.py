@@ -34,9 +34,10 @@ from graph_model.snapshot import FORMAT_VERSION as SNAPSHOT_FORMAT
 from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.neo4j import redact_uri
 from graph_model.store.open import open_store
-from graph_model.store.protocol import StoreError
+from graph_model.store.protocol import UNFINISHED_LOAD, StoreError
 from loaders.generator import generate_city
 from loaders.load import LoadRefused, LoadSummary, load_folder
+from loaders.read import ENCODINGS
 from risk.features import FAMILIES, compute_features
 from risk.features.doc import render_features_doc
 from risk.model.artefact import current_version
@@ -90,7 +91,13 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        raise typer.BadParameter(f"invalid CREDITGRAPH_* settings: {exc}") from None
+        # Each error's own message only: pydantic's full text quotes the input (secrets).
+        reasons = "; ".join(
+            (f"{'.'.join(map(str, e['loc']))}: " if e["loc"] else "")
+            + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        )
+        raise _fail(f"invalid CREDITGRAPH_* settings: {reasons}") from None
 
 
 def _fail(message: str) -> typer.Exit:
@@ -125,6 +132,12 @@ def _print_summary(summary: LoadSummary) -> None:
                 f"{t.file} line 1: column(s) not in the data contract, ignored: "
                 + ", ".join(t.ignored_columns)
             )
+    if summary.warnings_file:
+        typer.echo(f"warnings (rows loaded, check them): {summary.warnings_file}")
+        for r in summary.warnings[:5]:
+            typer.echo(f"  {r.file} line {r.line}, {r.field} = {r.value!r}: {r.reason}")
+        if len(summary.warnings) > 5:
+            typer.echo(f"  … and {len(summary.warnings) - 5} more in the warnings file")
     if summary.rejects_file:
         typer.echo(f"rejects: {summary.rejects_file}")
         for r in summary.rejects[:5]:
@@ -133,7 +146,9 @@ def _print_summary(summary: LoadSummary) -> None:
             typer.echo(f"  … and {len(summary.rejects) - 5} more in the reject file")
 
 
-def _run_load(settings: Settings, folder: Path, strict: bool, quiet: bool) -> LoadSummary:
+def _run_load(
+    settings: Settings, folder: Path, strict: bool, quiet: bool, encoding: str = "utf-8"
+) -> LoadSummary:
     try:
         with open_store(settings) as store:
             summary = load_folder(
@@ -144,6 +159,7 @@ def _run_load(settings: Settings, folder: Path, strict: bool, quiet: bool) -> Lo
                 batch_rows=settings.load_batch_rows,
                 strict=strict,
                 progress=_bars(quiet),
+                encoding=encoding,
             )
     except LoadRefused as exc:
         if exc.summary is not None:
@@ -167,8 +183,9 @@ def _run_load(settings: Settings, folder: Path, strict: bool, quiet: bool) -> Lo
 
 def _print_stats(settings: Settings) -> None:
     try:
-        with open_store(settings, read_only=True) as store:
+        with open_store(settings, read_only=True, unfinished_ok=True) as store:
             counts = store.counts()
+            unfinished = store.meta(UNFINISHED_LOAD)
     except StoreError as exc:
         raise _fail(str(exc)) from None
     if settings.neo4j_uri:
@@ -189,6 +206,13 @@ def _print_stats(settings: Settings) -> None:
             p.stat().st_size for p in settings.embedded_store_path.parent.rglob("*") if p.is_file()
         )
         typer.echo(f"on disk: {size / 1e6:,.1f} MB")
+    if unfinished:
+        typer.secho(
+            f"warning: the last load did not finish ({unfinished}); these counts hold part of "
+            "it. Run `creditgraph load` on that folder again to complete it.",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
 
 
 @app.command()
@@ -220,9 +244,14 @@ def load(
     folder: Annotated[Path, typer.Argument(help="Folder of contract files (CSV or Parquet).")],
     strict: Annotated[bool, typer.Option(help="Refuse the whole load if any row is bad.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    encoding: Annotated[
+        str, typer.Option(help="Encoding of the CSV files: utf-8, or gb18030 for GBK exports.")
+    ] = "utf-8",
 ) -> None:
     """Validate and load contract files into the store (idempotent)."""
-    _run_load(_settings(), folder, strict, quiet)
+    if encoding.lower() not in ENCODINGS:
+        raise typer.BadParameter(f"--encoding must be one of {', '.join(ENCODINGS)}")
+    _run_load(_settings(), folder, strict, quiet, encoding.lower())
 
 
 @app.command()

@@ -106,10 +106,11 @@ def render_data_contract(domain: Domain | None = None) -> str:
         "A file that cannot be used refuses the whole load, naming its line (and field) where "
         "there is one: not a regular file (a folder, a named pipe, a link leading out of the "
         "input folder), changed or deleted after the load started, empty, not UTF-8 (a BOM and "
-        "CRLF line ends are fine) nor in the encoding given, a NUL byte anywhere, a row with more or fewer fields than "
-        "the header, a quote left open (a quoted value may span lines, but a line inside it "
-        "may not hold a comma: that is how an unclosed quote swallows rows), a Parquet column "
-        f"of a nested or binary type, or missing required columns. A text value longer than "
+        "CRLF line ends are fine) nor in the encoding given, a NUL byte anywhere, a row with "
+        "more or fewer fields than the header, a quote left open (a quoted value may span "
+        "lines, but a line inside it may not hold a comma: that is how an unclosed quote "
+        "swallows rows), a Parquet column of a nested or binary type, or missing required "
+        "columns. A text value longer than "
         f"{MAX_CHARACTERS:,} characters, or holding a NUL byte, rejects its row.",
         "",
         "## Identifiers",

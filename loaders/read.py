@@ -21,13 +21,18 @@ import csv
 import io
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 SUFFIXES = (".parquet", ".csv")
 _BLOCK_BYTES = 16 << 20
@@ -116,8 +121,9 @@ ENCODINGS = ("utf-8", "gb18030")
 GBK and GB 2312 exports too."""
 
 
-def _check_text(name: str, data: bytes, encoding: str) -> str:
-    """The file's text; refuses empty, NUL-holding or undecodable content, naming the line."""
+def _check_text(name: str, data: bytes, encoding: str) -> bytes:
+    """The file's content as UTF-8; refuses empty, NUL-holding or undecodable content, naming
+    the line. UTF-8 content is only checked: no decoded copy of a large file is kept."""
     if not data.strip():
         raise FileProblem(f"{name}: the file is empty; expected a header row")
     nul = data.find(b"\x00")
@@ -127,7 +133,8 @@ def _check_text(name: str, data: bytes, encoding: str) -> str:
             "expected a CSV text file"
         )
     try:
-        return data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+        text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+        return data if encoding == "utf-8" else text.encode("utf-8")
     except UnicodeDecodeError as exc:
         start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
         hint = (
@@ -149,8 +156,8 @@ class Contents:
     names: tuple[str, ...]
     """Column names (CSV names trimmed of surrounding spaces)."""
     table: pa.Table
-    text: str | None = None
-    """The CSV text, for line numbers; None for Parquet."""
+    csv_bytes: bytes | None = None
+    """The CSV content in UTF-8, for line numbers; None for Parquet."""
 
     @property
     def name(self) -> str:
@@ -158,10 +165,10 @@ class Contents:
 
     def lines(self, rows: set[int]) -> dict[int, int]:
         """Line of each data row (1-based): the physical CSV line, or the Parquet row."""
-        if self.text is None:
+        if self.csv_bytes is None:
             return {r: r for r in rows}
         found: dict[int, int] = {}
-        for number, start, _ in _csv_rows(self.text):
+        for number, start, _ in _csv_rows(self.csv_bytes):
             if number in rows:
                 found[number] = start
                 if len(found) == len(rows):
@@ -169,23 +176,26 @@ class Contents:
         return found
 
 
-def _csv_rows(text: str) -> list[tuple[int, int, list[str]]]:
-    """(data row number, line where it starts, fields) of each non-blank row after the header."""
+def _csv_reader(data: bytes) -> Reader:
+    """Rows of UTF-8 CSV content, streamed (no decoded copy of the whole file)."""
     # The csv module refuses fields over 128 KiB by default; Arrow has read them already
     # (a value too long for the contract is rejected by the validator, with its line).
-    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
-    reader = csv.reader(io.StringIO(text, newline=""))
+    csv.field_size_limit(max(csv.field_size_limit(), len(data) + 1))
+    return csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=""))
+
+
+def _csv_rows(data: bytes) -> Iterator[tuple[int, int, list[str]]]:
+    """(data row number, line where it starts, fields) of each non-blank row after the header."""
+    reader = _csv_reader(data)
     next(reader, None)
     start = reader.line_num + 1
-    out = []
     number = 0
     for row in reader:
         # Arrow skips blank lines, so they are not data rows; they still count as lines.
         if row:
             number += 1
-            out.append((number, start, row))
+            yield number, start, row
         start = reader.line_num + 1
-    return out
 
 
 def _read_bytes(source: SourceFile) -> bytes:
@@ -218,10 +228,8 @@ def read_source(source: SourceFile, encoding: str = "utf-8") -> Contents:
 
 def _read_csv(source: SourceFile, data: bytes, encoding: str) -> Contents:
     name = source.path.name
-    text = _check_text(name, data, encoding)
-    if encoding != "utf-8":
-        data = text.encode("utf-8")
-    raw_names = next(csv.reader(io.StringIO(text, newline="")), [])
+    data = _check_text(name, data, encoding)
+    raw_names: list[str] = next(_csv_reader(data), [])
     names = tuple(c.strip() for c in raw_names)
     if not any(names):
         raise FileProblem(f"{name} line 1: empty header row")
@@ -244,13 +252,14 @@ def _read_csv(source: SourceFile, data: bytes, encoding: str) -> Contents:
         ).rename_columns(list(names))
     except pa.ArrowInvalid:
         # Arrow's message quotes the row, which may hold ID numbers: find the line ourselves.
-        raise _ragged(name, text, len(names)) from None
-    _refuse_swallowed_rows(source, text, names, table)
-    return Contents(source, names, table, text)
+        raise _ragged(name, data, len(names)) from None
+    contents = Contents(source, names, table, data)
+    _refuse_swallowed_rows(contents)
+    return contents
 
 
-def _ragged(name: str, text: str, width: int) -> FileProblem:
-    for _, start, row in _csv_rows(text):
+def _ragged(name: str, data: bytes, width: int) -> FileProblem:
+    for _, start, row in _csv_rows(data):
         if len(row) != width:
             if any("\n" in v or "\r" in v for v in row):
                 return FileProblem(
@@ -263,23 +272,20 @@ def _ragged(name: str, text: str, width: int) -> FileProblem:
     return FileProblem(f"{name}: malformed CSV (the rows cannot be split into fields)")
 
 
-def _refuse_swallowed_rows(
-    source: SourceFile, text: str, names: tuple[str, ...], table: pa.Table
-) -> None:
+def _refuse_swallowed_rows(contents: Contents) -> None:
     """A quote left open swallows the rows after it into one value: refuse, naming the line."""
     first: tuple[int, str] | None = None
-    for column in names:
-        hits = pc.match_substring_regex(table[column], _SWALLOWED_ROW)
+    for column in contents.names:
+        hits = pc.match_substring_regex(contents.table[column], _SWALLOWED_ROW)
         index = pc.index(pc.fill_null(hits, False), True).as_py()
         if index >= 0 and (first is None or index < first[0]):
             first = (index, column)
     if first is None:
         return
     row, column = first
-    contents = Contents(source, names, table, text)
     line = contents.lines({row + 1}).get(row + 1, row + 1)
     raise FileProblem(
-        f"{source.path.name} line {line}, field {column}: a quote opened here is not closed "
+        f"{contents.name} line {line}, field {column}: a quote opened here is not closed "
         "before the next row, which it swallows; close or remove the quote (a quoted value "
         "may span lines, but a line inside it may not hold a comma)"
     )

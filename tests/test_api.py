@@ -163,6 +163,8 @@ def test_an_id_number_sent_as_an_enterprise_id_is_never_echoed(api_client: TestC
     assert one.status_code in (404, 422) and id_number not in one.text
     batch = api_client.post("/v1/screening/batch", json={"queries": [id_number]}, headers=BANK)
     assert batch.status_code == 200 and id_number not in batch.text
+    audit = api_client.get("/v1/audit?limit=50", headers=REGULATOR)
+    assert "330203********0028" in audit.text and id_number not in audit.text
 
 
 # -- inputs checked at the edge --------------------------------------------------------------

@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from conftest import SALT
 
 from graph_model.csv_cells import safe_cell, safe_table, write_safe_csv
-from graph_model.store.ladybug import LadybugStore
-from loaders.load import load_folder
 
 HOSTILE = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
 
@@ -41,16 +38,3 @@ def test_tables_quote_text_cells_only(tmp_path: Path) -> None:
     write_safe_csv(table, tmp_path / "out.csv")
     rows = _rows(tmp_path / "out.csv")
     assert [r["name"] for r in rows[:6]] == ["'" + v for v in HOSTILE]
-
-
-def test_the_reject_file_quotes_a_hostile_value(tmp_path: Path) -> None:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / "enterprises.csv").write_text(
-        'id,name\n"=HYPERLINK(""http://x"")",evil\n', encoding="utf-8"
-    )
-    with LadybugStore(tmp_path / "db") as store:
-        summary = load_folder(store, folder, salt=SALT, rejects_dir=tmp_path / "rejects")
-    assert summary.rejects_file is not None
-    rows = _rows(Path(summary.rejects_file))
-    assert rows[0]["value"] == '\'=HYPERLINK("http://x")'

@@ -117,9 +117,14 @@ def test_a_load_survives_a_server_killed_midway(own_server: OwnServer, tmp_path:
     own_server.start()  # same home, port and password
     partial = _counts(server)
     assert partial != expected  # the kill came in the middle
+    # The store says the load did not finish: readers refuse, stats warns.
+    unfinished = _run(["snapshot", "--as-of", "2024-12-31"], server, home)
+    assert unfinished.returncode == 2 and "did not finish" in unfinished.stderr
+    assert "did not finish" in _run(["stats"], server, home).stderr
     rerun = _run(["load", str(data), "--quiet"], server, home, **env)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert _counts(server) == expected  # completed, nothing twice
+    assert "did not finish" not in _run(["stats"], server, home).stderr
 
 
 def test_a_database_of_another_domain_layout_is_refused(tmp_path: Path) -> None:
