@@ -668,8 +668,14 @@ def plan_draw(
         record = draw_plan(snap, grading, pool_of_inspectors, spec)
     except (SamplingError, PlanError) as exc:
         raise _fail(str(exc)) from None
-    path = record.save(settings.plans_dir)
+    record, path, created = record.save(settings.plans_dir)
     _print_plan(record)
+    if not created:
+        typer.echo(
+            f"plan {record.plan_id} already exists (recorded {record.created_at}): the same "
+            f"draw, shown above; a recorded plan is never replaced → {path}"
+        )
+        return
     typer.echo(
         f"plan {record.plan_id} (seed {record.seed}) → {path} "
         f"({time.perf_counter() - started:.1f} s)"

@@ -433,11 +433,12 @@ class BatchScreeningOut(Model):
 
 # -- supervision -------------------------------------------------------------------------
 
-PLAN_ID_PATTERN = r"^\d{4}-\d{2}-\d{2}-[0-9a-f]{6}-\d{8}$"
+# 12 hex characters of the draw's digest (6 in plans recorded before ids named the whole draw).
+PLAN_ID_PATTERN = r"^\d{4}-\d{2}-\d{2}-[0-9a-f]{6}(?:[0-9a-f]{6})?-\d{8}$"
 INSPECTORS_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\.(csv|parquet)$"
 PlanId = Annotated[
     str,
-    Path(pattern=PLAN_ID_PATTERN, examples=["2025-12-31-a1b2c3-01234567"], max_length=40),
+    Path(pattern=PLAN_ID_PATTERN, examples=["2025-12-31-a1b2c3d4e5f6-01234567"], max_length=40),
 ]
 
 
@@ -488,6 +489,11 @@ class PlanOut(Model):
     objects: list[dict[str, Any]]
     recusals: list[dict[str, Any]]
     unassigned: list[str]
+    already_recorded: bool = Field(
+        False,
+        description="On a draw: the same draw (spec, seed, pool, inspectors) was recorded "
+        "before; this is that record, unchanged (a recorded plan is never replaced).",
+    )
 
 
 class ReplayOut(Model):

@@ -439,6 +439,20 @@ def test_plans_are_drawn_listed_exported_without_grades_and_replayed(
         "identical": True,
         "objects": len(plan["objects"]),
     }
+    # The same draw again is the recorded plan, unchanged; another item is another plan.
+    listed = len(ok(api_client.get("/v1/plans", headers=REGULATOR))["items"])
+    again = api_client.post(
+        "/v1/plans", json={"spec": spec, "inspectors": "inspectors.csv"}, headers=REGULATOR
+    )
+    assert again.status_code == 200, again.text
+    assert again.json() == {**plan, "already_recorded": True}
+    other = api_client.post(
+        "/v1/plans",
+        json={"spec": {**spec, "item": "另一检查事项"}, "inspectors": "inspectors.csv"},
+        headers=REGULATOR,
+    )
+    assert other.status_code == 201 and other.json()["plan_id"] != plan["plan_id"]
+    assert len(ok(api_client.get("/v1/plans", headers=REGULATOR))["items"]) == listed + 1
 
 
 def test_a_ragged_inspector_file_is_422_naming_the_line_never_its_content(

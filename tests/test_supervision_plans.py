@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -185,8 +185,9 @@ def test_publication_hides_grades_scores_and_reasons(tmp_path: Path) -> None:
     record = draw_plan(
         b.build(), grading, crew(), spec(forced=(Forced(id="F010", reason="tip-off"),))
     )
-    loaded = PlanRecord.load(tmp_path, record.save(tmp_path).stem)
-    assert loaded == record
+    saved, path, created = record.save(tmp_path)
+    loaded = PlanRecord.load(tmp_path, path.stem)
+    assert created and loaded == record == saved
     text = publication(loaded, "csv")
     assert text.splitlines()[0] == "plan_id,item,enterprise_id,enterprise_name,inspectors"
     assert len(text.splitlines()) == len(record.objects) + 1
@@ -196,6 +197,27 @@ def test_publication_hides_grades_scores_and_reasons(tmp_path: Path) -> None:
         assert hidden not in text and hidden not in json.dumps(body)
     with pytest.raises(PlanError, match="no plan"):
         PlanRecord.load(tmp_path, "2025-06-30-nothing")
+
+
+def test_a_recorded_plan_is_never_replaced_and_ids_name_the_whole_draw(tmp_path: Path) -> None:
+    b, grading = city()
+    snap, team = b.build(), crew()
+    first = draw_plan(snap, grading, team, spec(seed=7))
+    # Another inspection item with the same date and seed is another plan, with its own id.
+    other = draw_plan(snap, grading, team, spec(seed=7, item="特种设备安全"))
+    assert other.plan_id != first.plan_id
+    for record in (first, other):
+        assert record.save(tmp_path)[2]
+    # The same draw again (a second click): the recorded plan, unchanged, not a new file.
+    again = draw_plan(snap, grading, team, spec(seed=7), now=datetime(2030, 1, 1, tzinfo=UTC))
+    assert again.plan_id == first.plan_id and again.created_at != first.created_at
+    recorded, path, created = again.save(tmp_path)
+    assert not created and recorded == first
+    assert PlanRecord.load(tmp_path, first.plan_id) == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"{r.plan_id}.json" for r in (first, other)
+    )  # no draft left behind
+    assert path.stat().st_mode & 0o222 == 0  # read-only
 
 
 def test_a_published_plan_neutralises_spreadsheet_formulas() -> None:

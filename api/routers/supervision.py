@@ -157,10 +157,19 @@ def _plan_out(record: PlanRecord) -> PlanOut:
     )
 
 
-@router.post("/plans", status_code=201, summary="Draw a sampling plan (双随机)")
-def create_plan(services: ServicesDep, caller: Regulator, body: PlanIn) -> PlanOut:
+@router.post(
+    "/plans",
+    status_code=201,
+    summary="Draw a sampling plan (双随机)",
+    responses={200: {"description": "The same draw was recorded before: that plan, unchanged"}},
+)
+def create_plan(
+    services: ServicesDep, caller: Regulator, body: PlanIn, response: Response
+) -> PlanOut:
     """Draw objects by class ratios, forced objects on top, inspectors with recusal; record
-    the plan (seed, pool fingerprint) so anyone can replay it. Takes seconds; one at a time."""
+    the plan (seed, pool fingerprint) so anyone can replay it. Takes seconds; one at a time.
+    A recorded plan is never replaced: drawing the same thing again (same spec and seed, pool
+    and inspectors) answers 200 with the recorded plan and ``already_recorded``."""
     try:
         spec = PlanSpec.model_validate(body.spec)
     except ValidationError as exc:
@@ -172,9 +181,11 @@ def create_plan(services: ServicesDep, caller: Regulator, body: PlanIn) -> PlanO
     grading = _grading(services, spec.as_of, spec.grading)
     inspectors = _inspectors(services, body.inspectors)
     with _one_draw_at_a_time(services):
-        record = draw_plan(snapshot, grading, inspectors, spec)
-        record.save(services.settings.plans_dir)
-    return _plan_out(record)
+        drawn = draw_plan(snapshot, grading, inspectors, spec)
+        record, _, created = drawn.save(services.settings.plans_dir)
+    if not created:
+        response.status_code = 200
+    return _plan_out(record).model_copy(update={"already_recorded": not created})
 
 
 @router.get("/plans", summary="Recorded plans, oldest first")

@@ -11,9 +11,12 @@ identical. Records are JSON files in the data home's ``plans`` folder.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import os
 import secrets
+import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -53,12 +56,42 @@ class PlanRecord:
     recusals: list[dict[str, Any]]
     unassigned: list[str]
 
-    def save(self, folder: Path) -> Path:
+    def save(self, folder: Path) -> tuple[PlanRecord, Path, bool]:
+        """Record the plan in ``folder``: once, never replaced (一公开: a recorded plan is part
+        of the public record). Returns the recorded plan, its file and whether it is new.
+
+        The id names the draw (date, a digest of the spec, seed, pool and inspectors, and
+        the seed), so the same id means the same draw: when it is recorded already, that
+        record is returned unchanged (``False``). The file is created with ``O_EXCL``
+        semantics (a hard link of a complete temporary file), so two concurrent draws can
+        never both write it, and a reader never sees half a plan; it is made read-only.
+        """
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.plan_id}.json"
         body = {"format": FORMAT_VERSION, **asdict(self)}
-        path.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
-        return path
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=folder, prefix=".draft-", suffix=".json", delete=False
+        ) as fh:
+            fh.write(json.dumps(body, ensure_ascii=False, indent=1))
+        draft = Path(fh.name)
+        try:
+            draft.chmod(0o444)
+            os.link(draft, path)
+        except FileExistsError:
+            recorded = PlanRecord.load(folder, self.plan_id)
+            if recorded.draw_key() != self.draw_key():
+                raise PlanError(
+                    f"plan id {self.plan_id} is recorded for another draw; nothing written"
+                ) from None
+            return recorded, path, False
+        finally:
+            draft.unlink()
+        return self, path, True
+
+    def draw_key(self) -> tuple[str, ...]:
+        """What decides the draw: spec (seed included), pool and inspectors."""
+        spec = json.dumps(self.spec, sort_keys=True, ensure_ascii=False)
+        return (spec, str(self.seed), self.pool_fingerprint, self.inspectors_fingerprint)
 
     @classmethod
     def load(cls, folder: Path, plan_id: str) -> PlanRecord:
@@ -120,15 +153,20 @@ def draw_plan(
         for _, conflict in conflicted.get(int(pool.index[position]), [])
     ]
     created = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    spec_json = spec.model_dump(mode="json")
     fingerprint = pool.fingerprint()
+    people = inspectors_fingerprint(inspectors)
+    digest = hashlib.sha256(
+        json.dumps([spec_json, fingerprint, people], sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
     return PlanRecord(
-        plan_id=f"{spec.as_of.isoformat()}-{fingerprint[:6]}-{seed % 10**8:08d}",
+        plan_id=f"{spec.as_of.isoformat()}-{digest[:12]}-{seed % 10**8:08d}",
         created_at=created,
-        spec=spec.model_dump(mode="json"),
+        spec=spec_json,
         seed=seed,
         pool_fingerprint=fingerprint,
         pool_classes=pool.class_sizes(),
-        inspectors_fingerprint=inspectors_fingerprint(inspectors),
+        inspectors_fingerprint=people,
         objects=objects,
         recusals=recusals,
         unassigned=[str(pool.ids[p]) for p in assignment.unassigned],
