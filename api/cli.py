@@ -10,13 +10,15 @@ from __future__ import annotations
 import csv
 import ipaddress
 import json
+import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -56,7 +58,7 @@ from risk.supervision.plans import (
     replay,
     results_to_inspections,
 )
-from risk.supervision.registry import SupervisionError, open_registry
+from risk.supervision.registry import Registry, SupervisionError, open_registry
 from risk.supervision.sampling import Forced, PlanSpec, SamplingError, presets
 from risk.supervision.warnings import (
     DEFAULT_HOPS,
@@ -87,9 +89,16 @@ app = typer.Typer(
 DEMO_ENTERPRISES = 20_000
 
 
-def _settings() -> Settings:
+def _settings(home: Literal["read", "create", "store"] = "read") -> Settings:
+    """The settings of this command, and its data home checked.
+
+    ``home`` says what the command does with the data home: ``read`` (the default) needs it
+    to exist, and refuses before anything is written, so that a mistyped ``CREDITGRAPH_HOME``
+    is said instead of a new empty home being made there; ``create`` may make it (load,
+    demo); ``store`` needs it only for the embedded store (Neo4j keeps the graph elsewhere).
+    """
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         # Each error's own message only: pydantic's full text quotes the input (secrets).
         reasons = "; ".join(
@@ -98,6 +107,16 @@ def _settings() -> Settings:
             for e in exc.errors()
         )
         raise _fail(f"invalid CREDITGRAPH_* settings: {reasons}") from None
+    needed = home == "read" or (home == "store" and not settings.neo4j_uri)
+    if needed and not settings.home.is_dir():
+        given = os.environ.get("CREDITGRAPH_HOME")
+        which = f"CREDITGRAPH_HOME={given}" if given else "CREDITGRAPH_HOME is unset: ./var"
+        raise _fail(
+            f"no data home at {settings.home.absolute()} ({which}): the folder does not "
+            "exist. Point CREDITGRAPH_HOME at your data home, or make one with `creditgraph "
+            "load FOLDER` or `creditgraph demo`; this command creates nothing."
+        )
+    return settings
 
 
 def _fail(message: str) -> typer.Exit:
@@ -251,20 +270,33 @@ def load(
     """Validate and load contract files into the store (idempotent)."""
     if encoding.lower() not in ENCODINGS:
         raise typer.BadParameter(f"--encoding must be one of {', '.join(ENCODINGS)}")
-    _run_load(_settings(), folder, strict, quiet, encoding.lower())
+    _run_load(_settings(home="create"), folder, strict, quiet, encoding.lower())
 
 
 @app.command()
 def stats() -> None:
     """Report what the store holds."""
-    _print_stats(_settings())
+    _print_stats(_settings(home="store"))
 
 
 def _as_of(text: str, option: str = "--as-of") -> date:
+    """The date of a date option, refused when it is not a date or lies after today.
+
+    Every command reads its date options through here, before it does anything. A future
+    date would be accepted by the store (nothing ended yet, nothing new) and its snapshot,
+    scores or plan saved and served as if that day had been seen.
+    """
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"{option} {text!r} is not a date (yyyy-mm-dd)") from None
+    today = date.today()
+    if day > today:
+        raise typer.BadParameter(
+            f"{option} {day} is after today ({today}): nothing is known of that day yet; "
+            "give today or an earlier date"
+        )
+    return day
 
 
 def _take_snapshot(settings: Settings, day: date) -> Snapshot:
@@ -397,7 +429,7 @@ def train(
     data home's models/ and becomes the current model.
     """
     settings = _settings()
-    day = _as_of(last_test) if last_test else None
+    day = _as_of(last_test, "--last-test") if last_test else None
     try:
         with open_store(settings, read_only=True) as store:
             artefact = train_job(store, settings, day, not recompute, _progress(quiet))
@@ -458,9 +490,10 @@ def score(
     worst scores (CREDITGRAPH_REASONS_SHARE) and the --explain ids.
     """
     settings = _settings()
+    given = _as_of(as_of) if as_of else None
     try:
         with open_store(settings, read_only=True) as store:
-            day = _as_of(as_of) if as_of else observed_through(store, settings)
+            day = given or observed_through(store, settings)
             path, table = score_job(
                 settings, store, day, model, tuple(explain_ids or ()), _progress(quiet)
             )
@@ -898,7 +931,7 @@ def demo(
     to Neo4j only when asked with --neo4j, and then only into an empty database: synthetic
     firms must not land among real ones.
     """
-    settings = _settings()
+    settings = _settings(home="create")
     if neo4j and not settings.neo4j_uri:
         raise _fail("--neo4j needs CREDITGRAPH_NEO4J_URI and CREDITGRAPH_NEO4J_PASSWORD")
     if settings.neo4j_uri and not neo4j:
@@ -969,6 +1002,15 @@ def _stored_gradings(settings: Settings, before: date, day: date) -> tuple[pa.Ta
     return tuple(pq.read_table(p, columns=["id", "grade", "score"]) for p in (previous, current))
 
 
+@contextmanager
+def _read_registry(settings: Settings) -> Iterator[Registry]:
+    """The supervision registry for a command that only reads it. A data home without one
+    reads as an empty registry (in memory): a read must not create the file."""
+    path = settings.supervision_path
+    with open_registry(path if path.exists() else Path(":memory:")) as registry:
+        yield registry
+
+
 @warnings_app.command("raise")
 def warnings_raise(
     as_of: Annotated[str, typer.Option(help="Current date, yyyy-mm-dd.")],
@@ -1034,7 +1076,7 @@ def warnings_list(
     settings = _settings()
     day = _as_of(as_of) if as_of else None
     try:
-        with open_registry(settings.supervision_path) as registry:
+        with _read_registry(settings) as registry:
             found = list_warnings(
                 registry,
                 state=state,
@@ -1055,7 +1097,7 @@ def warnings_list(
 def warnings_show(warning_id: Annotated[int, typer.Argument(help="Warning number.")]) -> None:
     """A warning with its evidence and the history of its state."""
     try:
-        with open_registry(_settings().supervision_path) as registry:
+        with _read_registry(_settings()) as registry:
             w, history = get_warning(registry, warning_id)
     except SupervisionError as exc:
         raise _fail(str(exc)) from None
@@ -1138,7 +1180,7 @@ def watchlist_remove(
 def watchlist_show(name: Annotated[str, typer.Argument(help="Watchlist.")]) -> None:
     """A watchlist's owner and members."""
     try:
-        with open_registry(_settings().supervision_path) as registry:
+        with _read_registry(_settings()) as registry:
             w = show_watchlist(registry, name)
     except SupervisionError as exc:
         raise _fail(str(exc)) from None
@@ -1152,7 +1194,7 @@ def watchlist_show(name: Annotated[str, typer.Argument(help="Watchlist.")]) -> N
 def watchlist_list() -> None:
     """Every watchlist with its owner and size."""
     try:
-        with open_registry(_settings().supervision_path) as registry:
+        with _read_registry(_settings()) as registry:
             lists = all_watchlists(registry)
     except SupervisionError as exc:
         raise _fail(str(exc)) from None
@@ -1244,6 +1286,7 @@ def board(
     from dashboard.auth import BOARD_ROLES
     from dashboard.config import BoardConfig
 
+    first_day = _as_of(as_of) if as_of else None
     settings = _settings()
     if not any(c.role in BOARD_ROLES for c in settings.api_clients().values()):
         raise _fail(
@@ -1256,7 +1299,7 @@ def board(
         config = BoardConfig.model_validate(
             {
                 "language": language,
-                "as_of": _as_of(as_of) if as_of else None,
+                "as_of": first_day,
                 "warm": warm,
                 "secure_cookie": allow_remote and not _is_loopback(host),
             }

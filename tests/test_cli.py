@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import make_resident_id
@@ -245,3 +247,104 @@ def test_a_headerless_persons_file_is_refused_without_echoing_the_id_number(
     assert code == 2, out
     assert "persons.csv line 1: missing required column(s)" in out
     assert id_number not in out and id_number[:6] + "********" + id_number[-4:] in out
+
+
+# -- Every command: a wrong data home is refused, a future date is refused -------------------
+
+WRITERS = {"generate", "load", "demo", "docs"}
+"""Commands that may create the data home (or, for generate and docs, write elsewhere)."""
+
+DATE_OPTIONS = {"as_of", "previous", "last_test"}
+"""Options that take a date (yyyy-mm-dd), all read through the CLI's one date helper."""
+
+
+def _commands() -> list[tuple[tuple[str, ...], Any]]:
+    """Every command of the CLI with its click command, subcommands by their full path."""
+    import typer
+
+    def walk(command: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                yield from walk(sub, (*path, name))
+        else:
+            yield path, command
+
+    return list(walk(typer.main.get_command(app), ()))
+
+
+def _minimal_args(command: Any, **given: str) -> list[str]:
+    """Arguments and required options filled with placeholders ("1", a past date), and the
+    options of ``given`` (by parameter name) set."""
+    args: list[str] = []
+    for param in command.params:
+        if param.name in given:
+            args += [param.opts[0], given[param.name]]
+        elif param.required:
+            value = "2024-06-30" if param.name in DATE_OPTIONS else "1"
+            args += [value] if param.param_type_name == "argument" else [param.opts[0], value]
+    return args
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*")) if folder.exists() else []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p, _ in _commands() if p[0] not in WRITERS],
+    ids=lambda p: " ".join(p),
+)
+def test_a_missing_data_home_is_refused_and_not_created(
+    home: Path, path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command = dict(_commands())[path]
+    monkeypatch.setenv("CREDITGRAPH_API_KEYS", '{"k": {"name": "x", "role": "regulator"}}')
+    code, out = run(*path, *_minimal_args(command))
+    assert code == 2, out
+    assert f"no data home at {home}" in out and f"CREDITGRAPH_HOME={home}" in out, out
+    assert not home.exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "option"),
+    [(p, o.name) for p, c in _commands() for o in c.params if o.name in DATE_OPTIONS],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else v,
+)
+def test_a_date_after_today_is_refused_by_every_command(
+    home: Path, path: tuple[str, ...], option: str
+) -> None:
+    from datetime import date, timedelta
+
+    home.mkdir()
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    command = dict(_commands())[path]
+    code, out = run(*path, *_minimal_args(command, **{option: tomorrow}))
+    assert code == 2, out
+    assert f"{tomorrow} is after today" in " ".join(out.replace("│", " ").split()), out
+    assert _files(home) == []
+
+
+def test_every_date_option_is_known() -> None:
+    # A new option taking a date must join DATE_OPTIONS, so the test above covers it.
+    for path, command in _commands():
+        for param in command.params:
+            if "yyyy-mm-dd" in (param.help or "") or "date" in param.name:
+                assert param.name in DATE_OPTIONS, (path, param.name)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("warnings", "list"),
+        ("warnings", "show", "1"),
+        ("watchlist", "list"),
+        ("watchlist", "show", "loans"),
+        ("plan", "list"),
+        ("stats",),
+    ],
+    ids=" ".join,
+)
+def test_reads_write_nothing_into_an_empty_home(home: Path, args: tuple[str, ...]) -> None:
+    home.mkdir()
+    run(*args)
+    assert _files(home) == []
