@@ -8,6 +8,7 @@ the environment (``CREDITGRAPH_*``) when a command starts and passed down.
 from __future__ import annotations
 
 import csv
+import inspect
 import ipaddress
 import json
 import os
@@ -453,9 +454,11 @@ def evaluate(
         Path | None, typer.Option(help="Report file; default: the model's report.html.")
     ] = None,
 ) -> None:
-    """Write the evaluation report (HTML with plots): ROC-AUC, PR-AUC, KS, recall in the
-    top K, calibration and Brier, PSI between dates and bad rate per grade, the graph model
-    beside its no-graph baseline."""
+    """Write the evaluation report: the graph model beside its no-graph baseline.
+
+    The report (HTML with plots) holds ROC-AUC, PR-AUC, KS, recall in the top K, calibration
+    and Brier, PSI between dates and the bad rate per grade.
+    """
     settings = _settings()
     dates = tuple(_as_of(d) for d in as_of or ())
     try:
@@ -542,8 +545,11 @@ def explain(
     ] = None,
     history: Annotated[bool, typer.Option(help="Also list its grades on every date.")] = False,
 ) -> None:
-    """Why an enterprise got its grade on a date: score, rank, reasons and graph evidence,
-    as stored when the date was scored (computed the same way if it was not explained)."""
+    """Why an enterprise got its grade on a date: score, rank, reasons and graph evidence.
+
+    The reasons are those stored when the date was scored, or computed the same way when the
+    enterprise was not explained then.
+    """
     settings = _settings()
     if as_of:
         day = _as_of(as_of)
@@ -778,8 +784,7 @@ def plan_replay(
         typer.Option(help="The grades file it was drawn with; default: the stored scores."),
     ] = None,
 ) -> None:
-    """Re-derive a plan from its record; fails if the pool, the inspectors or the result
-    differ."""
+    """Re-derive a plan from its record; fails if the pool, the inspectors or the result differ."""
     settings = _settings()
     record = _load_plan(settings, plan_id)
     spec = PlanSpec.model_validate(record.spec)
@@ -924,8 +929,10 @@ def demo(
         ),
     ] = False,
 ) -> None:
-    """Generate a demo city, load it into a fresh embedded store, report what it holds, then
-    train, evaluate and score the risk model on it.
+    """Generate, load and score a synthetic demo city in the data home.
+
+    The city goes into a fresh embedded store; the command reports what it holds, then
+    trains, evaluates and scores the risk model on it.
 
     The demo replaces the store of the data home only if an earlier demo made it. It writes
     to Neo4j only when asked with --neo4j, and then only into an empty database: synthetic
@@ -1025,9 +1032,12 @@ def warnings_raise(
         Path | None, typer.Option(help="Grades of --previous; default: stored scores.")
     ] = None,
 ) -> None:
-    """Raise the warnings between two dates and store them (a warning already known is not
-    stored again). Uses the saved snapshots of both dates, taken from the store when missing,
-    and for worse grades the grade files given or else the model's stored scores."""
+    """Raise the warnings between two dates and store the new ones.
+
+    A warning already known is not stored again. Uses the saved snapshots of both dates, taken
+    from the store when missing, and for worse grades the grade files given or else the
+    model's stored scores.
+    """
     settings = _settings()
     day, before = _as_of(as_of), _as_of(previous, "--previous")
     if (grades is None) != (previous_grades is None):
@@ -1208,8 +1218,10 @@ def records_due_escalations(
     out: Annotated[Path | None, typer.Option(help="Write every row to this CSV file.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Rows printed.")] = 50,
 ) -> None:
-    """Abnormal-list entries still in force three years after listing: due to move to the
-    black list (a decision of the listing authority; nothing is written to the store)."""
+    """Abnormal-list entries due for the black list: still in force three years after listing.
+
+    Moving one is a decision of the listing authority; nothing is written to the store.
+    """
     settings = _settings()
     due = due_escalations(_snapshot(settings, _as_of(as_of)))
     for row in due.slice(0, limit).to_pylist():
@@ -1277,9 +1289,11 @@ def board(
         ),
     ] = False,
 ) -> None:
-    """Serve the board (docs/dashboard.md): overview, warnings, enterprises, extension checks,
-    guarantee circles and sampling plans over the data home, in Chinese and English. Log in
-    with a regulator or analyst key of CREDITGRAPH_API_KEYS."""
+    """Serve the board (docs/dashboard.md) over the data home, in Chinese and English.
+
+    Pages: overview, warnings, enterprises, extension checks, guarantee circles and sampling
+    plans. Log in with a regulator or analyst key of CREDITGRAPH_API_KEYS.
+    """
     # Imported here: Dash and Plotly take about a second to import and only this command
     # needs them.
     from dashboard.app import create_app
@@ -1333,8 +1347,10 @@ def serve(
         typer.Option(help="Allow a --host other machines can reach (behind TLS only)."),
     ] = False,
 ) -> None:
-    """Serve the HTTP API (docs/api.md) with uvicorn: the store read-only, the latest saved
-    snapshot and stored grades of the data home, API keys from CREDITGRAPH_API_KEYS.
+    """Serve the HTTP API (docs/api.md) with uvicorn.
+
+    It reads the store (read-only), the latest saved snapshot and the stored grades of the
+    data home; API keys come from CREDITGRAPH_API_KEYS.
 
     Loading and serving are separate: the embedded store cannot be opened read-only while a
     load writes to it, so stop the server, load, snapshot and score, then start it again.
@@ -1357,8 +1373,10 @@ def serve(
 def docs(
     out: Annotated[Path, typer.Option(help="Docs folder.")] = Path("docs"),
 ) -> None:
-    """Regenerate the generated docs: data-contract.md (domain.yaml) and features.md
-    (the feature catalog)."""
+    """Regenerate the generated docs: data-contract.md and features.md.
+
+    data-contract.md comes from graph_model/domain.yaml, features.md from the feature catalog.
+    """
     out.mkdir(parents=True, exist_ok=True)
     for name, text in (
         ("data-contract.md", render_data_contract()),
@@ -1366,3 +1384,22 @@ def docs(
     ):
         (out / name).write_text(text, encoding="utf-8")
         typer.echo(f"wrote {out / name}")
+
+
+def _whole_help(typer_app: typer.Typer) -> None:
+    """Give every command its docstring as help with each paragraph on one line.
+
+    Typer's rich help keeps a docstring's line breaks (in the command list, and in every
+    paragraph after the first), so text wrapped for the source breaks mid-sentence on the
+    screen; unwrapped, it is wrapped to the terminal instead. Runs once all commands are
+    registered (this module's last statement).
+    """
+    for info in typer_app.registered_commands:
+        doc = inspect.getdoc(info.callback) or ""
+        info.help = "\n\n".join(" ".join(p.split()) for p in doc.split("\n\n"))
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _whole_help(group.typer_instance)
+
+
+_whole_help(app)

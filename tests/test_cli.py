@@ -348,3 +348,40 @@ def test_reads_write_nothing_into_an_empty_home(home: Path, args: tuple[str, ...
     home.mkdir()
     run(*args)
     assert _files(home) == []
+
+
+def _command_paths() -> list[tuple[str, ...]]:
+    """The root, every group and every command, as command lines."""
+    groups = {p[:k] for p, _ in _commands() for k in range(len(p))}
+    return sorted(groups | {p for p, _ in _commands()})
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(("creditgraph", *p)))
+def test_every_help_text_reads_whole(
+    path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A wide terminal: a line that breaks before it is full was broken by the text itself.
+    width = 200
+    monkeypatch.setenv("COLUMNS", str(width))
+    code, out = run(*path, "--help")
+    assert code == 0, out
+    lines = out.splitlines()
+    start = next(k for k, line in enumerate(lines) if line.strip().startswith("Usage:")) + 1
+    end = next((k for k, line in enumerate(lines) if line.startswith("╭")), len(lines))
+    prose = [line.strip() for line in lines[start:end]]
+    paragraphs = "\n".join(prose).strip().split("\n\n")
+    assert paragraphs[0] and paragraphs[0].endswith("."), f"summary: {paragraphs[0]!r}"
+    for paragraph in paragraphs:
+        *broken, _last = paragraph.split("\n")
+        assert all(len(line) > width - 40 for line in broken), f"broken: {paragraph!r}"
+    # The command list: each command's summary on one line, ending a sentence.
+    in_commands = False
+    for line in lines:
+        if line.startswith("╭─ Commands"):
+            in_commands = True
+        elif line.startswith("╰"):
+            in_commands = False
+        elif in_commands:
+            cell = line.strip("│ ")
+            assert not line.startswith("│  "), f"summary broken: {line.strip()!r}"
+            assert cell.endswith("."), f"summary is not a sentence: {cell!r}"
