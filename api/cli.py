@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import inspect
 import ipaddress
+import itertools
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -38,12 +39,14 @@ from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.neo4j import redact_uri
 from graph_model.store.open import open_store
 from graph_model.store.protocol import UNFINISHED_LOAD, StoreError
+from loaders.demo_supervision import demo_loan_book, write_demo_inspectors
 from loaders.generator import generate_city
 from loaders.load import LoadRefused, LoadSummary, load_folder
 from loaders.read import ENCODINGS
 from risk.features import FAMILIES, compute_features
 from risk.features.doc import render_features_doc
 from risk.model.artefact import current_version
+from risk.model.dates import last_month_end_on_or_before, shift_months
 from risk.model.errors import ModelError
 from risk.model.jobs import evaluate_job, explain_job, observed_through, score_job, train_job
 from risk.model.scores import GradeRecord, grade_history, scores_file
@@ -874,27 +877,72 @@ def extension_check(
             )
 
 
-def _demo_model(settings: Settings) -> None:
-    """Train, evaluate and score on the demo store; a city too small to train on is said so,
-    not an error."""
+DEMO_MONTHS = 3
+"""Dates the demo scores: the last day of its data and the month-ends before it, so that
+the board has grade changes, a month-by-month chart and warnings between months."""
+
+DEMO_WATCHLIST, DEMO_BANK = "demo-loans", "甬城银行"
+"""The demo's watchlist and the (invented) bank that watches it."""
+
+
+def _demo_days(settings: Settings) -> list[date]:
+    """The demo's dates, oldest first: the last day of the data and the month-ends before it
+    (none when the store holds no records)."""
     try:
         with open_store(settings, read_only=True) as store:
-            typer.echo("4/6 training the risk model on monthly snapshots (docs/model.md)")
+            latest = observed_through(store, settings)
+    except ModelError:
+        return []
+    before = last_month_end_on_or_before(latest - timedelta(days=1))
+    return [shift_months(before, -k) for k in range(DEMO_MONTHS - 2, -1, -1)] + [latest]
+
+
+def _demo_model(settings: Settings, days: list[date]) -> None:
+    """Train, evaluate and score ``days`` on the demo store; a city too small to train on is
+    said so, not an error."""
+    try:
+        with open_store(settings, read_only=True) as store:
+            typer.echo("4/7 training the risk model on monthly snapshots (docs/model.md)")
             artefact = train_job(store, settings, progress=_progress(quiet=True))
             _print_metrics(artefact.manifest["metrics"])
-            typer.echo("5/6 evaluation report")
+            typer.echo("5/7 evaluation report")
             path, _ = evaluate_job(settings)
             typer.echo(f"  {path}")
-            day = observed_through(store, settings)
-            typer.echo(f"6/6 scoring and grading as of {day}")
-            scores_path, table = score_job(settings, store, day)
+            typer.echo(f"6/7 scoring and grading {len(days)} dates")
+            for day in days:
+                scores_path, table = score_job(settings, store, day)
+                counts = json.loads(table.schema.metadata[b"creditgraph"])["counts"]
+                grades = ", ".join(f"{g} {n:,}" for g, n in counts.items())
+                typer.echo(f"  {day}: {grades} → {scores_path}")
     except ModelError as exc:
         typer.echo(f"model skipped: {exc}")
         return
-    counts = json.loads(table.schema.metadata[b"creditgraph"])["counts"]
-    typer.echo("  " + ", ".join(f"{g} {n:,}" for g, n in counts.items()) + f" → {scores_path}")
     worst = table.sort_by("rank").slice(0, 1).to_pylist()[0]
     typer.echo(f"  why is the worst graded {worst['grade']}? creditgraph explain {worst['id']}")
+
+
+def _demo_supervision(settings: Settings, city: Path, seed: int, days: list[date]) -> None:
+    """What supervisors work with, so that every page of the board and every documented
+    command has data: warnings between the scored dates, an inspector file and a bank's
+    watchlist (all synthetic, loaders/demo_supervision.py)."""
+    typer.echo("7/7 warnings, inspectors and a watchlist (docs/supervision.md)")
+    for before, day in itertools.pairwise(days):
+        gradings = _stored_gradings(settings, before, day)
+        current = _snapshot(settings, day)
+        table = compute_warnings(_snapshot(settings, before), current, *gradings)
+        with open_registry(settings.supervision_path) as registry:
+            run = save_warnings(registry, table, day, before, DEFAULT_HOPS, current)
+        typer.echo(f"  warnings {before} → {day}: {run.found:,} found, {run.added:,} new")
+    inspectors = write_demo_inspectors(city, settings.inspectors_dir / "demo-inspectors.csv", seed)
+    typer.echo(
+        f"  inspectors: {inspectors.count} ({inspectors.with_ties} tied to firms of the city, "
+        f"for recusals) → {inspectors.path}"
+    )
+    members = demo_loan_book(city, seed)
+    with open_registry(settings.supervision_path) as registry:
+        create_watchlist(registry, DEMO_WATCHLIST, DEMO_BANK, "bank")
+        add_members(registry, DEMO_WATCHLIST, members)
+    typer.echo(f"  watchlist {DEMO_WATCHLIST!r} of {DEMO_BANK}: {len(members)} borrowers")
 
 
 def _require_empty(settings: Settings) -> None:
@@ -931,10 +979,13 @@ def demo(
 ) -> None:
     """Generate, load and score a synthetic demo city in the data home.
 
-    The city goes into a fresh embedded store; the command reports what it holds, then
-    trains, evaluates and scores the risk model on it.
+    The city goes into a fresh embedded store; the command reports what it holds, trains
+    and evaluates the risk model, scores the last day of the data and the two month-ends
+    before it, raises the warnings between them, and writes an inspector file and a bank's
+    watchlist: every page of the board and every documented command has data.
 
-    The demo replaces the store of the data home only if an earlier demo made it. It writes
+    The demo replaces the data home's store, warnings and watchlists only if an earlier
+    demo made them (recorded plans stay: nothing deletes a plan). It writes
     to Neo4j only when asked with --neo4j, and then only into an empty database: synthetic
     firms must not land among real ones.
     """
@@ -955,7 +1006,7 @@ def demo(
     if neo4j:
         _require_empty(settings)
     # Everything derived from the old demo store goes with it: a new city must not reuse
-    # its snapshots, features, models or scores.
+    # its snapshots, features, models, scores, warnings or watchlists.
     for derived in (
         store_dir,
         settings.snapshots_dir,
@@ -964,9 +1015,11 @@ def demo(
         settings.scores_dir,
     ):
         shutil.rmtree(derived, ignore_errors=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{settings.supervision_path}{suffix}").unlink(missing_ok=True)
     data = settings.home / "demo-data"
     shutil.rmtree(data, ignore_errors=True)
-    typer.echo(f"1/6 generating a synthetic city of {enterprises:,} enterprises (seed {seed})")
+    typer.echo(f"1/7 generating a synthetic city of {enterprises:,} enterprises (seed {seed})")
     generate_city(data, enterprises, seed=seed, fmt="parquet")
     if neo4j:
         target = f"Neo4j at {redact_uri(settings.neo4j_uri or '')}"
@@ -974,11 +1027,13 @@ def demo(
         target = str(settings.embedded_store_path)
         store_dir.mkdir(parents=True)
         marker.write_text("made by `creditgraph demo`; the next demo replaces this store\n")
-    typer.echo(f"2/6 loading {data} into {target}")
+    typer.echo(f"2/7 loading {data} into {target}")
     _run_load(settings, data, strict=True, quiet=True)
-    typer.echo("3/6 what the store holds")
+    typer.echo("3/7 what the store holds")
     _print_stats(settings)
-    _demo_model(settings)
+    days = _demo_days(settings)
+    _demo_model(settings, days)
+    _demo_supervision(settings, data, seed, days)
     typer.echo(f"demo done in {time.perf_counter() - started:.1f} s")
 
 

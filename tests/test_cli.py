@@ -385,3 +385,79 @@ def test_every_help_text_reads_whole(
             cell = line.strip("│ ")
             assert not line.startswith("│  "), f"summary broken: {line.strip()!r}"
             assert cell.endswith("."), f"summary is not a sentence: {cell!r}"
+
+
+# -- The demo's data home: every page and list has data; lists say what they leave out ------
+
+DEMO_SIZE = "2000"
+
+
+@pytest.fixture(scope="module")
+def demo_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data home as ``creditgraph demo --enterprises 2000`` leaves it (shared: tests that
+    write to it draw plans only)."""
+    home = tmp_path_factory.mktemp("demo") / "home"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CREDITGRAPH_HOME", str(home))
+        env.delenv("CREDITGRAPH_NEO4J_URI", raising=False)
+        code, out = run("demo", "--enterprises", DEMO_SIZE)
+    assert code == 0, out
+    return home
+
+
+@pytest.fixture
+def on_demo(demo_city: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CREDITGRAPH_HOME", str(demo_city))
+    monkeypatch.delenv("CREDITGRAPH_NEO4J_URI", raising=False)
+    return demo_city
+
+
+def _scored(home: Path) -> list[str]:
+    return sorted(p.name for p in (home / "scores").iterdir())
+
+
+def test_the_demo_prepares_what_every_page_needs(on_demo: Path) -> None:
+    from datetime import date
+
+    from graph_model.settings import Settings
+    from risk.model.dates import is_month_end, shift_months
+    from risk.supervision.inspectors import read_inspectors
+
+    # Three scored dates, a month apart: grade changes and the month-by-month chart.
+    scored = [date.fromisoformat(d) for d in _scored(on_demo)]
+    assert len(scored) == 3, scored
+    assert all(is_month_end(d) for d in scored[:2])
+    assert scored[0] == shift_months(scored[1], -1) and scored[1] < scored[2]
+    assert shift_months(scored[1], 1) >= scored[2]
+    for day in scored:
+        assert (on_demo / "snapshots" / day.isoformat() / "manifest.json").is_file()
+    # Warnings raised for the latest date, and for the month before.
+    for day in scored[1:]:
+        code, out = run("warnings", "list", "--as-of", day.isoformat(), "--limit", "1")
+        assert code == 0 and out.startswith("#"), out
+    # An inspector list the board finds (Draw enabled) and a plan can be staffed from.
+    files = sorted((on_demo / "inspectors").glob("*.csv"))
+    assert len(files) == 1
+    inspectors = read_inspectors(files[0], Settings().person_id_salt)
+    assert len(inspectors) >= 20
+    code, out = run(
+        "plan", "draw", "--as-of", scored[-1].isoformat(), "--item", "抽查",
+        "--inspectors", str(files[0]), "--seed", "1",
+    )  # fmt: skip
+    assert code == 0 and "without enough inspectors 0" in out, out
+    # A bank's watchlist with warnings to read.
+    code, out = run("watchlist", "list")
+    assert code == 0 and "demo-loans" in out and "甬城银行" in out, out
+    code, out = run("warnings", "list", "--watchlist", "demo-loans")
+    assert code == 0 and "0 warning(s)" not in out, out
+
+
+def test_the_demo_is_the_same_every_time(on_demo: Path, tmp_path: Path) -> None:
+    import filecmp
+
+    from loaders.demo_supervision import demo_loan_book, write_demo_inspectors
+
+    again = write_demo_inspectors(on_demo / "demo-data", tmp_path / "again.csv", seed=0)
+    assert filecmp.cmp(again.path, on_demo / "inspectors" / "demo-inspectors.csv", shallow=False)
+    members = run("watchlist", "show", "demo-loans")[1].split()
+    assert all(m in members for m in demo_loan_book(on_demo / "demo-data", seed=0))

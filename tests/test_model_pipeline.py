@@ -270,7 +270,7 @@ def test_command_line_trains_scores_and_explains(
     runner = CliRunner()
     result = runner.invoke(app, ["demo", "--enterprises", str(ENTERPRISES), "--seed", str(SEED)])
     assert result.exit_code == 0, result.output
-    for text in ("4/6 training", "ROC-AUC", "5/6 evaluation report", "6/6 scoring", "demo done"):
+    for text in ("4/7 training", "ROC-AUC", "5/7 evaluation report", "6/7 scoring", "demo done"):
         assert text in result.output
     worst = result.output.split("creditgraph explain ")[1].split()[0]
     result = runner.invoke(app, ["explain", worst, "--history"])
