@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from api.app import create_app
+from api.names import PathWords, person_names, with_names
 from graph_model.contract_doc import render_data_contract
 from graph_model.csv_cells import write_safe_csv
 from graph_model.settings import Settings
@@ -70,6 +71,7 @@ from risk.supervision.warnings import (
     WARNING_TYPES,
     StoredWarning,
     compute_warnings,
+    count_warnings,
     get_warning,
     list_warnings,
     save_warnings,
@@ -126,6 +128,14 @@ def _settings(home: Literal["read", "create", "store"] = "read") -> Settings:
 def _fail(message: str) -> typer.Exit:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code=2)
+
+
+def _not_shown(shown: int, total: int, what: str, more: str = "") -> None:
+    """Say how many rows a printed list left out, and how to get them: ``--limit`` to print
+    them all, and ``more`` (e.g. "--out FILE writes them to a CSV file") when given."""
+    if total > shown:
+        how = f"--limit {total} prints them all" + (f"; {more}" if more else "")
+        typer.echo(f"… {total - shown:,} more {what} not shown ({how})")
 
 
 def _bars(quiet: bool) -> Callable[[str, int | None], Callable[[int], None]]:
@@ -748,14 +758,18 @@ def _load_plan(settings: Settings, plan_id: str) -> PlanRecord:
 
 
 @plan_app.command("list")
-def plan_list() -> None:
+def plan_list(
+    limit: Annotated[int, typer.Option(min=1, help="The newest plans printed at most.")] = 50,
+) -> None:
     """List recorded plans, newest last."""
     folder = _settings().plans_dir
-    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    if not paths:
+    # Recorded to the second; the file's time orders plans drawn within one second.
+    paths = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    records = sorted((PlanRecord.load(folder, p.stem) for p in paths), key=lambda r: r.created_at)
+    if not records:
         typer.echo(f"no plans in {folder}")
-    for path in paths:
-        record = PlanRecord.load(folder, path.stem)
+    _not_shown(min(limit, len(records)), len(records), "older plans")
+    for record in records[-limit:]:
         typer.echo(
             f"{record.plan_id}  {record.created_at}  {record.spec['item']}  "
             f"{len(record.objects):,} objects"
@@ -763,19 +777,25 @@ def plan_list() -> None:
 
 
 @plan_app.command("show")
-def plan_show(plan_id: Annotated[str, typer.Argument(help="Plan id.")]) -> None:
+def plan_show(
+    plan_id: Annotated[str, typer.Argument(help="Plan id.")],
+    limit: Annotated[int, typer.Option(min=1, help="Objects and recusals printed at most.")] = 10,
+) -> None:
     """Show a plan's parameters, class sizes and its first objects and recusals."""
     record = _load_plan(_settings(), plan_id)
     typer.echo(json.dumps(record.spec, ensure_ascii=False, indent=1))
     _print_plan(record)
-    for o in record.objects[:10]:
+    for o in record.objects[:limit]:
         typer.echo(
             f"  {o['id']} {o['grade']} {o['selected']:<7}{' '.join(o['inspectors'])}  {o['reason']}"
         )
-    for r in record.recusals[:10]:
+    export = f"`creditgraph plan export {plan_id} --out FILE` writes them for publication"
+    _not_shown(min(limit, len(record.objects)), len(record.objects), "objects", export)
+    for r in record.recusals[:limit]:
         typer.echo(
             f"  recused {r['inspector']} from {r['enterprise']}: {r['reason']}, {r['hops']} hop(s)"
         )
+    _not_shown(min(limit, len(record.recusals)), len(record.recusals), "recusals")
 
 
 @plan_app.command("replay")
@@ -847,7 +867,8 @@ def extension_check(
         typer.Option(help="Grades file to rank by; default: the stored scores, if any."),
     ] = None,
     hops: Annotated[int, typer.Option(min=1, max=4, help="Hops through people and holdings.")] = 2,
-    out: Annotated[Path | None, typer.Option(help="Write the list as CSV here.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the whole list as CSV here.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Rows printed, the first of the list.")] = 20,
 ) -> None:
     """延伸检查: firms tied to black-listed enterprises, ranked by score, with the paths."""
     settings = _settings()
@@ -869,12 +890,14 @@ def extension_check(
     if out is not None:
         write_safe_csv(table, out)
         typer.echo(f"wrote {out}")
-    else:
-        for row in table.slice(0, 20).to_pylist():
-            typer.echo(
-                f"  {row['black_listed_id']} → {row['related_id']} {row['grade'] or ''} "
-                f"{row['hops']} hop(s) {row['path']}"
-            )
+        return
+    shown, words = table.slice(0, limit), PathWords(snap)
+    if shown.num_rows:
+        typer.echo("  grade, hops: the path from the black-listed firm to the related one")
+    for row in shown.to_pylist():
+        path = words.text(row["black_listed_id"], row["path"])
+        typer.echo(f"  {row['grade'] or '-'} {row['hops']} hop(s)  {path} {row['related_name']}")
+    _not_shown(shown.num_rows, table.num_rows, "related firms", "--out FILE writes them to CSV")
 
 
 DEMO_MONTHS = 3
@@ -1120,10 +1143,16 @@ def warnings_raise(
     )
 
 
-def _print_warning(w: StoredWarning) -> None:
+def _print_warning(w: StoredWarning, names: dict[str, str]) -> None:
+    """A warning in two lines; persons of its evidence by name (``names``), where known."""
     mark = " DISPUTED" if w.disputed else ""
     typer.echo(f"#{w.id} {w.state:<6} {w.type:<22} {w.enterprise_id}  {w.event_on}{mark}")
-    typer.echo(f"    {w.evidence}")
+    typer.echo(f"    {with_names(w.evidence, names)}")
+
+
+def _warning_names(settings: Settings, warnings: list[StoredWarning]) -> dict[str, str]:
+    """Names of the persons in these warnings, from the saved snapshots of their dates."""
+    return person_names(settings.snapshots_dir, (date.fromisoformat(w.as_of) for w in warnings))
 
 
 @warnings_app.command("list")
@@ -1151,22 +1180,35 @@ def warnings_list(
                 as_of=day,
                 limit=limit,
             )
+            total = count_warnings(
+                registry,
+                state=state,
+                watchlist=watchlist,
+                type_=kind,
+                enterprise_id=enterprise,
+                as_of=day,
+            )
     except SupervisionError as exc:
         raise _fail(str(exc)) from None
+    names = _warning_names(settings, found)
     for w in found:
-        _print_warning(w)
-    typer.echo(f"{len(found)} warning(s)" + (" (--limit reached)" if len(found) == limit else ""))
+        _print_warning(w, names)
+    _not_shown(len(found), total, "warnings")
+    typer.echo(f"{total:,} warning(s)")
+    if not settings.supervision_path.exists():
+        typer.echo(f"no warnings raised in {settings.home} yet: `creditgraph warnings raise`")
 
 
 @warnings_app.command("show")
 def warnings_show(warning_id: Annotated[int, typer.Argument(help="Warning number.")]) -> None:
     """A warning with its evidence and the history of its state."""
+    settings = _settings()
     try:
-        with _read_registry(_settings()) as registry:
+        with _read_registry(settings) as registry:
             w, history = get_warning(registry, warning_id)
     except SupervisionError as exc:
         raise _fail(str(exc)) from None
-    _print_warning(w)
+    _print_warning(w, _warning_names(settings, [w]))
     typer.echo(f"    subject {w.subject}, raised for {w.as_of}")
     for h in history:
         note = f": {h.note}" if h.note else ""
@@ -1242,7 +1284,10 @@ def watchlist_remove(
 
 
 @watchlist_app.command("show")
-def watchlist_show(name: Annotated[str, typer.Argument(help="Watchlist.")]) -> None:
+def watchlist_show(
+    name: Annotated[str, typer.Argument(help="Watchlist.")],
+    limit: Annotated[int, typer.Option(min=1, help="Members printed at most.")] = 50,
+) -> None:
     """A watchlist's owner and members."""
     try:
         with _read_registry(_settings()) as registry:
@@ -1250,21 +1295,28 @@ def watchlist_show(name: Annotated[str, typer.Argument(help="Watchlist.")]) -> N
     except SupervisionError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"{w.name}: {w.owner} ({w.owner_kind}), created {w.created_at}")
-    for member in w.members:
+    for member in w.members[:limit]:
         typer.echo(f"  {member}")
-    typer.echo(f"{len(w.members)} member(s)")
+    _not_shown(min(limit, len(w.members)), len(w.members), "members")
+    typer.echo(f"{len(w.members):,} member(s)")
 
 
 @watchlist_app.command("list")
-def watchlist_list() -> None:
+def watchlist_list(
+    limit: Annotated[int, typer.Option(min=1, help="Watchlists printed at most.")] = 50,
+) -> None:
     """Every watchlist with its owner and size."""
+    settings = _settings()
     try:
-        with _read_registry(_settings()) as registry:
+        with _read_registry(settings) as registry:
             lists = all_watchlists(registry)
     except SupervisionError as exc:
         raise _fail(str(exc)) from None
-    for name, owner, kind, members in lists:
+    for name, owner, kind, members in lists[:limit]:
         typer.echo(f"{name:<24}{owner} ({kind}){members:>10,} member(s)")
+    _not_shown(min(limit, len(lists)), len(lists), "watchlists")
+    if not lists:
+        typer.echo(f"no watchlists in {settings.home}: `creditgraph watchlist create`")
 
 
 @records_app.command("due-escalations")
@@ -1279,7 +1331,8 @@ def records_due_escalations(
     """
     settings = _settings()
     due = due_escalations(_snapshot(settings, _as_of(as_of)))
-    for row in due.slice(0, limit).to_pylist():
+    shown = due.slice(0, limit)
+    for row in shown.to_pylist():
         mark = " DISPUTED" if row["disputed"] else ""
         typer.echo(
             f"{row['enterprise_id']}  {row['name']}  {row['record_id']}  listed "
@@ -1290,6 +1343,8 @@ def records_due_escalations(
         out.parent.mkdir(parents=True, exist_ok=True)
         write_safe_csv(due, out)
         typer.echo(f"wrote {out}")
+    else:
+        _not_shown(shown.num_rows, due.num_rows, "escalations", "--out FILE writes them to CSV")
     typer.echo(f"{due.num_rows:,} escalation(s) due on {as_of}")
 
 

@@ -461,3 +461,101 @@ def test_the_demo_is_the_same_every_time(on_demo: Path, tmp_path: Path) -> None:
     assert filecmp.cmp(again.path, on_demo / "inspectors" / "demo-inspectors.csv", shallow=False)
     members = run("watchlist", "show", "demo-loans")[1].split()
     assert all(m in members for m in demo_loan_book(on_demo / "demo-data", seed=0))
+
+
+LIST_COMMANDS = {
+    ("extension-check",),
+    ("warnings", "list"),
+    ("watchlist", "show"),
+    ("watchlist", "list"),
+    ("plan", "list"),
+    ("plan", "show"),
+    ("records", "due-escalations"),
+}
+"""Commands that print a list that may be long; each takes --limit and says what it left out."""
+
+
+def test_every_list_command_takes_a_limit() -> None:
+    commands = dict(_commands())
+    for path in LIST_COMMANDS:
+        assert "limit" in [p.name for p in commands[path].params], path
+
+
+def _left_out(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("… ")]
+
+
+def _not_shown(out: str) -> tuple[int, int]:
+    """(rows left out, the --limit that prints them all) from a list's "… N more" line."""
+    line = _left_out(out)[0]
+    return int(line.split()[1].replace(",", "")), int(line.split("--limit ")[1].split()[0])
+
+
+def test_lists_say_how_many_they_leave_out_and_how_to_get_them(on_demo: Path) -> None:
+    latest = _scored(on_demo)[-1]
+    code, out = run("extension-check", "--as-of", latest)
+    assert code == 0, out
+    total = int(out.split()[0].replace(",", ""))
+    assert total > 20 and _not_shown(out) == (total - 20, total), out
+    assert "--out FILE" in out
+    code, out = run("extension-check", "--as-of", latest, "--limit", str(total))
+    assert code == 0 and not _left_out(out) and len(out.splitlines()) == total + 2
+
+    code, out = run("warnings", "list")
+    total = int(out.splitlines()[-1].split()[0].replace(",", ""))
+    assert total > 50 and _not_shown(out) == (total - 50, total), out
+    assert out.count("\n#") + out.startswith("#") == 50
+    code, out = run("warnings", "list", "--limit", str(total))
+    assert out.count("\n#") + out.startswith("#") == total and not _left_out(out)
+
+    code, out = run("watchlist", "show", "demo-loans", "--limit", "5")
+    assert code == 0 and _not_shown(out) == (25, 30) and "30 member(s)" in out, out
+
+    code, out = run("records", "due-escalations", "--as-of", latest, "--limit", "2")
+    total = int(out.splitlines()[-1].split()[0].replace(",", ""))
+    assert code == 0 and total > 2 and _not_shown(out) == (total - 2, total), out
+
+    inspectors = str(on_demo / "inspectors" / "demo-inspectors.csv")
+    for seed in ("2", "3"):
+        code, out = run(
+            "plan", "draw", "--as-of", latest, "--item", "x", "--inspectors", inspectors,
+            "--seed", seed,
+        )  # fmt: skip
+        assert code == 0, out
+    plan_id = out.split("plan ")[-1].split(" ")[0]
+    code, out = run("plan", "list", "--limit", "1")
+    plans = len(list((on_demo / "plans").glob("*.json")))
+    assert code == 0 and _not_shown(out) == (plans - 1, plans) and plan_id in out, out
+    code, out = run("plan", "show", plan_id, "--limit", "3")
+    assert code == 0 and f"creditgraph plan export {plan_id} --out FILE" in out, out
+
+
+def test_persons_are_shown_by_name(on_demo: Path) -> None:
+    import json
+
+    import pyarrow.csv as pacsv
+
+    from api.names import PERSON_KEY
+    from graph_model.snapshot import Snapshot
+
+    latest = _scored(on_demo)[-1]
+    persons_table = Snapshot.load(on_demo / "snapshots" / latest).persons
+    names = dict(zip(*persons_table.select(["id", "name"]).to_pydict().values(), strict=True))
+    csv_file = on_demo.parent / "ext.csv"
+    assert run("extension-check", "--as-of", latest, "--out", str(csv_file))[0] == 0
+    table = pacsv.read_csv(csv_file)
+    code, out = run("extension-check", "--as-of", latest, "--limit", str(table.num_rows))
+    assert code == 0 and not PERSON_KEY.search(out), out
+    persons = {
+        node for path in table["path"].to_pylist() for step in json.loads(path)
+        for node in (step[0], step[2]) if PERSON_KEY.fullmatch(node)
+    }  # fmt: skip
+    assert persons and all(names[p] in out for p in persons)
+    # Officers by their role, not only as officers.
+    assert any(f"—{role}→" in out for role in ("director", "supervisor", "manager"))
+
+    code, out = run("warnings", "list", "--type", "person_tied_to_listed", "--limit", "1000")
+    assert code == 0 and "<-[" in out and not PERSON_KEY.search(out), out
+    warning = out.split("#")[1].split()[0]
+    code, out = run("warnings", "show", warning)
+    assert code == 0 and not PERSON_KEY.search(out), out

@@ -724,14 +724,48 @@ def list_warnings(
     limit: int = 100,
 ) -> list[StoredWarning]:
     """Stored warnings, newest run first, filtered; ``watchlist`` keeps its members'."""
+    if limit < 1:
+        raise SupervisionError(f"limit must be at least 1, got {limit}")
+    clause, params = _filter(registry, state, watchlist, type_, enterprise_id, as_of)
+    rows = registry.connection.execute(
+        f"SELECT {_COLUMNS} FROM warnings{clause} ORDER BY run_id DESC, id LIMIT ?",
+        (*params, limit),
+    ).fetchall()
+    return [_warning(r) for r in rows]
+
+
+def count_warnings(
+    registry: Registry,
+    *,
+    state: str | None = None,
+    watchlist: str | None = None,
+    type_: str | None = None,
+    enterprise_id: str | None = None,
+    as_of: date | None = None,
+) -> int:
+    """How many stored warnings pass the filters of :func:`list_warnings` (all of them, where
+    a list stops at its limit)."""
+    clause, params = _filter(registry, state, watchlist, type_, enterprise_id, as_of)
+    found = registry.connection.execute(f"SELECT count(*) FROM warnings{clause}", params)
+    return int(found.fetchone()[0])
+
+
+def _filter(
+    registry: Registry,
+    state: str | None,
+    watchlist: str | None,
+    type_: str | None,
+    enterprise_id: str | None,
+    as_of: date | None,
+) -> tuple[str, list[object]]:
+    """The WHERE clause (empty without filters) and its parameters for a warnings filter."""
     if state is not None and state not in STATES:
         raise SupervisionError(f"unknown state {state!r}; choose from {', '.join(STATES)}")
     if type_ is not None and type_ not in WARNING_TYPES:
         raise SupervisionError(f"unknown type {type_!r}; choose from {', '.join(WARNING_TYPES)}")
-    if limit < 1:
-        raise SupervisionError(f"limit must be at least 1, got {limit}")
     conn = registry.connection
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if watchlist is not None:
         found = conn.execute("SELECT id FROM watchlists WHERE name = ?", (watchlist,)).fetchone()
         if found is None:
@@ -749,9 +783,4 @@ def list_warnings(
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM warnings{clause} ORDER BY run_id DESC, id LIMIT ?",
-        (*params, limit),
-    ).fetchall()
-    return [_warning(r) for r in rows]
+    return (f" WHERE {' AND '.join(where)}" if where else ""), params
