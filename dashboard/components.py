@@ -37,10 +37,19 @@ def grid(
     rows: list[dict[str, Any]],
     columns: list[dict[str, Any]],
     lang: Language,
+    *,
+    row_id: str,
     height: int = 420,
     **options: Any,
 ) -> dag.AgGrid:
-    """A sortable, filterable, paginated grid; every column resizable."""
+    """A sortable, filterable, paginated grid; every column resizable.
+
+    ``row_id`` names the field of every row that holds its id: a string, unique in the grid
+    and stable across updates. AG Grid keys its rows by it; it evaluates ``getRowId`` as an
+    expression without JavaScript's globals (``String(…)`` is undefined there), so the id is
+    made on the server rather than in the expression, and rows with equal ids would collapse
+    into one.
+    """
     grid_options: dict[str, Any] = {
         "pagination": True,
         "paginationPageSize": 50,
@@ -57,6 +66,7 @@ def grid(
         columnDefs=columns,
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 80},
         dashGridOptions=grid_options,
+        getRowId=f"params.data.{row_id}",
         columnSize="responsiveSizeToFit",
         style={"height": f"{height}px", "width": "100%"},
         **options,

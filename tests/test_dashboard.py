@@ -409,6 +409,53 @@ def test_every_route_renders_in_both_languages(data: BoardData, lang: str) -> No
     assert "creditgraph snapshot" in texts(route(data, "/", "", "en", None))
 
 
+def _grids(component: Any) -> list[Any]:
+    """Every AG Grid in a component tree."""
+    if isinstance(component, list | tuple):
+        return [g for c in component for g in _grids(c)]
+    if component is None or isinstance(component, str | int | float | dict):
+        return []
+    found = [component] if type(component).__name__ == "AgGrid" else []
+    return found + _grids(getattr(component, "children", None))
+
+
+def test_every_grid_row_has_a_unique_string_id(data: BoardData) -> None:
+    """AG Grid keys rows by ``getRowId``: an id that is missing, not a string or repeated
+    makes rows vanish (every row of the extension grid once got the id ``undefined``)."""
+    record = sampling.draw(
+        data, AS_OF, "x", "bayannur_2022", {"A": 1.0}, [], [], None, 3, "pool.csv"
+    )
+    assert not isinstance(record, str), record
+    result = circles.stress(data, AS_OF, 1, "F2")
+    trees = [
+        *(
+            route(data, p, q, "zh", AS_OF.isoformat())
+            for p, q in (
+                ("/", ""),
+                ("/warnings", ""),
+                ("/enterprise/F0", ""),
+                ("/extension", "?black=F7"),
+                ("/extension", ""),
+                ("/circles", ""),
+            )
+        ),
+        sampling.plan_view(record, "zh"),
+        circles.stress_block(data, AS_OF, 1, result, "zh"),
+    ]
+    grids = _grids(trees)
+    expected = "overview-warnings warnings-grid records-grid extension-grid circles-grid"
+    expected += " plan-classes plan-objects plan-recusals stress-grid"
+    assert {g.id for g in grids} == set(expected.split())
+    for found in grids:
+        expression = found.getRowId
+        assert expression.startswith("params.data."), (found.id, expression)
+        field = expression.removeprefix("params.data.")
+        ids = [row[field] for row in found.rowData]
+        assert all(isinstance(i, str) and i for i in ids), (found.id, ids)
+        assert len(set(ids)) == len(ids), (found.id, ids)
+    assert any(g.rowData for g in grids if g.id == "extension-grid")
+
+
 def test_create_app_wires_every_page_and_warms_the_latest_date(home: Settings) -> None:
     data = BoardData(home, BoardConfig())
     app = create_app(home, BoardConfig(), data)

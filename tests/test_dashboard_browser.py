@@ -44,6 +44,7 @@ from dashboard.app import create_app
 from dashboard.config import BoardConfig
 from dashboard.data import BoardData
 from dashboard.graph import GraphIndex
+from dashboard.pages import circles, extension, warnings
 from graph_model.settings import Settings
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "board"
@@ -287,6 +288,61 @@ def test_every_page_renders_without_a_console_error(
     assert "Grades by region" in browser.find_element(By.ID, "page").text
     browser.find_element(By.CSS_SELECTOR, "#language input[value='zh']").click()
     _until(browser, lambda d: "总览" in d.find_element(By.ID, "nav").text, "Chinese menu")
+    assert _console_errors(browser) == []
+
+
+def _grid_rows(driver: WebDriver, grid_id: str) -> tuple[int, list[str]]:
+    """Rows the grid holds after its filters (all pages, whatever is rendered: AG Grid
+    draws only what is on screen), and their ids, from the grid's own API."""
+    script = (
+        "var api = window.dash_ag_grid.getApi(arguments[0]); var ids = [];"
+        "api.forEachNode(function (n) { ids.push(String(n.id)); });"
+        "return [api.getDisplayedRowCount(), ids];"
+    )
+    count, ids = _until(
+        driver,
+        lambda d: d.execute_script(f"try {{ {script} }} catch (e) {{ return null; }}", grid_id),
+        f"the API of grid {grid_id}",
+    )
+    return int(count), list(ids)
+
+
+def _assert_every_row_shown(driver: WebDriver, grid_id: str, expected: list[str]) -> None:
+    """The grid holds exactly the rows the server sent, each under its own id."""
+    _until(
+        driver,
+        lambda d: _grid_rows(d, grid_id)[0] == len(expected),
+        f"{len(expected)} rows in {grid_id}",
+    )
+    _, ids = _grid_rows(driver, grid_id)
+    assert sorted(ids) == sorted(expected), grid_id
+    assert "undefined" not in ids
+
+
+def test_every_grid_shows_every_row(signed_in: tuple[str, BoardData], browser: WebDriver) -> None:
+    """Each grid holds as many rows as the page computed, and the counts on the page agree
+    (row ids that collide, e.g. all ``undefined``, once made 1 of 8 rows appear)."""
+    url, data = signed_in
+    day = data.default_date()
+    assert day is not None
+    hops = data.config.extension_hops
+    table = data.extension(day, hops)
+    # The black-listed firm with the most related firms, and the whole list.
+    counts = table.group_by("black_listed_id").aggregate([("related_id", "count")])
+    black = counts.sort_by([("related_id_count", "descending")])["black_listed_id"][0].as_py()
+    for query, target in ((f"?black={black}", black), ("", None)):
+        _open(browser, f"{url}/extension{query}", "#extension-grid .ag-row")
+        rows = extension.extension_rows(data, day, hops, target, "zh")
+        assert len(rows) > 1
+        _assert_every_row_shown(browser, "extension-grid", [r["row_id"] for r in rows])
+        summary = browser.find_element(By.ID, "extension-summary").text
+        assert f"{len(rows):,} 家关联企业" in summary, summary
+    _open(browser, f"{url}/circles", "#circles-grid .ag-row")
+    rows = circles.circle_rows(data, day, "zh")
+    _assert_every_row_shown(browser, "circles-grid", [r["row_id"] for r in rows])
+    _open(browser, f"{url}/warnings", "#warnings-grid .ag-row")
+    rows = warnings.warning_rows(data, day, "zh")
+    _assert_every_row_shown(browser, "warnings-grid", [r["row_id"] for r in rows])
     assert _console_errors(browser) == []
 
 

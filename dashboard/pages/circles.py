@@ -27,6 +27,7 @@ def circle_rows(data: BoardData, day: date, lang: Language) -> list[dict[str, An
     """One grid row per circle, largest exposure first (at most ``grid_rows``)."""
     rows = data.circle_summary(day).slice(0, data.config.grid_rows).to_pylist()
     for row in rows:
+        row["row_id"] = str(row["rank"])
         row["amount_text"] = money(row["amount"], lang)
         row["amount"] = round(row["amount"])
     return rows
@@ -116,6 +117,7 @@ def stress_block(
     members = data.circles(day).circles[rank - 1].members
     rows = [
         {
+            "id": graph.id_of(int(m)),
             "name": graph.name_of(int(m)),
             "distress": f"{result.distress[k]:.0%}",
             "loss": money(float(result.member_losses[k]), lang),
@@ -140,6 +142,7 @@ def stress_block(
             rows,
             [column("name", lang, minWidth=200), column("distress", lang), column("loss", lang)],
             lang,
+            row_id="id",
             height=260,
         ),
     ]
@@ -182,8 +185,8 @@ def render(data: BoardData, day: date, lang: Language, rank: int | None) -> html
                     column("largest", lang, "name", minWidth=200),
                 ],
                 lang,
+                row_id="row_id",
                 height=300,
-                getRowId="String(params.data.rank)",
             ),
             dcc.Store(id="circle-rank", data=chosen),
             html.Div(

@@ -210,6 +210,7 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
     record_rows = [
         {
             **{k: r.get(k) for k in ("kind", "reason", "authority")},
+            "row_id": str(r["id"]),
             "kind_label": text(r["kind"], lang),
             "start": str(r["start"]),
             "end": str(r["end"] or ""),
@@ -277,6 +278,7 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
                     column("authority", lang),
                 ],
                 lang,
+                row_id="row_id",
                 height=260,
             )
             if records

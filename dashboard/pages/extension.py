@@ -72,7 +72,7 @@ def extension_rows(
         data.graph(day), table["black_listed_id"].to_pylist(), table["path"].to_pylist(), lang
     )
     for k, row in enumerate(rows):
-        row["row"] = k
+        row["row_id"] = str(k)
         row["path_text"] = texts[k]
         row["score"] = None if row["score"] is None else round(row["score"], 4)
     return rows
@@ -189,8 +189,8 @@ def render(data: BoardData, day: date, lang: Language, black_id: str | None) -> 
                                 ),
                             ],
                             lang,
+                            row_id="row_id",
                             height=360,
-                            getRowId="String(params.data.row)",
                         ),
                         cyto.Cytoscape(
                             id="extension-graph",

@@ -13,7 +13,7 @@ from dash import dcc, html
 from dashboard.components import card, column, grade_colours, grid, notice, styled
 from dashboard.data import RECORD_KINDS, BoardData
 from dashboard.i18n import Language, industry_label, text
-from dashboard.pages.warnings import ROW_ID, warning_rows
+from dashboard.pages.warnings import warning_rows
 
 
 def grade_bars(
@@ -166,8 +166,8 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
                 column("region", lang),
             ],
             lang,
+            row_id="row_id",
             height=330,
-            getRowId=ROW_ID,
         )
     return html.Div(
         [

@@ -115,8 +115,10 @@ def plan_view(record: PlanRecord, lang: Language) -> html.Div:
             "enterprise": r["enterprise"],
             "reason": r["reason"],
             "hops": r["hops"],
+            # An inspector may be recused from one firm on several grounds: one row each.
+            "row_id": str(k),
         }
-        for r in record.recusals
+        for k, r in enumerate(record.recusals)
     ]
     return html.Div(
         [
@@ -146,6 +148,7 @@ def plan_view(record: PlanRecord, lang: Language) -> html.Div:
                     column("drawn", lang),
                 ],
                 lang,
+                row_id="grade",
                 height=240,
                 grid_options={"pagination": False},
             ),
@@ -162,6 +165,7 @@ def plan_view(record: PlanRecord, lang: Language) -> html.Div:
                     column("reason", lang, minWidth=200),
                 ],
                 lang,
+                row_id="id",
                 height=380,
             ),
             html.H3(f"{text('recusals', lang)} ({len(recusals):,})"),
@@ -175,6 +179,7 @@ def plan_view(record: PlanRecord, lang: Language) -> html.Div:
                     column("hops", lang),
                 ],
                 lang,
+                row_id="row_id",
                 height=220,
             ),
             html.P(f"{text('unassigned', lang)}: {len(record.unassigned):,}"),

@@ -60,6 +60,7 @@ def warning_rows(
         out.append(
             {
                 **row,
+                "row_id": f"{row['enterprise_id']}|{row['id']}",
                 "type_label": text(row["type"], lang),
                 "state_label": text(row["state"], lang),
                 "name": names[k] or row["enterprise_id"],
@@ -111,8 +112,8 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
                 warning_rows(data, day, lang),
                 warning_columns(lang),
                 lang,
+                row_id="row_id",
                 height=560,
-                getRowId=ROW_ID,
             ),
         ]
     )
@@ -133,12 +134,9 @@ def warning_columns(lang: Language) -> list[dict[str, Any]]:
     ]
 
 
-ROW_ID = "params.data.enterprise_id + '|' + params.data.id"
-"""Grid row ids of warnings: the enterprise first, so that a click names it."""
-
-
 def open_enterprise(cell: dict[str, Any] | None) -> str | Any:
-    """The page of the enterprise of a clicked warning row (row id ``enterprise|warning``)."""
+    """The page of the enterprise of a clicked warning row (row id ``enterprise|warning``:
+    the enterprise first, so that a click names it)."""
     row_id = (cell or {}).get("rowId")
     if not isinstance(row_id, str) or "|" not in row_id:
         return no_update
