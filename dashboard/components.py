@@ -11,6 +11,7 @@ from dash import html
 
 from dashboard.graph import GRADE_COLOURS
 from dashboard.i18n import Language, text
+from graph_model.regions import region_name
 
 _GRID_ZH = {
     "page": "页",
@@ -122,3 +123,8 @@ def styled(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
 def grade_colours(classes: Sequence[str]) -> dict[str, str]:
     """Colour of each class, in order (unknown classes grey)."""
     return {g: GRADE_COLOURS.get(g, "#607d8b") for g in classes}
+
+
+def region_options(codes: Sequence[str], lang: Language) -> list[dict[str, str]]:
+    """Dropdown options of regions: the name, then the code (which a search may type)."""
+    return [{"label": f"{region_name(c, lang)} {c}".strip(), "value": c} for c in codes]

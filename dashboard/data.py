@@ -225,6 +225,17 @@ class BoardData:
         found = graph.index_of(enterprise_id)
         return found if found is not None and found < graph.n_enterprises else None
 
+    def node_name(self, day: date) -> Callable[[str], str | None]:
+        """Name of an enterprise id or person key in ``day``'s snapshot (None when unknown
+        or filed without a name): how evidence names who it is about."""
+        graph = self.graph(day)
+
+        def name(node_id: str) -> str | None:
+            node = graph.index_of(node_id)
+            return (graph.names[node].as_py() or None) if node is not None else None
+
+        return name
+
     def _scores_path(self, day: date) -> Path | None:
         preferred = current_version(self.settings.models_dir)
         return scores_file(self.settings.scores_dir, day, preferred=preferred)

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from dashboard.i18n import Language, text
 from graph_model.snapshot import RelationArrays, Snapshot
+from risk.wording import word
 
 REL_ORDER = ("LEGAL_REP", "HOLDS_SHARES", "OFFICER", "GUARANTEES")
 """Relation types shown, strongest tie first: the cap keeps legal representatives and
@@ -114,12 +115,12 @@ class GraphIndex:
         props = self.relations[tie.rel_type].properties
         if tie.rel_type == "HOLDS_SHARES" and "share" in props.column_names:
             share = props["share"][tie.edge].as_py()
-            return f"{share:.0%}" if share is not None else text("HOLDS_SHARES", lang)
+            return f"{share:.0%}" if share is not None else word("relation", "HOLDS_SHARES", lang)
         if tie.rel_type == "GUARANTEES" and "amount" in props.column_names:
             return money(props["amount"][tie.edge].as_py(), lang)
         if tie.rel_type == "OFFICER" and "role" in props.column_names:
-            return text(str(props["role"][tie.edge].as_py() or "OFFICER"), lang)
-        return text(tie.rel_type, lang)
+            return word("role", props["role"][tie.edge].as_py() or "OFFICER", lang)
+        return word("role" if tie.rel_type == "LEGAL_REP" else "relation", tie.rel_type, lang)
 
 
 def money(amount: float | None, lang: Language) -> str:
@@ -332,7 +333,7 @@ def path_elements(
                         "id": edge_id,
                         "source": source,
                         "target": target,
-                        "label": text(rel_type, lang),
+                        "label": word("relation", rel_type, lang),
                     },
                     "classes": rel_type,
                 },

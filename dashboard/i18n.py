@@ -1,17 +1,18 @@
 """Labels of the board in Chinese and English, looked up by key.
 
 Every visible label goes through :func:`text`, so a test can check that both languages
-have every key. Data (enterprise names, reasons as the model stored them, record reasons)
-is shown as it is stored, in whatever language it was written.
+have every key. Codes of the data (statuses, record kinds and reasons, relations, warning
+types and states) and the model's reasons are put in words by :mod:`risk.wording`, the
+place the API and the command line use too; names and free text are shown as filed.
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Literal
 
-Language = Literal["zh", "en"]
-LANGUAGES: tuple[Language, ...] = ("zh", "en")
+from risk.wording import LANGUAGES, Language
+
+__all__ = ["LABELS", "LANGUAGES", "Language", "industry_label", "text"]
 
 _LABELS: dict[str, tuple[str, str]] = {
     # header and navigation
@@ -85,13 +86,6 @@ _LABELS: dict[str, tuple[str, str]] = {
         "No warnings raised yet: run the warnings job (creditgraph warnings).",
     ),
     "click_to_open": ("点击一行打开企业画像", "Click a row to open the enterprise"),
-    "grade_worsened": ("风险分类变差", "Grade worsened"),
-    "related_bad_record": ("关联企业新增不良记录", "Related firm got a bad record"),
-    "circle_member_default": ("担保圈成员违约", "Guarantee circle member defaulted"),
-    "person_tied_to_listed": ("关联人员涉及列入名录企业", "Person tied to a newly listed firm"),
-    "new": ("新", "new"),
-    "seen": ("已查看", "seen"),
-    "closed": ("已关闭", "closed"),
     # enterprise
     "search": ("企业名称或统一社会信用代码", "Enterprise name or USCC"),
     "no_enterprise": ("没有该企业", "No such enterprise"),
@@ -118,19 +112,6 @@ _LABELS: dict[str, tuple[str, str]] = {
     "and_more": ("还有 {n} 个", "and {n} more"),
     "open_enterprise": ("打开企业画像", "Open enterprise"),
     "selected_node": ("已选节点", "Selected"),
-    "abnormal_list": ("经营异常名录", "Abnormal operation list"),
-    "black_list": ("严重违法失信名单", "Black list"),
-    "dishonest_debtor": ("失信被执行人", "Dishonest judgment debtor"),
-    "penalty": ("行政处罚", "Administrative penalty"),
-    "commitment": ("信用承诺", "Credit commitment"),
-    "inspection": ("检查结果", "Inspection"),
-    "LEGAL_REP": ("法定代表人", "legal representative"),
-    "OFFICER": ("高管", "officer"),
-    "HOLDS_SHARES": ("持股", "holds shares"),
-    "GUARANTEES": ("担保", "guarantees"),
-    "director": ("董事", "director"),
-    "supervisor": ("监事", "supervisor"),
-    "manager": ("经理", "manager"),
     # extension
     "black_listed": ("黑名单企业", "Black-listed enterprise"),
     "pick_black_listed": ("选择黑名单企业（留空为全部名单）", "Pick one (empty: the whole list)"),

@@ -110,8 +110,19 @@ REASON = {
     "feature": "guarantee_circle_size",
     "value": 3.0,
     "contribution": 0.8,
-    "sentence": "It is in a guarantee circle of 3 firms",
-    "evidence": [{"text": "F0 → F1 → F2 → F0", "nodes": ["F0", "F1", "F2"]}],
+    "sentence": "Member of a guarantee circle of 3 firms",
+    "evidence": [
+        {"text": "F0 → F1 → F2 → F0", "nodes": ["F0", "F1", "F2"]},  # stored before steps
+        {
+            "text": "F0 –guarantees ¥1,000,000→ F1 [general penalty since 2025-01-01]",
+            "nodes": ["F0", "F1"],
+            "steps": [
+                ["firm", "F0", "F0", []],
+                ["guarantees", "out", 1e6, "CNY", None],
+                ["firm", "F1", "F1", [["penalty", "general", "2025-01-01"]]],
+            ],
+        },
+    ],
 }
 
 
@@ -231,7 +242,14 @@ def test_warnings_are_filtered_and_show_the_grade_change(data: BoardData) -> Non
     assert [r["enterprise_id"] for r in rows] == ["F0", "F8", "F6"]  # newest event first
     first = rows[0]
     assert first["grade_change"] == "C → D" and first["worsened"]
-    assert first["type_label"] == "风险分类变差" and first["region"] == "330203"
+    assert first["type_label"] == "风险分类变差" and first["region"] == "宁波市海曙区"
+    # Evidence and subject in words: relations, record kinds, names (here equal to the ids).
+    second = rows[1]
+    assert second["evidence_text"] == "F8 ←法定代表人— P2 —法定代表人→ F7"
+    assert second["subject_text"] == "严重违法失信名单 0" and second["state_label"] == "新"
+    english = warnings.warning_rows(data, AS_OF, "en")[1]
+    assert english["evidence_text"] == "F8 ←legal representative– P2 –legal representative→ F7"
+    assert english["type_label"] == "related firm got a bad record"
     assert [
         r["enterprise_id"]
         for r in warnings.warning_rows(data, AS_OF, "zh", types=["circle_member_default"])
@@ -311,7 +329,15 @@ def test_ego_graph_of_a_person_free_firm_is_just_the_firm(data: BoardData) -> No
 def test_the_enterprise_page_shows_grade_reasons_history_and_records(data: BoardData) -> None:
     page = texts(enterprise.render(data, AS_OF, "en", "F0"))
     assert "F0" in page and "0.500" in page and "m1" in page
-    assert "It is in a guarantee circle of 3 firms" in page and "F0 → F1 → F2 → F0" in page
+    assert "Member of a guarantee circle of 3 firms" in page and "F0 → F1 → F2 → F0" in page
+    assert "F0 –guarantees ¥1,000,000→ F1 [general penalty since 2025-01-01]" in page
+    assert "active" in page and "Haishu, Ningbo" in page
+    chinese = texts(enterprise.render(data, AS_OF, "zh", "F0"))
+    # Reasons, evidence, status, region and records in Chinese.
+    assert "属于 3 家企业组成的担保圈" in chinese and "Member of" not in chinese
+    assert "F0 —担保 ¥1,000,000→ F1［一般行政处罚，自 2025-01-01］" in chinese
+    assert "存续" in chinese and "宁波市海曙区" in chinese and "active" not in chinese
+    assert "一般 · 虚假宣传" in chinese  # the penalty's severity and grounds
     assert "虚假宣传" in page  # the penalty, in the records grid
     assert [(g.as_of, g.grade) for g in data.history("F0")] == [(PREVIOUS, "C"), (AS_OF, "D")]
     graded = data.graded("F0", AS_OF)

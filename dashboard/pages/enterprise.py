@@ -21,6 +21,8 @@ from dashboard.graph import (
     stylesheet,
 )
 from dashboard.i18n import Language, industry_label, text
+from graph_model.regions import region_name
+from risk.wording import NameOf, evidence_text, reason_sentence, record_detail, word
 
 
 def search_options(
@@ -69,12 +71,12 @@ def timeline_figure(records: list[dict[str, Any]], day: date, lang: Language) ->
         ys: list[Any] = []
         for r in mine:
             xs += [r["start"], r["end"] or day, None]
-            ys += [text(kind, lang)] * 2 + [None]
+            ys += [word("record_kind", kind, lang)] * 2 + [None]
         fig.add_scatter(
             x=xs,
             y=ys,
             mode="lines+markers",
-            name=text(kind, lang),
+            name=word("record_kind", kind, lang),
             line={"width": 8},
             hoverinfo="x+y",
         )
@@ -131,8 +133,8 @@ def _facts(data: BoardData, day: date, row: int, lang: Language) -> html.Div:
     capital = ent["registered_capital"]
     return html.Div(
         [
-            card(text("status", lang), str(ent["status"])),
-            card(text("region", lang), str(ent["region_code"] or "—")),
+            card(text("status", lang), word("status", ent["status"], lang) or "—"),
+            card(text("region", lang), region_name(ent["region_code"], lang)),
             card(text("industry", lang), industry_label(ent["industry"], lang)),
             card(text("capital", lang), f"¥{capital:,.0f}" if capital else "—"),
             card(text("established", lang), str(ent["established_on"] or "—")),
@@ -161,7 +163,7 @@ def _grade_block(record: Graded | None, lang: Language) -> html.Div:
     )
 
 
-def _reasons(record: Graded | None, lang: Language) -> html.Div:
+def _reasons(record: Graded | None, lang: Language, name: NameOf | None = None) -> html.Div:
     title = html.H3(text("reasons", lang))
     if record is None:
         return html.Div([title])
@@ -169,11 +171,15 @@ def _reasons(record: Graded | None, lang: Language) -> html.Div:
         return html.Div([title, notice(text("no_reasons", lang))])
     items = []
     for reason in record.reasons:
-        evidence = [html.Li(e.text, className="evidence") for e in reason.evidence]
+        evidence = [
+            html.Li(evidence_text(e.steps, lang, e.text, name), className="evidence")
+            for e in reason.evidence
+        ]
+        sentence = reason_sentence(reason.feature, reason.value, lang, reason.sentence)
         items.append(
             html.Li(
                 [
-                    html.Span(reason.sentence, className="reason"),
+                    html.Span(sentence, className="reason"),
                     html.Ul(evidence) if evidence else None,
                 ]
             )
@@ -209,9 +215,10 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
     state, elements, _ = on_tap(data, day, enterprise_id, None, None, lang)
     record_rows = [
         {
-            **{k: r.get(k) for k in ("kind", "reason", "authority")},
+            "authority": r.get("authority"),
+            "reason": record_detail(r, lang),
             "row_id": str(r["id"]),
-            "kind_label": text(r["kind"], lang),
+            "kind_label": word("record_kind", r["kind"], lang),
             "start": str(r["start"]),
             "end": str(r["end"] or ""),
         }
@@ -227,7 +234,7 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
             _grade_block(record, lang),
             html.Div(
                 [
-                    html.Div([_reasons(record, lang)], className="column"),
+                    html.Div([_reasons(record, lang, data.node_name(day))], className="column"),
                     html.Div(
                         [
                             dcc.Graph(

@@ -18,6 +18,7 @@ from dashboard.data import BoardData
 from dashboard.graph import GraphIndex, path_elements, stylesheet
 from dashboard.i18n import Language, text
 from graph_model.csv_cells import write_safe_csv
+from risk.wording import word
 
 DRAWN_PATHS = 60
 """Paths drawn for one black-listed enterprise at most (the riskiest related firms first);
@@ -47,12 +48,12 @@ def readable_paths(
         here = root
         words = [names.get(root) or root]
         for source, rel_type, target in path:
-            word = text(rel_type, lang)
+            said = word("relation", rel_type, lang)
             if source == here:
-                words += [f"—{word}→", names.get(target) or target]
+                words += [f"—{said}→", names.get(target) or target]
                 here = target
             else:
-                words += [f"←{word}—", names.get(source) or source]
+                words += [f"←{said}—", names.get(source) or source]
                 here = source
         out.append(" ".join(words))
     return out

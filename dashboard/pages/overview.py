@@ -14,6 +14,8 @@ from dashboard.components import card, column, grade_colours, grid, notice, styl
 from dashboard.data import RECORD_KINDS, BoardData
 from dashboard.i18n import Language, industry_label, text
 from dashboard.pages.warnings import warning_rows
+from graph_model.regions import region_name
+from risk.wording import word
 
 
 def grade_bars(
@@ -32,7 +34,7 @@ def grade_bars(
         per = {r["group"]: r["count"] for r in rows if r["grade"] == grade}
         fig.add_bar(
             name=grade,
-            x=[industry_label(g, lang) if industries else g for g in groups],
+            x=[industry_label(g, lang) if industries else region_name(g, lang) for g in groups],
             y=[per.get(g, 0) for g in groups],
             marker_color=colour,
         )
@@ -64,7 +66,7 @@ def records_bars(active: dict[str, int], lang: Language) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=[active[k] for k in RECORD_KINDS],
-            y=[text(k, lang) for k in RECORD_KINDS],
+            y=[word("record_kind", k, lang) for k in RECORD_KINDS],
             orientation="h",
             marker_color="#546e7a",
         )

@@ -17,13 +17,14 @@ import pyarrow.parquet as pq
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import ValidationError
 
-from dashboard.components import column, grid, notice
+from dashboard.components import column, grid, notice, region_options
 from dashboard.data import BoardData
 from dashboard.i18n import Language, industry_label, text
 from risk.model.scores import scores_file
 from risk.supervision.inspectors import InspectorFileError
 from risk.supervision.plans import PlanError, PlanRecord, draw_plan, publication, replay
 from risk.supervision.sampling import PlanSpec, SamplingError, presets
+from risk.wording import NameOf, plan_reason, word
 
 
 def draw(
@@ -85,8 +86,15 @@ def replay_plan(
     return "ok", text("replay_ok", lang, n=f"{len(record.objects):,}")
 
 
-def plan_view(record: PlanRecord, lang: Language) -> html.Div:
-    """A plan: class sizes, objects with inspectors, recusals, and the export buttons."""
+def plan_names(data: BoardData, record: PlanRecord) -> NameOf | None:
+    """Names of the firms a plan names, from the snapshot it was drawn on (None without)."""
+    day = date.fromisoformat(record.spec["as_of"])
+    return data.node_name(day) if day in data.dates() else None
+
+
+def plan_view(record: PlanRecord, lang: Language, name: NameOf | None = None) -> html.Div:
+    """A plan: class sizes, objects with inspectors, recusals, and the export buttons;
+    recorded reasons in ``lang``, firms by ``name`` where known."""
     drawn: dict[str, int] = {}
     for o in record.objects:
         drawn[o["grade"]] = drawn.get(o["grade"], 0) + 1
@@ -102,8 +110,9 @@ def plan_view(record: PlanRecord, lang: Language) -> html.Div:
     ]
     objects = [
         {
-            **{k: o[k] for k in ("id", "name", "grade", "reason")},
-            "selected": text(o["selected"], lang),
+            **{k: o[k] for k in ("id", "name", "grade")},
+            "reason": plan_reason(o["reason"], lang, name),
+            "selected": word("selected", o["selected"], lang),
             "inspectors": " ".join(o["inspectors"]),
             "score": round(o["score"], 4),
         }
@@ -113,7 +122,8 @@ def plan_view(record: PlanRecord, lang: Language) -> html.Div:
         {
             "inspector": r["inspector"],
             "enterprise": r["enterprise"],
-            "reason": r["reason"],
+            "enterprise_name": (name(r["enterprise"]) if name else None) or r["enterprise"],
+            "reason": plan_reason(r["reason"], lang, name),
             "hops": r["hops"],
             # An inspector may be recused from one firm on several grounds: one row each.
             "row_id": str(k),
@@ -174,7 +184,7 @@ def plan_view(record: PlanRecord, lang: Language) -> html.Div:
                 recusals,
                 [
                     column("inspector", lang),
-                    column("enterprise", lang, "id"),
+                    column("enterprise_name", lang, "name", minWidth=200),
                     column("reason", lang, minWidth=300),
                     column("hops", lang),
                 ],
@@ -241,7 +251,8 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
                         value=default,
                         clearable=False,
                         options=[
-                            {"label": p["title"], "value": k} for k, p in rules["presets"].items()
+                            {"label": p.get(f"title_{lang}", p["title"]), "value": k}
+                            for k, p in rules["presets"].items()
                         ],
                     ),
                 ]
@@ -253,7 +264,7 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
                     dcc.Dropdown(
                         id="plan-regions",
                         multi=True,
-                        options=[{"label": r, "value": r} for r in regions],
+                        options=region_options(regions, lang),
                     ),
                 ]
             ),
@@ -380,7 +391,8 @@ def register(app: Dash, data: BoardData) -> None:
         if isinstance(result, str):
             return no_update, no_update, notice(result, "error"), no_update
         message = text("plan_saved", lang, plan=result.plan_id, seed=result.seed)
-        return plan_view(result, lang), result.plan_id, notice(message, "ok"), data.plan_ids()
+        view = plan_view(result, lang, plan_names(data, result))
+        return view, result.plan_id, notice(message, "ok"), data.plan_ids()
 
     @app.callback(
         Output("plan-result", "children", allow_duplicate=True),
@@ -392,7 +404,8 @@ def register(app: Dash, data: BoardData) -> None:
     def _show(plan_id: str | None, lang: Language) -> tuple[Any, ...]:
         if not plan_id:
             return no_update, no_update
-        return plan_view(data.plan(plan_id), lang), plan_id
+        record = data.plan(plan_id)
+        return plan_view(record, lang, plan_names(data, record)), plan_id
 
     @app.callback(
         Output("plan-message", "children", allow_duplicate=True),

@@ -13,10 +13,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard.components import column, grid, notice
+from dashboard.components import column, grid, notice, region_options
 from dashboard.data import BoardData
 from dashboard.i18n import Language, text
+from graph_model.regions import region_name
 from risk.supervision.warnings import WARNING_TYPES
+from risk.wording import warning_evidence, warning_subject, word
 
 
 def warning_rows(
@@ -49,6 +51,7 @@ def warning_rows(
     now = [str(grades.grade[r]) if grades and r >= 0 else "" for r in known]
     before = [str(previous[r]) if r >= 0 else "" for r in known]
     level = {g: i for i, g in enumerate(grades.classes)} if grades else {}
+    name = data.node_name(day)
     out = []
     for k, row in enumerate(warnings.to_pylist()):
         a, b = before[k], now[k]
@@ -61,10 +64,12 @@ def warning_rows(
             {
                 **row,
                 "row_id": f"{row['enterprise_id']}|{row['id']}",
-                "type_label": text(row["type"], lang),
-                "state_label": text(row["state"], lang),
+                "type_label": word("warning_type", row["type"], lang),
+                "state_label": word("warning_state", row["state"], lang),
+                "subject_text": warning_subject(row["subject"], lang),
+                "evidence_text": warning_evidence(row["evidence"], lang, name),
                 "name": names[k] or row["enterprise_id"],
-                "region": region[k] or "—",
+                "region": region_name(region[k], lang),
                 "grade_change": f"{a or '—'} → {b or '—'}",
                 "worsened": worse,
             }
@@ -84,13 +89,15 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
         [
             dcc.Dropdown(
                 id="warnings-types",
-                options=[{"label": text(t, lang), "value": t} for t in WARNING_TYPES],
+                options=[
+                    {"label": word("warning_type", t, lang), "value": t} for t in WARNING_TYPES
+                ],
                 multi=True,
                 placeholder=f"{text('warning_type', lang)}: {text('all', lang)}",
             ),
             dcc.Dropdown(
                 id="warnings-regions",
-                options=[{"label": r, "value": r} for r in regions],
+                options=region_options(regions, lang),
                 multi=True,
                 placeholder=f"{text('region', lang)}: {text('all', lang)}",
             ),
@@ -129,8 +136,8 @@ def warning_columns(lang: Language) -> list[dict[str, Any]]:
         column("region", lang),
         column("state_label", lang, "warning_state"),
         column("disputed", lang),
-        column("subject", lang),
-        column("evidence", lang, minWidth=320, tooltipField="evidence"),
+        column("subject_text", lang, "subject", minWidth=160, tooltipField="subject_text"),
+        column("evidence_text", lang, "evidence", minWidth=360, tooltipField="evidence_text"),
     ]
 
 

@@ -29,6 +29,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -54,15 +55,30 @@ _ROLE_WORDS = {"LEGAL_REP": "legal representative", "HOLDS_SHARES": "shareholder
 _CONTACT_WORDS = {"address": "address", "phone": "phone", "email": "e-mail"}
 
 
+Step = list[Any]
+"""One token of a piece of evidence, in no language: ``["firm", id, name, notes]`` (notes:
+``[kind, detail, since]`` of its bad records), ``["person", id, name]``, or a tie or phrase
+(``["roles", [codes]]``, ``["holds", "out"|"in", share]``, ``["guarantees", "out"|"in",
+amount, currency, defaulted_on]``, ``["related"]``, ``["chain", stake]``,
+``["listed_itself"]``, ``["cross_holding"]``, ``["guarantee_cycle"]``, ``["mutual"]``,
+``["same", contact, value, [nodes], more]``). :func:`risk.wording.evidence_text` puts them
+in words, in Chinese or English."""
+
+
 @dataclass(frozen=True)
 class Evidence:
-    """One piece of evidence: a readable line and the ids of the nodes it names, in order."""
+    """One piece of evidence: a readable line (English), the ids of the nodes it names, in
+    order, and the same line as language-free steps (empty in reasons stored before them)."""
 
     text: str
     nodes: tuple[str, ...]
+    steps: tuple[Step, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"text": self.text, "nodes": list(self.nodes)}
+        out: dict[str, object] = {"text": self.text, "nodes": list(self.nodes)}
+        if self.steps:
+            out["steps"] = [list(s) for s in self.steps]
+        return out
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,34 @@ def _money(amount: float, currency: str) -> str:
     return f"¥{amount:,.0f}" if currency == "CNY" else f"{amount:,.0f} {currency}"
 
 
+def _share(value: float) -> float | None:
+    """A stake or an amount for a step: None when unknown (JSON has no NaN)."""
+    return None if np.isnan(value) else float(value)
+
+
+def _note_text(note: tuple[str, str, str]) -> str:
+    """A bad record of a firm in the English of the stored text: 'black list since …'."""
+    kind, detail, since = note
+    if kind == "abnormal_list":
+        what = f"abnormal list ({detail})"
+    elif kind == "penalty":
+        what = f"{detail} penalty"
+    elif kind == "commitment":
+        what = "broken credit commitment"
+    else:
+        what = kind.replace("_", " ")
+    return f"{what} since {since}"
+
+
+def _cycle_steps(label: str, tie: Step, nodes: list[Step]) -> list[Step]:
+    """``[label], n1, tie, n2, tie, …, nk, tie``: a cycle told from its first node, the
+    caller closing it with the first node again."""
+    out: list[Step] = [[label]]
+    for node in nodes:
+        out += [node, tie]
+    return out
+
+
 class EvidenceFinder:
     """Evidence for the graph features of one snapshot; indexes are built once, on first use."""
 
@@ -116,7 +160,7 @@ class EvidenceFinder:
         # Searches and hops of the enterprise explained last: its reasons often share them
         # (two contagion features, the same first hop on several paths).
         self._memo_row = -1
-        self._hops: dict[tuple[int, int], tuple[str, tuple[str, ...]]] = {}
+        self._hops: dict[tuple[int, int], tuple[str, tuple[str, ...], tuple[Step, ...]]] = {}
         self._searches: dict[tuple[int, str], list[Evidence]] = {}
         self._finders: dict[str, Callable[[int], list[Evidence]]] = {
             "legal_rep_other_firms": functools.partial(self._people, ("LEGAL_REP",), "any"),
@@ -259,8 +303,9 @@ class EvidenceFinder:
         return out
 
     @functools.cached_property
-    def _notes(self) -> dict[int, str]:
-        """What makes each enterprise with a bad record bad, e.g. 'black list since …'."""
+    def _notes(self) -> dict[int, list[tuple[str, str, str]]]:
+        """What makes each enterprise with a bad record bad: (kind, detail, since) per record,
+        the detail being the abnormal list's reason or the penalty's severity."""
         rec = self.ctx.records
         table = rec.table
         serious = flags(pc.not_equal(table["severity"], "minor"))
@@ -271,26 +316,36 @@ class EvidenceFinder:
         )
         reason = np.asarray(pc.fill_null(table["reason"], "").to_numpy(zero_copy_only=False))
         severity = np.asarray(pc.fill_null(table["severity"], "").to_numpy(zero_copy_only=False))
-        notes: dict[int, list[str]] = {}
+        notes: dict[int, list[tuple[str, str, str]]] = {}
         for i in np.flatnonzero(chosen):
             kind = str(rec.kind[i])
             since = date.fromordinal(_EPOCH.toordinal() + int(rec.start[i])).isoformat()
-            if kind == "abnormal_list":
-                what = f"abnormal list ({reason[i]})"
-            elif kind == "penalty":
-                what = f"{severity[i]} penalty"
-            elif kind == "commitment":
-                what = "broken credit commitment"
-            else:
-                what = kind.replace("_", " ")
-            notes.setdefault(int(rec.enterprise[i]), []).append(f"{what} since {since}")
-        return {firm: "; ".join(sorted(parts)) for firm, parts in notes.items()}
+            detail = {"abnormal_list": reason[i], "penalty": severity[i]}.get(kind, "")
+            notes.setdefault(int(rec.enterprise[i]), []).append((kind, str(detail), since))
+        return {firm: sorted(parts, key=_note_text) for firm, parts in notes.items()}
 
     def _label(self, node: int) -> str:
         """A node's name, with the bad records of an enterprise in brackets."""
         name = str(self._names[node]) or str(self._ids[node])
-        note = self._notes.get(node) if node < self._n else None
-        return f"{name} [{note}]" if note else name
+        notes = self._notes.get(node) if node < self._n else None
+        return f"{name} [{'; '.join(_note_text(n) for n in notes)}]" if notes else name
+
+    def _node(self, node: int) -> Step:
+        """A node as a step: an enterprise with its bad records, or a person."""
+        if node >= self._n:
+            return ["person", str(self._ids[node]), str(self._names[node])]
+        notes = [list(n) for n in self._notes.get(node, [])]
+        return ["firm", str(self._ids[node]), str(self._names[node]), notes]
+
+    def _roles_step(self, person: int, firm: int) -> Step:
+        """The roles of ``person`` at ``firm`` as codes (``LEGAL_REP``, ``director``…)."""
+        links, kind = self._roles
+        rows = links.by_src.of(person)
+        rows = rows[links.dst[rows] == firm]
+        codes = [
+            str(links.value[r]) if kind[r] == "OFFICER" else str(kind[r]) for r in rows.tolist()
+        ]
+        return ["roles", list(dict.fromkeys(codes)) or ["related"]]
 
     def _role_of(self, person: int, firm: int) -> str:
         """The roles of ``person`` at ``firm`` in words, e.g. 'legal representative/director'."""
@@ -328,52 +383,70 @@ class EvidenceFinder:
                     f"{self._label(row)} –[{self._role_of(person, row)}]– {self._label(person)} "
                     f"–[{self._role_of(person, other)}]– {self._label(other)}"
                 )
-                out.append(Evidence(text, (self._ids[row], self._ids[person], self._ids[other])))
+                steps = (
+                    self._node(row),
+                    self._roles_step(person, row),
+                    self._node(person),
+                    self._roles_step(person, other),
+                    self._node(other),
+                )
+                ids = (self._ids[row], self._ids[person], self._ids[other])
+                out.append(Evidence(text, ids, steps))
                 if len(out) >= self.limit:
                     return out
         return out
 
     # -- contagion ------------------------------------------------------------------------
-    def _hop(self, a: int, b: int) -> tuple[str, tuple[str, ...]]:
+    def _hop(self, a: int, b: int) -> tuple[str, tuple[str, ...], tuple[Step, ...]]:
         """Why enterprises ``a`` and ``b`` are related (one hop of the related-enterprise
-        graph): the text from ``a`` (not included) to ``b``, and the ids after ``a``."""
+        graph): the text from ``a`` (not included) to ``b``, the ids after ``a`` and the
+        steps after ``a``."""
         if (a, b) not in self._hops:
             self._hops[a, b] = self._find_hop(a, b)
         return self._hops[a, b]
 
-    def _find_hop(self, a: int, b: int) -> tuple[str, tuple[str, ...]]:
+    def _find_hop(self, a: int, b: int) -> tuple[str, tuple[str, ...], tuple[Step, ...]]:
         links, _ = self._roles
         for r in links.by_dst.of(a):
             person = int(links.src[r])
             if self._firms_per_person[person] > HUB_PERSON_CAP:
                 continue  # hubs do not relate firms (as in the features)
             if np.any(links.dst[links.by_src.of(person)] == b):
-                text = self._edge(a, person)[0] + self._edge(person, b)[0]
-                return text, (self._ids[person], self._ids[b])
+                first, second = self._edge(a, person), self._edge(person, b)
+                return first[0] + second[0], (self._ids[person], self._ids[b]), first[2] + second[2]
         return self._edge(a, b)
 
-    def _edge(self, a: int, b: int) -> tuple[str, tuple[str, ...]]:
+    def _edge(self, a: int, b: int) -> tuple[str, tuple[str, ...], tuple[Step, ...]]:
         """A direct relation between nodes ``a`` and ``b`` (a person's role at a firm, a
-        shareholding or a guarantee, either way): text from ``a`` to ``b`` and b's id."""
+        shareholding or a guarantee, either way): text from ``a`` to ``b``, b's id, and the
+        tie and ``b`` as steps."""
+        end = (self._ids[b],)
         if a >= self._n or b >= self._n:
             person, firm = (a, b) if a >= self._n else (b, a)
-            return f" –[{self._role_of(person, firm)}]– {self._label(b)}", (self._ids[b],)
+            text = f" –[{self._role_of(person, firm)}]– {self._label(b)}"
+            return text, end, (self._roles_step(person, firm), self._node(b))
         shares = self._shares
-        for holder, held, arrow in ((a, b, " –holds {}→ "), (b, a, " ←holds {}– ")):
+        for holder, held, way, arrow in (
+            (a, b, "out", " –holds {}→ "),
+            (b, a, "in", " ←holds {}– "),
+        ):
             for r in shares.by_src.of(holder):
                 if shares.dst[r] == held:
-                    return arrow.format(_percent(shares.value[r])) + self._label(b), (self._ids[b],)
+                    share = _share(shares.value[r])
+                    text = arrow.format(_percent(shares.value[r])) + self._label(b)
+                    return text, end, (["holds", way, share], self._node(b))
         g = self._guarantee_links
         amount, currency, _ = self._guarantee_props
-        for guarantor, guaranteed, arrow in (
-            (a, b, " –guarantees {}→ "),
-            (b, a, " ←guarantees {}– "),
+        for guarantor, guaranteed, way, arrow in (
+            (a, b, "out", " –guarantees {}→ "),
+            (b, a, "in", " ←guarantees {}– "),
         ):
             for r in g.by_src.of(guarantor):
                 if g.dst[r] == guaranteed:
                     money = _money(amount[r], currency[r])
-                    return arrow.format(money) + self._label(b), (self._ids[b],)
-        return f" –related– {self._label(b)}", (self._ids[b],)
+                    tie = ["guarantees", way, _share(amount[r]), str(currency[r]), None]
+                    return arrow.format(money) + self._label(b), end, (tie, self._node(b))
+        return f" –related– {self._label(b)}", end, (["related"], self._node(b))
 
     def _related(self, hops: int, which: str, row: int) -> list[Evidence]:
         """Paths of at most ``hops`` hops of the related-enterprise graph to related firms
@@ -393,7 +466,11 @@ class EvidenceFinder:
         if not self.ctx.listed[row]:
             return paths
         # PageRank restarts at listed firms: a listed firm's own score is high.
-        itself = Evidence(f"{self._label(row)} is listed itself", (self._ids[row],))
+        itself = Evidence(
+            f"{self._label(row)} is listed itself",
+            (self._ids[row],),
+            (self._node(row), ["listed_itself"]),
+        )
         return [itself, *paths]
 
     def _search(
@@ -402,7 +479,7 @@ class EvidenceFinder:
         row: int,
         hops: int,
         target: np.ndarray,
-        step: Callable[[int, int], tuple[str, tuple[str, ...]]],
+        step: Callable[[int, int], tuple[str, tuple[str, ...], tuple[Step, ...]]],
     ) -> list[Evidence]:
         """Breadth-first search from ``row`` to ``target`` nodes, one NumPy step per hop,
         stopped once a hop has found enough or ``MAX_VISITED`` nodes were reached; each path
@@ -433,12 +510,13 @@ class EvidenceFinder:
             while path[-1] in parent:
                 path.append(parent[path[-1]])
             path.reverse()
-            text, ids = self._label(row), [self._ids[row]]
+            text, ids, steps = self._label(row), [self._ids[row]], [self._node(row)]
             for a, b in itertools.pairwise(path):
-                part, step_ids = step(a, b)
+                part, step_ids, step_steps = step(a, b)
                 text += part
                 ids.extend(step_ids)
-            out.append(Evidence(text, tuple(ids)))
+                steps.extend(step_steps)
+            out.append(Evidence(text, tuple(ids), tuple(steps)))
         return out
 
     # -- ownership ------------------------------------------------------------------------
@@ -469,13 +547,15 @@ class EvidenceFinder:
 
         out = []
         for edges, stake in sorted(chains, key=rank)[: self.limit]:
-            text = self._label(row)
+            text, steps = self._label(row), [self._node(row)]
             for r in edges:
                 text += f" ←{_percent(shares.value[r])}– {self._label(int(shares.src[r]))}"
+                steps += [["holds", "in", _share(shares.value[r])], self._node(int(shares.src[r]))]
             if len(edges) > 1:
                 text += f" (through the chain: {_percent(stake)})"
+                steps.append(["chain", _share(stake)])
             nodes = (self._ids[row], *(self._ids[shares.src[r]] for r in edges))
-            out.append(Evidence(text, nodes))
+            out.append(Evidence(text, nodes, tuple(steps)))
         return out
 
     def _holdings(self, row: int) -> list[Evidence]:
@@ -487,7 +567,8 @@ class EvidenceFinder:
         for r in edges[order][: self.limit]:
             firm = int(shares.dst[r])
             text = f"{self._label(row)} –holds {_percent(shares.value[r])} of→ {self._label(firm)}"
-            out.append(Evidence(text, (self._ids[row], self._ids[firm])))
+            steps = (self._node(row), ["holds", "out", _share(shares.value[r])], self._node(firm))
+            out.append(Evidence(text, (self._ids[row], self._ids[firm]), steps))
         return out
 
     def _cycle(self, links: _Links, row: int, max_length: int) -> list[int] | None:
@@ -520,7 +601,9 @@ class EvidenceFinder:
         if cycle is None:
             return []
         text = " –holds→ ".join(self._label(n) for n in [*cycle, row])
-        return [Evidence(f"cross-holding: {text}", tuple(self._ids[n] for n in cycle))]
+        steps = _cycle_steps("cross_holding", ["holds", "out", None], [*map(self._node, cycle)])
+        nodes = tuple(self._ids[n] for n in cycle)
+        return [Evidence(f"cross-holding: {text}", nodes, (*steps, self._node(row)))]
 
     # -- guarantees -----------------------------------------------------------------------
     def _circle(self, row: int) -> list[Evidence]:
@@ -528,7 +611,10 @@ class EvidenceFinder:
         if cycle is None:
             return []
         text = " –guarantees→ ".join(self._label(n) for n in [*cycle, row])
-        return [Evidence(f"guarantee cycle: {text}", tuple(self._ids[n] for n in cycle))]
+        tie = ["guarantees", "out", None, None, None]
+        steps = _cycle_steps("guarantee_cycle", tie, [*map(self._node, cycle)])
+        nodes = tuple(self._ids[n] for n in cycle)
+        return [Evidence(f"guarantee cycle: {text}", nodes, (*steps, self._node(row)))]
 
     def _mutual(self, row: int) -> list[Evidence]:
         g = self._guarantee_links
@@ -538,6 +624,7 @@ class EvidenceFinder:
             Evidence(
                 f"{self._label(row)} ⇄ guarantee each other ⇄ {self._label(p)}",
                 (self._ids[row], self._ids[p]),
+                (self._node(row), ["mutual"], self._node(p)),
             )
             for p in partners[: self.limit]
         ]
@@ -560,7 +647,10 @@ class EvidenceFinder:
             text = (
                 f"{self._label(guarantor)} –guarantees {money}{default}→ {self._label(guaranteed)}"
             )
-            out.append(Evidence(text, (self._ids[row], self._ids[o])))
+            when = defaulted[r].isoformat() if has_default[i] else None
+            tie = ["guarantees", "out", _share(amount[r]), str(currency[r]), when]
+            steps = (self._node(guarantor), tie, self._node(guaranteed))
+            out.append(Evidence(text, (self._ids[row], self._ids[o]), steps))
         return out
 
     # -- suspected relations ----------------------------------------------------------------
@@ -590,10 +680,14 @@ class EvidenceFinder:
             shown = ", ".join(self._label(int(f)) for f in others[: self.limit])
             more = f" and {len(others) - self.limit} more" if len(others) > self.limit else ""
             value = f" {values[g].as_py()}" if contact == "address" else ""
+            extra = max(len(others) - self.limit, 0)
+            listed = [self._node(int(f)) for f in others[: self.limit]]
+            same = ["same", contact, values[g].as_py() if contact == "address" else None]
             out.append(
                 Evidence(
                     f"same {_CONTACT_WORDS[contact]}{value} as {shown}{more}",
                     (self._ids[row], *(self._ids[f] for f in others[: self.limit])),
+                    ([*same, listed, extra],),
                 )
             )
         return out

@@ -49,7 +49,10 @@ class Reason:
             value=data["value"],
             contribution=data["contribution"],
             sentence=data["sentence"],
-            evidence=tuple(Evidence(e["text"], tuple(e["nodes"])) for e in data["evidence"]),
+            evidence=tuple(
+                Evidence(e["text"], tuple(e["nodes"]), tuple(e.get("steps", ())))
+                for e in data["evidence"]
+            ),
         )
 
 
