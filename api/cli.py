@@ -85,6 +85,34 @@ from risk.supervision.watchlists import (
     remove_members,
     show_watchlist,
 )
+from risk.wording import (
+    LANGUAGES,
+    Language,
+    evidence_text,
+    reason_sentence,
+    warning_evidence,
+    warning_subject,
+    word,
+)
+
+LanguageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--language",
+        help="zh or en: reasons, evidence and warning words in that language (risk/wording.py);"
+        " without it, as stored.",
+    ),
+]
+
+
+def _language(value: str | None) -> Language | None:
+    """The ``--language`` asked for: None to print as stored; zh or en, else a usage error."""
+    if value is None:
+        return None
+    if value not in LANGUAGES:
+        raise typer.BadParameter(f"--language must be zh or en, not {value!r}")
+    return "zh" if value == "zh" else "en"
+
 
 app = typer.Typer(
     help="CreditGraph: graph analytics for enterprise credit supervision.",
@@ -534,15 +562,20 @@ def score(
     typer.echo(f"scores: {path}")
 
 
-def _print_grade(record: GradeRecord) -> None:
+def _print_grade(record: GradeRecord, lang: Language | None = None) -> None:
+    """Grade, score, rank and reasons; the reasons in ``lang`` when given, else as stored."""
     typer.echo(
         f"{record.enterprise_id} as of {record.as_of} (model {record.model_version}): grade "
         f"{record.grade}, score {record.score:.4f}, rank {record.rank:,} of {record.population:,}"
     )
     for i, reason in enumerate(record.reasons or [], 1):
-        typer.echo(f"  {i}. {reason.sentence}  (+{reason.contribution:.2f} log-odds)")
+        sentence = reason.sentence
+        if lang is not None:
+            sentence = reason_sentence(reason.feature, reason.value, lang, reason.sentence)
+        typer.echo(f"  {i}. {sentence}  (+{reason.contribution:.2f} log-odds)")
         for item in reason.evidence:
-            typer.echo(f"       · {item.text}")
+            said = item.text if lang is None else evidence_text(item.steps, lang, item.text)
+            typer.echo(f"       · {said}")
     if record.reasons == []:
         typer.echo("  no feature raised its score above the average")
 
@@ -557,6 +590,7 @@ def explain(
         str | None, typer.Option(help="Model version; default: current, else latest.")
     ] = None,
     history: Annotated[bool, typer.Option(help="Also list its grades on every date.")] = False,
+    language: LanguageOption = None,
 ) -> None:
     """Why an enterprise got its grade on a date: score, rank, reasons and graph evidence.
 
@@ -564,6 +598,7 @@ def explain(
     enterprise was not explained then.
     """
     settings = _settings()
+    lang = _language(language)
     if as_of:
         day = _as_of(as_of)
     else:
@@ -576,7 +611,7 @@ def explain(
             record = explain_job(settings, store, enterprise_id, day, model)
     except (ModelError, StoreError) as exc:
         raise _fail(str(exc)) from None
-    _print_grade(record)
+    _print_grade(record, lang)
     if history:
         typer.echo("history:")
         for past in grade_history(settings.scores_dir, enterprise_id):
@@ -1143,11 +1178,17 @@ def warnings_raise(
     )
 
 
-def _print_warning(w: StoredWarning, names: dict[str, str]) -> None:
-    """A warning in two lines; persons of its evidence by name (``names``), where known."""
+def _print_warning(w: StoredWarning, names: dict[str, str], lang: Language | None = None) -> None:
+    """A warning in two lines; persons of its evidence by name (``names``), where known;
+    type, state and evidence in words of ``lang`` when given."""
     mark = " DISPUTED" if w.disputed else ""
-    typer.echo(f"#{w.id} {w.state:<6} {w.type:<22} {w.enterprise_id}  {w.event_on}{mark}")
-    typer.echo(f"    {with_names(w.evidence, names)}")
+    if lang is None:
+        typer.echo(f"#{w.id} {w.state:<6} {w.type:<22} {w.enterprise_id}  {w.event_on}{mark}")
+        typer.echo(f"    {with_names(w.evidence, names)}")
+        return
+    state, kind = word("warning_state", w.state, lang), word("warning_type", w.type, lang)
+    typer.echo(f"#{w.id} {state}  {kind}  {w.enterprise_id}  {w.event_on}{mark}")
+    typer.echo(f"    {warning_evidence(w.evidence, lang, names.get)}")
 
 
 def _warning_names(settings: Settings, warnings: list[StoredWarning]) -> dict[str, str]:
@@ -1165,9 +1206,11 @@ def warnings_list(
     enterprise: Annotated[str | None, typer.Option(help="Only this enterprise.")] = None,
     as_of: Annotated[str | None, typer.Option(help="Only raised for this date.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+    language: LanguageOption = None,
 ) -> None:
     """Stored warnings, newest run first."""
     settings = _settings()
+    lang = _language(language)
     day = _as_of(as_of) if as_of else None
     try:
         with _read_registry(settings) as registry:
@@ -1192,7 +1235,7 @@ def warnings_list(
         raise _fail(str(exc)) from None
     names = _warning_names(settings, found)
     for w in found:
-        _print_warning(w, names)
+        _print_warning(w, names, lang)
     _not_shown(len(found), total, "warnings")
     typer.echo(f"{total:,} warning(s)")
     if not settings.supervision_path.exists():
@@ -1200,16 +1243,21 @@ def warnings_list(
 
 
 @warnings_app.command("show")
-def warnings_show(warning_id: Annotated[int, typer.Argument(help="Warning number.")]) -> None:
+def warnings_show(
+    warning_id: Annotated[int, typer.Argument(help="Warning number.")],
+    language: LanguageOption = None,
+) -> None:
     """A warning with its evidence and the history of its state."""
     settings = _settings()
+    lang = _language(language)
     try:
         with _read_registry(settings) as registry:
             w, history = get_warning(registry, warning_id)
     except SupervisionError as exc:
         raise _fail(str(exc)) from None
-    _print_warning(w, _warning_names(settings, [w]))
-    typer.echo(f"    subject {w.subject}, raised for {w.as_of}")
+    _print_warning(w, _warning_names(settings, [w]), lang)
+    subject = w.subject if lang is None else warning_subject(w.subject, lang)
+    typer.echo(f"    subject {subject}, raised for {w.as_of}")
     for h in history:
         note = f": {h.note}" if h.note else ""
         typer.echo(f"    {h.at} {h.actor} {h.from_state} → {h.to_state}{note}")

@@ -26,6 +26,7 @@ from risk.model.scores import GradeRecord
 from risk.screening import Level, Status
 from risk.snapshot_index import SnapshotIndex, finite
 from risk.supervision.walk import Step
+from risk.wording import Language, evidence_text, reason_sentence
 
 USCC_EXAMPLE = "91350100M000100Y43"
 MAX_LIMIT = 200
@@ -204,7 +205,7 @@ class RecordOut(Model):
 
 
 class EvidenceOut(Model):
-    text: str
+    text: str = Field(description="The evidence in words, in the Accept-Language language")
     nodes: list[str]
 
 
@@ -214,17 +215,23 @@ class ReasonOut(Model):
     feature: str = Field(examples=["legal_rep_bad_firms"])
     value: float | None
     contribution: float = Field(description="Log-odds contribution (TreeSHAP)")
-    sentence: str
+    sentence: str = Field(
+        description="The catalog's sentence for the value, in the Accept-Language language",
+        examples=["Its legal representative leads 3 other firm(s) with bad records"],
+    )
     evidence: list[EvidenceOut]
 
     @classmethod
-    def of(cls, reason: Reason) -> ReasonOut:
+    def of(cls, reason: Reason, lang: Language = "en") -> ReasonOut:
         return cls(
             feature=reason.feature,
             value=finite(reason.value),
             contribution=reason.contribution,
-            sentence=reason.sentence,
-            evidence=[EvidenceOut(text=e.text, nodes=list(e.nodes)) for e in reason.evidence],
+            sentence=reason_sentence(reason.feature, reason.value, lang, reason.sentence),
+            evidence=[
+                EvidenceOut(text=evidence_text(e.steps, lang, e.text), nodes=list(e.nodes))
+                for e in reason.evidence
+            ],
         )
 
 
@@ -242,7 +249,7 @@ class GradeOut(Model):
     )
 
     @classmethod
-    def of(cls, record: GradeRecord) -> GradeOut:
+    def of(cls, record: GradeRecord, lang: Language = "en") -> GradeOut:
         return cls(
             as_of=record.as_of,
             model_version=record.model_version,
@@ -250,7 +257,7 @@ class GradeOut(Model):
             score=record.score,
             rank=record.rank,
             population=record.population,
-            reasons=[ReasonOut.of(r) for r in record.reasons]
+            reasons=[ReasonOut.of(r, lang) for r in record.reasons]
             if record.reasons is not None
             else None,
         )
@@ -532,7 +539,16 @@ class WarningOut(Model):
     subject: str
     event_on: str
     as_of: str
-    evidence: str
+    evidence: str = Field(
+        description="The path to the cause in store ids and relation types, as raised",
+        examples=["F8 <-[LEGAL_REP]- P2 -[LEGAL_REP]-> F7 -[HAS_RECORD]-> black_list:HM-1"],
+    )
+    evidence_text: str = Field(
+        description="The same path in words, in the Accept-Language language (ids as stored)",
+        examples=[
+            "F8 ←legal representative– P2 –legal representative→ F7 –record→ black list HM-1"
+        ],
+    )
     disputed: bool
     state: str
 

@@ -559,3 +559,28 @@ def test_persons_are_shown_by_name(on_demo: Path) -> None:
     warning = out.split("#")[1].split()[0]
     code, out = run("warnings", "show", warning)
     assert code == 0 and not PERSON_KEY.search(out), out
+
+
+def test_explain_and_warnings_speak_the_language_asked_for(on_demo: Path) -> None:
+    """``--language zh`` puts reasons, evidence and warning words in Chinese (risk/wording.py,
+    as the board and the API do); without it, they print as stored."""
+    import re
+
+    import pyarrow.parquet as pq
+
+    (scores,) = (on_demo / "scores" / _scored(on_demo)[-1]).glob("*.parquet")
+    table = pq.read_table(scores, columns=["id", "rank"]).sort_by("rank")
+    worst = str(table["id"][0])
+    code, chinese = run("explain", worst, "--language", "zh")
+    assert code == 0, chinese
+    reasons = [line for line in chinese.splitlines() if line.startswith("  ")]
+    assert reasons and all(not re.search(r"\b[a-z]{3,}\b", r.split("(+")[0]) for r in reasons)
+    code, english = run("explain", worst, "--language", "en")
+    assert code == 0 and re.search(r"\b[a-z]{3,}\b", english.splitlines()[1]), english
+    code, out = run("warnings", "list", "--limit", "20", "--language", "zh")
+    assert code == 0 and "-[" not in out and "]-" not in out, out
+    assert any(w in out for w in ("担保圈成员违约", "关联企业新增不良记录")), out
+    warning = out.split("#")[1].split()[0]
+    code, out = run("warnings", "show", warning, "--language", "zh")
+    assert code == 0 and "-[" not in out, out
+    assert run("warnings", "list", "--language", "fr")[0] == 2

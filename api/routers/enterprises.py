@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.auth import Explorer, Regulator, document_roles
 from api.errors import NotFound
+from api.language import AnswerLanguage
 from api.schemas import (
     EARLIEST,
     LATEST,
@@ -74,7 +75,7 @@ def search(
 
 @router.get("/{enterprise_id}", summary="Profile: register data, records, grade")
 def profile(
-    services: ServicesDep, caller: Explorer, enterprise_id: EnterpriseIdPath
+    services: ServicesDep, caller: Explorer, enterprise_id: EnterpriseIdPath, lang: AnswerLanguage
 ) -> EnterpriseOut:
     """Register data and every record with its validity as of today (repaired and annulled
     records left out). Regulators also get the latest stored grade with its reasons."""
@@ -83,7 +84,7 @@ def profile(
     grade = None
     if caller.sees_grades and services.grades is not None:
         found = services.grades.get(enterprise_id)
-        grade = GradeOut.of(found) if found is not None else None
+        grade = GradeOut.of(found, lang) if found is not None else None
     return EnterpriseOut(
         id=enterprise_id,
         name=props.pop("name", None),
@@ -98,6 +99,7 @@ def grade(
     services: ServicesDep,
     caller: Regulator,
     enterprise_id: EnterpriseIdPath,
+    lang: AnswerLanguage,
     as_of: Annotated[
         date | None,
         Query(ge=EARLIEST, le=LATEST, description="Scored date; default the latest served"),
@@ -123,15 +125,16 @@ def grade(
         )
     if found is None:
         raise NotFound(f"no stored grade of {enterprise_id} on that date")
-    return GradeOut.of(found)
+    return GradeOut.of(found, lang)
 
 
 @router.get("/{enterprise_id}/grades", summary="Every stored grade, oldest first")
 def grades(
-    services: ServicesDep, caller: Regulator, enterprise_id: EnterpriseIdPath
+    services: ServicesDep, caller: Regulator, enterprise_id: EnterpriseIdPath, lang: AnswerLanguage
 ) -> list[GradeOut]:
     """The enterprise's grade on every scored date and model version (regulators only)."""
-    return [GradeOut.of(r) for r in grade_history(services.settings.scores_dir, enterprise_id)]
+    history = grade_history(services.settings.scores_dir, enterprise_id)
+    return [GradeOut.of(r, lang) for r in history]
 
 
 document_roles(router)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from api.audit import note_subjects
 from api.auth import Caller, Screener, document_roles
 from api.errors import Invalid, NotFound
+from api.language import AnswerLanguage
 from api.routers.circles import summary_out
 from api.routers.enterprises import record_out
 from api.schemas import (
@@ -27,12 +28,13 @@ from api.services import Services, ServicesDep
 from graph_model.identifiers import mask_id_numbers_in
 from graph_model.store.protocol import NodeRef
 from risk.screening import RELATED_HOPS, Resolved, resolve, screen
+from risk.wording import Language
 
 router = APIRouter(prefix="/v1/screening", tags=["screening"])
 
 
 def _screen(
-    services: Services, caller: Caller, resolved: Resolved, today: date
+    services: Services, caller: Caller, resolved: Resolved, today: date, lang: Language = "en"
 ) -> ScreeningItemOut:
     """One query's answer; an unknown id is ``not_found``, never an error of the batch."""
     if resolved.status != "ok" or resolved.enterprise_id is None:
@@ -64,7 +66,7 @@ def _screen(
     grade = None
     if caller.sees_grades and services.grades is not None:
         stored = services.grades.get(entity.id)
-        grade = GradeOut.of(stored) if stored is not None else None
+        grade = GradeOut.of(stored, lang) if stored is not None else None
     result = ScreeningOut(
         enterprise=NodeOut.of(
             NodeRef("Enterprise", entity.id, entity.properties.get("name")), caller
@@ -89,6 +91,7 @@ def screen_one(
     services: ServicesDep,
     caller: Screener,
     request: Request,
+    lang: AnswerLanguage,
     q: Annotated[
         str,
         Query(
@@ -105,7 +108,7 @@ def screen_one(
     resolved = resolve(services.require_store(), q)
     if resolved.enterprise_id is not None:
         note_subjects(request, [resolved.enterprise_id])
-    item = _screen(services, caller, resolved, date.today())
+    item = _screen(services, caller, resolved, date.today(), lang)
     if item.status == "invalid":
         raise Invalid(item.message or "invalid query")
     if item.status == "ambiguous":
@@ -118,13 +121,17 @@ def screen_one(
 
 @router.post("/batch", summary="Screen up to 100 enterprises in one request")
 def screen_batch(
-    services: ServicesDep, caller: Screener, body: BatchScreeningIn, request: Request
+    services: ServicesDep,
+    caller: Screener,
+    body: BatchScreeningIn,
+    request: Request,
+    lang: AnswerLanguage,
 ) -> BatchScreeningOut:
     """One item per query, in order. A malformed code, an unknown id or an ambiguous name is
     an item with its status and message; the batch itself never fails for them."""
     store = services.require_store()
     today = date.today()
-    items = [_screen(services, caller, resolve(store, q), today) for q in body.queries]
+    items = [_screen(services, caller, resolve(store, q), today, lang) for q in body.queries]
     note_subjects(request, [i.result.enterprise.id for i in items if i.result is not None])
     return BatchScreeningOut(items=items)
 

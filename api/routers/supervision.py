@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from api.auth import Caller, Regulator, Watcher, document_roles
 from api.errors import Busy, Forbidden, Invalid, NotFound
+from api.language import AnswerLanguage
 from api.routers.enterprises import enterprise_or_404
 from api.schemas import (
     EARLIEST,
@@ -75,6 +76,7 @@ from risk.supervision.watchlists import (
     remove_members,
     show_watchlist,
 )
+from risk.wording import Language, warning_evidence
 
 router = APIRouter(prefix="/v1", tags=["supervision"])
 
@@ -302,7 +304,7 @@ def _registry(services: Services) -> Iterator[Registry]:
         yield registry
 
 
-def _warning_out(w: StoredWarning) -> WarningOut:
+def _warning_out(w: StoredWarning, lang: Language = "en") -> WarningOut:
     return WarningOut(
         id=w.id,
         type=w.type,
@@ -311,6 +313,7 @@ def _warning_out(w: StoredWarning) -> WarningOut:
         event_on=w.event_on,
         as_of=w.as_of,
         evidence=w.evidence,
+        evidence_text=warning_evidence(w.evidence, lang),
         disputed=w.disputed,
         state=w.state,
     )
@@ -346,6 +349,7 @@ WatchlistName = Annotated[str, Path(min_length=1, max_length=100, description="W
 def warnings(
     services: ServicesDep,
     caller: Watcher,
+    lang: AnswerLanguage,
     watchlist: Annotated[
         str | None, Query(max_length=100, description="Members of this list (banks: required)")
     ] = None,
@@ -377,12 +381,15 @@ def warnings(
         )
     if caller.role != "regulator":
         found = [w for w in found if w.type not in GRADE_WARNINGS]
-    return WarningsOut(items=[_warning_out(w) for w in found])
+    return WarningsOut(items=[_warning_out(w, lang) for w in found])
 
 
 @router.get("/warnings/{warning_id}", summary="A warning with the history of its state")
 def warning(
-    services: ServicesDep, caller: Regulator, warning_id: Annotated[int, Path(ge=1, le=2**62)]
+    services: ServicesDep,
+    caller: Regulator,
+    warning_id: Annotated[int, Path(ge=1, le=2**62)],
+    lang: AnswerLanguage,
 ) -> WarningDetailOut:
     with _registry(services) as registry:
         try:
@@ -390,7 +397,7 @@ def warning(
         except SupervisionError:
             raise NotFound(f"no warning {warning_id}") from None
     return WarningDetailOut(
-        warning=_warning_out(found),
+        warning=_warning_out(found, lang),
         history=[
             StateChangeOut(
                 at=h.at, actor=h.actor, from_state=h.from_state, to_state=h.to_state, note=h.note
@@ -406,6 +413,7 @@ def warning_state(
     caller: Regulator,
     warning_id: Annotated[int, Path(ge=1, le=2**62)],
     body: StateIn,
+    lang: AnswerLanguage,
 ) -> WarningOut:
     """Record a state change by the calling client (new → seen → closed)."""
     with _registry(services) as registry:
@@ -413,7 +421,8 @@ def warning_state(
             get_warning(registry, warning_id)
         except SupervisionError:
             raise NotFound(f"no warning {warning_id}") from None
-        return _warning_out(set_state(registry, warning_id, body.state, caller.name, body.note))
+        changed = set_state(registry, warning_id, body.state, caller.name, body.note)
+        return _warning_out(changed, lang)
 
 
 @router.get("/watchlists", summary="Watchlists: your own (regulators: all)")
