@@ -182,7 +182,8 @@ def test_every_case_says_what_it_proves() -> None:
     assert folders == set(CASES)
     for name in CASES:
         case = Case.read(name)
-        assert case.about and (CORPUS / name / "input").is_dir()
+        # git keeps no empty folder: a case whose input is made by `setup` may have none.
+        assert case.about and ((CORPUS / name / "input").is_dir() or case.setup)
         assert case.exit in (0, 2)
         assert case.unchanged == (case.exit != 0), f"{name}: a failed load must change nothing"
 
@@ -201,6 +202,7 @@ def test_case(
     work = tmp_path / "case"
     shutil.copytree(CORPUS / name, work, symlinks=True)
     folder = work / "input"
+    folder.mkdir(exist_ok=True)
     for action in case.setup:
         _setup(action, folder)
     if case.during:
