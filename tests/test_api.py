@@ -528,6 +528,16 @@ def test_extension_checks_list_and_one_firm(api_client: TestClient) -> None:
     assert all(r["black_listed"]["id"] == firm and r["hops"] <= 1 for r in one["items"])
     deeper = api_client.get("/v1/extension-checks?hops=3", headers=REGULATOR)
     assert deeper.status_code == 422 and "black_listed" in deeper.json()["message"]
+    # Ranked by score over the whole list (as documented), not grouped by black-listed firm.
+    every: list[dict[str, Any]] = []
+    while len(every) < listed["total"]:
+        page = f"/v1/extension-checks?limit=200&offset={len(every)}"
+        every += ok(api_client.get(page, headers=REGULATOR))["items"]
+    assert len({r["black_listed"]["id"] for r in every}) > 1
+    scores = [r["score"] for r in every]
+    known = [v for v in scores if v is not None]
+    assert known == sorted(known, reverse=True)
+    assert scores == known + [None] * (len(scores) - len(known))  # unscored last
 
 
 def test_warnings_and_their_state_changes(api_client: TestClient) -> None:

@@ -52,6 +52,7 @@ def extension_checks(
 ) -> pa.Table:
     """One row per (black-listed firm, related firm) with hops, grade, score and the path.
 
+    Rows are ranked over the whole list by score, highest first, then by hops and ids;
     ``targets`` restricts the check to some black-listed enterprises (indices); by default
     every one on the black list. Without a grading, grade and score are empty and rows are
     ranked by hops then id.
@@ -75,13 +76,6 @@ def extension_checks(
     columns: dict[str, list[object]] = {name: [] for name in SCHEMA.names}
     for source in sources.tolist():
         reached = [r for node, r in adjacency.walk([source], hops).items() if node < n]
-        reached.sort(
-            key=lambda r: (
-                -score[r.node] if not np.isnan(score[r.node]) else np.inf,
-                r.hops,
-                adjacency.ids[r.node],
-            )
-        )
         for r in reached:
             columns["black_listed_id"].append(str(adjacency.ids[source]))
             columns["black_listed_name"].append(str(names[source]))
@@ -91,4 +85,12 @@ def extension_checks(
             columns["grade"].append(grade[r.node])
             columns["score"].append(None if np.isnan(score[r.node]) else float(score[r.node]))
             columns["path"].append(json.dumps([[s.source, s.type, s.target] for s in r.path]))
-    return pa.table(columns, schema=SCHEMA)
+    # One ranking over the whole list, not per black-listed firm: the riskiest first.
+    return pa.table(columns, schema=SCHEMA).sort_by(
+        [
+            ("score", "descending", "at_end"),
+            ("hops", "ascending", "at_end"),
+            ("related_id", "ascending", "at_end"),
+            ("black_listed_id", "ascending", "at_end"),
+        ]
+    )
