@@ -497,7 +497,7 @@ class PlanOut(Model):
     recusals: list[dict[str, Any]]
     unassigned: list[str]
     already_recorded: bool = Field(
-        False,
+        default=False,
         description="On a draw: the same draw (spec, seed, pool, inspectors) was recorded "
         "before; this is that record, unchanged (a recorded plan is never replaced).",
     )
