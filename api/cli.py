@@ -1523,6 +1523,8 @@ def serve(
         f"grades {services.grades.as_of if services.grades else 'none'}, "
         f"{len(services.keyring)} API key(s)), ready in {time.perf_counter() - started:.1f} s"
     )
+    if (mismatch := services.mismatch()) is not None:
+        typer.secho(f"warning: {mismatch}", err=True, fg=typer.colors.YELLOW)
     # No access log: every request is in the audit log already, and the line costs time.
     uvicorn.run(api, host=host, port=port, log_level=log_level, access_log=False)
 

@@ -634,4 +634,8 @@ class ReadyOut(Model):
     grades_as_of: date | None
     model_version: str | None = Field(description="Model of the served grades")
     current_model: str | None = Field(description="models/CURRENT")
+    dates_match: bool | None = Field(
+        description="The snapshot and the grades served are of the same date (null when "
+        "either is missing); when not, problems says what to do"
+    )
     problems: list[str]

@@ -155,7 +155,7 @@ class Services:
             log.error("store not served: %s", exc)
         index, snapshot_problem, snapshot = None, None, None
         try:
-            snapshot = _latest_snapshot(settings.snapshots_dir)
+            snapshot = _latest_snapshot(settings.snapshots_dir, date.today())
             index = SnapshotIndex(snapshot)
         except NoSnapshotError as exc:
             snapshot_problem = str(exc)
@@ -194,6 +194,17 @@ class Services:
             raise Unavailable(f"the graph store is not available: {self.store_problem}")
         return self.store
 
+    def mismatch(self) -> str | None:
+        """Why the served snapshot and grades disagree, if they do: grades, reasons and
+        screening levels then come from different dates."""
+        if self.index is None or self.grades is None or self.index.as_of == self.grades.as_of:
+            return None
+        return (
+            f"the snapshot served is of {self.index.as_of}, the grades of "
+            f"{self.grades.as_of}: score {self.index.as_of} (`creditgraph score --as-of "
+            f"{self.index.as_of}`) or take the snapshot of {self.grades.as_of}, then restart"
+        )
+
     def require_index(self) -> SnapshotIndex:
         """The snapshot index, or 503 with why no snapshot is served."""
         if self.index is None:
@@ -210,10 +221,15 @@ class NoSnapshotError(Exception):
     """The data home holds no saved snapshot."""
 
 
-def _latest_snapshot(folder: Path) -> Snapshot:
-    """The saved snapshot of the latest date."""
+def _latest_snapshot(folder: Path, today: date) -> Snapshot:
+    """The saved snapshot of the latest date up to ``today``: one dated later is a mistake
+    (a future --as-of) and is never served."""
     days = (
-        sorted(p for p in folder.glob("????-??-??") if (p / "manifest.json").is_file())
+        sorted(
+            p
+            for p in folder.glob("????-??-??")
+            if (p / "manifest.json").is_file() and p.name <= today.isoformat()
+        )
         if folder.is_dir()
         else []
     )

@@ -3,7 +3,9 @@ what each route answers, its checks at the edge, the error table and the audit l
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.services import Services
 from graph_model.identifiers import uscc_check_char
+from graph_model.snapshot import take_snapshot
+from graph_model.store.ladybug import LadybugStore
 from graph_model.store.protocol import SchemaMismatchError, StoreError
 from risk.snapshot_index import SnapshotIndex
 
@@ -74,6 +78,30 @@ def test_readiness_is_503_without_a_store_or_snapshot(api_city: ApiCity, tmp_pat
         assert refused.status_code == 503
         assert refused.json()["code"] == "unavailable"
         assert "no snapshot has been taken" in refused.json()["message"]
+
+
+def test_a_future_snapshot_is_never_served_and_a_date_mismatch_is_flagged(
+    api_city: ApiCity, tmp_path: Any
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(api_city.settings.home, home, ignore=shutil.ignore_patterns("*.lock"))
+    settings = api_city.settings.model_copy(update={"home": home})
+    next_day = api_city.scored + timedelta(days=1)
+    with LadybugStore(settings.embedded_store_path, read_only=True) as store:
+        # A snapshot taken by mistake for a future date, and one later than the grades.
+        for day in (date(2999, 12, 31), next_day):
+            take_snapshot(store, day).save(settings.snapshots_dir / day.isoformat())
+    with TestClient(create_app(settings)) as client:
+        ready = client.get("/health/ready").json()
+        assert ready["snapshot_as_of"] == next_day.isoformat()  # never 2999-12-31
+        assert ready["grades_as_of"] == api_city.scored.isoformat()
+        assert ready["dates_match"] is False
+        assert any(f"the snapshot served is of {next_day}" in p for p in ready["problems"])
+    shutil.rmtree(settings.snapshots_dir / next_day.isoformat())
+    with TestClient(create_app(settings)) as client:
+        ready = client.get("/health/ready").json()
+        assert ready["snapshot_as_of"] == api_city.scored.isoformat()
+        assert ready["dates_match"] is True
 
 
 @pytest.mark.parametrize("snapshot", ["none", "unreadable"])

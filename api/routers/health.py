@@ -43,6 +43,9 @@ def ready(services: ServicesDep, response: Response) -> ReadyOut:
     grades = services.grades
     if grades is None:
         problems.append("no stored grades: run `creditgraph score` (graph routes still work)")
+    mismatch = services.mismatch()
+    if mismatch is not None:
+        problems.append(mismatch)
     if services.index is None or store_state != "ok":
         response.status_code = 503
     return ReadyOut(
@@ -52,6 +55,7 @@ def ready(services: ServicesDep, response: Response) -> ReadyOut:
         grades_as_of=grades.as_of if grades is not None else None,
         model_version=grades.model_version if grades is not None else None,
         current_model=current_version(services.settings.models_dir),
+        dates_match=None if services.index is None or grades is None else mismatch is None,
         problems=problems,
     )
 
