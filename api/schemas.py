@@ -31,6 +31,10 @@ from risk.wording import Language, evidence_text, reason_sentence
 USCC_EXAMPLE = "91350100M000100Y43"
 MAX_LIMIT = 200
 MAX_OFFSET = 10_000
+"""Deepest page of a list computed from the graph (each page walks everything before it)."""
+MAX_TABLE_OFFSET = 10_000_000
+"""Deepest page of a stored list (warnings): an index makes any page cheap, and every row
+must stay reachable."""
 EARLIEST = date(1949, 10, 1)
 LATEST = date(2999, 12, 31)
 
@@ -84,6 +88,15 @@ Limit = Annotated[
 ]
 Offset = Annotated[
     int, Query(ge=0, le=MAX_OFFSET, description=f"Items to skip, 0–{MAX_OFFSET}", examples=[0])
+]
+TableOffset = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=MAX_TABLE_OFFSET,
+        description=f"Items to skip, 0–{MAX_TABLE_OFFSET:,}",
+        examples=[0],
+    ),
 ]
 AsOf = Annotated[
     date | None,
@@ -554,7 +567,9 @@ class WarningOut(Model):
 
 
 class WarningsOut(Model):
+    total: int = Field(description="Warnings that pass the filters, on every page")
     items: list[WarningOut]
+    next_offset: int | None = Field(description="Offset of the next page; null on the last")
 
 
 class StateChangeOut(Model):

@@ -44,6 +44,7 @@ from api.schemas import (
     ReplayOut,
     StateChangeOut,
     StateIn,
+    TableOffset,
     WarningDetailOut,
     WarningOut,
     WarningsOut,
@@ -64,6 +65,7 @@ from risk.supervision.registry import Registry, SupervisionError, open_registry
 from risk.supervision.sampling import PlanSpec
 from risk.supervision.warnings import (
     StoredWarning,
+    count_warnings,
     get_warning,
     list_warnings,
     set_state,
@@ -358,9 +360,10 @@ def warnings(
     enterprise_id: OptionalEnterpriseIdQuery = None,
     as_of: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
     limit: Limit = 100,
+    offset: TableOffset = 0,
 ) -> WarningsOut:
-    """Stored warnings, newest run first. Banks read the warnings of their own watchlists,
-    never those that reveal a grade."""
+    """Stored warnings, newest run first, paged (``total``, ``next_offset``). Banks read the
+    warnings of their own watchlists, never those that reveal a grade."""
     with _registry(services) as registry:
         if caller.role != "regulator":
             if watchlist is None:
@@ -370,6 +373,7 @@ def warnings(
                 raise Forbidden("warnings about grades are for regulators only")
         elif watchlist is not None:
             _watchlist(registry, watchlist, caller)
+        hidden = () if caller.role == "regulator" else GRADE_WARNINGS
         found = list_warnings(
             registry,
             state=state,
@@ -377,11 +381,24 @@ def warnings(
             type_=type,
             enterprise_id=enterprise_id,
             as_of=as_of,
+            hidden_types=hidden,
             limit=limit,
+            offset=offset,
         )
-    if caller.role != "regulator":
-        found = [w for w in found if w.type not in GRADE_WARNINGS]
-    return WarningsOut(items=[_warning_out(w, lang) for w in found])
+        total = count_warnings(
+            registry,
+            state=state,
+            watchlist=watchlist,
+            type_=type,
+            enterprise_id=enterprise_id,
+            as_of=as_of,
+            hidden_types=hidden,
+        )
+    return WarningsOut(
+        total=total,
+        items=[_warning_out(w, lang) for w in found],
+        next_offset=offset + limit if offset + limit < total else None,
+    )
 
 
 @router.get("/warnings/{warning_id}", summary="A warning with the history of its state")

@@ -721,15 +721,19 @@ def list_warnings(
     type_: str | None = None,
     enterprise_id: str | None = None,
     as_of: date | None = None,
+    hidden_types: tuple[str, ...] = (),
     limit: int = 100,
+    offset: int = 0,
 ) -> list[StoredWarning]:
-    """Stored warnings, newest run first, filtered; ``watchlist`` keeps its members'."""
-    if limit < 1:
-        raise SupervisionError(f"limit must be at least 1, got {limit}")
-    clause, params = _filter(registry, state, watchlist, type_, enterprise_id, as_of)
+    """Stored warnings, newest run first, filtered; ``watchlist`` keeps its members',
+    ``hidden_types`` drops warnings of those types (what a role may not read). Pages by
+    ``limit`` and ``offset`` in that order."""
+    if limit < 1 or offset < 0:
+        raise SupervisionError(f"limit must be at least 1 and offset 0 or more, got {limit}")
+    clause, params = _filter(registry, state, watchlist, type_, enterprise_id, as_of, hidden_types)
     rows = registry.connection.execute(
-        f"SELECT {_COLUMNS} FROM warnings{clause} ORDER BY run_id DESC, id LIMIT ?",
-        (*params, limit),
+        f"SELECT {_COLUMNS} FROM warnings{clause} ORDER BY run_id DESC, id LIMIT ? OFFSET ?",
+        (*params, limit, offset),
     ).fetchall()
     return [_warning(r) for r in rows]
 
@@ -742,10 +746,11 @@ def count_warnings(
     type_: str | None = None,
     enterprise_id: str | None = None,
     as_of: date | None = None,
+    hidden_types: tuple[str, ...] = (),
 ) -> int:
     """How many stored warnings pass the filters of :func:`list_warnings` (all of them, where
     a list stops at its limit)."""
-    clause, params = _filter(registry, state, watchlist, type_, enterprise_id, as_of)
+    clause, params = _filter(registry, state, watchlist, type_, enterprise_id, as_of, hidden_types)
     found = registry.connection.execute(f"SELECT count(*) FROM warnings{clause}", params)
     return int(found.fetchone()[0])
 
@@ -757,6 +762,7 @@ def _filter(
     type_: str | None,
     enterprise_id: str | None,
     as_of: date | None,
+    hidden_types: tuple[str, ...] = (),
 ) -> tuple[str, list[object]]:
     """The WHERE clause (empty without filters) and its parameters for a warnings filter."""
     if state is not None and state not in STATES:
@@ -783,4 +789,7 @@ def _filter(
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
+    if hidden_types:
+        where.append(f"type NOT IN ({', '.join('?' * len(hidden_types))})")
+        params.extend(hidden_types)
     return (f" WHERE {' AND '.join(where)}" if where else ""), params
