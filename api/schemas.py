@@ -103,7 +103,8 @@ AsOf = Annotated[
     Query(
         ge=EARLIEST,
         le=LATEST,
-        description="Relations valid on this day (yyyy-mm-dd); default today",
+        description="Relations valid on this day (yyyy-mm-dd); default: the date of the "
+        "served snapshot (today without one)",
         examples=["2025-12-31"],
     ),
 ]

@@ -194,6 +194,11 @@ class Services:
             raise Unavailable(f"the graph store is not available: {self.store_problem}")
         return self.store
 
+    def served_day(self) -> date:
+        """The day answers are of when the caller names none: the served snapshot's, so that
+        paths and stakes agree with it; today without a snapshot."""
+        return self.index.as_of if self.index is not None else date.today()
+
     def mismatch(self) -> str | None:
         """Why the served snapshot and grades disagree, if they do: grades, reasons and
         screening levels then come from different dates."""

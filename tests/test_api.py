@@ -297,6 +297,11 @@ def test_ownership_up_gives_chains_and_integrated_stakes(api_client: TestClient)
         assert stake["direct"] is None or stake["integrated"] >= stake["direct"] - 1e-9
     down = ok(api_client.get(f"/v1/enterprises/{firm}/ownership?direction=down", headers=ANALYST))
     assert down["direction"] == "down"
+    # Without as_of, chains are of the served snapshot's day, as the stakes are: not today.
+    plain = ok(api_client.get(f"/v1/enterprises/{firm}/ownership", headers=ANALYST))
+    assert plain["as_of"] == plain["stakes_as_of"] == idx.as_of.isoformat()
+    related = ok(api_client.get(f"/v1/enterprises/{firm}/related-parties", headers=ANALYST))
+    assert related["as_of"] == idx.as_of.isoformat()
 
 
 def test_beneficial_owners_hold_a_quarter_or_fall_back_to_the_legal_rep(

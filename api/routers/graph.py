@@ -3,7 +3,6 @@ the path between two enterprises."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -80,7 +79,7 @@ def related_parties(
 ) -> RelatedPartiesOut:
     """Enterprises tied through legal representatives, officers, shareholdings and
     guarantees valid on ``as_of``, one shortest path each, nearest first; paged."""
-    day = as_of or date.today()
+    day = as_of or services.served_day()
     paths = services.require_store().related_parties(enterprise_id, hops, day, offset + limit + 1)
     if not paths:
         # Only an empty answer needs the extra query that tells "unknown" from "alone".
@@ -113,7 +112,7 @@ def ownership(
     integrated stake of every holder in the enterprise (``up``) or of the enterprise in
     every firm it holds (``down``): the sum over all paths of the product of the stakes,
     cross-holdings included."""
-    day = as_of or date.today()
+    day = as_of or services.served_day()
     chains = services.require_store().ownership(enterprise_id, direction, depth, day, limit)
     if not chains:
         enterprise_or_404(services, enterprise_id)
