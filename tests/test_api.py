@@ -397,6 +397,12 @@ def test_screening_by_exact_name(api_client: TestClient) -> None:
     assert body["enterprise"]["id"] == idx.ids[row]
     prefix = api_client.get("/v1/screening", params={"q": names[row][:3]}, headers=BANK)
     assert prefix.status_code in (404, 422)
+    # A name without its legal-form suffix is not an identification, but never a bare 404:
+    # the answer names the candidates, this firm among them.
+    short = names[row].removesuffix("有限公司")
+    assert short != names[row]
+    near = api_client.get("/v1/screening", params={"q": short}, headers=BANK)
+    assert near.status_code == 404 and idx.ids[row] in near.json()["message"]
 
 
 def test_single_screening_of_a_bad_code_is_422(api_client: TestClient) -> None:

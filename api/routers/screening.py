@@ -115,7 +115,10 @@ def screen_one(
         names = ", ".join(c.id for c in item.candidates)
         raise Invalid(f"{item.message} ({names})")
     if item.result is None:
-        raise NotFound(item.message or f"nothing found for {q!r}")
+        # Never a bare 404 where near matches exist: name them, to screen by USCC.
+        near = "; ".join(f"{c.id} {c.name or ''}".strip() for c in item.candidates)
+        message = item.message or f"nothing found for {q!r}"
+        raise NotFound(f"{message}: {near}" if near else message)
     return item.result
 
 
