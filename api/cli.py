@@ -193,18 +193,17 @@ def _print_summary(summary: LoadSummary) -> None:
                 f"{t.file} line 1: column(s) not in the data contract, ignored: "
                 + ", ".join(t.ignored_columns)
             )
-    if summary.warnings_file:
-        typer.echo(f"warnings (rows loaded, check them): {summary.warnings_file}")
-        for r in summary.warnings[:5]:
+    for title, rows, path in (
+        ("warnings (rows loaded, check them)", summary.warnings, summary.warnings_file),
+        ("rejects", summary.rejects, summary.rejects_file),
+    ):
+        if path is None:
+            continue
+        typer.echo(f"{title}: {path}")
+        for r in rows[:5]:
             typer.echo(f"  {r.file} line {r.line}, {r.field} = {r.value!r}: {r.reason}")
-        if len(summary.warnings) > 5:
-            typer.echo(f"  … and {len(summary.warnings) - 5} more in the warnings file")
-    if summary.rejects_file:
-        typer.echo(f"rejects: {summary.rejects_file}")
-        for r in summary.rejects[:5]:
-            typer.echo(f"  {r.file} line {r.line}, {r.field} = {r.value!r}: {r.reason}")
-        if len(summary.rejects) > 5:
-            typer.echo(f"  … and {len(summary.rejects) - 5} more in the reject file")
+        if len(rows) > 5:
+            typer.echo(f"  … and {len(rows) - 5} more in {path.name}")
 
 
 def _run_load(
@@ -1439,6 +1438,9 @@ def board(
     warm: Annotated[
         bool, typer.Option(help="Prepare the first date before serving (fast first pages).")
     ] = True,
+    time_zone: Annotated[
+        str, typer.Option(help="Time zone the board shows times in (an IANA name).")
+    ] = "Asia/Shanghai",
     allow_remote: Annotated[
         bool,
         typer.Option(
@@ -1473,11 +1475,15 @@ def board(
                 "language": language,
                 "as_of": first_day,
                 "warm": warm,
+                "time_zone": time_zone,
                 "secure_cookie": allow_remote and not _is_loopback(host),
             }
         )
     except ValidationError as exc:
-        raise typer.BadParameter(f"--language must be zh or en: {exc.errors()[0]['msg']}") from None
+        error = exc.errors()[0]
+        if error["loc"] == ("time_zone",):
+            raise typer.BadParameter(f"--time-zone: {error['msg']}") from None
+        raise typer.BadParameter(f"--language must be zh or en: {error['msg']}") from None
     if not settings.snapshots_dir.is_dir() or not any(settings.snapshots_dir.iterdir()):
         typer.echo(
             f"no saved snapshot in {settings.snapshots_dir}: the board will be empty until "

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -373,27 +373,16 @@ def warnings(
                 raise Forbidden("warnings about grades are for regulators only")
         elif watchlist is not None:
             _watchlist(registry, watchlist, caller)
-        hidden = () if caller.role == "regulator" else GRADE_WARNINGS
-        found = list_warnings(
-            registry,
-            state=state,
-            watchlist=watchlist,
-            type_=type,
-            enterprise_id=enterprise_id,
-            as_of=as_of,
-            hidden_types=hidden,
-            limit=limit,
-            offset=offset,
-        )
-        total = count_warnings(
-            registry,
-            state=state,
-            watchlist=watchlist,
-            type_=type,
-            enterprise_id=enterprise_id,
-            as_of=as_of,
-            hidden_types=hidden,
-        )
+        filters: dict[str, Any] = {
+            "state": state,
+            "watchlist": watchlist,
+            "type_": type,
+            "enterprise_id": enterprise_id,
+            "as_of": as_of,
+            "hidden_types": () if caller.role == "regulator" else GRADE_WARNINGS,
+        }
+        found = list_warnings(registry, **filters, limit=limit, offset=offset)
+        total = count_warnings(registry, **filters)
     return WarningsOut(
         total=total,
         items=[_warning_out(w, lang) for w in found],
