@@ -325,14 +325,16 @@ def test_contagion_evidence_explains_every_hop(finder: EvidenceFinder) -> None:
     assert by_end["D"].nodes == ("A", "D") and "←holds 60%– D" in by_end["D"].text
 
 
-def test_pagerank_evidence_walks_every_relation_and_names_a_listed_firm_itself(
+def test_pagerank_evidence_walks_every_relation_and_names_a_listed_firm_itself_last(
     finder: EvidenceFinder,
 ) -> None:
     found = finder.find("listed_pagerank", 0)
     assert [e.nodes for e in found] == [("A", "D"), ("A", "B", "C"), ("A", "r", "G")]
     assert "A ←guarantees ¥5,000,000– B –holds 40%→ C [black list" in found[1].text
-    itself = finder.find("listed_pagerank", 2)[0]
+    # A listed firm's contagion evidence is its listed neighbours first, its own listing last.
+    *neighbours, itself = finder.find("listed_pagerank", 2)
     assert itself.nodes == ("C",) and itself.text.endswith("is listed itself")
+    assert neighbours and all(e.nodes[0] == "C" and len(e.nodes) > 1 for e in neighbours)
 
 
 def test_ownership_evidence_puts_bad_owners_first(finder: EvidenceFinder) -> None:

@@ -465,13 +465,15 @@ class EvidenceFinder:
         paths = self._search(self.ctx.combined, row, 4, target, self._edge)
         if not self.ctx.listed[row]:
             return paths
-        # PageRank restarts at listed firms: a listed firm's own score is high.
+        # PageRank restarts at listed firms, so a listed firm's own score is high too; the
+        # feature means contagion from listed neighbours: their paths come first, its own
+        # listing after them.
         itself = Evidence(
             f"{self._label(row)} is listed itself",
             (self._ids[row],),
             (self._node(row), ["listed_itself"]),
         )
-        return [itself, *paths]
+        return [*paths, itself]
 
     def _search(
         self,
