@@ -111,6 +111,7 @@ def _layout(data: BoardData, caller: Caller | None) -> html.Div:
                                 options=dates,
                                 value=default.isoformat() if default else None,
                                 clearable=False,
+                                searchable=False,
                                 className="as-of",
                             ),
                             dcc.RadioItems(

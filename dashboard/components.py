@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dash_ag_grid as dag
 import plotly.graph_objects as go
-from dash import html
+from dash import dcc, html
 
 from dashboard.graph import GRADE_COLOURS
 from dashboard.i18n import Language, text
@@ -65,7 +67,18 @@ def grid(
         id=grid_id,
         rowData=rows,
         columnDefs=columns,
-        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 80},
+        defaultColDef={
+            "sortable": True,
+            "filter": True,
+            "resizable": True,
+            "minWidth": 80,
+            # A header that does not fit wraps onto a second line rather than being cut.
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+            # No type guessed from the first row: a subject "2025-12-29 评级" made the grid
+            # take a column for dates and leave every other row's cell empty.
+            "cellDataType": False,
+        },
         dashGridOptions=grid_options,
         getRowId=f"params.data.{row_id}",
         columnSize="responsiveSizeToFit",
@@ -74,9 +87,39 @@ def grid(
     )
 
 
+HEADER_ROOM = 72
+"""Pixels a header cell needs beside its text: padding, the sort arrow and the filter menu."""
+
+
+def text_width(label: str, size: int = 14) -> int:
+    """Rough width of a one-line label in pixels: a CJK character is square, Latin ~0.55 em."""
+    return sum(size if ord(c) >= 0x2E80 else round(size * 0.58) for c in label)
+
+
 def column(field: str, lang: Language, label: str | None = None, **extra: Any) -> dict[str, Any]:
-    """A grid column whose header is the label ``label`` (default: ``field``) in ``lang``."""
-    return {"field": field, "headerName": text(label or field, lang), **extra}
+    """A grid column whose header is the label ``label`` (default: ``field``) in ``lang``,
+    never narrower than its header (so that a header is never cut: "风险…")."""
+    spec = {"field": field, "headerName": text(label or field, lang), **extra}
+    need = text_width(spec["headerName"]) + HEADER_ROOM
+    spec["minWidth"] = max(int(spec.get("minWidth", 0)), need)
+    if "maxWidth" in spec:
+        spec["maxWidth"] = max(int(spec["maxWidth"]), spec["minWidth"])
+    return spec
+
+
+def count_column(
+    field: str, lang: Language, label: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A column of counts, shown with thousands separators (1,234)."""
+    return column(
+        field,
+        lang,
+        label,
+        valueFormatter={"function": "d3.format(',')(params.value)"},
+        type="numericColumn",
+        filter="agNumberColumnFilter",
+        **extra,
+    )
 
 
 def card(title: str, value: str, note: str | None = None) -> html.Div:
@@ -128,3 +171,35 @@ def grade_colours(classes: Sequence[str]) -> dict[str, str]:
 def region_options(codes: Sequence[str], lang: Language) -> list[dict[str, str]]:
     """Dropdown options of regions: the name, then the code (which a search may type)."""
     return [{"label": f"{region_name(c, lang)} {c}".strip(), "value": c} for c in codes]
+
+
+def local_time(stamp: str, zone: str) -> str:
+    """An ISO time stamp (UTC as stored) in ``zone``: ``2026-12-05 03:12:12 (UTC+08:00)``."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    here = moment.astimezone(ZoneInfo(zone))
+    offset = here.strftime("%z")
+    return f"{here:%Y-%m-%d %H:%M:%S} (UTC{offset[:3]}:{offset[3:]})"
+
+
+_DROPDOWN_ZH = {
+    "select_all": "全选",
+    "deselect_all": "全不选",
+    "selected_count": "已选 {num_selected} 项",
+    "search": "搜索",
+    "clear_search": "清除搜索",
+    "clear_selection": "清除选择",
+    "no_options_found": "没有匹配的选项",
+}
+"""The dropdown's own words in Chinese (it speaks English otherwise: "Search")."""
+
+
+def dropdown(lang: Language, **options: Any) -> dcc.Dropdown:
+    """A dropdown whose own words (search box, "no options") are in ``lang``."""
+    if lang == "zh":
+        options.setdefault("labels", _DROPDOWN_ZH)
+    return dcc.Dropdown(**options)

@@ -4,8 +4,9 @@ settings (graph_model.settings), which say where the data lives."""
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dashboard.i18n import Language
 
@@ -37,8 +38,23 @@ class BoardConfig(BaseModel):
         description="Mark the login cookie Secure (sent over HTTPS only): for a board served "
         "to the network behind TLS (`creditgraph board --allow-remote` sets it)",
     )
+    time_zone: str = Field(
+        default="Asia/Shanghai",
+        description="IANA time zone the board shows times in (when a plan was drawn…); "
+        "stored times are UTC",
+    )
     warm: bool = Field(
         default=True,
         description="Load the latest date and compute its circles and extension list before "
         "serving, so that every page's first render is fast",
     )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            message = f"unknown time zone {value!r} (an IANA name, e.g. Asia/Shanghai)"
+            raise ValueError(message) from None
+        return value

@@ -5,16 +5,25 @@ guarantees); a click on a node adds that node's ties; a node with more ties than
 shows the first ones and an "and N more" node, whose click shows the next ones. Ties come
 from the snapshot of the board's date (the same graph the grades were computed on), read
 from CSR rows in both directions: one expansion costs O(degree), whatever the city's size.
+
+Graphs are laid out here, not in the browser: a layered tree (:func:`layered_positions`),
+one column per step from the centre, each node on its own row with its label beside it, so
+that no two labels overlap however many nodes are shown (readable at 200 nodes, by zooming).
+The ego graph spreads by kind: what points at the centre (its people, shareholders and
+guarantors) on the left, what it points at (its holdings and the loans it guarantees) on the
+right. Amounts are in one unit per graph (:func:`money_unit`), said in the legend or title.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from dash import html
 
 from dashboard.i18n import Language, text
 from graph_model.snapshot import RelationArrays, Snapshot
@@ -32,6 +41,24 @@ SCAN = 2_000
 
 GRADE_COLOURS = {"A": "#2e7d32", "B": "#9e9d24", "C": "#ef6c00", "D": "#c62828", "E": "#6a1b9a"}
 """Grade colours, shared by the charts and the graphs."""
+
+UNGRADED = "#90a4ae"
+PERSON = "#5c6bc0"
+EDGE_COLOURS = {
+    "LEGAL_REP": "#1565c0",
+    "OFFICER": "#78909c",
+    "HOLDS_SHARES": "#00897b",
+    "GUARANTEES": "#8d6e63",
+}
+"""Edge colour per relation type (guarantees also dashed)."""
+DEFAULTED = "#d32f2f"
+ON_PATH = "#8e24aa"
+
+_MONEY_UNITS: dict[str, tuple[float, str]] = {"zh": (1e4, "万元"), "en": (1e3, "thousand CNY")}
+"""The one unit amounts are drawn in: 万元 in Chinese, thousands of CNY in English."""
+
+_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司")
+"""Endings left out of node labels (the full name is in the side panel and the grids)."""
 
 
 @dataclass(frozen=True)
@@ -123,13 +150,35 @@ class GraphIndex:
         return word("role" if tie.rel_type == "LEGAL_REP" else "relation", tie.rel_type, lang)
 
 
-def money(amount: float | None, lang: Language) -> str:
-    """An amount in CNY, short: ``¥1,200万`` in Chinese, ``¥12.0M`` in English."""
+def money_unit(lang: Language) -> str:
+    """The unit :func:`money` counts in: ``万元`` or ``thousand CNY``."""
+    return _MONEY_UNITS[lang][1]
+
+
+def in_unit(amount: float | None, lang: Language) -> float | None:
+    """An amount in CNY as a number of :func:`money_unit`, rounded to 0.1 (None if unknown)."""
     if amount is None or not np.isfinite(amount):
+        return None
+    return round(float(amount) / _MONEY_UNITS[lang][0], 1)
+
+
+def money(amount: float | None, lang: Language) -> str:
+    """An amount in CNY as a number of :func:`money_unit`, thousands separated: ``1,742``
+    (万元) or ``17,420`` (thousand CNY); one decimal below 100; the unit is said once per
+    panel, not on every number."""
+    value = in_unit(amount, lang)
+    if value is None:
         return "—"
-    if lang == "zh":
-        return f"¥{amount / 1e4:,.0f}万" if amount >= 1e4 else f"¥{amount:,.0f}"
-    return f"¥{amount / 1e6:,.1f}M" if amount >= 1e6 else f"¥{amount:,.0f}"
+    return f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def short_name(name: str, limit: int = 12) -> str:
+    """A name for a node label: without its legal form, at most ``limit`` characters."""
+    for form in _LEGAL_FORMS:
+        if name.endswith(form) and len(name) > len(form):
+            name = name[: -len(form)]
+            break
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def grade_at(grades: np.ndarray | None, node: int) -> str | None:
@@ -144,8 +193,7 @@ def node_element(
 ) -> dict[str, object]:
     """A cytoscape node for a graph node, classed by kind and grade."""
     kind = "enterprise" if node < index.n_enterprises else "person"
-    name = index.name_of(node)
-    label = name if len(name) <= 14 else name[:13] + "…"
+    label = short_name(index.name_of(node))
     names = [kind, *classes]
     if grade:
         names.append(f"grade-{grade}")
@@ -178,15 +226,17 @@ def ego_elements(
     nodes its ties may add (the centre is always expanded), in the order they were expanded.
     Ties to nodes already drawn are always drawn; the others are counted in "and N more".
 
-    Nodes carry preset positions (:func:`radial_positions`): the centre in the middle, each
-    node's new ties on the next ring within its angle, so that an expansion grows outwards
-    and leaves the rest in place.
+    Nodes carry preset positions (:func:`layered_positions`): the centre in the middle, the
+    ties pointing at it on the left and those it points at on the right, each expanded
+    node's new ties in the next column beside it, so that an expansion grows outwards and
+    keeps the order of the rest.
     """
     center_id = index.id_of(center)
     nodes: dict[str, dict[str, object]] = {
         center_id: node_element(index, center, grade_at(grades, center), ("center", "expanded"))
     }
     children: dict[str, list[str]] = {center_id: []}
+    left: set[str] = set()
     edges: dict[str, _Edge] = {}
     extra: list[dict[str, object]] = []
     for node_id, limit in shown.items():
@@ -205,6 +255,8 @@ def ego_elements(
                 added += 1
                 nodes[other_id] = node_element(index, tie.other, grade_at(grades, tie.other))
                 children.setdefault(node_id, []).append(other_id)
+                if node_id == center_id and not tie.outgoing:
+                    left.add(other_id)
             drawn += 1
             source, target = (node_id, other_id) if tie.outgoing else (other_id, node_id)
             # Ties between the same two nodes in the same direction become one edge whose
@@ -228,52 +280,108 @@ def ego_elements(
                     "classes": "more",
                 }
             )
-    for node_id, (x, y) in radial_positions(center_id, children).items():
-        nodes[node_id]["position"] = {"x": round(x, 1), "y": round(y, 1)}
+    positions = layered_positions(center_id, children, left)
+    _place(nodes, positions, center_id, children)
     links: list[dict[str, object]] = [
-        {
-            "data": {
-                "id": edge_id,
-                "source": e.source,
-                "target": e.target,
-                "label": " · ".join(e.labels),
-            },
-            "classes": e.rel_type,
-        }
+        _link(edge_id, e.source, e.target, " · ".join(e.labels), e.rel_type, positions)
         for edge_id, e in edges.items()
     ]
     return [*nodes.values(), *links, *extra]
 
 
-RING = 170.0
-"""Distance between the rings of the ego graph, in pixels at zoom 1."""
+def _place(
+    nodes: Mapping[str, dict[str, object]],
+    positions: Mapping[str, tuple[float, float]],
+    root: str,
+    children: Mapping[str, list[str]],
+) -> None:
+    """Set each node's position, and put its label on the outer side (left of the nodes
+    left of the root, right of the others), or below a node with ties drawn beyond it (on
+    the outer side its label would lie across them), as the root's is."""
+    for node_id, (x, y) in positions.items():
+        if node_id not in nodes:
+            continue
+        node = nodes[node_id]
+        node["position"] = {"x": round(x, 1), "y": round(y, 1)}
+        if node_id == root:
+            continue
+        side = "side-left" if x < 0 else "side-right"
+        if children.get(node_id):
+            side = "side-below"
+        node["classes"] = f"{node['classes']} {side}"
 
 
-def radial_positions(
-    root: str, children: Mapping[str, list[str]]
+def _link(
+    edge_id: str,
+    source: str,
+    target: str,
+    label: str,
+    classes: str,
+    positions: Mapping[str, tuple[float, float]],
+) -> dict[str, object]:
+    """An edge whose label sits at its outer end (the end farther from the root), where
+    the rows are apart, rather than in the middle, where the edges of a fan meet."""
+    outer_is_source = abs(positions.get(source, (0.0, 0.0))[0]) > abs(
+        positions.get(target, (0.0, 0.0))[0]
+    )
+    return {
+        "data": {
+            "id": edge_id,
+            "source": source,
+            "target": target,
+            "label": label,
+            "source_label": label if outer_is_source else "",
+            "target_label": "" if outer_is_source else label,
+        },
+        "classes": classes,
+    }
+
+
+COLUMN = 260.0
+"""Distance between the columns of a layered graph, in pixels at zoom 1: room for a node and
+its label (12 characters)."""
+
+ROW = 36.0
+"""Distance between two rows: a node and its one-line label."""
+
+
+def layered_positions(
+    root: str, children: Mapping[str, list[str]], left: Collection[str] = ()
 ) -> dict[str, tuple[float, float]]:
-    """A radial tree: ``root`` at the origin, each node on the ring of its depth, within an
-    angle proportional to the leaves below it (so that subtrees never overlap)."""
-    leaves: dict[str, int] = {}
-
-    def count(node: str) -> int:
-        below = children.get(node, [])
-        leaves[node] = sum(count(c) for c in below) if below else 1
-        return leaves[node]
-
-    count(root)
+    """A layered tree: ``root`` at the origin, each node in the column of its depth (to the
+    right, or to the left for the root's children in ``left`` and everything below them),
+    every leaf on its own row in tree order and each parent centred on its children. No two
+    nodes of a column share a row, so labels beside the nodes never overlap. O(nodes)."""
     out = {root: (0.0, 0.0)}
-    stack = [(root, 0.0, 2 * np.pi, 0)]
-    while stack:
-        node, start, span, depth = stack.pop()
-        at = start
-        for child in children.get(node, []):
-            width = span * leaves[child] / leaves[node]
-            angle = at + width / 2
-            radius = RING * (depth + 1)
-            out[child] = (radius * float(np.cos(angle)), radius * float(np.sin(angle)))
-            stack.append((child, at, width, depth + 1))
-            at += width
+    claimed = {root}
+    first = children.get(root, [])
+    sides = ((1.0, [c for c in first if c not in left]), (-1.0, [c for c in first if c in left]))
+    for sign, tops in sides:
+        placed: dict[str, tuple[int, float]] = {}
+        kids_of: dict[str, list[str]] = {}
+        rows = 0
+        # Depth first, children in order, iteratively (no recursion limit on long paths).
+        stack: list[tuple[str, int, bool]] = [(c, 1, False) for c in reversed(tops)]
+        while stack:
+            node, depth, done = stack.pop()
+            if done:
+                ys = [placed[c][1] for c in kids_of[node] if c in placed]
+                placed[node] = (depth, (ys[0] + ys[-1]) / 2)
+                continue
+            if node in claimed:
+                continue  # reached twice: drawn where it was reached first
+            claimed.add(node)
+            kids = [c for c in children.get(node, []) if c not in claimed]
+            if not kids:
+                placed[node] = (depth, rows * ROW)
+                rows += 1
+                continue
+            kids_of[node] = kids
+            stack.append((node, depth, True))
+            stack.extend((c, depth + 1, False) for c in reversed(kids))
+        middle = (rows - 1) * ROW / 2
+        for node, (depth, y) in placed.items():
+            out[node] = (sign * depth * COLUMN, y - middle)
     return out
 
 
@@ -300,9 +408,9 @@ def path_elements(
 ) -> list[dict[str, object]]:
     """The union of paths walked from ``root`` (each a list of ``[source, type, target]``
     steps in store ids, in the stored direction), the ``highlight``-th one marked
-    ``on-path``, laid out as a radial tree around the root."""
+    ``on-path``, laid out as a layered tree from the root (at the left)."""
     nodes: dict[str, dict[str, object]] = {}
-    edges: dict[str, dict[str, object]] = {}
+    edges: dict[str, tuple[str, str, str, bool]] = {}  # id → source, target, type, marked
     found = index.index_of(root)
     if found is None:
         return []
@@ -326,51 +434,88 @@ def path_elements(
                 if marked and node_id in nodes:
                     nodes[node_id]["classes"] = f"{nodes[node_id]['classes']} on-path"
             edge_id = f"{source}|{rel_type}|{target}"
-            edge = edges.setdefault(
-                edge_id,
-                {
-                    "data": {
-                        "id": edge_id,
-                        "source": source,
-                        "target": target,
-                        "label": word("relation", rel_type, lang),
-                    },
-                    "classes": rel_type,
-                },
-            )
-            if marked:
-                edge["classes"] = f"{rel_type} on-path"
-    for node_id, (x, y) in radial_positions(root, children).items():
-        if node_id in nodes:
-            nodes[node_id]["position"] = {"x": round(x, 1), "y": round(y, 1)}
-    return [*nodes.values(), *edges.values()]
+            was = edges.get(edge_id, (source, target, rel_type, False))
+            edges[edge_id] = (source, target, rel_type, was[3] or marked)
+    positions = layered_positions(root, children)
+    _place(nodes, positions, root, children)
+    links = [
+        _link(
+            edge_id,
+            source,
+            target,
+            word("relation", rel_type, lang),
+            f"{rel_type} on-path" if marked else rel_type,
+            positions,
+        )
+        for edge_id, (source, target, rel_type, marked) in edges.items()
+    ]
+    return [*nodes.values(), *links]
 
 
 def stylesheet() -> list[dict[str, object]]:
-    """Cytoscape styles: enterprises as round boxes coloured by grade, persons as small
-    circles, 'and N more' as a dashed pill, highlighted paths thick and blue."""
+    """Cytoscape styles: enterprises as round boxes coloured by grade, persons as circles,
+    'and N more' as a dashed pill; labels beside the nodes on the outer side; edges coloured
+    by relation type with their label at the outer end; highlighted paths thick purple.
+    Labels smaller than 7 px on screen are hidden until one zooms in."""
     rules: list[dict[str, object]] = [
         {
             "selector": "node",
             "style": {
                 "label": "data(label)",
                 "font-size": 13,
+                "min-zoomed-font-size": 7,
                 "text-valign": "bottom",
                 "text-margin-y": 4,
                 "color": "#263238",
-                "background-color": "#90a4ae",
+                "background-color": UNGRADED,
                 "width": 22,
                 "height": 22,
             },
         },
-        {"selector": ".person", "style": {"background-color": "#5c6bc0", "shape": "ellipse"}},
+        {"selector": ".person", "style": {"background-color": PERSON, "shape": "ellipse"}},
         {
             "selector": ".enterprise",
             "style": {"shape": "round-rectangle", "width": 30, "height": 22},
         },
         {
+            "selector": ".side-right",
+            "style": {
+                "text-halign": "right",
+                "text-valign": "center",
+                "text-margin-x": 6,
+                "text-margin-y": 0,
+            },
+        },
+        {
+            "selector": ".side-left",
+            "style": {
+                "text-halign": "left",
+                "text-valign": "center",
+                "text-margin-x": -6,
+                "text-margin-y": 0,
+            },
+        },
+        {
+            "selector": ".side-below",
+            "style": {
+                "text-valign": "bottom",
+                "text-halign": "center",
+                "text-margin-y": 4,
+                "text-background-color": "#ffffff",
+                "text-background-opacity": 0.85,
+            },
+        },
+        {
             "selector": ".center",
-            "style": {"border-width": 4, "border-color": "#1565c0", "width": 40, "height": 30},
+            "style": {
+                "border-width": 4,
+                "border-color": "#1565c0",
+                "width": 40,
+                "height": 30,
+                "font-weight": "bold",
+                "text-valign": "bottom",
+                "text-halign": "center",
+            },
         },
         {"selector": ".expanded", "style": {"border-width": 2, "border-color": "#37474f"}},
         {
@@ -384,6 +529,8 @@ def stylesheet() -> list[dict[str, object]]:
                 "width": 70,
                 "height": 18,
                 "text-valign": "center",
+                "text-halign": "center",
+                "text-margin-x": 0,
                 "text-margin-y": 0,
                 "font-size": 10,
             },
@@ -391,28 +538,80 @@ def stylesheet() -> list[dict[str, object]]:
         {
             "selector": "edge",
             "style": {
-                "label": "data(label)",
                 "font-size": 10,
-                "color": "#455a64",
+                "min-zoomed-font-size": 7,
+                "color": "#37474f",
                 "curve-style": "bezier",
                 "target-arrow-shape": "triangle",
+                "arrow-scale": 0.8,
                 "width": 1.5,
-                "line-color": "#b0bec5",
-                "target-arrow-color": "#b0bec5",
+                "line-color": UNGRADED,
+                "target-arrow-color": UNGRADED,
                 "text-background-color": "#ffffff",
-                "text-background-opacity": 0.8,
+                "text-background-opacity": 0.85,
+                "text-background-padding": 1,
+                "source-label": "data(source_label)",
+                "target-label": "data(target_label)",
+                "source-text-offset": 70,
+                "target-text-offset": 70,
             },
         },
-        {"selector": ".GUARANTEES", "style": {"line-color": "#8d6e63", "line-style": "dashed"}},
+        {
+            "selector": "edge[label][!source_label][!target_label]",
+            "style": {"label": "data(label)"},
+        },
+        *_edge_colour_rules(),
+        {"selector": "edge.GUARANTEES", "style": {"line-style": "dashed"}},
         {"selector": "edge.more", "style": {"target-arrow-shape": "none", "line-style": "dotted"}},
         {
-            "selector": ".on-path",
-            "style": {"line-color": "#1e88e5", "target-arrow-color": "#1e88e5", "width": 4},
+            "selector": "edge.on-path",
+            "style": {"line-color": ON_PATH, "target-arrow-color": ON_PATH, "width": 4},
         },
-        {"selector": "node.on-path", "style": {"border-width": 3, "border-color": "#1e88e5"}},
+        {"selector": "node.on-path", "style": {"border-width": 3, "border-color": ON_PATH}},
     ]
     rules.extend(
         {"selector": f".grade-{grade}", "style": {"background-color": colour}}
         for grade, colour in GRADE_COLOURS.items()
     )
     return rules
+
+
+def _edge_colour_rules() -> list[dict[str, object]]:
+    return [
+        {"selector": f"edge.{t}", "style": {"line-color": c, "target-arrow-color": c}}
+        for t, c in EDGE_COLOURS.items()
+    ]
+
+
+def legend(lang: Language, edges: Sequence[str] = (), extra: Sequence[str] = ()) -> html.Div:
+    """What the colours and shapes of a graph mean: grades, persons, 'and N more', and the
+    relation types in ``edges`` (``extra``: ``defaulted``, ``on_path``, ``money``)."""
+    items: list[Any] = [
+        _swatch(text("grade", lang) + " " + grade, GRADE_COLOURS[grade], "box")
+        for grade in ("A", "B", "C", "D")
+    ]
+    items.append(_swatch(text("legend_ungraded", lang), UNGRADED, "box"))
+    items.append(_swatch(text("legend_person", lang), PERSON, "dot"))
+    for rel_type in edges:
+        said = word("relation", rel_type, lang)
+        items.append(
+            _swatch(said, EDGE_COLOURS[rel_type], "dash" if rel_type == "GUARANTEES" else "line")
+        )
+    if "defaulted" in extra:
+        items.append(_swatch(text("legend_defaulted", lang), DEFAULTED, "line"))
+    if "on_path" in extra:
+        items.append(_swatch(text("legend_on_path", lang), ON_PATH, "line"))
+    if "more" in extra:
+        items.append(html.Span(text("legend_more", lang), className="legend-item legend-more"))
+    if "money" in extra:
+        items.append(
+            html.Span(text("legend_money", lang, unit=money_unit(lang)), className="legend-item")
+        )
+    return html.Div(items, className="legend")
+
+
+def _swatch(label: str, colour: str, shape: str) -> html.Span:
+    return html.Span(
+        [html.Span(className=f"legend-{shape}", style={"--swatch": colour}), label],
+        className="legend-item",
+    )

@@ -26,9 +26,10 @@ from api.audit import AuditEntry, AuditFilter, AuditLog
 from api.cli import app as cli
 from dashboard.app import PAGES, create_app, logout_href, route, who
 from dashboard.auth import SESSION_LIFETIME, safe_next
+from dashboard.components import column, count_column, local_time, text_width
 from dashboard.config import BoardConfig
 from dashboard.data import BoardData
-from dashboard.graph import MORE_PREFIX, ego_elements, expand, radial_positions
+from dashboard.graph import COLUMN, MORE_PREFIX, ROW, ego_elements, expand, layered_positions
 from dashboard.i18n import LABELS, industry_label, text
 from dashboard.pages import circles, enterprise, extension, overview, sampling, warnings
 from graph_model.settings import Settings
@@ -190,6 +191,22 @@ def test_config_refuses_unknown_fields() -> None:
         BoardConfig(ego_limit=0)
 
 
+def test_times_are_shown_in_the_board_time_zone_and_numbers_with_separators() -> None:
+    assert BoardConfig().time_zone == "Asia/Shanghai"
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        BoardConfig(time_zone="Mars/Olympus")
+    stored = "2026-12-04T19:12:12+00:00"  # plans record UTC
+    assert local_time(stored, "Asia/Shanghai") == "2026-12-05 03:12:12 (UTC+08:00)"
+    assert local_time(stored, "Europe/London") == "2026-12-04 19:12:12 (UTC+00:00)"
+    assert local_time("not a time", "Asia/Shanghai") == "not a time"
+    counts = count_column("pool", "zh")
+    assert counts["valueFormatter"]["function"] == "d3.format(',')(params.value)"
+    # A header is never narrower than its words (it was cut: "风险…").
+    narrow = column("grade", "zh", maxWidth=60)
+    assert narrow["minWidth"] >= text_width("风险分类") + 40 and narrow["maxWidth"] >= 60
+    assert narrow["maxWidth"] >= narrow["minWidth"]
+
+
 def test_every_label_exists_in_both_languages_with_the_same_placeholders() -> None:
     for key, (zh, en) in LABELS.items():
         assert zh and en, key
@@ -309,14 +326,65 @@ def test_the_ego_graph_caps_large_neighbourhoods_and_expands_on_click(data: Boar
     assert "Open enterprise" in texts(panel)
 
 
-def test_expansion_state_and_radial_layout_are_plain_functions() -> None:
+def test_expansion_state_and_layered_layout_are_plain_functions() -> None:
     assert expand({"A": 3}, "B", 3) == {"A": 3, "B": 3}
     assert expand({"A": 3}, "A", 3) == {"A": 3}
     assert expand({"A": 3}, f"{MORE_PREFIX}A", 3) == {"A": 6}
-    positions = radial_positions("A", {"A": ["B", "C"], "B": ["D"]})
+    positions = layered_positions("A", {"A": ["B", "C", "E"], "B": ["D"]}, left={"E"})
     assert positions["A"] == (0.0, 0.0)
-    radius = {k: round(float(np.hypot(*v))) for k, v in positions.items()}
-    assert radius == {"A": 0, "B": 170, "C": 170, "D": 340}
+    assert {k: x for k, (x, _) in positions.items()} == {
+        "A": 0.0, "B": COLUMN, "C": COLUMN, "D": 2 * COLUMN, "E": -COLUMN,
+    }  # fmt: skip
+    assert positions["B"][1] == positions["D"][1]  # a parent level with its only child
+    assert positions["C"][1] - positions["B"][1] == ROW
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_layered_layout_keeps_every_label_clear_at_200_nodes(seed: int) -> None:
+    """Random ego trees of 50 to 200 nodes (expansions of expansions, as clicks make them):
+    every node in the column next to its parent, and no two label boxes overlap."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 201))
+    children: dict[str, list[str]] = {}
+    for k in range(1, n):
+        parent = f"n{int(rng.integers(0, max(1, k // 3 + 1)))}"
+        children.setdefault(parent, []).append(f"n{k}")
+    left = set(children["n0"][::2])
+    positions = layered_positions("n0", children, left)
+    assert len(positions) == n
+    for parent, kids in children.items():
+        for kid in kids:
+            dx = abs(positions[kid][0]) - abs(positions[parent][0])
+            assert dx == COLUMN, (parent, kid)
+    # A label of 12 characters (13 px each) beside its 30 px node, on the outer side.
+    boxes = []
+    for node, (x, y) in positions.items():
+        width = 30 + 6 + 12 * 13
+        start = x - 15 if x >= 0 else x + 15 - width
+        boxes.append((start, y - 11, start + width, y + 11, node))
+    boxes.sort()
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            if b[0] >= a[2]:
+                break
+            assert not (a[1] < b[3] and b[1] < a[3]), (a[4], b[4])
+
+
+def test_a_guarantee_circle_is_drawn_as_a_ring() -> None:
+    """Five firms guaranteeing one another in turn: the order follows the guarantees, so
+    that every guarantee joins neighbours on the ring (not a pentagram of chords)."""
+    members = np.array([3, 9, 4, 7, 1])
+    ring = [3, 7, 1, 9, 4]  # who guarantees whom, in turn
+    src = np.array(ring)
+    dst = np.array(ring[1:] + ring[:1])
+    order = circles.ring_order(members, src, dst)
+    assert sorted(order) == sorted(members.tolist())
+    at = {m: k for k, m in enumerate(order)}
+    for a, b in zip(src.tolist(), dst.tolist(), strict=True):
+        assert (at[b] - at[a]) % len(order) in (1, len(order) - 1), (a, b, order)
+    positions = circles.ring_positions(order)
+    radius = {round(float(np.hypot(*p))) for p in positions.values()}
+    assert len(radius) == 1
 
 
 def test_ego_graph_of_a_person_free_firm_is_just_the_firm(data: BoardData) -> None:
@@ -371,13 +439,16 @@ def test_extension_lists_related_firms_with_readable_paths_and_exports_them(
 def test_circles_are_ranked_by_exposure_and_stressed_from_a_member(data: BoardData) -> None:
     rows = circles.circle_rows(data, AS_OF, "en")
     assert [(r["rank"], r["members"], r["amount"]) for r in rows] == [
-        (1, 3, 6_000_000),
-        (2, 2, 200_000),
+        (1, 3, 6_000.0),  # thousands of CNY: the one unit of the page in English
+        (2, 2, 200.0),
     ]
+    assert circles.circle_rows(data, AS_OF, "zh")[0]["amount"] == 600.0  # 万元
     assert rows[0]["worst_grade"] == "D" and rows[1]["worst_grade"] == "B"
     elements = circles.circle_elements(data, AS_OF, 1, "en")
     labels = sorted(str(e["data"]["label"]) for e in elements if "source" in e["data"])
-    assert labels == ["¥1.0M", "¥2.0M", "¥3.0M"]
+    assert labels == ["1,000", "2,000", "3,000"]
+    assert circles.circle_title(data, AS_OF, 1, "zh") == "#1 · 担保总额 600 万元"
+    assert all("position" in e for e in elements if "source" not in e["data"])
     # F2 defaults: its guarantor F1 loses 2 M of 2 M capital (fully distressed), F0 then
     # loses 1 M of 1 M, and F3 outside the circle is hit through its guarantee of F0.
     result = circles.stress(data, AS_OF, 1, "F2")
@@ -522,6 +593,8 @@ def test_the_board_command_prepares_the_app_and_serves_it(
     assert served == [{"host": "127.0.0.1", "port": 8123, "debug": False}]
     result = CliRunner().invoke(cli, ["board", "--language", "fr"])
     assert result.exit_code == 2 and "--language must be zh or en" in result.output
+    result = CliRunner().invoke(cli, ["board", "--time-zone", "Mars/Olympus"])
+    assert result.exit_code == 2 and "unknown time zone" in result.output
 
 
 # -- The door (dashboard/auth.py): the API's keys, a login, two roles, the audit log --

@@ -18,6 +18,7 @@ import base64
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -215,6 +216,16 @@ def signed_in(board: tuple[str, BoardData], browser: WebDriver) -> tuple[str, Bo
     return board
 
 
+def _explained(data: BoardData) -> str:
+    """The enterprise with the most stored reasons' evidence (the riskiest explained)."""
+    day = data.default_date()
+    assert day is not None
+    stored = data.reasons(day)
+    assert stored.num_rows, "the demo stored no reasons"
+    lengths = [len(r) for r in stored["reasons"].to_pylist()]
+    return str(stored["id"][lengths.index(max(lengths))].as_py())
+
+
 def _first_warning(data: BoardData) -> str:
     day = data.default_date()
     assert day is not None
@@ -265,27 +276,30 @@ def test_every_page_renders_without_a_console_error(
     pages = [
         ("overview", "/", "#overview-regions .main-svg"),
         ("warnings", "/warnings", "#warnings-grid .ag-row"),
-        ("enterprise", f"/enterprise/{_first_warning(data)}", "#ego-graph canvas"),
+        ("enterprise", f"/enterprise/{_explained(data)}", "#ego-graph canvas"),
         ("extension", f"/extension?black={black}", "#extension-grid .ag-row"),
         ("circles", "/circles", "#circle-graph canvas"),
         ("sampling", "/sampling", "#plan-draw"),
     ]
     browser.get_log("browser")
-    for name, path, selector in pages:
-        _open(browser, url + path, selector)
-        time.sleep(0.5)  # let the graphs finish their layout before the picture
-        _picture(browser, name)
-        assert _console_errors(browser) == [], f"console errors on {path}"
-        assert "Error" not in browser.find_element(By.ID, "page").text[:200]
-
-    # The language switch: the same page in English.
-    _open(browser, url + "/", "#overview-regions .main-svg")
-    browser.find_element(By.CSS_SELECTOR, "#language input[value='en']").click()
-    _until(browser, lambda d: "Overview" in d.find_element(By.ID, "nav").text, "English menu")
-    _until(browser, _settled, "callbacks to settle")
-    time.sleep(0.5)
-    _picture(browser, "overview-en")
-    assert "Grades by region" in browser.find_element(By.ID, "page").text
+    for lang in ("zh", "en"):
+        if lang == "en":
+            # The language switch (remembered by the browser for the pages that follow).
+            _open(browser, url + "/", "#overview-regions .main-svg")
+            browser.find_element(By.CSS_SELECTOR, "#language input[value='en']").click()
+            _until(browser, lambda d: "Overview" in d.find_element(By.ID, "nav").text, "English")
+            _until(browser, _settled, "callbacks to settle")
+            assert "Grades by region" in browser.find_element(By.ID, "page").text
+        for name, path, selector in pages:
+            _open(browser, url + path, selector)
+            time.sleep(0.5)  # let the graphs finish their layout before the picture
+            _picture(browser, name if lang == "zh" else f"{name}-en")
+            assert _console_errors(browser) == [], f"console errors on {path} ({lang})"
+            assert _cut_headers(browser) == [], f"headers cut on {path} ({lang})"
+            assert _hashes(browser) == [], f"person keys on {path} ({lang})"
+            assert "Error" not in browser.find_element(By.ID, "page").text[:200]
+            if lang == "zh":
+                assert _english(browser) == [], f"English on the Chinese {path}"
     browser.find_element(By.CSS_SELECTOR, "#language input[value='zh']").click()
     _until(browser, lambda d: "总览" in d.find_element(By.ID, "nav").text, "Chinese menu")
     assert _console_errors(browser) == []
@@ -317,6 +331,60 @@ def _assert_every_row_shown(driver: WebDriver, grid_id: str, expected: list[str]
     _, ids = _grid_rows(driver, grid_id)
     assert sorted(ids) == sorted(expected), grid_id
     assert "undefined" not in ids
+    assert _empty_cells(driver, grid_id) == [], grid_id
+
+
+def _empty_cells(driver: WebDriver, grid_id: str) -> list[str]:
+    """Cells drawn empty though their row holds text (a column typed from its first row, as
+    dates, once blanked every other row's subject)."""
+    return list(
+        driver.execute_script(
+            "var api = window.dash_ag_grid.getApi(arguments[0]); var bad = [];"
+            "document.querySelectorAll('#' + arguments[0] + ' .ag-row').forEach(function (row) {"
+            "  var node = api.getRowNode(row.getAttribute('row-id'));"
+            "  if (!node || !node.data) { return; }"
+            "  row.querySelectorAll('.ag-cell').forEach(function (cell) {"
+            "    var value = node.data[cell.getAttribute('col-id')];"
+            "    if (typeof value === 'string' && value.trim() && !cell.textContent.trim()) {"
+            "      bad.push(cell.getAttribute('col-id') + '@' + row.getAttribute('row-id'));"
+            "    }"
+            "  });"
+            "});"
+            "return bad;",
+            grid_id,
+        )
+    )
+
+
+_FILE = re.compile(r"\S+\.(?:csv|parquet|json)\b")
+_WORD = re.compile(r"\b[A-Za-z][a-z]{2,}\b")
+"""An English word ("active", "Jul"): ids and codes are upper case and digits, proper
+nouns joined (DebtRank) or upper case (CSV, JSON), file names taken out first."""
+
+
+def _english(driver: WebDriver) -> list[str]:
+    """English words on a Chinese page (below the header, whose language switch says
+    "English" in English on purpose)."""
+    shown = driver.find_element(By.ID, "page").text
+    return sorted(set(_WORD.findall(_FILE.sub(" ", shown))))
+
+
+def _hashes(driver: WebDriver) -> list[str]:
+    """Person keys on the page: people are shown by name."""
+    return sorted(
+        set(re.findall(r"\bP[0-9a-f]{24}\b", driver.find_element(By.TAG_NAME, "body").text))
+    )
+
+
+def _cut_headers(driver: WebDriver) -> list[str]:
+    """Grid headers whose words do not fit their cell (shown cut, "风险…")."""
+    return list(
+        driver.execute_script(
+            "return Array.from(document.querySelectorAll('.ag-header-cell-text'))"
+            ".filter(function (e) { return e.scrollWidth > e.clientWidth + 1; })"
+            ".map(function (e) { return e.textContent; });"
+        )
+    )
 
 
 def test_every_grid_shows_every_row(signed_in: tuple[str, BoardData], browser: WebDriver) -> None:
@@ -378,44 +446,134 @@ def _new_ties(graph: GraphIndex, center: int, node: int) -> bool:
     return any(t.other not in shown for t in graph.ties(node, 20)[0])
 
 
-def test_the_ego_graph_expands_on_click(
-    signed_in: tuple[str, BoardData], browser: WebDriver
-) -> None:
-    url, data = signed_in
-    day = data.default_date()
-    assert day is not None
-    graph = data.graph(day)
-    # An enterprise with a neighbour tied to nodes the first view does not show.
-    center, neighbour = next(
-        (graph.id_of(e), graph.id_of(t.other))
-        for e in range(graph.n_enterprises)
-        for t in graph.ties(e, data.config.ego_limit)[0]
-        if _new_ties(graph, e, t.other)
-    )
-    _open(browser, f"{url}/enterprise/{center}", "#ego-graph canvas")
-    time.sleep(1.0)  # the cose layout runs after the first paint
-    count = f"{_CY} return cy.nodes().length;"
-    before = browser.execute_script(count)
+def _click_node(browser: WebDriver, node_id: str) -> None:
+    """A real mouse click on a node of the ego graph."""
     canvas = browser.find_element(By.CSS_SELECTOR, "#ego-graph")
     # Pointer actions do not scroll: bring the graph into the viewport first.
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", canvas)
     time.sleep(0.3)
     x, y = browser.execute_script(
         f"{_CY} var p = cy.getElementById(arguments[0]).renderedPosition(); return [p.x, p.y];",
-        neighbour,
+        node_id,
     )
     size = canvas.size
     ActionChains(browser).move_to_element_with_offset(
         canvas, x - size["width"] / 2, y - size["height"] / 2
     ).click().perform()
-    _until(browser, lambda d: d.execute_script(count) > before, "more nodes after the click")
+
+
+_OVERLAPS = (
+    f"{_CY} var boxes = cy.nodes().map(function (n) {{"
+    "  var b = n.boundingBox({includeNodes: false, includeEdges: false, includeLabels: true});"
+    "  return [b.x1, b.y1, b.x2, b.y2, n.id()]; }).filter(function (b) { return b[2] > b[0]; });"
+    "var out = [];"
+    "for (var i = 0; i < boxes.length; i++) { for (var j = i + 1; j < boxes.length; j++) {"
+    "  var a = boxes[i], b = boxes[j];"
+    "  if (a[0] < b[2] - 1 && b[0] < a[2] - 1 && a[1] < b[3] - 1 && b[1] < a[3] - 1) {"
+    "    out.push(a[4] + ' / ' + b[4]); } } }"
+    "return out;"
+)
+"""Pairs of nodes whose labels overlap, as Cytoscape lays them out."""
+
+
+def test_the_ego_graph_expands_on_click_and_stays_readable(
+    signed_in: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    """Two real clicks expand two neighbours; the graph then holds their ties, no two
+    labels overlap, and a legend says what the colours mean (it was a knot without one)."""
+    url, data = signed_in
+    day = data.default_date()
+    assert day is not None
+    graph = data.graph(day)
+    limit = data.config.ego_limit
+
+    def two_expansions(e: int) -> tuple[int, list[str]]:
+        """Nodes after expanding the two neighbours of ``e`` that add the most."""
+        ties = graph.ties(e, limit)[0]
+        shown = {e} | {t.other for t in ties}
+        gain = sorted(
+            ((len({u.other for u in graph.ties(t.other, limit)[0]} - shown), t.other)
+             for t in ties if t.other != e),
+            reverse=True,
+        )[:2]  # fmt: skip
+        return len(shown) + sum(g for g, _ in gain), [graph.id_of(n) for g, n in gain if g]
+
+    size, center = max((two_expansions(e)[0], e) for e in range(0, graph.n_enterprises, 3))
+    _, clicks = two_expansions(center)
+    assert len(clicks) == 2 and size >= 30, (size, clicks)
+    _open(browser, f"{url}/enterprise/{graph.id_of(center)}", "#ego-graph canvas")
+    time.sleep(1.0)
+    count = f"{_CY} return cy.nodes().length;"
+    for node_id in clicks:
+        before = browser.execute_script(count)
+        _click_node(browser, node_id)
+        _until(browser, lambda d, b=before: d.execute_script(count) > b, "nodes after a click")
+        _until(browser, _settled, "callbacks to settle")
+        time.sleep(0.5)
     _until(
         browser,
         lambda d: d.find_elements(By.CSS_SELECTOR, "#ego-selected .selected-name"),
         "the clicked node in the side panel",
     )
-    time.sleep(1.0)
+    assert browser.execute_script(count) >= 30
+    assert browser.execute_script(_OVERLAPS) == []
+    legend = browser.find_element(By.CSS_SELECTOR, "#page .legend").text
+    assert "自然人" in legend and "法定代表人" in legend and "万元" in legend
+    time.sleep(0.5)
     _picture(browser, "enterprise-expanded")
+    assert _console_errors(browser) == []
+
+
+_RING = (
+    "var el = document.querySelector('#circle-graph');"
+    "var all = [el].concat(Array.from(el.querySelectorAll('div')));"
+    "var cy = all.map(function (e) { return e._cyreg && e._cyreg.cy; }).filter(Boolean)[0];"
+    "var ps = cy.nodes().map(function (n) { return n.position(); });"
+    "var cx = ps.reduce(function (s, p) { return s + p.x; }, 0) / ps.length;"
+    "var cy0 = ps.reduce(function (s, p) { return s + p.y; }, 0) / ps.length;"
+    "var at = {}; cy.nodes().forEach(function (n) { var p = n.position();"
+    "  at[n.id()] = [Math.atan2(p.y - cy0, p.x - cx), Math.hypot(p.x - cx, p.y - cy0)]; });"
+    "var order = Object.keys(at).sort(function (a, b) { return at[a][0] - at[b][0]; });"
+    "var gaps = cy.edges().map(function (e) {"
+    "  var d = Math.abs(order.indexOf(e.source().id()) - order.indexOf(e.target().id()));"
+    "  return Math.min(d, order.length - d); });"
+    "var radii = Object.values(at).map(function (v) { return v[1]; });"
+    "return [order.length, gaps, Math.min.apply(null, radii), Math.max.apply(null, radii)];"
+)
+
+
+def test_a_circle_is_a_ring_and_debtrank_speaks_one_unit(
+    signed_in: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    """Members on one circle, guarantees between neighbours where the circle is a ring (a
+    five-member ring was once a pentagram), amounts on the arrows; DebtRank's figures in the
+    one unit its titles name (not 元 here and 万元 there)."""
+    url, data = signed_in
+    day = data.default_date()
+    assert day is not None
+    found = data.circles(day)
+    # A circle that is one ring: as many guarantees as members.
+    rank = next(
+        k + 1
+        for k, c in enumerate(found.circles)
+        if len(c.members) >= 4 and len(c.src) == len(c.members)
+    )
+    _open(browser, f"{url}/circles?circle={rank}", "#circle-graph canvas")
+    time.sleep(0.5)
+    members, gaps, low, high = browser.execute_script(_RING)
+    assert members == len(found.circles[rank - 1].members)
+    assert high - low < 1 and gaps and all(g == 1 for g in gaps), gaps
+    title = browser.find_element(By.ID, "circle-title").text
+    assert title.startswith(f"#{rank} · 担保总额") and title.endswith("万元")
+    assert "万元" in browser.find_element(By.CSS_SELECTOR, "#page .legend").text
+    browser.find_element(By.ID, "circle-default").click()
+    ActionChains(browser).pause(0.3).send_keys(Keys.ARROW_DOWN).send_keys(Keys.ENTER).perform()
+    _until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#stress-grid .ag-row"), "stress")
+    _until(browser, _settled, "callbacks to settle")
+    stress = browser.find_element(By.ID, "circle-stress").text
+    assert "（万元）" in stress and "¥" not in stress and "元 " not in stress.replace("万元", "")
+    time.sleep(0.5)
+    _picture(browser, "circles-stress")
     assert _console_errors(browser) == []
 
 
@@ -433,7 +591,7 @@ def test_a_plan_is_drawn_and_exported(
     browser.find_element(By.ID, "plan-draw").click()
     _until(browser, lambda d: d.find_elements(By.ID, "plan-title"), "the drawn plan")
     _until(browser, _settled, "callbacks to settle")
-    assert "seed 42" in browser.find_element(By.ID, "plan-result").text
+    assert "随机种子 42" in browser.find_element(By.ID, "plan-line").text
     _until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#plan-objects .ag-row"), "objects")
     time.sleep(0.5)
     _picture(browser, "sampling-drawn")

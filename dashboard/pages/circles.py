@@ -16,9 +16,17 @@ import dash_cytoscape as cyto
 import numpy as np
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard.components import card, column, grid, notice
+from dashboard.components import card, column, count_column, dropdown, grid, notice
 from dashboard.data import BoardData
-from dashboard.graph import GRADE_COLOURS, money, node_element, stylesheet
+from dashboard.graph import (
+    DEFAULTED,
+    in_unit,
+    legend,
+    money,
+    money_unit,
+    node_element,
+    stylesheet,
+)
 from dashboard.i18n import Language, text
 from risk.features.guarantees import debtrank
 
@@ -28,25 +36,83 @@ def circle_rows(data: BoardData, day: date, lang: Language) -> list[dict[str, An
     rows = data.circle_summary(day).slice(0, data.config.grid_rows).to_pylist()
     for row in rows:
         row["row_id"] = str(row["rank"])
-        row["amount_text"] = money(row["amount"], lang)
-        row["amount"] = round(row["amount"])
+        row["amount"] = in_unit(row["amount"], lang)
     return rows
+
+
+def ring_order(members: np.ndarray, src: np.ndarray, dst: np.ndarray) -> list[int]:
+    """The members in an order that follows their guarantees: from the first member, on to
+    a guaranteed member not yet placed, else (a dead end) to the nearest unplaced member by
+    guarantees. A circle of k firms guaranteeing one another in turn comes out as that ring,
+    so that its guarantees are the ring's arcs, not chords. O(members + guarantees)."""
+    out_of: dict[int, list[int]] = {int(m): [] for m in members.tolist()}
+    for a, b in zip(src.tolist(), dst.tolist(), strict=True):
+        if a in out_of and b in out_of and a != b:
+            out_of[a].append(b)
+    for targets in out_of.values():
+        targets.sort()
+    order: list[int] = []
+    placed: set[int] = set()
+    node = min(out_of) if out_of else None
+    while node is not None:
+        order.append(node)
+        placed.add(node)
+        nxt = next((b for b in out_of[node] if b not in placed), None)
+        if nxt is None:
+            # Walk back along the ring for a member with an unplaced guarantee.
+            nxt = next(
+                (b for a in reversed(order) for b in out_of[a] if b not in placed),
+                next((m for m in sorted(out_of) if m not in placed), None),
+            )
+        node = nxt
+    return order
+
+
+RING_GAP = 110.0
+"""Arc between neighbouring members of a drawn circle, in pixels at zoom 1."""
+
+
+def ring_positions(order: list[int]) -> dict[int, tuple[float, float]]:
+    """Members evenly on a circle in ``order``, clockwise from the top."""
+    n = len(order)
+    radius = max(140.0, n * RING_GAP / (2 * np.pi))
+    return {
+        member: (
+            radius * float(np.cos(-np.pi / 2 + 2 * np.pi * k / n)),
+            radius * float(np.sin(-np.pi / 2 + 2 * np.pi * k / n)),
+        )
+        for k, member in enumerate(order)
+    }
 
 
 def circle_elements(
     data: BoardData, day: date, rank: int, lang: Language, distress: np.ndarray | None = None
 ) -> list[dict[str, object]]:
-    """Circle number ``rank`` (1 = largest exposure): members coloured by grade (or by
-    distress after a stress run), guarantees labelled with their amounts, defaults in red."""
+    """Circle number ``rank`` (1 = largest exposure) as a ring: members on a circle in the
+    order of their guarantees (:func:`ring_order`), coloured by grade (or by distress after
+    a stress run), guarantees labelled with their amounts in :func:`money_unit`, defaults
+    in red."""
     found = data.circles(day)
     circle = found.circles[rank - 1]
     graph = data.graph(day)
     grades = data.grades(day)
     members = circle.members
+    k_of = found.rank_of
+    inside = np.flatnonzero(
+        (k_of[found.graph.src] == rank - 1) & (k_of[found.graph.dst] == rank - 1)
+    )
+    positions = ring_positions(
+        ring_order(members, found.graph.src[inside], found.graph.dst[inside])
+    )
     elements: list[dict[str, object]] = []
     for k, member in enumerate(members.tolist()):
         grade = str(grades.grade[member]) if grades else None
         node = node_element(graph, member, grade or None)
+        x, y = positions[member]
+        node["position"] = {"x": round(x, 1), "y": round(y, 1)}
+        side = "side-top" if y < -abs(x) else "side-bottom" if y > abs(x) else None
+        side = side or ("side-right" if x >= 0 else "side-left")
+        node["classes"] = f"{node['classes']} {side}"
         if distress is not None:
             level = float(distress[k])
             node["data"]["label"] = f"{node['data']['label']} {level:.0%}"  # type: ignore[index]
@@ -54,10 +120,6 @@ def circle_elements(
                 node["classes"] = f"{node['classes']} stressed"
                 node["style"] = {"background-color": _heat(level)}
         elements.append(node)
-    k = rank - 1
-    inside = np.flatnonzero(
-        (found.rank_of[found.graph.src] == k) & (found.rank_of[found.graph.dst] == k)
-    )
     for e in inside.tolist():
         source, target = int(found.graph.src[e]), int(found.graph.dst[e])
         classes = "GUARANTEES defaulted" if found.graph.defaulted[e] else "GUARANTEES"
@@ -115,24 +177,32 @@ def stress_block(
     """Stress figures and the members' distress table."""
     graph = data.graph(day)
     members = data.circles(day).circles[rank - 1].members
+    order = np.argsort(-result.distress, kind="stable")
     rows = [
         {
-            "id": graph.id_of(int(m)),
-            "name": graph.name_of(int(m)),
+            "id": graph.id_of(int(members[k])),
+            "name": graph.name_of(int(members[k])),
             "distress": f"{result.distress[k]:.0%}",
-            "loss": money(float(result.member_losses[k]), lang),
+            "loss": in_unit(float(result.member_losses[k]), lang),
         }
-        for k, m in enumerate(members.tolist())
+        for k in order.tolist()
     ]
-    rows.sort(key=lambda r: -float(r["distress"].rstrip("%")))
     return [
         html.Div(
             [
-                card(text("total_loss", lang), money(float(result.member_losses.sum()), lang)),
+                card(
+                    text("total_loss", lang, unit=money_unit(lang)),
+                    money(float(result.member_losses.sum()), lang),
+                ),
                 card(
                     text("outside_hit", lang),
                     f"{result.outside_hit:,}",
-                    money(result.outside_loss, lang),
+                    text(
+                        "outside_loss",
+                        lang,
+                        amount=money(result.outside_loss, lang),
+                        unit=money_unit(lang),
+                    ),
                 ),
             ],
             className="cards",
@@ -140,7 +210,17 @@ def stress_block(
         grid(
             "stress-grid",
             rows,
-            [column("name", lang, minWidth=200), column("distress", lang), column("loss", lang)],
+            [
+                column("name", lang, minWidth=200),
+                column("distress", lang),
+                column(
+                    "loss",
+                    lang,
+                    headerName=text("loss", lang, unit=money_unit(lang)),
+                    valueFormatter={"function": "d3.format(',.1~f')(params.value)"},
+                    filter="agNumberColumnFilter",
+                ),
+            ],
             lang,
             row_id="id",
             height=260,
@@ -171,16 +251,19 @@ def render(data: BoardData, day: date, lang: Language, rank: int | None) -> html
                 "circles-grid",
                 rows,
                 [
-                    column("rank", lang, "#", maxWidth=70),
-                    column("members", lang, maxWidth=100),
-                    column("guarantees_n", lang, maxWidth=110),
+                    count_column("rank", lang, "#", maxWidth=70),
+                    count_column("members", lang, maxWidth=100),
+                    count_column("guarantees_n", lang, maxWidth=110),
                     column(
                         "amount",
                         lang,
                         sort="desc",
-                        valueFormatter={"function": "d3.format(',')(params.value)"},
+                        headerName=text("amount", lang, unit=money_unit(lang)),
+                        valueFormatter={"function": "d3.format(',.1~f')(params.value)"},
+                        filter="agNumberColumnFilter",
+                        minWidth=150,
                     ),
-                    column("defaulted", lang, maxWidth=100),
+                    count_column("defaulted", lang, maxWidth=100),
                     column("worst_grade", lang, maxWidth=110),
                     column("largest", lang, "name", minWidth=200),
                 ],
@@ -194,15 +277,17 @@ def render(data: BoardData, day: date, lang: Language, rank: int | None) -> html
                     html.Div(
                         [
                             html.H3(
-                                id="circle-title",
-                                children=f"#{chosen} · {rows[chosen - 1]['amount_text']}",
+                                id="circle-title", children=circle_title(data, day, chosen, lang)
                             ),
+                            legend(lang, ("GUARANTEES",), ("defaulted", "money")),
                             cyto.Cytoscape(
                                 id="circle-graph",
                                 elements=circle_elements(data, day, chosen, lang),
-                                layout={"name": "circle", "animate": False},
+                                layout={"name": "preset", "fit": True, "padding": 40},
                                 stylesheet=[*stylesheet(), *_circle_styles()],
-                                style={"width": "100%", "height": "480px"},
+                                style={"width": "100%", "height": "520px"},
+                                minZoom=0.1,
+                                maxZoom=1.5,  # a small graph is not blown up to fill the panel
                             ),
                         ],
                         className="column",
@@ -210,7 +295,8 @@ def render(data: BoardData, day: date, lang: Language, rank: int | None) -> html
                     html.Div(
                         [
                             html.H3(text("stress", lang)),
-                            dcc.Dropdown(
+                            dropdown(
+                                lang,
                                 id="circle-default",
                                 options=member_options(data, day, chosen),
                                 placeholder=text("default_member", lang),
@@ -226,13 +312,29 @@ def render(data: BoardData, day: date, lang: Language, rank: int | None) -> html
     )
 
 
+def circle_title(data: BoardData, day: date, rank: int, lang: Language) -> str:
+    """``#1 · 担保总额 9,001 万元``: the circle's number and its guarantees in the panel's unit."""
+    amount = money(data.circles(day).circles[rank - 1].amount, lang)
+    return text("circle_title", lang, rank=rank, amount=amount, unit=money_unit(lang))
+
+
 def _circle_styles() -> list[dict[str, object]]:
+    """Amounts along the arrows; labels outside the ring; defaults in red."""
     return [
+        {"selector": "edge", "style": {"text-rotation": "autorotate", "font-size": 11}},
+        {
+            "selector": ".side-top",
+            "style": {"text-valign": "top", "text-halign": "center", "text-margin-y": -4},
+        },
+        {
+            "selector": ".side-bottom",
+            "style": {"text-valign": "bottom", "text-halign": "center", "text-margin-y": 4},
+        },
         {
             "selector": ".defaulted",
             "style": {
-                "line-color": GRADE_COLOURS["D"],
-                "target-arrow-color": GRADE_COLOURS["D"],
+                "line-color": DEFAULTED,
+                "target-arrow-color": DEFAULTED,
                 "line-style": "solid",
                 "width": 3,
             },
@@ -261,10 +363,9 @@ def register(app: Dash, data: BoardData) -> None:
         if row is None:
             return (no_update,) * 6
         when, rank = date.fromisoformat(day), int(row)
-        amount = money(data.circles(when).circles[rank - 1].amount, lang)
         return (
             rank,
-            f"#{rank} · {amount}",
+            circle_title(data, when, rank, lang),
             circle_elements(data, when, rank, lang),
             member_options(data, when, rank),
             None,

@@ -11,13 +11,15 @@ import dash_cytoscape as cyto
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard.components import card, column, grade_badge, grid, notice, styled
+from dashboard.components import card, column, dropdown, grade_badge, grid, notice, styled
 from dashboard.data import RECORD_KINDS, BoardData, Graded
 from dashboard.graph import (
     GRADE_COLOURS,
     MORE_PREFIX,
+    REL_ORDER,
     ego_elements,
     expand,
+    legend,
     stylesheet,
 )
 from dashboard.i18n import Language, industry_label, text
@@ -81,7 +83,8 @@ def timeline_figure(records: list[dict[str, Any]], day: date, lang: Language) ->
             hoverinfo="x+y",
         )
     fig.update_layout(showlegend=False)
-    fig.update_xaxes(type="date")
+    # Numeric months: Plotly's month names are English whatever the page's language.
+    fig.update_xaxes(type="date", tickformat="%Y-%m", hoverformat="%Y-%m-%d")
     return styled(fig, text("records", lang), height=max(180, 60 + 40 * len(fig.data)))
 
 
@@ -189,7 +192,8 @@ def _reasons(record: Graded | None, lang: Language, name: NameOf | None = None) 
 
 def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None) -> html.Div:
     """The enterprise page: a search box, then the enterprise's facts, grade and graph."""
-    search = dcc.Dropdown(
+    search = dropdown(
+        lang,
         id="enterprise-search",
         options=search_options(data, day, None, lang, enterprise_id),
         value=enterprise_id,
@@ -249,6 +253,7 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
                 className="two-columns",
             ),
             html.H3(text("ego_graph", lang)),
+            legend(lang, REL_ORDER, ("more", "money")),
             dcc.Store(id="ego-center", data=enterprise_id),
             dcc.Store(id="ego-state", data=state),
             html.Div(
@@ -258,9 +263,9 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
                         elements=elements,
                         layout={"name": "preset", "fit": True, "padding": 30},
                         stylesheet=stylesheet(),
-                        style={"width": "100%", "height": "520px"},
-                        minZoom=0.2,
-                        maxZoom=3,
+                        style={"width": "100%", "height": "600px"},
+                        minZoom=0.1,
+                        maxZoom=1.5,  # a small graph is not blown up to fill the panel
                     ),
                     html.Div(id="ego-selected", className="side-panel"),
                 ],

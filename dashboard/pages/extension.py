@@ -13,9 +13,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard.components import column, grid, notice
+from dashboard.components import column, dropdown, grid, notice
 from dashboard.data import BoardData
-from dashboard.graph import GraphIndex, path_elements, stylesheet
+from dashboard.graph import REL_ORDER, GraphIndex, legend, path_elements, stylesheet
 from dashboard.i18n import Language, text
 from graph_model.csv_cells import write_safe_csv
 from risk.wording import word
@@ -133,7 +133,10 @@ def summary(data: BoardData, day: date, hops: int, black_id: str | None, lang: L
     """How many related firms of how many black-listed ones."""
     table = related(data, day, hops, black_id)
     n_black = len(pc.unique(table["black_listed_id"])) if table.num_rows else 0
-    return text("related_count", lang, n=f"{table.num_rows:,}", b=f"{n_black:,}")
+    said = text("related_count", lang, n=f"{table.num_rows:,}", b=f"{n_black:,}")
+    if table.num_rows > data.config.grid_rows:
+        said += text("grid_first", lang, n=f"{data.config.grid_rows:,}")
+    return said
 
 
 def render(data: BoardData, day: date, lang: Language, black_id: str | None) -> html.Div:
@@ -143,7 +146,8 @@ def render(data: BoardData, day: date, lang: Language, black_id: str | None) -> 
         return html.Div([html.H2(text("nav_extension", lang)), notice(text("no_records", lang))])
     controls = html.Div(
         [
-            dcc.Dropdown(
+            dropdown(
+                lang,
                 id="extension-black",
                 options=black_options(data, day, None, black_id),
                 value=black_id,
@@ -193,12 +197,15 @@ def render(data: BoardData, day: date, lang: Language, black_id: str | None) -> 
                             row_id="row_id",
                             height=360,
                         ),
+                        legend(lang, REL_ORDER, ("on_path",)),
                         cyto.Cytoscape(
                             id="extension-graph",
                             elements=graph_elements(data, day, hops, black_id, None, lang),
                             layout={"name": "preset", "fit": True, "padding": 30},
                             stylesheet=stylesheet(),
-                            style={"width": "100%", "height": "460px"},
+                            style={"width": "100%", "height": "520px"},
+                            minZoom=0.1,
+                            maxZoom=1.5,  # a small graph is not blown up to fill the panel
                         ),
                     ]
                 )

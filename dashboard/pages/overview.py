@@ -40,6 +40,7 @@ def grade_bars(
         )
     fig.update_layout(barmode="stack")
     fig.update_xaxes(type="category")
+    fig.update_yaxes(tickformat=",")
     return styled(fig, title)
 
 
@@ -72,6 +73,7 @@ def records_bars(active: dict[str, int], lang: Language) -> go.Figure:
         )
     )
     fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(tickformat=",")
     return styled(fig, text("records_by_kind", lang))
 
 
@@ -165,7 +167,7 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
                 column("name", lang, "name"),
                 column("grade_change", lang),
                 column("event_on", lang),
-                column("region", lang),
+                column("region", lang, minWidth=130),
             ],
             lang,
             row_id="row_id",

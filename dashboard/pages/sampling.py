@@ -17,7 +17,15 @@ import pyarrow.parquet as pq
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import ValidationError
 
-from dashboard.components import column, grid, notice, region_options
+from dashboard.components import (
+    column,
+    count_column,
+    dropdown,
+    grid,
+    local_time,
+    notice,
+    region_options,
+)
 from dashboard.data import BoardData
 from dashboard.i18n import Language, industry_label, text
 from risk.model.scores import scores_file
@@ -92,7 +100,9 @@ def plan_names(data: BoardData, record: PlanRecord) -> NameOf | None:
     return data.node_name(day) if day in data.dates() else None
 
 
-def plan_view(record: PlanRecord, lang: Language, name: NameOf | None = None) -> html.Div:
+def plan_view(
+    record: PlanRecord, lang: Language, name: NameOf | None = None, zone: str = "Asia/Shanghai"
+) -> html.Div:
     """A plan: class sizes, objects with inspectors, recusals, and the export buttons;
     recorded reasons in ``lang``, firms by ``name`` where known."""
     drawn: dict[str, int] = {}
@@ -134,8 +144,15 @@ def plan_view(record: PlanRecord, lang: Language, name: NameOf | None = None) ->
         [
             html.H3(f"{text('plan', lang)} {record.plan_id}", id="plan-title"),
             html.P(
-                f"{record.spec['item']} · seed {record.seed} · {record.created_at}",
+                text(
+                    "plan_line",
+                    lang,
+                    item=record.spec["item"],
+                    seed=record.seed,
+                    at=local_time(record.created_at, zone),
+                ),
                 className="muted",
+                id="plan-line",
             ),
             html.Div(
                 [
@@ -152,10 +169,10 @@ def plan_view(record: PlanRecord, lang: Language, name: NameOf | None = None) ->
                 classes,
                 [
                     column("grade", lang),
-                    column("pool", lang),
-                    column("eligible", lang),
-                    column("forced", lang),
-                    column("drawn", lang),
+                    count_column("pool", lang),
+                    count_column("eligible", lang),
+                    count_column("forced", lang),
+                    count_column("drawn", lang),
                 ],
                 lang,
                 row_id="grade",
@@ -246,7 +263,8 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
             html.Label(
                 [
                     text("preset", lang),
-                    dcc.Dropdown(
+                    dropdown(
+                        lang,
                         id="plan-preset",
                         value=default,
                         clearable=False,
@@ -261,7 +279,8 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
             html.Label(
                 [
                     text("regions", lang),
-                    dcc.Dropdown(
+                    dropdown(
+                        lang,
                         id="plan-regions",
                         multi=True,
                         options=region_options(regions, lang),
@@ -271,7 +290,8 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
             html.Label(
                 [
                     text("industries", lang),
-                    dcc.Dropdown(
+                    dropdown(
+                        lang,
                         id="plan-industries",
                         multi=True,
                         options=[
@@ -281,14 +301,17 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
                 ]
             ),
             html.Label(
-                [text("extension_hops", lang), dcc.Dropdown(id="plan-extension", options=[1, 2, 3])]
+                [
+                    text("extension_hops", lang),
+                    dropdown(lang, id="plan-extension", options=[1, 2, 3]),
+                ]
             ),
             html.Label([text("seed", lang), dcc.Input(id="plan-seed", type="number", min=0)]),
             html.Label(
                 [
                     text("inspectors", lang),
-                    dcc.Dropdown(
-                        id="plan-inspectors", options=files, value=files[0] if files else None
+                    dropdown(
+                        lang, id="plan-inspectors", options=files, value=files[0] if files else None
                     ),
                 ]
             ),
@@ -307,7 +330,8 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
             html.Div(
                 [
                     html.Span(text("past_plans", lang) + " "),
-                    dcc.Dropdown(
+                    dropdown(
+                        lang,
                         id="plan-past",
                         options=plans,
                         value=None,
@@ -391,7 +415,7 @@ def register(app: Dash, data: BoardData) -> None:
         if isinstance(result, str):
             return no_update, no_update, notice(result, "error"), no_update
         message = text("plan_saved", lang, plan=result.plan_id, seed=result.seed)
-        view = plan_view(result, lang, plan_names(data, result))
+        view = plan_view(result, lang, plan_names(data, result), data.config.time_zone)
         return view, result.plan_id, notice(message, "ok"), data.plan_ids()
 
     @app.callback(
@@ -405,7 +429,8 @@ def register(app: Dash, data: BoardData) -> None:
         if not plan_id:
             return no_update, no_update
         record = data.plan(plan_id)
-        return plan_view(record, lang, plan_names(data, record)), plan_id
+        view = plan_view(record, lang, plan_names(data, record), data.config.time_zone)
+        return view, plan_id
 
     @app.callback(
         Output("plan-message", "children", allow_duplicate=True),

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard.components import column, grid, notice, region_options
+from dashboard.components import column, dropdown, grid, notice, region_options
 from dashboard.data import BoardData
 from dashboard.i18n import Language, text
 from graph_model.regions import region_name
@@ -67,6 +67,7 @@ def warning_rows(
                 "type_label": word("warning_type", row["type"], lang),
                 "state_label": word("warning_state", row["state"], lang),
                 "subject_text": warning_subject(row["subject"], lang),
+                "disputed_text": text("yes" if row["disputed"] else "no", lang),
                 "evidence_text": warning_evidence(row["evidence"], lang, name),
                 "name": names[k] or row["enterprise_id"],
                 "region": region_name(region[k], lang),
@@ -87,7 +88,8 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
     )
     filters = html.Div(
         [
-            dcc.Dropdown(
+            dropdown(
+                lang,
                 id="warnings-types",
                 options=[
                     {"label": word("warning_type", t, lang), "value": t} for t in WARNING_TYPES
@@ -95,7 +97,8 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
                 multi=True,
                 placeholder=f"{text('warning_type', lang)}: {text('all', lang)}",
             ),
-            dcc.Dropdown(
+            dropdown(
+                lang,
                 id="warnings-regions",
                 options=region_options(regions, lang),
                 multi=True,
@@ -129,13 +132,13 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
 def warning_columns(lang: Language) -> list[dict[str, Any]]:
     """Columns of the warnings grid."""
     return [
-        column("type_label", lang, "warning_type", minWidth=150),
+        column("type_label", lang, "warning_type", minWidth=200, tooltipField="type_label"),
         column("name", lang, "name", minWidth=200),
         column("grade_change", lang, minWidth=90),
         column("event_on", lang, sort="desc"),
-        column("region", lang),
+        column("region", lang, minWidth=130),
         column("state_label", lang, "warning_state"),
-        column("disputed", lang),
+        column("disputed_text", lang, "disputed"),
         column("subject_text", lang, "subject", minWidth=160, tooltipField="subject_text"),
         column("evidence_text", lang, "evidence", minWidth=360, tooltipField="evidence_text"),
     ]
