@@ -141,6 +141,11 @@ def _settings(home: Literal["read", "create", "store"] = "read") -> Settings:
             for e in exc.errors()
         )
         raise _fail(f"invalid CREDITGRAPH_* settings: {reasons}") from None
+    if home == "create":
+        # The command that makes a data home makes it whole, whichever store holds the graph:
+        # the next command (snapshot, stats) finds it.
+        settings.home.mkdir(parents=True, exist_ok=True)
+        return settings
     needed = home == "read" or (home == "store" and not settings.neo4j_uri)
     if needed and not settings.home.is_dir():
         given = os.environ.get("CREDITGRAPH_HOME")
