@@ -25,6 +25,7 @@ from dashboard.auth import LOGOUT, BoardGate
 from dashboard.config import BoardConfig
 from dashboard.data import BoardData
 from dashboard.i18n import LANGUAGES, Language, text
+from dashboard.jobs import Jobs
 from dashboard.pages import circles, enterprise, extension, overview, sampling, warnings
 from graph_model.settings import Settings
 
@@ -205,6 +206,10 @@ def create_app(
         )
 
     # The overview has no callbacks of its own: its warnings grid is wired by the warnings page.
-    for page in (warnings, enterprise, extension, circles, sampling):
+    for page in (warnings, enterprise, extension, circles):
         page.register(app, data)
+    # Draws run in the background, as jobs of this app (none shared between apps).
+    jobs = Jobs()
+    weakref.finalize(server, jobs.close)
+    sampling.register(app, data, jobs)
     return app

@@ -197,7 +197,18 @@ _LABELS: dict[str, tuple[str, str]] = {
         "The exported publication holds no grades, scores or forced reasons.",
     ),
     "plan_line": ("{item} · 随机种子 {seed} · 抽取于 {at}", "{item} · seed {seed} · drawn {at}"),
-    "plan_saved": ("计划 {plan} 已保存（种子 {seed}）", "Plan {plan} saved (seed {seed})"),
+    "plan_saved": (
+        "计划 {plan} 已保存（种子 {seed}，用时 {s} 秒）",
+        "Plan {plan} saved (seed {seed}, drawn in {s} s)",
+    ),
+    "plan_exists": (
+        "该计划已存在：{plan}（种子 {seed}）。同一方案、对象库与检查人员抽出的就是它，"
+        "未另存；下面是已记录的计划。",
+        "This plan already exists: {plan} (seed {seed}). The same spec, pool and inspectors "
+        "draw it; nothing new was saved. Below is the recorded plan.",
+    ),
+    "drawing_for": ("正在抽取……已用 {s} 秒", "Drawing… {s} s so far"),
+    "draw_waiting": ("排队等待抽取……", "Waiting for a free worker…"),
     "id": ("代码", "Id"),
     "name": ("名称", "Name"),
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from dashboard.config import BoardConfig
 from dashboard.data import BoardData
 from dashboard.graph import COLUMN, MORE_PREFIX, ROW, ego_elements, expand, layered_positions
 from dashboard.i18n import LABELS, industry_label, text
+from dashboard.jobs import Jobs
 from dashboard.pages import circles, enterprise, extension, overview, sampling, warnings
 from graph_model.settings import Settings
 from risk.model.scores import SCHEMA, save_scores
@@ -464,11 +466,16 @@ def test_circles_are_ranked_by_exposure_and_stressed_from_a_member(data: BoardDa
 
 
 def test_a_plan_is_drawn_recorded_exported_and_replayed(data: BoardData) -> None:
-    record = sampling.draw(
-        data, AS_OF, "食品安全", "bayannur_2022", {"A": 1.0}, [], [], None, 7, "pool.csv"
-    )
-    assert not isinstance(record, str), record
-    assert data.plan_ids() == [record.plan_id] and record.spec["grading"] == "m1"
+    args = ("食品安全", "bayannur_2022", {"A": 1.0}, [], [], None, 7, "pool.csv")
+    drawn = sampling.draw(data, AS_OF, *args)
+    assert not isinstance(drawn, str), drawn
+    record = drawn.record
+    assert drawn.created and data.plan_ids() == [record.plan_id]
+    assert record.spec["grading"] == "m1"
+    # The same draw again is the recorded plan, said to exist, never saved anew.
+    again = sampling.draw(data, AS_OF, *args)
+    assert not isinstance(again, str) and not again.created
+    assert again.record == record and data.plan_ids() == [record.plan_id]
     # Bayannur: every C and D firm; A at 100 % by the override.
     assert {o["id"] for o in record.objects} >= {"F0", "F1", "F7"}
     assert all(len(o["inspectors"]) == 2 for o in record.objects)
@@ -519,10 +526,11 @@ def _grids(component: Any) -> list[Any]:
 def test_every_grid_row_has_a_unique_string_id(data: BoardData) -> None:
     """AG Grid keys rows by ``getRowId``: an id that is missing, not a string or repeated
     makes rows vanish (every row of the extension grid once got the id ``undefined``)."""
-    record = sampling.draw(
+    drawn = sampling.draw(
         data, AS_OF, "x", "bayannur_2022", {"A": 1.0}, [], [], None, 3, "pool.csv"
     )
-    assert not isinstance(record, str), record
+    assert not isinstance(drawn, str), drawn
+    record = drawn.record
     result = circles.stress(data, AS_OF, 1, "F2")
     trees = [
         *(
@@ -867,3 +875,55 @@ def test_the_api_server_binds_by_the_same_rule(
     monkeypatch.delenv("CREDITGRAPH_NEO4J_URI", raising=False)
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
     assert result.exit_code == 2 and "--host 0.0.0.0 is not a loopback address" in result.stderr
+
+
+def test_a_draw_runs_as_a_background_job_and_its_page_polls_it(data: BoardData) -> None:
+    """Draw submits a job of the app and returns at once; each poll says how long it has
+    run, then shows the plan as saved, or, for the same draw again, as existing already."""
+    gate = threading.Event()
+    jobs = Jobs(workers=1)
+    blocker = jobs.submit(gate.wait, 5)  # holds the only worker: the draw waits its turn
+    args = ("食品安全", "henan_2021", {"A": 1.0}, [], [], None, 11, "pool.csv")
+    job = sampling.start_draw(jobs, data, AS_OF, *args, lang="zh")
+    waiting = sampling.collect(jobs, data, job, "zh")
+    assert "排队等待抽取" in texts(waiting[2]) and waiting[4] is False and waiting[6] is True
+    gate.set()
+    deadline = time.monotonic() + 30
+    while jobs.poll(job, collect=False).status in ("waiting", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert jobs.poll(blocker).status == "done"
+    view, plan_id, message, options, stop, kept, disabled = sampling.collect(jobs, data, job, "zh")
+    assert "已保存" in texts(message) and plan_id in options and plan_id in texts(view)
+    assert stop is True and kept is None and disabled is False
+    assert jobs.poll(job).status == "unknown"  # collected once
+    again = sampling.start_draw(jobs, data, AS_OF, *args, lang="zh")
+    while jobs.poll(again, collect=False).status in ("waiting", "running"):
+        time.sleep(0.02)
+    view, same, message, *_ = sampling.collect(jobs, data, again, "zh")
+    assert same == plan_id and "该计划已存在" in texts(message) and "已保存" not in texts(message)
+    assert data.plan_ids() == [plan_id]
+    # A draw that cannot be made says why; a failing job reports its error.
+    bad = sampling.start_draw(
+        jobs, data, AS_OF, "x", "henan_2021", {}, [], [], None, 1, None, lang="zh"
+    )
+    while jobs.poll(bad, collect=False).status in ("waiting", "running"):
+        time.sleep(0.02)
+    assert "检查人员名录" in texts(sampling.collect(jobs, data, bad, "zh")[2])
+    broken = jobs.submit(lambda: 1 / 0)
+    while jobs.poll(broken, collect=False).status in ("waiting", "running"):
+        time.sleep(0.02)
+    failed = jobs.poll(broken)
+    assert failed.status == "failed" and failed.error == "division by zero"
+    jobs.close()
+
+
+def test_each_app_has_its_own_jobs(home: Settings) -> None:
+    """No module-level registry: two apps, two job tables."""
+    first, second = Jobs(), Jobs()
+    job = first.submit(lambda: 42)
+    while first.poll(job, collect=False).status != "done":
+        time.sleep(0.01)
+    assert second.poll(job).status == "unknown" and first.poll(job).result == 42
+    first.close()
+    second.close()

@@ -567,7 +567,13 @@ def test_a_circle_is_a_ring_and_debtrank_speaks_one_unit(
     assert title.startswith(f"#{rank} · 担保总额") and title.endswith("万元")
     assert "万元" in browser.find_element(By.CSS_SELECTOR, "#page .legend").text
     browser.find_element(By.ID, "circle-default").click()
-    ActionChains(browser).pause(0.3).send_keys(Keys.ARROW_DOWN).send_keys(Keys.ENTER).perform()
+    member = circles.member_options(data, day, rank)[0]["label"]
+    option = _until(
+        browser,
+        lambda d: d.find_elements(By.XPATH, f"//*[normalize-space(text())='{member}']"),
+        "the member in the dropdown",
+    )
+    option[-1].click()
     _until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#stress-grid .ag-row"), "stress")
     _until(browser, _settled, "callbacks to settle")
     stress = browser.find_element(By.ID, "circle-stress").text
@@ -580,7 +586,7 @@ def test_a_circle_is_a_ring_and_debtrank_speaks_one_unit(
 def test_a_plan_is_drawn_and_exported(
     signed_in: tuple[str, BoardData], browser: WebDriver, downloads: Path
 ) -> None:
-    url, _ = signed_in
+    url, data = signed_in
     _open(browser, url + "/sampling", "#plan-draw")
     browser.find_element(By.ID, "plan-seed").send_keys("42")
     # One district's plan, as its bureau would draw it.
@@ -588,10 +594,18 @@ def test_a_plan_is_drawn_and_exported(
     ActionChains(browser).send_keys("330203").pause(0.3).send_keys(Keys.ENTER).perform()
     _until(browser, lambda d: "330203" in d.find_element(By.ID, "plan-regions").text, "region")
     ActionChains(browser).send_keys(Keys.ESCAPE).perform()
+    plans = data.settings.plans_dir
+    before = set(plans.glob("*.json")) if plans.is_dir() else set()
     browser.find_element(By.ID, "plan-draw").click()
+    # Drawn in the background: the page polls until the plan is there.
     _until(browser, lambda d: d.find_elements(By.ID, "plan-title"), "the drawn plan")
     _until(browser, _settled, "callbacks to settle")
     assert "随机种子 42" in browser.find_element(By.ID, "plan-line").text
+    message = browser.find_element(By.ID, "plan-message").text
+    title = browser.find_element(By.ID, "plan-title").text
+    created = set(plans.glob("*.json")) - before
+    # The same draw may be recorded by an earlier run of this session: saved or existing.
+    assert ("已保存" in message and len(created) == 1) or "该计划已存在" in message, message
     _until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#plan-objects .ag-row"), "objects")
     time.sleep(0.5)
     _picture(browser, "sampling-drawn")
@@ -609,4 +623,16 @@ def test_a_plan_is_drawn_and_exported(
         lambda d: d.find_elements(By.CSS_SELECTOR, "#plan-message .notice-ok"),
         "the replay message",
     )
+    # Drawing the same again finds the recorded plan: said to exist, shown, not saved anew.
+    recorded = set(plans.glob("*.json"))
+    browser.find_element(By.ID, "plan-draw").click()
+    _until(
+        browser,
+        lambda d: "该计划已存在" in d.find_element(By.ID, "plan-message").text,
+        "the plan already exists",
+    )
+    assert "已保存" not in browser.find_element(By.ID, "plan-message").text
+    assert browser.find_element(By.ID, "plan-title").text == title
+    assert set(plans.glob("*.json")) == recorded
+    _picture(browser, "sampling-exists")
     assert _console_errors(browser) == []

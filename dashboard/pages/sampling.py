@@ -2,13 +2,17 @@
 file of the data home, see the objects with their inspectors and the recusals, export the
 publication, and replay a recorded plan (risk/supervision/plans.py).
 
-Drawing is the one heavy action of the board (about 6 s over a million firms): it runs only
-when the Draw button is pressed, under a loading indicator, and records the plan in the data
-home like ``creditgraph plan draw`` does.
+Drawing is the one heavy action of the board (6–10 s over a million firms): the Draw button
+submits it as a background job of the app (:mod:`dashboard.jobs`) and the page polls it every
+half second, showing how long it has run, until the plan is there. It records the plan in
+the data home like ``creditgraph plan draw`` does, once: drawing the same thing again (same
+spec and seed, pool and inspectors) finds the recorded plan, which the page shows as such,
+never as newly saved.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -28,6 +32,7 @@ from dashboard.components import (
 )
 from dashboard.data import BoardData
 from dashboard.i18n import Language, industry_label, text
+from dashboard.jobs import Jobs
 from risk.model.scores import scores_file
 from risk.supervision.inspectors import InspectorFileError
 from risk.supervision.plans import PlanError, PlanRecord, draw_plan, publication, replay
@@ -46,14 +51,16 @@ def draw(
     extension_hops: int | None,
     seed: int | None,
     inspector_file: str | None,
-) -> PlanRecord | str:
+    lang: Language = "en",
+) -> Drawn | str:
     """Draw and record a plan with the stored grades of ``day``; a message when it cannot be
-    drawn (no grades, no inspectors, a bad parameter, a pool without grades…)."""
+    drawn (no grades, no inspectors, a bad parameter, a pool without grades…). A plan is
+    recorded once: the same draw again gives the recorded plan, ``created`` False."""
     grades = data.grades(day)
     if grades is None:
-        return f"{day}: no stored scores"
+        return text("no_scores", lang) if lang == "zh" else f"{day}: no stored scores"
     if not inspector_file:
-        return "no inspector file"
+        return text("no_inspectors", lang) if lang == "zh" else "no inspector file"
     try:
         spec = PlanSpec(
             item=item,
@@ -68,10 +75,57 @@ def draw(
         )
         people = list(data.inspectors(inspector_file))
         record = draw_plan(data.snapshot(day), grades.table, people, spec)
+        recorded, _, created = record.save(data.settings.plans_dir)
     except (ValidationError, InspectorFileError, SamplingError, PlanError) as exc:
         return str(exc)
-    record.save(data.settings.plans_dir)
-    return record
+    return Drawn(recorded, created)
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A drawn plan as recorded; ``created`` False when the same draw was recorded before
+    (the record shown is that one, unchanged)."""
+
+    record: PlanRecord
+    created: bool
+
+
+def start_draw(jobs: Jobs, data: BoardData, day: date, *args: Any, lang: Language) -> str:
+    """Submit a draw (the arguments of :func:`draw` after the date) as a background job."""
+    return jobs.submit(draw, data, day, *args, lang)
+
+
+def progress(seconds: float, lang: Language, waiting: bool = False) -> html.Div:
+    """The running draw: a moving bar and the seconds it has taken."""
+    said = text("draw_waiting", lang) if waiting else text("drawing_for", lang, s=f"{seconds:.0f}")
+    return html.Div(
+        [html.Div(html.Div(className="progress-bar"), className="progress"), html.Span(said)],
+        className="notice notice-info",
+        id="plan-progress",
+    )
+
+
+def collect(jobs: Jobs, data: BoardData, job_id: str | None, lang: Language) -> tuple[Any, ...]:
+    """One poll of a draw: (result view, plan id, message, past plans, polling disabled,
+    job id, Draw disabled), ``no_update`` where nothing changes."""
+    state = jobs.poll(job_id)
+    if state.status in ("running", "waiting"):
+        message = progress(state.seconds, lang, state.status == "waiting")
+        return no_update, no_update, message, no_update, False, no_update, True
+    if state.status == "unknown":
+        return no_update, no_update, no_update, no_update, True, None, False
+    if state.status == "failed" or isinstance(state.result, str):
+        error = state.error if state.status == "failed" else state.result
+        return no_update, no_update, notice(str(error), "error"), no_update, True, None, False
+    drawn: Drawn = state.result
+    record = drawn.record
+    key = "plan_saved" if drawn.created else "plan_exists"
+    message = notice(
+        text(key, lang, plan=record.plan_id, seed=record.seed, s=f"{state.seconds:.1f}"),
+        "ok" if drawn.created else "info",
+    )
+    view = plan_view(record, lang, plan_names(data, record), data.config.time_zone)
+    return view, record.plan_id, message, data.plan_ids(), True, None, False
 
 
 def replay_plan(
@@ -343,18 +397,16 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
             ),
             html.Div(id="plan-message"),
             dcc.Store(id="plan-id"),
+            dcc.Store(id="plan-job"),
+            dcc.Interval(id="plan-poll", interval=500, disabled=True),
             dcc.Download(id="plan-download"),
-            dcc.Loading(
-                html.Div(id="plan-result"),
-                type="circle",
-                overlay_style={"visibility": "visible", "opacity": 0.5},
-            ),
+            html.Div(id="plan-result"),
         ]
     )
 
 
-def register(app: Dash, data: BoardData) -> None:
-    """Wire the sampling page's callbacks."""
+def register(app: Dash, data: BoardData, jobs: Jobs) -> None:
+    """Wire the sampling page's callbacks; draws run as ``jobs`` of the app."""
 
     @app.callback(
         Output({"type": "ratio", "grade": ALL}, "value"),
@@ -367,10 +419,10 @@ def register(app: Dash, data: BoardData) -> None:
         return [ratios.get(i["grade"]) for i in ids]
 
     @app.callback(
-        Output("plan-result", "children"),
-        Output("plan-id", "data"),
+        Output("plan-job", "data"),
+        Output("plan-poll", "disabled"),
         Output("plan-message", "children"),
-        Output("plan-past", "options"),
+        Output("plan-draw", "disabled"),
         Input("plan-draw", "n_clicks"),
         State("plan-item", "value"),
         State("plan-preset", "value"),
@@ -400,7 +452,8 @@ def register(app: Dash, data: BoardData) -> None:
         lang: Language,
     ) -> tuple[Any, ...]:
         ratios = {i["grade"]: float(v) for i, v in zip(ids, values, strict=True) if v is not None}
-        result = draw(
+        job_id = start_draw(
+            jobs,
             data,
             date.fromisoformat(day),
             item or "",
@@ -411,12 +464,25 @@ def register(app: Dash, data: BoardData) -> None:
             hops,
             seed,
             inspector_file,
+            lang=lang,
         )
-        if isinstance(result, str):
-            return no_update, no_update, notice(result, "error"), no_update
-        message = text("plan_saved", lang, plan=result.plan_id, seed=result.seed)
-        view = plan_view(result, lang, plan_names(data, result), data.config.time_zone)
-        return view, result.plan_id, notice(message, "ok"), data.plan_ids()
+        return job_id, False, progress(0, lang), True
+
+    @app.callback(
+        Output("plan-result", "children"),
+        Output("plan-id", "data"),
+        Output("plan-message", "children", allow_duplicate=True),
+        Output("plan-past", "options"),
+        Output("plan-poll", "disabled", allow_duplicate=True),
+        Output("plan-job", "data", allow_duplicate=True),
+        Output("plan-draw", "disabled", allow_duplicate=True),
+        Input("plan-poll", "n_intervals"),
+        State("plan-job", "data"),
+        State("language", "value"),
+        prevent_initial_call=True,
+    )
+    def _collect(_ticks: int, job_id: str | None, lang: Language) -> tuple[Any, ...]:
+        return collect(jobs, data, job_id, lang)
 
     @app.callback(
         Output("plan-result", "children", allow_duplicate=True),
