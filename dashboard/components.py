@@ -158,8 +158,9 @@ def styled(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
         plot_bgcolor="#ffffff",
         paper_bgcolor="#ffffff",
     )
-    fig.update_xaxes(showgrid=False)
-    fig.update_yaxes(gridcolor="#eceff1")
+    # Room for long tick labels (a record kind, a rotated industry) instead of cutting them.
+    fig.update_xaxes(showgrid=False, automargin=True)
+    fig.update_yaxes(gridcolor="#eceff1", automargin=True)
     return fig
 
 

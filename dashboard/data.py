@@ -227,12 +227,16 @@ class BoardData:
 
     def node_name(self, day: date) -> Callable[[str], str | None]:
         """Name of an enterprise id or person key in ``day``'s snapshot (None when unknown
-        or filed without a name): how evidence names who it is about."""
+        or filed without a name): how evidence names who it is about. Each lookup is kept
+        for the caller's lifetime (warnings name the same firms over and over)."""
         graph = self.graph(day)
+        seen: dict[str, str | None] = {}
 
         def name(node_id: str) -> str | None:
-            node = graph.index_of(node_id)
-            return (graph.names[node].as_py() or None) if node is not None else None
+            if node_id not in seen:
+                node = graph.index_of(node_id)
+                seen[node_id] = (graph.names[node].as_py() or None) if node is not None else None
+            return seen[node_id]
 
         return name
 

@@ -27,7 +27,7 @@ from dash import html
 
 from dashboard.i18n import Language, text
 from graph_model.snapshot import RelationArrays, Snapshot
-from risk.wording import word
+from risk.wording import label, word
 
 REL_ORDER = ("LEGAL_REP", "HOLDS_SHARES", "OFFICER", "GUARANTEES")
 """Relation types shown, strongest tie first: the cap keeps legal representatives and
@@ -341,8 +341,20 @@ COLUMN = 260.0
 """Distance between the columns of a layered graph, in pixels at zoom 1: room for a node and
 its label (12 characters)."""
 
-ROW = 36.0
+ROW = 32.0
 """Distance between two rows: a node and its one-line label."""
+
+MIN_HEIGHT, MAX_HEIGHT = 520, 2400
+"""Height of a graph panel in pixels: it grows with the rows of the graph, so that labels
+stay near their size (scroll the page) rather than shrink to nothing when fitted."""
+
+
+def graph_style(elements: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The style of a graph panel tall enough for ``elements`` at about zoom 1."""
+    ys = [float(e["position"]["y"]) for e in elements if "position" in e]
+    span = (max(ys) - min(ys)) if ys else 0.0
+    height = int(min(MAX_HEIGHT, max(MIN_HEIGHT, span + 3 * ROW)))
+    return {"width": "100%", "height": f"{height}px"}
 
 
 def layered_positions(
@@ -593,7 +605,7 @@ def legend(lang: Language, edges: Sequence[str] = (), extra: Sequence[str] = ())
     items.append(_swatch(text("legend_ungraded", lang), UNGRADED, "box"))
     items.append(_swatch(text("legend_person", lang), PERSON, "dot"))
     for rel_type in edges:
-        said = word("relation", rel_type, lang)
+        said = label("relation", rel_type, lang)
         items.append(
             _swatch(said, EDGE_COLOURS[rel_type], "dash" if rel_type == "GUARANTEES" else "line")
         )

@@ -104,6 +104,12 @@ def word(kind: str, code: object, lang: Language) -> str:
     return pair[0] if lang == "zh" else pair[1]
 
 
+def label(kind: str, code: object, lang: Language) -> str:
+    """:func:`word` standing alone (a cell, a card, a legend): capitalised in English."""
+    said = word(kind, code, lang)
+    return said[:1].upper() + said[1:] if lang == "en" else said
+
+
 def phrase(key: str, lang: Language, **values: object) -> str:
     """A phrase of ``wording.yaml`` in ``lang`` with its placeholders filled."""
     return word("phrase", key, lang).format(**values)

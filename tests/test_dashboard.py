@@ -268,7 +268,7 @@ def test_warnings_are_filtered_and_show_the_grade_change(data: BoardData) -> Non
     assert second["subject_text"] == "严重违法失信名单 0" and second["state_label"] == "新"
     english = warnings.warning_rows(data, AS_OF, "en")[1]
     assert english["evidence_text"] == "F8 ←legal representative– P2 –legal representative→ F7"
-    assert english["type_label"] == "related firm got a bad record"
+    assert english["type_label"] == "Related firm got a bad record"
     assert [
         r["enterprise_id"]
         for r in warnings.warning_rows(data, AS_OF, "zh", types=["circle_member_default"])
@@ -401,7 +401,7 @@ def test_the_enterprise_page_shows_grade_reasons_history_and_records(data: Board
     assert "F0" in page and "0.500" in page and "m1" in page
     assert "Member of a guarantee circle of 3 firms" in page and "F0 → F1 → F2 → F0" in page
     assert "F0 –guarantees ¥1,000,000→ F1 [general penalty since 2025-01-01]" in page
-    assert "active" in page and "Haishu, Ningbo" in page
+    assert "Status Active" in page and "Haishu, Ningbo" in page
     chinese = texts(enterprise.render(data, AS_OF, "zh", "F0"))
     # Reasons, evidence, status, region and records in Chinese.
     assert "属于 3 家企业组成的担保圈" in chinese and "Member of" not in chinese

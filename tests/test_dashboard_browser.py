@@ -292,6 +292,7 @@ def test_every_page_renders_without_a_console_error(
             assert "Grades by region" in browser.find_element(By.ID, "page").text
         for name, path, selector in pages:
             _open(browser, url + path, selector)
+            _until(browser, _grids_drawn, "every grid drawn")
             time.sleep(0.5)  # let the graphs finish their layout before the picture
             _picture(browser, name if lang == "zh" else f"{name}-en")
             assert _console_errors(browser) == [], f"console errors on {path} ({lang})"
@@ -373,6 +374,16 @@ def _hashes(driver: WebDriver) -> list[str]:
     """Person keys on the page: people are shown by name."""
     return sorted(
         set(re.findall(r"\bP[0-9a-f]{24}\b", driver.find_element(By.TAG_NAME, "body").text))
+    )
+
+
+def _grids_drawn(driver: WebDriver) -> bool:
+    """Every grid on the page has drawn its header (those below the fold come late)."""
+    return bool(
+        driver.execute_script(
+            "return Array.from(document.querySelectorAll('#page .ag-root-wrapper'))"
+            ".every(function (g) { return g.querySelector('.ag-header-cell-text'); });"
+        )
     )
 
 
@@ -517,6 +528,9 @@ def test_the_ego_graph_expands_on_click_and_stays_readable(
     )
     assert browser.execute_script(count) >= 30
     assert browser.execute_script(_OVERLAPS) == []
+    # Fitted to its panel, the graph keeps its labels readable (13 px at zoom 1): the panel
+    # grows with the rows instead of the graph shrinking.
+    assert browser.execute_script(f"{_CY} return cy.zoom();") * 13 >= 8
     legend = browser.find_element(By.CSS_SELECTOR, "#page .legend").text
     assert "自然人" in legend and "法定代表人" in legend and "万元" in legend
     time.sleep(0.5)

@@ -19,12 +19,13 @@ from dashboard.graph import (
     REL_ORDER,
     ego_elements,
     expand,
+    graph_style,
     legend,
     stylesheet,
 )
 from dashboard.i18n import Language, industry_label, text
 from graph_model.regions import region_name
-from risk.wording import NameOf, evidence_text, reason_sentence, record_detail, word
+from risk.wording import NameOf, evidence_text, label, reason_sentence, record_detail
 
 
 def search_options(
@@ -73,12 +74,12 @@ def timeline_figure(records: list[dict[str, Any]], day: date, lang: Language) ->
         ys: list[Any] = []
         for r in mine:
             xs += [r["start"], r["end"] or day, None]
-            ys += [word("record_kind", kind, lang)] * 2 + [None]
+            ys += [label("record_kind", kind, lang)] * 2 + [None]
         fig.add_scatter(
             x=xs,
             y=ys,
             mode="lines+markers",
-            name=word("record_kind", kind, lang),
+            name=label("record_kind", kind, lang),
             line={"width": 8},
             hoverinfo="x+y",
         )
@@ -136,7 +137,7 @@ def _facts(data: BoardData, day: date, row: int, lang: Language) -> html.Div:
     capital = ent["registered_capital"]
     return html.Div(
         [
-            card(text("status", lang), word("status", ent["status"], lang) or "—"),
+            card(text("status", lang), label("status", ent["status"], lang) or "—"),
             card(text("region", lang), region_name(ent["region_code"], lang)),
             card(text("industry", lang), industry_label(ent["industry"], lang)),
             card(text("capital", lang), f"¥{capital:,.0f}" if capital else "—"),
@@ -222,7 +223,7 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
             "authority": r.get("authority"),
             "reason": record_detail(r, lang),
             "row_id": str(r["id"]),
-            "kind_label": word("record_kind", r["kind"], lang),
+            "kind_label": label("record_kind", r["kind"], lang),
             "start": str(r["start"]),
             "end": str(r["end"] or ""),
         }
@@ -263,7 +264,7 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
                         elements=elements,
                         layout={"name": "preset", "fit": True, "padding": 30},
                         stylesheet=stylesheet(),
-                        style={"width": "100%", "height": "600px"},
+                        style=graph_style(elements),
                         minZoom=0.1,
                         maxZoom=1.5,  # a small graph is not blown up to fill the panel
                     ),
@@ -329,6 +330,7 @@ def register(app: Dash, data: BoardData) -> None:
         Output("ego-state", "data"),
         Output("ego-graph", "elements"),
         Output("ego-selected", "children"),
+        Output("ego-graph", "style"),
         Input("ego-graph", "tapNodeData"),
         State("ego-center", "data"),
         State("ego-state", "data"),
@@ -343,4 +345,5 @@ def register(app: Dash, data: BoardData) -> None:
         day: str,
         lang: Language,
     ) -> tuple[Any, ...]:
-        return on_tap(data, date.fromisoformat(day), center, shown, tapped, lang)
+        state, elements, panel = on_tap(data, date.fromisoformat(day), center, shown, tapped, lang)
+        return state, elements, panel, graph_style(elements)

@@ -15,7 +15,14 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.components import column, dropdown, grid, notice
 from dashboard.data import BoardData
-from dashboard.graph import REL_ORDER, GraphIndex, legend, path_elements, stylesheet
+from dashboard.graph import (
+    REL_ORDER,
+    GraphIndex,
+    graph_style,
+    legend,
+    path_elements,
+    stylesheet,
+)
 from dashboard.i18n import Language, text
 from graph_model.csv_cells import write_safe_csv
 from risk.wording import word
@@ -142,6 +149,7 @@ def summary(data: BoardData, day: date, hops: int, black_id: str | None, lang: L
 def render(data: BoardData, day: date, lang: Language, black_id: str | None) -> html.Div:
     """The extension-check page, for one black-listed enterprise or the whole list."""
     hops = data.config.extension_hops
+    elements = graph_elements(data, day, hops, black_id, None, lang)
     if data.black_listed(day).num_rows == 0:
         return html.Div([html.H2(text("nav_extension", lang)), notice(text("no_records", lang))])
     controls = html.Div(
@@ -180,8 +188,8 @@ def render(data: BoardData, day: date, lang: Language, black_id: str | None) -> 
                             "extension-grid",
                             extension_rows(data, day, hops, black_id, lang),
                             [
-                                column("black_listed_name", lang, "black_listed"),
-                                column("related_name", lang, "related", minWidth=180),
+                                column("black_listed_name", lang, "black_listed", maxWidth=230),
+                                column("related_name", lang, "related", maxWidth=230),
                                 column("hops", lang, maxWidth=90),
                                 column("grade", lang, maxWidth=100),
                                 column("score", lang, maxWidth=110),
@@ -190,7 +198,11 @@ def render(data: BoardData, day: date, lang: Language, black_id: str | None) -> 
                                     lang,
                                     "path",
                                     minWidth=360,
-                                    tooltipField="path_text",
+                                    flex=2,
+                                    # The path is the reason a firm is listed: whole, wrapped.
+                                    wrapText=True,
+                                    autoHeight=True,
+                                    cellStyle={"lineHeight": "1.5"},
                                 ),
                             ],
                             lang,
@@ -200,10 +212,10 @@ def render(data: BoardData, day: date, lang: Language, black_id: str | None) -> 
                         legend(lang, REL_ORDER, ("on_path",)),
                         cyto.Cytoscape(
                             id="extension-graph",
-                            elements=graph_elements(data, day, hops, black_id, None, lang),
+                            elements=elements,
                             layout={"name": "preset", "fit": True, "padding": 30},
                             stylesheet=stylesheet(),
-                            style={"width": "100%", "height": "520px"},
+                            style=graph_style(elements),
                             minZoom=0.1,
                             maxZoom=1.5,  # a small graph is not blown up to fill the panel
                         ),
@@ -233,6 +245,7 @@ def register(app: Dash, data: BoardData) -> None:
         Output("extension-grid", "rowData"),
         Output("extension-graph", "elements"),
         Output("extension-summary", "children"),
+        Output("extension-graph", "style"),
         Input("extension-black", "value"),
         Input("extension-hops", "value"),
         State("as-of", "value"),
@@ -241,10 +254,12 @@ def register(app: Dash, data: BoardData) -> None:
     )
     def _list(black_id: str | None, hops: int, day: str, lang: Language) -> tuple[Any, ...]:
         when = date.fromisoformat(day)
+        elements = graph_elements(data, when, hops, black_id, None, lang)
         return (
             extension_rows(data, when, hops, black_id, lang),
-            graph_elements(data, when, hops, black_id, None, lang),
+            elements,
             summary(data, when, hops, black_id, lang),
+            graph_style(elements),
         )
 
     @app.callback(

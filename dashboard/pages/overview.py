@@ -15,7 +15,7 @@ from dashboard.data import RECORD_KINDS, BoardData
 from dashboard.i18n import Language, industry_label, text
 from dashboard.pages.warnings import warning_rows
 from graph_model.regions import region_name
-from risk.wording import word
+from risk.wording import label
 
 
 def grade_bars(
@@ -41,7 +41,9 @@ def grade_bars(
     fig.update_layout(barmode="stack")
     fig.update_xaxes(type="category")
     fig.update_yaxes(tickformat=",")
-    return styled(fig, title)
+    fig = styled(fig, title)
+    fig.update_layout(margin={"r": 40})
+    return fig
 
 
 def mix_lines(data: BoardData, classes: tuple[str, ...], lang: Language) -> go.Figure:
@@ -67,14 +69,16 @@ def records_bars(active: dict[str, int], lang: Language) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=[active[k] for k in RECORD_KINDS],
-            y=[word("record_kind", k, lang) for k in RECORD_KINDS],
+            y=[label("record_kind", k, lang) for k in RECORD_KINDS],
             orientation="h",
             marker_color="#546e7a",
         )
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickformat=",")
-    return styled(fig, text("records_by_kind", lang))
+    fig = styled(fig, text("records_by_kind", lang))
+    fig.update_layout(margin={"l": 130, "r": 24})
+    return fig
 
 
 def render(data: BoardData, day: date, lang: Language) -> html.Div:

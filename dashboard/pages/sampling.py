@@ -37,7 +37,7 @@ from risk.model.scores import scores_file
 from risk.supervision.inspectors import InspectorFileError
 from risk.supervision.plans import PlanError, PlanRecord, draw_plan, publication, replay
 from risk.supervision.sampling import PlanSpec, SamplingError, presets
-from risk.wording import NameOf, plan_reason, word
+from risk.wording import NameOf, label, plan_reason
 
 
 def draw(
@@ -176,7 +176,7 @@ def plan_view(
         {
             **{k: o[k] for k in ("id", "name", "grade")},
             "reason": plan_reason(o["reason"], lang, name),
-            "selected": word("selected", o["selected"], lang),
+            "selected": label("selected", o["selected"], lang),
             "inspectors": " ".join(o["inspectors"]),
             "score": round(o["score"], 4),
         }

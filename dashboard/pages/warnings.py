@@ -18,7 +18,7 @@ from dashboard.data import BoardData
 from dashboard.i18n import Language, text
 from graph_model.regions import region_name
 from risk.supervision.warnings import WARNING_TYPES
-from risk.wording import warning_evidence, warning_subject, word
+from risk.wording import label, warning_evidence, warning_subject
 
 
 def warning_rows(
@@ -64,8 +64,8 @@ def warning_rows(
             {
                 **row,
                 "row_id": f"{row['enterprise_id']}|{row['id']}",
-                "type_label": word("warning_type", row["type"], lang),
-                "state_label": word("warning_state", row["state"], lang),
+                "type_label": label("warning_type", row["type"], lang),
+                "state_label": label("warning_state", row["state"], lang),
                 "subject_text": warning_subject(row["subject"], lang),
                 "disputed_text": text("yes" if row["disputed"] else "no", lang),
                 "evidence_text": warning_evidence(row["evidence"], lang, name),
@@ -92,7 +92,7 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
                 lang,
                 id="warnings-types",
                 options=[
-                    {"label": word("warning_type", t, lang), "value": t} for t in WARNING_TYPES
+                    {"label": label("warning_type", t, lang), "value": t} for t in WARNING_TYPES
                 ],
                 multi=True,
                 placeholder=f"{text('warning_type', lang)}: {text('all', lang)}",
@@ -130,17 +130,23 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
 
 
 def warning_columns(lang: Language) -> list[dict[str, Any]]:
-    """Columns of the warnings grid."""
+    """Columns of the warnings grid: the evidence (the reason of a warning) wraps, whole,
+    in the widest column, rather than running off the grid's right edge."""
+    wrap: dict[str, Any] = {
+        "wrapText": True,
+        "autoHeight": True,
+        "cellStyle": {"lineHeight": "1.5"},
+    }
     return [
-        column("type_label", lang, "warning_type", minWidth=200, tooltipField="type_label"),
-        column("name", lang, "name", minWidth=200),
-        column("grade_change", lang, minWidth=90),
-        column("event_on", lang, sort="desc"),
-        column("region", lang, minWidth=130),
-        column("state_label", lang, "warning_state"),
-        column("disputed_text", lang, "disputed"),
-        column("subject_text", lang, "subject", minWidth=160, tooltipField="subject_text"),
-        column("evidence_text", lang, "evidence", minWidth=360, tooltipField="evidence_text"),
+        column("type_label", lang, "warning_type", minWidth=150, maxWidth=190, **wrap),
+        column("name", lang, "name", minWidth=150, maxWidth=220, **wrap),
+        column("grade_change", lang, maxWidth=110),
+        column("event_on", lang, sort="desc", maxWidth=130),
+        column("region", lang, minWidth=120, maxWidth=150, **wrap),
+        column("state_label", lang, "warning_state", maxWidth=90),
+        column("disputed_text", lang, "disputed", maxWidth=100),
+        column("subject_text", lang, "subject", minWidth=140, maxWidth=200, **wrap),
+        column("evidence_text", lang, "evidence", minWidth=380, flex=1, **wrap),
     ]
 
 
