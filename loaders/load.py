@@ -454,7 +454,7 @@ def load_folder(
     try:
         sources, unknown = find_files(folder, domain.files)
     except FileProblem as exc:
-        raise LoadRefused(str(exc)) from None
+        raise LoadRefused(f"load refused, nothing written: {exc}") from None
     if not sources:
         raise LoadRefused(
             f"{folder}: no contract files; expected one or more of "
