@@ -3,7 +3,8 @@
 Notebooks read ``CREDITGRAPH_HOME`` (default ``./var``) like every command. If it holds no
 store yet, a 20,000-enterprise demo city is generated and loaded first (a few seconds), and
 if it holds no model yet, one is trained and the last observed month scored (about half a
-minute), so each notebook runs top to bottom on a fresh machine.
+minute), so each notebook runs top to bottom on a fresh machine. Every notebook answers as of
+:func:`demo_day`, the date the board and the API serve.
 """
 
 from __future__ import annotations
@@ -67,3 +68,11 @@ def demo_model() -> tuple[ModelArtefact, Path]:
         if scores is None:
             scores, _ = score_job(settings, store, day)
     return artefact, scores
+
+
+def demo_day() -> date:
+    """The date the notebooks answer as of: the one the board and the API serve after
+    ``creditgraph demo`` — the last day of the data, scored (trained and scored first if the
+    data home has no model), so that a figure here can be found there."""
+    _, scores = demo_model()
+    return date.fromisoformat(scores.parent.name)

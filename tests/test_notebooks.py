@@ -49,3 +49,25 @@ def test_notebook_runs_and_states_question_and_answer(
         if "application/vnd.plotly.v1+json" in o.get("data", {})
     ]  # fmt: skip
     assert figures, "each notebook draws with Plotly"
+
+
+def test_notebooks_answer_as_of_the_date_the_board_serves(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No notebook names its own date: each takes ``demo_day()``, and that is the date the
+    board opens on and the API serves for the same data home."""
+    for path in BOOKS:
+        code = "".join(c.source for c in nbformat.read(path, as_version=4).cells)
+        assert "date(" not in code and "fromisoformat" not in code, path.name
+    monkeypatch.setenv("CREDITGRAPH_HOME", str(home))
+    monkeypatch.syspath_prepend(str(NOTEBOOKS))
+    from _demo import demo_day
+
+    from dashboard.config import BoardConfig
+    from dashboard.data import BoardData
+    from graph_model.settings import Settings
+
+    day = demo_day()
+    settings = Settings()
+    assert BoardData(settings, BoardConfig()).default_date() == day
+    assert day in BoardData(settings, BoardConfig()).scored_dates()
