@@ -1130,8 +1130,7 @@ def _stored_gradings(settings: Settings, before: date, day: date) -> tuple[pa.Ta
 def _read_registry(settings: Settings) -> Iterator[Registry]:
     """The supervision registry for a command that only reads it. A data home without one
     reads as an empty registry (in memory): a read must not create the file."""
-    path = settings.supervision_path
-    with open_registry(path if path.exists() else Path(":memory:")) as registry:
+    with open_registry(settings.supervision_path, read_only=True) as registry:
         yield registry
 
 

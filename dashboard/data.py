@@ -506,7 +506,7 @@ class BoardData:
         states change), or None when no warnings were ever raised."""
         if not self.settings.supervision_path.exists():
             return None
-        with open_registry(self.settings.supervision_path) as registry:
+        with open_registry(self.settings.supervision_path, read_only=True) as registry:
             found = list_warnings(registry, as_of=day, limit=self.config.warnings_limit)
         columns = ("id", "type", "enterprise_id", "subject", "event_on", "evidence", "state")
         return pa.table(

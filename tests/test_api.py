@@ -104,6 +104,27 @@ def test_a_future_snapshot_is_never_served_and_a_date_mismatch_is_flagged(
         assert ready["dates_match"] is True
 
 
+def test_reading_never_creates_the_supervision_registry(api_city: ApiCity, tmp_path: Any) -> None:
+    """A data home without supervision.sqlite reads as nothing recorded yet; only a write
+    (a new watchlist) creates the file."""
+    home = tmp_path / "home"
+    shutil.copytree(
+        api_city.settings.home, home, ignore=shutil.ignore_patterns("*.lock", "supervision.*")
+    )
+    settings = api_city.settings.model_copy(update={"home": home})
+    registry = settings.supervision_path
+    assert not registry.exists()
+    with TestClient(create_app(settings)) as client:
+        assert ok(client.get("/v1/warnings", headers=REGULATOR))["total"] == 0
+        assert ok(client.get("/v1/watchlists", headers=BANK))["items"] == []
+        assert client.get("/v1/warnings/1", headers=REGULATOR).status_code == 404
+        assert client.get("/v1/watchlists/none", headers=BANK).status_code == 404
+        assert not registry.exists()
+        created = client.post("/v1/watchlists", headers=BANK, json={"name": "loans"})
+        assert created.status_code == 201, created.text
+        assert registry.exists()
+
+
 @pytest.mark.parametrize("snapshot", ["none", "unreadable"])
 def test_screening_without_a_snapshot_is_503_never_a_level(
     api_city: ApiCity, tmp_path: Any, snapshot: str

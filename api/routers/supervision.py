@@ -300,9 +300,10 @@ def extension(
 
 
 @contextmanager
-def _registry(services: Services) -> Iterator[Registry]:
-    # One connection per request: sqlite3 connections stay on their thread.
-    with open_registry(services.settings.supervision_path) as registry:
+def _registry(services: Services, write: bool = False) -> Iterator[Registry]:
+    # One connection per request: sqlite3 connections stay on their thread. Reads never
+    # create the registry: a data home without one has nothing recorded yet.
+    with open_registry(services.settings.supervision_path, read_only=not write) as registry:
         yield registry
 
 
@@ -422,7 +423,7 @@ def warning_state(
     lang: AnswerLanguage,
 ) -> WarningOut:
     """Record a state change by the calling client (new → seen → closed)."""
-    with _registry(services) as registry:
+    with _registry(services, write=True) as registry:
         try:
             get_warning(registry, warning_id)
         except SupervisionError:
@@ -444,7 +445,7 @@ def watchlists(services: ServicesDep, caller: Watcher) -> WatchlistsOut:
 
 @router.post("/watchlists", status_code=201, summary="Create a watchlist")
 def new_watchlist(services: ServicesDep, caller: Watcher, body: WatchlistIn) -> WatchlistOut:
-    with _registry(services) as registry:
+    with _registry(services, write=True) as registry:
         return _watchlist_out(create_watchlist(registry, body.name, caller.name, caller.role))
 
 
@@ -461,7 +462,7 @@ def add_to_watchlist(
     """Adds enterprises the store knows; unknown ids are refused, nothing added."""
     for enterprise_id in dict.fromkeys(body.enterprise_ids):
         enterprise_or_404(services, enterprise_id)
-    with _registry(services) as registry:
+    with _registry(services, write=True) as registry:
         _watchlist(registry, name, caller, write=True)
         return MembersChangedOut(
             watchlist=name, changed=add_members(registry, name, body.enterprise_ids)
@@ -472,7 +473,7 @@ def add_to_watchlist(
 def remove_from_watchlist(
     services: ServicesDep, caller: Watcher, name: WatchlistName, body: MembersIn
 ) -> MembersChangedOut:
-    with _registry(services) as registry:
+    with _registry(services, write=True) as registry:
         _watchlist(registry, name, caller, write=True)
         return MembersChangedOut(
             watchlist=name, changed=remove_members(registry, name, body.enterprise_ids)

@@ -101,8 +101,9 @@ class Registry:
         conn.commit()
 
 
-def _prepare(conn: sqlite3.Connection, path: Path) -> None:
-    conn.execute("PRAGMA journal_mode = WAL")
+def _prepare(conn: sqlite3.Connection, path: Path, read_only: bool) -> None:
+    if not read_only:
+        conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 10000")
     has_meta = conn.execute(
@@ -113,6 +114,8 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
         if has_meta
         else None
     )
+    if found is None and read_only:
+        raise SupervisionError(f"{path} holds no supervision schema")
     if found is None:
         conn.executescript(
             f"BEGIN; {_SCHEMA} INSERT OR IGNORE INTO meta (name, value) "
@@ -126,14 +129,23 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
 
 
 @contextmanager
-def open_registry(path: Path) -> Iterator[Registry]:
-    """Open (creating it and its schema when missing) the registry at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def open_registry(path: Path, read_only: bool = False) -> Iterator[Registry]:
+    """Open the registry at ``path``: to write, creating it and its schema when missing; with
+    ``read_only``, never creating or changing anything — a data home without a registry
+    reads as an empty one (nothing recorded yet), held in memory."""
+    if read_only and not path.exists():
+        path, read_only = Path(":memory:"), False
+    elif not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: transactions are explicit (Registry.transaction), never implied.
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = (
+        sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        if read_only
+        else sqlite3.connect(path, isolation_level=None)
+    )
     try:
         try:
-            _prepare(conn, path)
+            _prepare(conn, path, read_only)
         except sqlite3.DatabaseError as exc:
             raise SupervisionError(f"{path} is not a supervision registry: {exc}") from exc
         yield Registry(conn)
