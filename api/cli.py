@@ -34,12 +34,14 @@ from api.app import create_app
 from api.names import PathWords, person_names, with_names
 from graph_model.contract_doc import render_data_contract
 from graph_model.csv_cells import write_safe_csv
+from graph_model.rates import RatesError, RateTable, read_rates
 from graph_model.settings import Settings
 from graph_model.snapshot import FORMAT_VERSION as SNAPSHOT_FORMAT
 from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.neo4j import redact_uri
 from graph_model.store.open import open_store
 from graph_model.store.protocol import UNFINISHED_LOAD, StoreError
+from loaders.demo_rates import DEMO_USD_RATE, write_demo_rates
 from loaders.demo_supervision import demo_loan_book, write_demo_inspectors
 from loaders.generator import generate_city
 from loaders.load import LoadRefused, LoadSummary, load_folder
@@ -364,6 +366,15 @@ def _take_snapshot(settings: Settings, day: date) -> Snapshot:
     return snap
 
 
+def _rates(settings: Settings) -> RateTable:
+    """The data home's currency rate table (docs/data-contract.md); a bad one stops the
+    command with its file, line, field and reason."""
+    try:
+        return read_rates(settings.rates_path)
+    except RatesError as exc:
+        raise _fail(f"the currency rate table is refused: {exc}") from None
+
+
 def _snapshot(settings: Settings, day: date) -> Snapshot:
     """The saved snapshot of ``day``, taken from the store first if there is none or it was
     saved in an older format (before the record rules, for instance)."""
@@ -399,12 +410,14 @@ def features(
     unknown = sorted(set(family or ()) - set(FAMILIES))
     if unknown:
         raise typer.BadParameter(f"unknown --family {unknown}; choose from {list(FAMILIES)}")
+    rates = _rates(settings)
     snap = _snapshot(settings, day)
     started = time.perf_counter()
     matrix = compute_features(
         snap,
         families=tuple(family) if family else None,
         progress=lambda name, seconds: typer.echo(f"  {name:<12}{seconds:>8.1f} s"),
+        rates=rates,
     )
     shape = f"{matrix.values.shape[0]:,} enterprises × {matrix.values.shape[1]} features"
     elapsed = time.perf_counter() - started
@@ -947,6 +960,17 @@ DEMO_WATCHLIST, DEMO_BANK = "demo-loans", "甬城银行"
 """The demo's watchlist and the (invented) bank that watches it."""
 
 
+def _demo_rates(settings: Settings, day: date) -> None:
+    """The demo's rate table (rates.csv in the data home), dated ``day``; one already there
+    is the data home's own and stays."""
+    path = settings.rates_path
+    if write_demo_rates(path, day):
+        said = f"1 USD = {DEMO_USD_RATE} CNY on {day} (illustrative)"
+        typer.echo(f"  currency rates: {said} → {path}")
+    else:
+        typer.echo(f"  currency rates: {path} kept")
+
+
 def _demo_days(settings: Settings) -> list[date]:
     """The demo's dates, oldest first: the last day of the data and the month-ends before it
     (none when the store holds no records)."""
@@ -1044,7 +1068,9 @@ def demo(
     The city goes into a fresh embedded store; the command reports what it holds, trains
     and evaluates the risk model, scores the last day of the data and the two month-ends
     before it, raises the warnings between them, and writes an inspector file and a bank's
-    watchlist: every page of the board and every documented command has data.
+    watchlist: every page of the board and every documented command has data. Its foreign
+    guarantees (USD) convert at an illustrative rate written to the data home's rates.csv
+    (kept when there is one).
 
     The demo replaces the data home's store, warnings and watchlists only if an earlier
     demo made them (recorded plans stay: nothing deletes a plan). It writes
@@ -1094,6 +1120,7 @@ def demo(
     typer.echo("3/7 what the store holds")
     _print_stats(settings)
     days = _demo_days(settings)
+    _demo_rates(settings, days[-1] if days else date.today())
     _demo_model(settings, days)
     _demo_supervision(settings, data, seed, days)
     typer.echo(f"demo done in {time.perf_counter() - started:.1f} s")
@@ -1473,6 +1500,7 @@ def board(
             '{"name": "<who holds it>", "role": "regulator"}}\' (docs/dashboard.md)'
         )
     _check_bind(host, allow_remote, "the board")
+    _rates(settings)  # guarantee circles convert with it: refuse a bad one before serving
     try:
         config = BoardConfig.model_validate(
             {

@@ -7,6 +7,8 @@ committed file differs from what this module renders.
 from __future__ import annotations
 
 from graph_model.domain import MAX_CHARACTERS, Domain, FieldSpec, RecordSpec, load_domain
+from graph_model.rates import COLUMNS as RATE_COLUMNS
+from graph_model.rates import MAX_BYTES as RATES_MAX_BYTES
 
 HEADER = "<!-- Generated from graph_model/domain.yaml by `creditgraph docs`. Do not edit. -->"
 
@@ -170,4 +172,48 @@ def render_data_contract(domain: Domain | None = None) -> str:
     for rec in d.records:
         out += [f"### {rec.kind} — `{rec.file}`", "", rec.description, ""]
         out += [*_record_rules(rec), *_table(rec.fields), ""]
+    out += _rates_section()
     return "\n".join(out).rstrip() + "\n"
+
+
+def _rates_section() -> list[str]:
+    """The data home's currency rate table (graph_model/rates.py)."""
+    lines = [
+        "## Currency rates — `rates.csv` in the data home",
+        "",
+        "Guarantee amounts load in their own currency (`currency` of GUARANTEES, CNY when "
+        "empty) and keep it: the board's graphs, the API's circle guarantees and the reasons' "
+        "evidence show each amount as given (`1,000,000 USD`). Wherever amounts add up (the "
+        "guarantee features of docs/features.md, circle totals and their order on the board "
+        "and in the API, DebtRank stress) they are converted to CNY with the rate table "
+        "`$CREDITGRAPH_HOME/rates.csv`:",
+        "",
+        "```csv",
+        "currency,cny_per_unit,as_of,source",
+        "USD,7.1,2025-12-31,example: name where the rate comes from",
+        "```",
+        "",
+        "| column | type | rule | meaning |",
+        "|---|---|---|---|",
+        *(f"| `{name}` | {kind} | {rule} | {doc} |" for name, kind, rule, doc in RATE_COLUMNS),
+        "",
+        "- **Which rate**: a day uses the latest rate of the currency dated on or before it; a "
+        "day before the currency's first rate uses that first rate. CNY is always 1.",
+        "- **Without a rate** an amount's CNY value is unknown, never 0: features that add it "
+        "up are unknown (NaN, which the model reads as missing), a circle's `total_amount` "
+        "adds up what converts and `unconverted` lists the rest per currency, in that "
+        "currency (the board: `+ 1,000,000 USD not converted`). A data home without the file "
+        "converts nothing but CNY.",
+        "- **Checked like any input**: UTF-8 (a BOM is fine), at most "
+        f"{RATES_MAX_BYTES:,} bytes, exactly these columns, one rate per currency and date. "
+        "A bad file is refused with its line, field and reason: commands that convert stop, "
+        "the board does not start, and the API serves no snapshot until it is fixed.",
+        "- **Updating**: add a row per currency and date (keep the old ones: earlier dates "
+        "keep converting as they did). Then compute again what was converted with the old "
+        "table: `creditgraph score --as-of …` (features cached with other rates are "
+        "recomputed), and restart the board and the API. A model trained with other rates "
+        "keeps working; train again to learn from the new values.",
+        "- **The demo** (`creditgraph demo`) writes one illustrative USD rate dated the last "
+        "day of its data, its source saying so; a `rates.csv` already in the data home stays.",
+    ]
+    return lines

@@ -207,6 +207,11 @@ class Settings(BaseSettings):
         return self.home / "inspectors"
 
     @property
+    def rates_path(self) -> Path:
+        """The currency rate table (graph_model/rates.py): CNY per unit of each currency."""
+        return self.home / "rates.csv"
+
+    @property
     def audit_path(self) -> Path:
         """The API's append-only audit log, an SQLite database."""
         return self.home / "audit" / "audit.sqlite3"

@@ -15,6 +15,7 @@ from pathlib import Path
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.open import open_store
+from loaders.demo_rates import write_demo_rates
 from loaders.generator import generate_city
 from loaders.load import load_folder
 from risk.model.artefact import ModelArtefact, current_version, load_artefact
@@ -40,6 +41,8 @@ def demo_settings() -> Settings:
                 rejects_dir=settings.rejects_dir,
                 strict=True,
             )
+            # Its USD guarantees convert at the demo's rate, as after `creditgraph demo`.
+            write_demo_rates(settings.rates_path, observed_through(store, settings))
     return settings
 
 

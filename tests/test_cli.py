@@ -11,6 +11,7 @@ from conftest import make_resident_id
 from typer.testing import CliRunner
 
 from api.cli import app
+from graph_model.rates import read_rates
 
 
 @pytest.fixture
@@ -26,10 +27,25 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def test_a_bad_rate_table_stops_a_command_that_converts(home: Path) -> None:
+    home.mkdir()
+    (home / "rates.csv").write_text(
+        "currency,cny_per_unit,as_of,source\nUSD,7.1,2025-06-30,ok\nEUR,-1,2025-06-30,bad\n",
+        encoding="utf-8",
+    )
+    code, out = run("features", "--as-of", "2025-06-30")
+    assert code == 2
+    assert f"{home / 'rates.csv'}, line 3, field cny_per_unit:" in out, out
+
+
 def test_demo_loads_a_city_and_reports_the_store(home: Path) -> None:
     code, out = run("demo", "--enterprises", "500", "--seed", "3")
     assert code == 0, out
     assert "rejected" in out and "Enterprise" in out and "demo done" in out
+    # Its USD guarantees convert at a stated, dated rate (graph_model/rates.py reads it).
+    rates = read_rates(home / "rates.csv").rates
+    assert [(r.currency, r.cny_per_unit) for r in rates] == [("USD", 7.1)]
+    assert "illustrative" in rates[0].source and f"on {rates[0].as_of}" in out
     code, stats = run("stats")
     assert code == 0
     enterprises = next(line for line in stats.splitlines() if "Enterprise" in line)

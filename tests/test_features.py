@@ -9,15 +9,21 @@ import numpy as np
 import pytest
 from feature_graphs import AS_OF, SnapshotBuilder
 
+from graph_model.rates import Rate, RateTable
 from risk.features import FeatureMatrix, compute_features
 from risk.features.catalog import load_catalog
+from risk.features.context import FeatureContext
+from risk.features.guarantees import guarantee_circles
+from risk.model.dataset import FeatureSource
 
 DAY = timedelta(days=1)
 
 
-def values(builder: SnapshotBuilder, family: str) -> dict[str, dict[str, float]]:
+def values(
+    builder: SnapshotBuilder, family: str, rates: RateTable | None = None
+) -> dict[str, dict[str, float]]:
     """{feature: {firm: value}} for one family."""
-    matrix = compute_features(builder.build(), families=(family,))
+    matrix = compute_features(builder.build(), families=(family,), rates=rates)
     firms = matrix.ids.to_pylist()
     return {
         name: dict(zip(firms, matrix.column(name).tolist(), strict=True)) for name in matrix.names
@@ -148,8 +154,11 @@ def test_guarantee_circle_mutual_chain_defaults_and_stress() -> None:
     assert v["guarantee_chain_length"]["A"] == 1  # circle {A,B,C} → circle {D,E}
     assert v["guarantees_given"]["C"] == 2
     assert v["guarantees_received"]["D"] == 2
-    # USD amounts count in the counts, not in the CNY amounts.
-    assert v["guaranteed_amount_to_capital"]["C"] == pytest.approx(30.0 / 1_000_000)
+    # Without a rate the USD amount is unknown in CNY: so are the sums that hold it.
+    assert np.isnan(v["guaranteed_amount_to_capital"]["C"])
+    assert np.isnan(v["received_amount_to_capital"]["D"])
+    assert np.isnan(v["guaranteed_bad_share"]["C"])
+    assert v["guaranteed_amount_to_capital"]["A"] == pytest.approx(10.0 / 1_000_000)
     assert v["own_loans_defaulted"]["D"] == 1 and v["liable_for_defaults"]["C"] == 1
     assert v["guaranteed_bad_share"]["G"] == pytest.approx(1.0)
     assert v["guarantors_bad"]["H"] == 0 and v["guarantors_bad"]["E"] == 0
@@ -158,6 +167,60 @@ def test_guarantee_circle_mutual_chain_defaults_and_stress() -> None:
     assert v["stress_loss"]["G"] == pytest.approx(0.5)
     assert v["stress_loss"]["F"] == pytest.approx(0.5)
     assert v["stress_loss"]["H"] == 0  # own distress excluded
+    # D defaulted: what C (its USD guarantor) loses depends on the unknown amount, and so
+    # does what reaches B and A through C; the F–G–H chain does not.
+    assert all(np.isnan(v["stress_loss"][f]) for f in "ABC")
+
+    usd = RateTable((Rate("USD", 7.0, AS_OF, "test"),))
+    v = values(b, "guarantees", usd)
+    assert v["guaranteed_amount_to_capital"]["C"] == pytest.approx((30.0 + 35.0) / 1_000_000)
+    assert v["received_amount_to_capital"]["D"] == pytest.approx((35.0 + 1.0) / 1_000_000)
+    assert v["guaranteed_bad_share"]["C"] == pytest.approx(0.0)
+    assert v["stress_loss"]["C"] == pytest.approx(35.0 / 1_000_000)
+    assert v["stress_loss"]["G"] == pytest.approx(0.5)
+
+
+def test_circle_totals_convert_at_the_rate_and_report_what_has_none() -> None:
+    b = SnapshotBuilder().firms_named("A", "B", "C", "X", "Y")
+    b.tie("GUARANTEES", "A", "B", amount=100.0, currency="CNY")
+    b.tie("GUARANTEES", "B", "C", amount=10.0, currency="USD")
+    b.tie("GUARANTEES", "C", "A", amount=5.0, currency="EUR")
+    b.tie("GUARANTEES", "X", "Y", amount=150.0, currency=None)  # no currency: CNY
+    b.tie("GUARANTEES", "Y", "X", amount=0.0, currency="CNY")
+    snap = b.build()
+    usd = RateTable((Rate("USD", 7.0, AS_OF, "test"),))
+    first, second = guarantee_circles(FeatureContext(snap, usd))
+    # The USD guarantee counts at its rate (170 CNY), so this circle ranks first.
+    assert sorted(first.members.tolist()) == [0, 1, 2]
+    assert first.amount == pytest.approx(100.0 + 70.0)
+    assert first.unconverted == {"EUR": 5.0}  # reported apart, never as 0
+    assert second.amount == 150.0 and second.unconverted == {}
+    # Without any rate, both foreign amounts stay unconverted, in their currencies.
+    first, second = guarantee_circles(FeatureContext(snap))
+    assert (first.amount, second.amount) == (150.0, 100.0)
+    assert second.unconverted == {"EUR": 5.0, "USD": 10.0}
+
+
+def test_cached_features_of_other_rates_are_computed_again(tmp_path: Path) -> None:
+    b = SnapshotBuilder().firms_named("A", "B")
+    b.tie("GUARANTEES", "A", "B", amount=10.0, currency="USD")
+    b.build().save(tmp_path / "snapshots" / AS_OF.isoformat())
+
+    def ratio(matrix: FeatureMatrix) -> float:
+        return float(matrix.column("guaranteed_amount_to_capital")[0])
+
+    plain = FeatureSource(None, tmp_path / "features", tmp_path / "snapshots")
+    assert np.isnan(ratio(plain.matrix(AS_OF)))
+    notes: list[str] = []
+    usd = RateTable((Rate("USD", 7.0, AS_OF, "test"),))
+    source = FeatureSource(
+        None, tmp_path / "features", tmp_path / "snapshots", True, notes.append, usd
+    )
+    assert ratio(source.matrix(AS_OF)) == pytest.approx(70.0 / 1_000_000)
+    assert f"features {AS_OF}: cached with other currency rates, computing again" in notes
+    cached = FeatureMatrix.load(tmp_path / "features" / f"{AS_OF}.parquet")
+    assert cached.rates == {"CNY": 1.0, "USD": 7.0}
+    assert ratio(cached) == pytest.approx(70.0 / 1_000_000)
 
 
 def test_contagion_hops_shares_pagerank_and_listing_age() -> None:

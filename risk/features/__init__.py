@@ -3,7 +3,9 @@
 ``compute_features(snapshot)`` returns a :class:`FeatureMatrix`: one row per
 enterprise of the snapshot (in snapshot order), one float32 column per catalog
 feature, NaN where a value is unknown. Families run in catalog order and each
-must return exactly its catalog columns.
+must return exactly its catalog columns. Amounts in other currencies are converted with
+the rate table given (the data home's ``rates.csv``, graph_model/rates.py); the matrix
+records the rates it used, so that a cached one computed with other rates is not reused.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from graph_model.rates import RateTable
 from graph_model.snapshot import Snapshot
 from risk.features.catalog import Catalog, load_catalog
 from risk.features.community import community_features
@@ -48,13 +51,15 @@ FAMILIES: Mapping[str, Family] = MappingProxyType(
 
 @dataclass(frozen=True)
 class FeatureMatrix:
-    """Features of every enterprise of a snapshot, with the seconds each family took."""
+    """Features of every enterprise of a snapshot, with the seconds each family took and the
+    rates (CNY per unit of each currency) its amounts were converted with."""
 
     as_of: date
     ids: pa.Array
     names: tuple[str, ...]
     values: np.ndarray
     seconds: dict[str, float]
+    rates: dict[str, float]
 
     def column(self, name: str) -> np.ndarray:
         """One feature's values, in row order."""
@@ -70,19 +75,23 @@ class FeatureMatrix:
         path.parent.mkdir(parents=True, exist_ok=True)
         table = self.to_table()
         meta = {
-            b"creditgraph": json.dumps({"as_of": self.as_of.isoformat(), "seconds": self.seconds})
+            b"creditgraph": json.dumps(
+                {"as_of": self.as_of.isoformat(), "seconds": self.seconds, "rates": self.rates}
+            )
         }
         pq.write_table(table.replace_schema_metadata(meta), path)
         return path
 
     @classmethod
     def load(cls, path: Path) -> FeatureMatrix:
-        """Read a matrix written by :meth:`save`; refuses columns the catalog does not list."""
+        """Read a matrix written by :meth:`save`; refuses columns the catalog does not list,
+        and a matrix that does not say which rates it used (it counted amounts in other
+        currencies as nothing)."""
         table = pq.read_table(path)
         meta = json.loads(table.schema.metadata[b"creditgraph"])
         names = tuple(table.column_names[1:])
         expected = load_catalog().names
-        if names != expected:
+        if names != expected or not isinstance(meta.get("rates"), dict):
             raise ValueError(
                 f"{path}: its feature columns differ from the catalog "
                 "(computed by another version); compute the features again"
@@ -94,6 +103,7 @@ class FeatureMatrix:
             names=names,
             values=values,
             seconds=meta["seconds"],
+            rates={str(k): float(v) for k, v in meta["rates"].items()},
         )
 
 
@@ -101,17 +111,19 @@ def compute_features(
     snapshot: Snapshot,
     families: tuple[str, ...] | None = None,
     progress: Callable[[str, float], None] | None = None,
+    rates: RateTable | None = None,
 ) -> FeatureMatrix:
     """Compute the catalog's features (or the named families) on ``snapshot``.
 
-    ``progress`` is called with each family's name and its seconds once it is done.
+    ``progress`` is called with each family's name and its seconds once it is done. Amounts
+    convert to CNY with ``rates``; without it, amounts in other currencies are unknown.
     """
     catalog: Catalog = load_catalog()
     chosen = families or tuple(f.name for f in catalog.families)
     unknown = [f for f in chosen if f not in FAMILIES]
     if unknown:
         raise ValueError(f"unknown feature families {unknown}; known: {list(FAMILIES)}")
-    ctx = FeatureContext(snapshot)
+    ctx = FeatureContext(snapshot, rates)
     names: list[str] = []
     columns: list[np.ndarray] = []
     seconds: dict[str, float] = {}
@@ -139,4 +151,5 @@ def compute_features(
         names=tuple(names),
         values=values.astype(np.float32),
         seconds=seconds,
+        rates=ctx.rates.on(snapshot.as_of),
     )

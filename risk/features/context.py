@@ -4,7 +4,9 @@
 lazily and once, the arrays the families share: which enterprises are listed or
 carry bad records, the edges of each relation type, person–enterprise links and
 the related-enterprise graph. Everything here is read from the snapshot, so
-only what was known on the as-of date can reach a feature.
+only what was known on the as-of date can reach a feature; amounts in other currencies
+are converted to CNY with the rate table it is given (graph_model/rates.py), unknown
+(NaN) where it has no rate.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from graph_model.rates import RateTable
 from graph_model.snapshot import Snapshot
 
 LISTING_KINDS = ("abnormal_list", "black_list", "dishonest_debtor")
@@ -129,8 +132,10 @@ class Records:
 class FeatureContext:
     """Shared, lazily computed arrays over one snapshot (never modified once computed)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, rates: RateTable | None = None) -> None:
         self.snapshot = snapshot
+        # The data home's rate table; without one, amounts in other currencies are unknown.
+        self.rates = rates if rates is not None else RateTable()
         self.as_of = snapshot.as_of
         self.as_of_days = float((snapshot.as_of - _EPOCH).days)
         self.n_enterprises = snapshot.n_enterprises

@@ -4,8 +4,10 @@ A guarantee circle is a strongly connected component of the guarantee graph
 with two or more members: every member lies on a directed cycle, so a default
 can travel back to it. Chains are measured on the condensation (circles
 collapsed to one node), which is acyclic, so the longest chain is exact and
-linear to compute. Amounts are summed in CNY; guarantees in other currencies
-count in the counts but not in the amounts.
+linear to compute. Amounts are summed in CNY, converted with the context's rate table
+(graph_model/rates.py); an amount in a currency without a rate is unknown (NaN), so a sum
+that holds one is unknown too, never a smaller number. Circle totals add up what converts
+and report the rest per currency (:attr:`Circle.unconverted`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 
+from graph_model.rates import BASE_CURRENCY
 from risk.features.context import (
     FeatureContext,
     condensed_chains,
@@ -37,13 +41,35 @@ usually stops much earlier)."""
 
 @dataclass(frozen=True)
 class GuaranteeGraph:
-    """Guarantees in force between enterprises, with their CNY amounts and defaults."""
+    """Guarantees in force between enterprises, with their amounts and defaults.
+
+    ``amount`` is in CNY, NaN where the currency has no rate; ``original`` is the amount as
+    given, in the currency ``currencies[currency[e]]`` of guarantee ``e``.
+    """
 
     src: np.ndarray
     dst: np.ndarray
     amount: np.ndarray
     defaulted: np.ndarray
     n: int
+    original: np.ndarray
+    currency: np.ndarray
+    currencies: tuple[str, ...]
+
+    def currency_of(self, edge: int) -> str:
+        """ISO 4217 code of one guarantee."""
+        return self.currencies[int(self.currency[edge])]
+
+    def unconverted(self, edges: np.ndarray) -> dict[str, float]:
+        """Amounts of ``edges`` (indices) without a CNY value, summed per currency (by code)."""
+        edges = np.asarray(edges, dtype=np.int64)
+        edges = edges[np.isnan(self.amount[edges]) & np.isfinite(self.original[edges])]
+        sums = np.bincount(
+            self.currency[edges], weights=self.original[edges], minlength=len(self.currencies)
+        )
+        present = np.bincount(self.currency[edges], minlength=len(self.currencies)) > 0
+        found = {self.currencies[k]: float(sums[k]) for k in np.flatnonzero(present)}
+        return dict(sorted(found.items()))
 
     def matrix(self, weights: np.ndarray | None = None) -> sp.csr_matrix:
         data = np.ones(len(self.src)) if weights is None else weights
@@ -52,21 +78,38 @@ class GuaranteeGraph:
 
 @dataclass(frozen=True)
 class Circle:
-    """A guarantee circle: its members (enterprise indices) and the guarantees between them."""
+    """A guarantee circle: its members (enterprise indices) and the guarantees between them.
+    ``amount`` is the CNY total of the guarantees that convert; ``unconverted`` the others,
+    per currency, in that currency."""
 
     members: np.ndarray
     src: np.ndarray
     dst: np.ndarray
     amount: float
+    unconverted: dict[str, float]
 
 
 def guarantee_graph(ctx: FeatureContext) -> GuaranteeGraph:
-    """The snapshot's guarantees in enterprise indices."""
+    """The snapshot's guarantees in enterprise indices, amounts converted to CNY on the
+    snapshot's date (NaN where the currency has no rate)."""
     ed = ctx.edges("GUARANTEES")
-    cny = flags(pc.equal(pc.fill_null(ed.properties["currency"], "CNY"), "CNY"))
-    amount = np.where(cny, np.nan_to_num(numbers(ed.properties["amount"]), nan=0.0), 0.0)
+    codes = pc.fill_null(pc.cast(ed.properties["currency"], pa.string()), BASE_CURRENCY)
+    encoded = pc.dictionary_encode(
+        codes.combine_chunks() if isinstance(codes, pa.ChunkedArray) else codes
+    )
+    original = numbers(ed.properties["amount"])
+    amount = ctx.rates.to_cny(original, codes, ctx.as_of)
     defaulted = flags(pc.is_valid(ed.properties["defaulted_on"]))
-    return GuaranteeGraph(ed.src, ed.dst, amount, defaulted, ctx.n_enterprises)
+    return GuaranteeGraph(
+        ed.src,
+        ed.dst,
+        amount,
+        defaulted,
+        ctx.n_enterprises,
+        original,
+        np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64),
+        tuple(encoded.dictionary.to_pylist()),
+    )
 
 
 def circle_labels(graph: GuaranteeGraph) -> tuple[np.ndarray, np.ndarray]:
@@ -86,13 +129,20 @@ def guarantee_circles(ctx: FeatureContext) -> list[Circle]:
     member_bounds = np.searchsorted(labels[members], np.unique(labels[members]), side="left")
     inside = (labels[graph.src] == labels[graph.dst]) & (sizes[labels[graph.src]] > 1)
     order = np.argsort(labels[graph.src[inside]], kind="stable")
-    src, dst = graph.src[inside][order], graph.dst[inside][order]
-    amount = graph.amount[inside][order]
+    edges = np.flatnonzero(inside)[order]
+    src, dst = graph.src[edges], graph.dst[edges]
+    amount = graph.amount[edges]
     edge_bounds = np.searchsorted(labels[src], labels[members[member_bounds]], side="left")
     ends = np.r_[member_bounds[1:], len(members)]
     edge_ends = np.r_[edge_bounds[1:], len(src)]
     circles = [
-        Circle(members[a:b], src[c:d], dst[c:d], float(amount[c:d].sum()))
+        Circle(
+            members[a:b],
+            src[c:d],
+            dst[c:d],
+            float(np.nansum(amount[c:d])),
+            graph.unconverted(edges[c:d]) if np.isnan(amount[c:d]).any() else {},
+        )
         for a, b, c, d in zip(member_bounds, ends, edge_bounds, edge_ends, strict=True)
     ]
     circles.sort(key=lambda c: (-c.amount, int(c.members[0])))
@@ -165,9 +215,26 @@ def debtrank(graph: GuaranteeGraph, capital: np.ndarray, distressed: np.ndarray)
     A guarantor of a defaulting firm loses the guaranteed amount relative to its capital
     (impact capped at 1; unknown or zero capital counts as fully exposed). Each distressed
     firm passes its distress on once (Battiston et al., 2012), so the process ends.
+
+    An amount without a CNY value may be anything from nothing to more than the guarantor's
+    capital: the process runs once with each end, and a firm whose distress differs between
+    the two depends on that amount and is unknown (NaN). Twice the cost, only when such an
+    amount is there.
     """
+    unknown = np.isnan(graph.amount)
+    if not unknown.any():
+        return _debtrank(graph, graph.amount, capital, distressed)
+    # An unknown amount as nothing, then as at least the guarantor's whole capital.
+    low = _debtrank(graph, np.where(unknown, 0.0, graph.amount), capital, distressed)
+    high = _debtrank(graph, np.where(unknown, np.inf, graph.amount), capital, distressed)
+    return np.where(np.isclose(low, high, rtol=0, atol=1e-12), low, np.nan)
+
+
+def _debtrank(
+    graph: GuaranteeGraph, amount: np.ndarray, capital: np.ndarray, distressed: np.ndarray
+) -> np.ndarray:
     n = graph.n
-    exposure = graph.matrix(graph.amount)
+    exposure = graph.matrix(amount)
     exposure.sum_duplicates()
     holder = np.repeat(np.arange(n), np.diff(exposure.indptr))
     cap = capital[holder]

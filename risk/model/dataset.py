@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph_model.rates import RateTable
 from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.protocol import GraphStore
 from risk.features import FeatureMatrix, compute_features
@@ -134,8 +135,9 @@ class TimeSplit:
 
 class FeatureSource:
     """Feature matrices per date: the data home's cached file if there is one (and it fits
-    the catalog), else computed from the saved snapshot or one taken from the store, then
-    cached. Snapshots taken here are not saved: a month of history needs only its features.
+    the catalog and was computed with the same currency rates), else computed from the saved
+    snapshot or one taken from the store, then cached. Snapshots taken here are not saved: a
+    month of history needs only its features.
     """
 
     def __init__(
@@ -145,7 +147,9 @@ class FeatureSource:
         snapshots_dir: Path,
         reuse: bool = True,
         progress: Callable[[str], None] | None = None,
+        rates: RateTable | None = None,
     ) -> None:
+        self._rates = rates if rates is not None else RateTable()
         self._store = store
         self._features_dir = features_dir
         self._snapshots_dir = snapshots_dir
@@ -171,12 +175,16 @@ class FeatureSource:
         path = self._features_dir / f"{day.isoformat()}.parquet"
         if self._reuse and path.exists():
             try:
-                return FeatureMatrix.load(path)
+                cached = FeatureMatrix.load(path)
             except ValueError:
                 self._note(f"features {day}: cached file is stale, computing again")
+            else:
+                if cached.rates == self._rates.on(day):
+                    return cached
+                self._note(f"features {day}: cached with other currency rates, computing again")
         snap = snapshot or self.snapshot(day)
         self._note(f"features {day}")
-        matrix = compute_features(snap)
+        matrix = compute_features(snap, rates=self._rates)
         matrix.save(path)
         return matrix
 

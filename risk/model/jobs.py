@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.special import expit
 
+from graph_model.rates import RatesError, read_rates
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
 from graph_model.store.protocol import GraphStore
@@ -228,6 +229,19 @@ def plan_windows(
     return split, observed
 
 
+def _feature_source(
+    settings: Settings, store: GraphStore | None, reuse: bool, progress: Progress
+) -> FeatureSource:
+    """Feature matrices of the data home, amounts converted with its rate table."""
+    try:
+        rates = read_rates(settings.rates_path)
+    except RatesError as exc:
+        raise ModelError(f"the currency rate table is refused: {exc}") from None
+    return FeatureSource(
+        store, settings.features_dir, settings.snapshots_dir, reuse, progress, rates
+    )
+
+
 def train_job(
     store: GraphStore,
     settings: Settings,
@@ -246,7 +260,7 @@ def train_job(
     )
     events = LabelEvents.from_store(store, config.label, split.train[0], observed)
     register = Register.from_store(store, split.test[-1])
-    source = FeatureSource(store, settings.features_dir, settings.snapshots_dir, reuse, progress)
+    source = _feature_source(settings, store, reuse, progress)
     dataset = build_dataset(
         source, events, register, split, config.negatives_per_positive, config.seed, progress
     )
@@ -353,7 +367,7 @@ def _new_predictions(
     first = min(dates)
     events = LabelEvents.from_store(store, label, first, observed)
     register = Register.from_store(store, max(dates))
-    source = FeatureSource(store, settings.features_dir, settings.snapshots_dir, True, progress)
+    source = _feature_source(settings, store, True, progress)
     parts: list[Predictions] = []
     for day in sorted(dates):
         events.check_observed(day)
@@ -380,7 +394,7 @@ def _scoring_inputs(
     settings: Settings, store: GraphStore | None, day: date, progress: Progress
 ) -> tuple[Snapshot, FeatureSource]:
     """The snapshot of ``day`` (saved in the data home: explanations read it later)."""
-    source = FeatureSource(store, settings.features_dir, settings.snapshots_dir, True, progress)
+    source = _feature_source(settings, store, True, progress)
     folder = settings.snapshots_dir / day.isoformat()
     if (folder / "manifest.json").exists():
         return Snapshot.load(folder), source
