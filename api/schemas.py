@@ -364,7 +364,16 @@ class CircleSummaryOut(Model):
     circle_id: str = Field(examples=["91330203636372113M"])
     size: int = Field(examples=[9])
     guarantees: int
-    total_amount: float = Field(description="Guaranteed amount inside the circle, CNY")
+    total_amount: float = Field(
+        description="Guaranteed amount inside the circle in CNY: guarantees in other currencies "
+        "converted with the data home's rate table; those without a rate are in `unconverted`",
+        examples=[90_010_000.0],
+    )
+    unconverted: dict[str, float] = Field(
+        description="Guaranteed amounts inside the circle with no rate to CNY, per ISO 4217 "
+        "currency, in that currency; not in total_amount. Empty when every amount converted",
+        examples=[{"USD": 1_000_000.0}],
+    )
     bad_share: float = Field(description="Share of members with bad records", examples=[0.11])
     defaulted: int = Field(description="Guarantees inside the circle whose loan defaulted")
 
@@ -384,7 +393,13 @@ class CircleMemberOut(Model):
 class CircleEdgeOut(Model):
     guarantor: str
     guaranteed: str
-    amount: float
+    amount: float = Field(description="Guaranteed amount as given, in `currency`")
+    currency: str = Field(description="ISO 4217 currency of `amount`", examples=["CNY", "USD"])
+    amount_cny: float | None = Field(
+        description="The amount in CNY (the rate table's rate of the snapshot's day); null when "
+        "the currency has no rate",
+        examples=[7_100_000.0],
+    )
     defaulted: bool
 
 

@@ -4,7 +4,8 @@
   connections are thread-safe and serialise their queries, and a connection per worker
   thread measured no faster on two cores, docs/api.md);
 - the latest saved snapshot, as a :class:`~risk.snapshot_index.SnapshotIndex` (circles,
-  integrated ownership, walks), and the extension checks of its black-listed firms;
+  their amounts converted with the data home's rate table; integrated ownership, walks), and
+  the extension checks of its black-listed firms;
 - the latest stored grades (:class:`GradeBook`), for the regulators' profile and screening;
 - the API keys, the audit log, and a lock that lets one plan draw run at a time.
 
@@ -29,6 +30,7 @@ from fastapi import Depends, Request
 from api.audit import AuditLog
 from api.errors import Unavailable
 from api.keyring import KeyRing
+from graph_model.rates import RatesError, read_rates
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
 from graph_model.store.ladybug import LadybugStore
@@ -156,9 +158,25 @@ class Services:
         index, snapshot_problem, snapshot = None, None, None
         try:
             snapshot = _latest_snapshot(settings.snapshots_dir, date.today())
-            index = SnapshotIndex(snapshot)
+            index = SnapshotIndex(snapshot, read_rates(settings.rates_path))
         except NoSnapshotError as exc:
             snapshot_problem = str(exc)
+            log.error("snapshot not served: %s", exc)
+        except RatesError as exc:
+            # Its line, field and reason help the client; the data home's path stays here.
+            snapshot = None
+            where = ", ".join(
+                part
+                for part in (
+                    f"line {exc.line}" if exc.line is not None else "",
+                    f"field {exc.field}" if exc.field else "",
+                )
+                if part
+            )
+            snapshot_problem = (
+                f"the data home's currency rate table {exc.path.name} is refused "
+                f"({where + ': ' if where else ''}{exc.reason}); fix it and restart"
+            )
             log.error("snapshot not served: %s", exc)
         except (OSError, ValueError, KeyError) as exc:
             # The cause goes to the server log; clients get what to do, not internals.

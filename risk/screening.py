@@ -173,6 +173,12 @@ def _related_findings(related: list[RelatedBad], index: SnapshotIndex) -> list[F
     ]
 
 
+def _unconverted(amounts: dict[str, float]) -> str:
+    """`` + 1,000,000 USD not converted`` for amounts without a rate to CNY, else nothing."""
+    said = " + ".join(f"{amount:,.0f} {code}" for code, amount in amounts.items())
+    return f" + {said} not converted" if said else ""
+
+
 def _circle_findings(circle: CircleSummary | None) -> list[Finding]:
     if circle is None or (circle.defaulted == 0 and circle.bad_members == 0):
         return []
@@ -182,8 +188,9 @@ def _circle_findings(circle: CircleSummary | None) -> list[Finding]:
             level="elevated",
             text=(
                 f"Member of guarantee circle {circle.circle_id}: {circle.size} enterprises, "
-                f"{circle.amount:,.0f} CNY guaranteed, {circle.bad_members} member(s) with bad "
-                f"records, {circle.defaulted} defaulted guarantee(s)"
+                f"{circle.amount:,.0f} CNY guaranteed{_unconverted(circle.unconverted)}, "
+                f"{circle.bad_members} member(s) with bad records, {circle.defaulted} "
+                "defaulted guarantee(s)"
             ),
             subjects=(circle.circle_id,),
         )

@@ -4,7 +4,8 @@ The API and the board must not run graph algorithms per request (ARCHITECTURE: h
 never a side effect of a request). :class:`SnapshotIndex` computes, once per snapshot:
 
 - the guarantee circles (担保圈, strongly connected components of the guarantee graph) with
-  their size, guarantees, CNY amount, members with bad records and defaults;
+  their size, guarantees, CNY amount (other currencies converted with the rate table given,
+  those without a rate reported apart, per currency), members with bad records and defaults;
 - the integrated (indirect) ownership of every holder in every enterprise
   (:func:`risk.features.ownership.integrated_stakes`), by holder and by enterprise;
 - the undirected tie graph (legal representatives, officers, shareholdings, guarantees) for
@@ -25,6 +26,7 @@ from datetime import date
 import numpy as np
 import scipy.sparse as sp
 
+from graph_model.rates import RateTable
 from graph_model.snapshot import Snapshot
 from risk.features.context import FeatureContext
 from risk.features.guarantees import circle_labels, guarantee_circles, guarantee_graph
@@ -49,6 +51,9 @@ class CircleSummary:
     size: int
     guarantees: int
     amount: float
+    """CNY total of the guarantees with a CNY value."""
+    unconverted: dict[str, float]
+    """Amounts without a rate to CNY, per currency, in that currency (not in ``amount``)."""
     bad_members: int
     defaulted: int
 
@@ -60,7 +65,8 @@ class CircleSummary:
 
 @dataclass(frozen=True)
 class CircleDetail:
-    """A circle's members (enterprise rows) and guarantees (rows, CNY amount, defaulted)."""
+    """A circle's members (enterprise rows) and guarantees: rows, amount as given and its
+    currency, amount in CNY (NaN without a rate), defaulted."""
 
     summary: CircleSummary
     members: np.ndarray
@@ -68,6 +74,8 @@ class CircleDetail:
     dst: np.ndarray
     amount: np.ndarray
     defaulted: np.ndarray
+    original: np.ndarray
+    currency: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -95,8 +103,8 @@ class RelatedBad:
 class SnapshotIndex:
     """Everything the API reads from one snapshot, computed once (see the module docstring)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
-        ctx = FeatureContext(snapshot)
+    def __init__(self, snapshot: Snapshot, rates: RateTable | None = None) -> None:
+        ctx = FeatureContext(snapshot, rates)
         self.as_of: date = snapshot.as_of
         self.n_enterprises = snapshot.n_enterprises
         ent, per = snapshot.enterprises, snapshot.persons
@@ -150,8 +158,11 @@ class SnapshotIndex:
         inside = (labels[graph.src] == labels[graph.dst]) & (sizes[labels[graph.src]] > 1)
         edge_circle = number_of_label[labels[graph.src[inside]]]
         order = np.argsort(edge_circle, kind="stable")
-        src, dst = graph.src[inside][order], graph.dst[inside][order]
-        amount, defaulted = graph.amount[inside][order], graph.defaulted[inside][order]
+        edges = np.flatnonzero(inside)[order]
+        src, dst = graph.src[edges], graph.dst[edges]
+        amount, defaulted = graph.amount[edges], graph.defaulted[edges]
+        original = graph.original[edges]
+        currency = np.asarray(graph.currencies, dtype=object)[graph.currency[edges]]
         bounds = np.searchsorted(edge_circle[order], np.arange(len(found) + 1))
         self._circle_details: list[CircleDetail] = []
         self._circle_by_id: dict[str, int] = {}
@@ -164,13 +175,21 @@ class SnapshotIndex:
                 size=len(members),
                 guarantees=int(hi - lo),
                 amount=float(circle.amount),
+                unconverted=circle.unconverted,
                 bad_members=int(self.bad[members].sum()),
                 defaulted=int(defaulted[lo:hi].sum()),
             )
             self._circle_by_id[summary.circle_id] = number
             self._circle_details.append(
                 CircleDetail(
-                    summary, members, src[lo:hi], dst[lo:hi], amount[lo:hi], defaulted[lo:hi]
+                    summary,
+                    members,
+                    src[lo:hi],
+                    dst[lo:hi],
+                    amount[lo:hi],
+                    defaulted[lo:hi],
+                    original[lo:hi],
+                    currency[lo:hi],
                 )
             )
 

@@ -3,6 +3,7 @@ what each route answers, its checks at the edge, the error table and the audit l
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from datetime import date, timedelta
@@ -11,12 +12,14 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import ApiCity
+from conftest import API_KEYS, ApiCity, make_uscc
 from fastapi.testclient import TestClient
+from feature_graphs import AS_OF, SnapshotBuilder
 
 from api.app import create_app
 from api.services import Services
 from graph_model.identifiers import uscc_check_char
+from graph_model.settings import Settings
 from graph_model.snapshot import take_snapshot
 from graph_model.store.ladybug import LadybugStore
 from graph_model.store.protocol import SchemaMismatchError, StoreError
@@ -384,6 +387,44 @@ def test_circles_are_listed_by_amount_with_members_and_guarantees(api_client: Te
     assert of["circle"]["circle_id"] == circle["circle_id"]
     big = ok(api_client.get("/v1/guarantee-circles?min_size=3", headers=ANALYST))
     assert all(c["size"] >= 3 for c in big["items"])
+
+
+def test_circle_guarantees_keep_their_currency_and_totals_convert_at_the_rate(
+    tmp_path: Any,
+) -> None:
+    settings = Settings(home=tmp_path / "home", api_keys=json.dumps(API_KEYS))
+    a, b, c = (make_uscc(k) for k in (1, 2, 3))
+    city = SnapshotBuilder().firms_named(a, b, c)
+    city.tie("GUARANTEES", a, b, amount=1_000_000.0, currency="CNY")
+    city.tie("GUARANTEES", b, c, amount=100_000.0, currency="USD")
+    city.tie("GUARANTEES", c, a, amount=1_000.0, currency="EUR")
+    city.build().save(settings.snapshots_dir / AS_OF.isoformat())
+    header = "currency,cny_per_unit,as_of,source\n"
+    settings.rates_path.write_text(header + f"USD,7.1,{AS_OF},test rate\n", encoding="utf-8")
+    with TestClient(create_app(settings)) as client:
+        (listed,) = ok(client.get("/v1/guarantee-circles", headers=ANALYST))["items"]
+        # The USD guarantee counts at its rate; EUR has none: reported apart, never as 0.
+        assert listed["total_amount"] == pytest.approx(1_000_000.0 + 710_000.0)
+        assert listed["unconverted"] == {"EUR": 1_000.0}
+        circle = ok(client.get(f"/v1/enterprises/{b}/guarantee-circle", headers=ANALYST))
+        edges = {e["guarantor"]: e for e in circle["circle"]["edges"]}
+        assert [(edges[x]["amount"], edges[x]["currency"]) for x in (a, b, c)] == [
+            (1_000_000.0, "CNY"), (100_000.0, "USD"), (1_000.0, "EUR")
+        ]  # fmt: skip
+        assert edges[a]["amount_cny"] == 1_000_000.0
+        assert edges[b]["amount_cny"] == pytest.approx(710_000.0)
+        assert edges[c]["amount_cny"] is None
+        assert circle["circle"]["unconverted"] == {"EUR": 1_000.0}
+    # A rate table that cannot be trusted is refused with its line and field, not ignored.
+    settings.rates_path.write_text(header + f"USD,-7.1,{AS_OF},test rate\n", encoding="utf-8")
+    with TestClient(create_app(settings)) as client:
+        refused = client.get("/v1/guarantee-circles", headers=ANALYST)
+        assert refused.status_code == 503
+        message = refused.json()["message"]
+        assert "rates.csv is refused (line 2, field cny_per_unit:" in message
+        assert str(tmp_path) not in message  # the server's folders stay on the server
+        ready = client.get("/health/ready").json()
+        assert any("rates.csv is refused" in p for p in ready["problems"])
 
 
 def test_a_firm_outside_circles_has_none(api_client: TestClient) -> None:

@@ -21,7 +21,7 @@ from api.schemas import (
     Offset,
 )
 from api.services import ServicesDep
-from risk.snapshot_index import CircleDetail, CircleSummary, SnapshotIndex
+from risk.snapshot_index import CircleDetail, CircleSummary, SnapshotIndex, finite
 
 router = APIRouter(prefix="/v1", tags=["guarantee circles"])
 
@@ -32,6 +32,7 @@ def summary_out(summary: CircleSummary) -> CircleSummaryOut:
         size=summary.size,
         guarantees=summary.guarantees,
         total_amount=summary.amount,
+        unconverted=summary.unconverted,
         bad_share=round(summary.bad_share, 4),
         defaulted=summary.defaulted,
     )
@@ -48,10 +49,21 @@ def circle_out(index: SnapshotIndex, detail: CircleDetail, caller: Caller) -> Ci
         ],
         edges=[
             CircleEdgeOut(
-                guarantor=str(ids[s]), guaranteed=str(ids[d]), amount=float(a), defaulted=bool(f)
+                guarantor=str(ids[s]),
+                guaranteed=str(ids[d]),
+                amount=float(given),
+                currency=str(currency),
+                amount_cny=finite(float(cny)),
+                defaulted=bool(f),
             )
-            for s, d, a, f in zip(
-                detail.src, detail.dst, detail.amount, detail.defaulted, strict=True
+            for s, d, given, currency, cny, f in zip(
+                detail.src,
+                detail.dst,
+                detail.original,
+                detail.currency,
+                detail.amount,
+                detail.defaulted,
+                strict=True,
             )
         ],
     )
@@ -65,8 +77,9 @@ def list_circles(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> CirclesOut:
-    """Every guarantee circle of the served snapshot: size, guarantees, total CNY amount,
-    share of members with bad records, defaulted guarantees."""
+    """Every guarantee circle of the served snapshot: size, guarantees, total CNY amount (and
+    amounts without a rate to CNY, per currency), share of members with bad records,
+    defaulted guarantees."""
     index = services.require_index()
     chosen = [c for c in index.circles if c.size >= min_size]
     page = chosen[offset : offset + limit]
