@@ -30,7 +30,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dashboard.config import BoardConfig
-from dashboard.graph import GraphIndex
+from dashboard.graph import GraphIndex, foreign_amounts
+from graph_model.rates import RateTable, read_rates
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
 from risk.features.context import FeatureContext
@@ -432,7 +433,7 @@ class BoardData:
         """Every guarantee circle of ``day`` (computed once per date: seconds at 1M)."""
 
         def build() -> Circles:
-            ctx = FeatureContext(self.snapshot(day))
+            ctx = FeatureContext(self.snapshot(day), self.rates())
             found = tuple(guarantee_circles(ctx))
             rank_of = np.full(ctx.n_enterprises, -1, dtype=np.int64)
             for k, circle in enumerate(found):
@@ -443,10 +444,15 @@ class BoardData:
 
         return self._cached(("circles", day), build, day)
 
+    def rates(self) -> RateTable:
+        """The data home's currency rate table, read once (the board command refuses a bad
+        one before it serves)."""
+        return self._cached(("rates",), lambda: read_rates(self.settings.rates_path))
+
     def circle_summary(self, day: date) -> pa.Table:
-        """One row per circle in exposure order: members, guarantees, amount, defaulted
-        guarantees, worst grade and the member with the largest capital (vectorised: a
-        city has thousands of circles)."""
+        """One row per circle in exposure order: members, guarantees, CNY amount and amounts
+        without a rate (``1,000 USD``, empty when none), defaulted guarantees, worst grade and
+        the member with the largest capital (vectorised: a city has thousands of circles)."""
 
         def build() -> pa.Table:
             found = self.circles(day)
@@ -472,6 +478,7 @@ class BoardData:
                     "members": [len(c.members) for c in found.circles],
                     "guarantees_n": [len(c.src) for c in found.circles],
                     "amount": [c.amount for c in found.circles],
+                    "unconverted": [foreign_amounts(c.unconverted) for c in found.circles],
                     "defaulted": defaulted,
                     "worst_grade": [classes[w] if w >= 0 else "—" for w in worst.tolist()],
                     "largest": self.graph(day).names.take(pa.array(largest)),

@@ -144,7 +144,9 @@ class GraphIndex:
             share = props["share"][tie.edge].as_py()
             return f"{share:.0%}" if share is not None else word("relation", "HOLDS_SHARES", lang)
         if tie.rel_type == "GUARANTEES" and "amount" in props.column_names:
-            return money(props["amount"][tie.edge].as_py(), lang)
+            given = "currency" in props.column_names
+            currency = props["currency"][tie.edge].as_py() if given else None
+            return amount_label(props["amount"][tie.edge].as_py(), currency, lang)
         if tie.rel_type == "OFFICER" and "role" in props.column_names:
             return word("role", props["role"][tie.edge].as_py() or "OFFICER", lang)
         return word("role" if tie.rel_type == "LEGAL_REP" else "relation", tie.rel_type, lang)
@@ -170,6 +172,21 @@ def money(amount: float | None, lang: Language) -> str:
     if value is None:
         return "—"
     return f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def amount_label(amount: float | None, currency: str | None, lang: Language) -> str:
+    """A guarantee's amount as given: CNY (or none given) in the panel's unit (:func:`money`),
+    another currency in full with its code, ``1,000,000 USD``: never passed off as CNY."""
+    if currency in (None, "CNY"):
+        return money(amount, lang)
+    if amount is None or not np.isfinite(amount):
+        return "—"
+    return f"{amount:,.0f} {currency}"
+
+
+def foreign_amounts(amounts: dict[str, float]) -> str:
+    """Amounts per currency, ``1,000,000 USD, 20,000 EUR``; empty when there are none."""
+    return ", ".join(f"{amount:,.0f} {code}" for code, amount in sorted(amounts.items()))
 
 
 def short_name(name: str, limit: int = 12) -> str:

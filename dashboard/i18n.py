@@ -150,6 +150,8 @@ _LABELS: dict[str, tuple[str, str]] = {
         "#{rank} · 担保总额 {amount} {unit}",
         "#{rank} · guarantees of {amount} {unit}",
     ),
+    "not_converted": ("+ {amounts} 未折算（无汇率）", "+ {amounts} not converted (no rate)"),
+    "unconverted": ("未折算金额（无汇率）", "Not converted (no rate)"),
     "worst_grade": ("最差分类", "Worst grade"),
     "defaulted": ("已违约", "Defaulted"),
     "default_member": ("假设违约的成员", "Member that defaults"),

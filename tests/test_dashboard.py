@@ -465,6 +465,43 @@ def test_circles_are_ranked_by_exposure_and_stressed_from_a_member(data: BoardDa
     assert [o["value"] for o in circles.member_options(data, AS_OF, 2)] == ["F5", "F6"]
 
 
+def test_circle_amounts_keep_their_currency_and_totals_say_what_has_no_rate(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    b = SnapshotBuilder().firms_named("A", "B", "C")
+    b.tie("GUARANTEES", "A", "B", amount=1e6, currency="CNY")
+    b.tie("GUARANTEES", "B", "C", amount=1e5, currency="USD")
+    b.tie("GUARANTEES", "C", "A", amount=1_000.0, currency="EUR")
+    b.build().save(settings.snapshots_dir / AS_OF.isoformat())
+    settings.rates_path.write_text(
+        f"currency,cny_per_unit,as_of,source\nUSD,7,{AS_OF},test rate\n", encoding="utf-8"
+    )
+    data = BoardData(settings, BoardConfig(warm=False))
+    (row,) = circles.circle_rows(data, AS_OF, "zh")
+    assert row["amount"] == 170.0  # 万元: 1,000,000 CNY + 100,000 USD at 7
+    assert row["unconverted"] == "1,000 EUR"
+    assert circles.circle_title(data, AS_OF, 1, "zh") == (
+        "#1 · 担保总额 170 万元 + 1,000 EUR 未折算（无汇率）"
+    )
+    assert circles.circle_title(data, AS_OF, 1, "en") == (
+        "#1 · guarantees of 1,700 thousand CNY + 1,000 EUR not converted (no rate)"
+    )
+    # Each guarantee as given: CNY in the panel's unit, the others in full with their code.
+    for elements in (
+        circles.circle_elements(data, AS_OF, 1, "zh"),
+        ego_elements(data.graph(AS_OF), None, 0, {"A": 5, "B": 5}, "zh"),
+    ):
+        labels = sorted(str(e["data"]["label"]) for e in elements if "source" in e["data"])
+        assert labels == ["1,000 EUR", "100", "100,000 USD"]
+    # A defaults: what C loses through its EUR guarantee of A is unknown, and so is what B
+    # loses through C; shown as "—", never as nothing.
+    result = circles.stress(data, AS_OF, 1, "A")
+    distress = dict(zip("ABC", result.distress.tolist(), strict=True))
+    assert distress["A"] == 1.0 and np.isnan(distress["B"]) and np.isnan(distress["C"])
+    assert "—" in texts(circles.stress_block(data, AS_OF, 1, result, "en"))
+
+
 def test_a_plan_is_drawn_recorded_exported_and_replayed(data: BoardData) -> None:
     args = ("食品安全", "bayannur_2022", {"A": 1.0}, [], [], None, 7, "pool.csv")
     drawn = sampling.draw(data, AS_OF, *args)

@@ -20,6 +20,8 @@ from dashboard.components import card, column, count_column, dropdown, grid, not
 from dashboard.data import BoardData
 from dashboard.graph import (
     DEFAULTED,
+    amount_label,
+    foreign_amounts,
     in_unit,
     legend,
     money,
@@ -90,8 +92,8 @@ def circle_elements(
 ) -> list[dict[str, object]]:
     """Circle number ``rank`` (1 = largest exposure) as a ring: members on a circle in the
     order of their guarantees (:func:`ring_order`), coloured by grade (or by distress after
-    a stress run), guarantees labelled with their amounts in :func:`money_unit`, defaults
-    in red."""
+    a stress run), guarantees labelled with their amounts in :func:`money_unit` (another
+    currency as given, with its code), defaults in red."""
     found = data.circles(day)
     circle = found.circles[rank - 1]
     graph = data.graph(day)
@@ -115,7 +117,8 @@ def circle_elements(
         node["classes"] = f"{node['classes']} {side}"
         if distress is not None:
             level = float(distress[k])
-            node["data"]["label"] = f"{node['data']['label']} {level:.0%}"  # type: ignore[index]
+            shown = _percent(level)
+            node["data"]["label"] = f"{node['data']['label']} {shown}"  # type: ignore[index]
             if level > 0:
                 node["classes"] = f"{node['classes']} stressed"
                 node["style"] = {"background-color": _heat(level)}
@@ -129,12 +132,20 @@ def circle_elements(
                     "id": f"g|{e}",
                     "source": graph.id_of(source),
                     "target": graph.id_of(target),
-                    "label": money(float(found.graph.amount[e]), lang),
+                    "label": amount_label(
+                        float(found.graph.original[e]), found.graph.currency_of(e), lang
+                    ),
                 },
                 "classes": classes,
             }
         )
     return elements
+
+
+def _percent(level: float) -> str:
+    """A distress as a percentage; "—" when unknown (it depends on an amount without a rate
+    to CNY, see :func:`~risk.features.guarantees.debtrank`)."""
+    return "—" if np.isnan(level) else f"{level:.0%}"
 
 
 def _heat(level: float) -> str:
@@ -182,7 +193,7 @@ def stress_block(
         {
             "id": graph.id_of(int(members[k])),
             "name": graph.name_of(int(members[k])),
-            "distress": f"{result.distress[k]:.0%}",
+            "distress": _percent(float(result.distress[k])),
             "loss": in_unit(float(result.member_losses[k]), lang),
         }
         for k in order.tolist()
@@ -263,6 +274,7 @@ def render(data: BoardData, day: date, lang: Language, rank: int | None) -> html
                         filter="agNumberColumnFilter",
                         minWidth=150,
                     ),
+                    column("unconverted", lang, minWidth=120),
                     count_column("defaulted", lang, maxWidth=100),
                     column("worst_grade", lang, maxWidth=110),
                     column("largest", lang, "name", minWidth=200),
@@ -313,9 +325,14 @@ def render(data: BoardData, day: date, lang: Language, rank: int | None) -> html
 
 
 def circle_title(data: BoardData, day: date, rank: int, lang: Language) -> str:
-    """``#1 · 担保总额 9,001 万元``: the circle's number and its guarantees in the panel's unit."""
-    amount = money(data.circles(day).circles[rank - 1].amount, lang)
-    return text("circle_title", lang, rank=rank, amount=amount, unit=money_unit(lang))
+    """``#1 · 担保总额 9,001 万元``: the circle's number and its guarantees in the panel's unit,
+    then what has no rate to CNY, ``+ 1,000 USD 未折算（无汇率）``."""
+    circle = data.circles(day).circles[rank - 1]
+    amount = money(circle.amount, lang)
+    title = text("circle_title", lang, rank=rank, amount=amount, unit=money_unit(lang))
+    if circle.unconverted:
+        title += " " + text("not_converted", lang, amounts=foreign_amounts(circle.unconverted))
+    return title
 
 
 def _circle_styles() -> list[dict[str, object]]:
