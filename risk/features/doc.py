@@ -56,7 +56,7 @@ def render_features_doc() -> str:
         "  one per member. There is no wall-clock budget on purpose: a feature that depends on",
         "  how busy the machine was could not be reproduced.",
         "- Guarantee amounts are summed in CNY, other currencies converted with the data",
-        "  home's `rates.csv` (data-contract.md, \"Currency rates\"). An amount in a currency",
+        '  home\'s `rates.csv` (data-contract.md, "Currency rates"). An amount in a currency',
         "  without a rate is unknown in CNY, never 0: a sum that holds one is unknown (NaN),",
         "  and so is a DebtRank distress that depends on it. Counts count every guarantee.",
         "- Ownership depth and guarantee chains are measured between strongly connected",
