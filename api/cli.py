@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -44,14 +44,24 @@ from graph_model.store.protocol import UNFINISHED_LOAD, StoreError
 from loaders.demo_rates import DEMO_USD_RATE, write_demo_rates
 from loaders.demo_supervision import demo_loan_book, write_demo_inspectors
 from loaders.generator import generate_city
-from loaders.load import LoadRefused, LoadSummary, load_folder
+from loaders.load import LoadRefused, LoadSummary, load_folder, percent
 from loaders.read import ENCODINGS
 from risk.features import FAMILIES, compute_features
 from risk.features.doc import render_features_doc
 from risk.model.artefact import current_version
 from risk.model.dates import last_month_end_on_or_before, shift_months
 from risk.model.errors import ModelError
-from risk.model.jobs import evaluate_job, explain_job, observed_through, score_job, train_job
+from risk.model.jobs import (
+    evaluate_job,
+    explain_job,
+    export_labels_job,
+    label_events,
+    observed_through,
+    score_job,
+    train_job,
+)
+from risk.model.label_file import read_label_file
+from risk.model.labels import LabelDefinition, label_source_lines
 from risk.model.scores import GradeRecord, grade_history, scores_file
 from risk.model.train import BASELINE_MODEL, GRAPH_MODEL
 from risk.supervision.expiry import due_escalations
@@ -123,6 +133,13 @@ app = typer.Typer(
 )
 
 DEMO_ENTERPRISES = 20_000
+EXIT_REFUSED = 2
+"""Exit code of a command that refused (bad input, nothing done); a refused load wrote nothing."""
+EXIT_LOADED_WITH_REJECTS = 3
+"""Exit code of a load that committed its accepted rows but rejected others (see the reject
+file); 0 only when every row loaded."""
+MAX_REJECT_RATE = 0.05
+"""Default of ``load --max-reject-rate``: a load rejecting more of its rows writes nothing."""
 
 
 def _settings(home: Literal["read", "create", "store"] = "read") -> Settings:
@@ -162,7 +179,7 @@ def _settings(home: Literal["read", "create", "store"] = "read") -> Settings:
 
 def _fail(message: str) -> typer.Exit:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code=2)
+    return typer.Exit(code=EXIT_REFUSED)
 
 
 def _not_shown(shown: int, total: int, what: str, more: str = "") -> None:
@@ -192,6 +209,11 @@ def _print_summary(summary: LoadSummary) -> None:
     for t in summary.tables:
         typer.echo(f"{t.file:<26}{t.read:>12,}{t.accepted:>12,}{t.rejected:>12,}")
     typer.echo(f"{'total':<26}{'':>12}{summary.accepted:>12,}{summary.rejected:>12,}")
+    if summary.persons_by_name:
+        typer.echo(
+            f"{summary.persons_by_name:,} person(s) known by name only (no ID number nor source "
+            "id), each kept apart per enterprise that names them"
+        )
     if summary.ignored_files:
         typer.echo("ignored (not contract files): " + ", ".join(summary.ignored_files))
     for t in summary.tables:
@@ -199,6 +221,13 @@ def _print_summary(summary: LoadSummary) -> None:
             typer.echo(
                 f"{t.file} line 1: column(s) not in the data contract, ignored: "
                 + ", ".join(t.ignored_columns)
+            )
+    for t in summary.tables:
+        if t.dependent:
+            typer.echo(
+                f"{t.file}: {t.dependent:,} row(s) rejected only because the row they name "
+                f"was rejected in {', '.join(t.depends_on)} (counted on its line of the "
+                "reject file)"
             )
     for title, rows, path in (
         ("warnings (rows loaded, check them)", summary.warnings, summary.warnings_file),
@@ -211,10 +240,22 @@ def _print_summary(summary: LoadSummary) -> None:
             typer.echo(f"  {r.file} line {r.line}, {r.field} = {r.value!r}: {r.reason}")
         if len(rows) > 5:
             typer.echo(f"  … and {len(rows) - 5} more in {path.name}")
+    for t in summary.shrunk():
+        lost = (
+            f"none of its {t.read:,} row(s) loaded"
+            if not t.accepted
+            else f"{t.rejected:,} of its {t.read:,} rows ({percent(t.lost)}) rejected"
+        )
+        typer.secho(f"warning: {t.file}: {lost}", err=True, fg=typer.colors.YELLOW)
 
 
 def _run_load(
-    settings: Settings, folder: Path, strict: bool, quiet: bool, encoding: str = "utf-8"
+    settings: Settings,
+    folder: Path,
+    strict: bool,
+    quiet: bool,
+    encoding: str = "utf-8",
+    max_reject_rate: float = 1.0,
 ) -> LoadSummary:
     try:
         with open_store(settings) as store:
@@ -227,6 +268,7 @@ def _run_load(
                 strict=strict,
                 progress=_bars(quiet),
                 encoding=encoding,
+                max_reject_rate=max_reject_rate,
             )
     except LoadRefused as exc:
         if exc.summary is not None:
@@ -309,16 +351,43 @@ def generate(
 @app.command()
 def load(
     folder: Annotated[Path, typer.Argument(help="Folder of contract files (CSV or Parquet).")],
-    strict: Annotated[bool, typer.Option(help="Refuse the whole load if any row is bad.")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="Refuse the whole load if any row is bad (--max-reject-rate 0).")
+    ] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     encoding: Annotated[
         str, typer.Option(help="Encoding of the CSV files: utf-8, or gb18030 for GBK exports.")
     ] = "utf-8",
+    max_reject_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Refuse the whole load when more than this share of the rows read is "
+            "rejected, or when a file with rows loads none of them; 1 refuses for neither.",
+        ),
+    ] = MAX_REJECT_RATE,
 ) -> None:
-    """Validate and load contract files into the store (idempotent)."""
+    """Validate and load contract files into the store (idempotent).
+
+    A bad value of an optional field is emptied with a warning and its row loads; a bad
+    required or identifying value rejects the row (docs/data-contract.md).
+
+    Exit codes: 0 every row loaded (warnings aside); 3 the load was written but rows were
+    rejected (see the reject file); 2 refused, nothing written: a file could not be used,
+    a file with rows would load none of them, more rows were rejected than
+    --max-reject-rate allows (--strict: any), or no row at all was accepted.
+    """
     if encoding.lower() not in ENCODINGS:
         raise typer.BadParameter(f"--encoding must be one of {', '.join(ENCODINGS)}")
-    _run_load(_settings(home="create"), folder, strict, quiet, encoding.lower())
+    settings = _settings(home="create")
+    summary = _run_load(settings, folder, strict, quiet, encoding.lower(), max_reject_rate)
+    if summary.rejected:
+        typer.echo(
+            f"{summary.rejected:,} row(s) rejected, the rest loaded: exit code "
+            f"{EXIT_LOADED_WITH_REJECTS}"
+        )
+        raise typer.Exit(code=EXIT_LOADED_WITH_REJECTS)
 
 
 @app.command()
@@ -375,6 +444,29 @@ def _rates(settings: Settings) -> RateTable:
         raise _fail(f"the currency rate table is refused: {exc}") from None
 
 
+def _warn_empty_kinds(snap: Snapshot) -> None:
+    """A warning for each kind of node the snapshot holds none of: features through it are
+    all zero, which reads like a clean record (usually its file was not loaded, or all its
+    rows were rejected)."""
+    for kind, table, means in (
+        ("enterprises", snap.enterprises, "there is nothing to compute or score"),
+        (
+            "persons",
+            snap.persons,
+            "every feature through people (legal representatives, officers, shareholders "
+            "who are persons) is 0",
+        ),
+    ):
+        if table.num_rows == 0:
+            typer.secho(
+                f"warning: the snapshot of {snap.as_of} holds no {kind}: {means}. Was "
+                f"{kind}.csv loaded, or all its rows rejected? (`creditgraph stats` shows what "
+                "the store holds)",
+                err=True,
+                fg=typer.colors.YELLOW,
+            )
+
+
 def _snapshot(settings: Settings, day: date) -> Snapshot:
     """The saved snapshot of ``day``, taken from the store first if there is none or it was
     saved in an older format (before the record rules, for instance)."""
@@ -388,8 +480,9 @@ def _snapshot(settings: Settings, day: date) -> Snapshot:
 def snapshot(
     as_of: Annotated[str, typer.Option(help="Date, yyyy-mm-dd.")],
 ) -> None:
-    """Export the graph as of a date to the data home's snapshots folder."""
-    _take_snapshot(_settings(), _as_of(as_of))
+    """Export the graph as of a date to the data home's snapshots folder (warning when it
+    holds no node of a kind, no persons for instance)."""
+    _warn_empty_kinds(_take_snapshot(_settings(), _as_of(as_of)))
 
 
 @app.command()
@@ -412,6 +505,7 @@ def features(
         raise typer.BadParameter(f"unknown --family {unknown}; choose from {list(FAMILIES)}")
     rates = _rates(settings)
     snap = _snapshot(settings, day)
+    _warn_empty_kinds(snap)
     started = time.perf_counter()
     matrix = compute_features(
         snap,
@@ -463,6 +557,23 @@ def _print_metrics(evaluation: dict[str, Any]) -> None:
         typer.echo(f"  {title:<22}{a:>9.3f}{b:>10.3f}{a - b:>+9.3f}")
 
 
+LabelsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--labels",
+        help="Your own outcomes, a CSV or Parquet file of enterprise_id, event_date, label "
+        "(docs/model.md, 'Bringing your own labels'): every label in it counts as a bad "
+        "outcome, instead of the store's events.",
+    ),
+]
+
+
+def _print_labels(label: Mapping[str, Any]) -> None:
+    """Where the labels came from, how many of each and what was left out."""
+    for title, text in label_source_lines(label):
+        typer.echo(f"  {title}: {text}")
+
+
 @app.command()
 def train(
     last_test: Annotated[
@@ -472,6 +583,7 @@ def train(
             "month-end whose label window is fully observed."
         ),
     ] = None,
+    labels: LabelsOption = None,
     recompute: Annotated[
         bool,
         typer.Option(
@@ -485,15 +597,18 @@ def train(
 
     Monthly snapshots are split by time (training, validation, test, a label horizon
     apart); the model is evaluated on the test window, saved with its contract under the
-    data home's models/ and becomes the current model.
+    data home's models/ and becomes the current model. With --labels, the outcomes are
+    the file's; the data are then complete through its latest event unless
+    CREDITGRAPH_DATA_THROUGH says otherwise.
     """
     settings = _settings()
     day = _as_of(last_test, "--last-test") if last_test else None
     try:
         with open_store(settings, read_only=True) as store:
-            artefact = train_job(store, settings, day, not recompute, _progress(quiet))
+            artefact = train_job(store, settings, day, not recompute, _progress(quiet), labels)
     except (ModelError, StoreError) as exc:
         raise _fail(str(exc)) from None
+    _print_labels(artefact.manifest["label"])
     _print_metrics(artefact.manifest["metrics"])
     typer.echo(f"model {artefact.version} → {artefact.folder} (now current)")
 
@@ -511,22 +626,28 @@ def evaluate(
     out: Annotated[
         Path | None, typer.Option(help="Report file; default: the model's report.html.")
     ] = None,
+    labels: LabelsOption = None,
 ) -> None:
     """Write the evaluation report: the graph model beside its no-graph baseline.
 
     The report (HTML with plots) holds ROC-AUC, PR-AUC, KS, recall in the top K, calibration
-    and Brier, PSI between dates and the bad rate per grade.
+    and Brier, PSI between dates and the bad rate per grade, and says where the labels came
+    from. With --as-of, --labels gives the outcomes of those dates (a model that learnt from
+    a labels file needs one).
     """
     settings = _settings()
     dates = tuple(_as_of(d) for d in as_of or ())
     try:
         if dates:
             with open_store(settings, read_only=True) as store:
-                path, evaluation = evaluate_job(settings, model, dates, store, out)
+                path, evaluation = evaluate_job(settings, model, dates, store, out, labels=labels)
         else:
-            path, evaluation = evaluate_job(settings, model, out=out)
+            path, evaluation = evaluate_job(settings, model, out=out, labels=labels)
     except (ModelError, StoreError) as exc:
         raise _fail(str(exc)) from None
+    tested = evaluation.get("labels")
+    if isinstance(tested, dict):
+        _print_labels(tested)
     _print_metrics(evaluation)
     typer.echo(f"report: {path}")
 
@@ -1137,6 +1258,72 @@ watchlist_app = typer.Typer(
 app.add_typer(watchlist_app, name="watchlist")
 records_app = typer.Typer(help="Records by the rules of their kind.", no_args_is_help=True)
 app.add_typer(records_app, name="records")
+labels_app = typer.Typer(
+    help="Labels files: your own outcomes for train --labels (docs/model.md).",
+    no_args_is_help=True,
+)
+app.add_typer(labels_app, name="labels")
+
+
+@labels_app.command("export")
+def labels_export(
+    out: Annotated[Path, typer.Option(help="The labels file to write, .csv or .parquet.")],
+    since: Annotated[
+        str | None,
+        typer.Option(help="Events after this date (yyyy-mm-dd); default: the first training date."),
+    ] = None,
+) -> None:
+    """Write the store's outcome events (CREDITGRAPH_LABEL_EVENTS) as a labels file.
+
+    The rows are enterprise_id, event_date, label (the event's name): the events training
+    reads, through the day the data are complete for. Edit or merge it with your own
+    outcomes and train with --labels.
+    """
+    settings = _settings()
+    day = _as_of(since, "--since") if since else None
+    try:
+        with open_store(settings, read_only=True) as store:
+            events = export_labels_job(store, settings, out, day)
+    except (ModelError, StoreError) as exc:
+        raise _fail(str(exc)) from None
+    counts = ", ".join(f"{name} {n:,}" for name, n in events.counts().items())
+    typer.echo(
+        f"{len(events.days):,} events after {day or 'the first training date'} through "
+        f"{events.observed_through} ({counts}) → {out}"
+    )
+
+
+@labels_app.command("check")
+def labels_check(
+    file: Annotated[Path, typer.Argument(help="A labels file, .csv or .parquet.")],
+) -> None:
+    """Check a labels file as train --labels reads it, without training.
+
+    Every problem is named by line, field and reason (the file is refused whole); the
+    events per label, the enterprises the store does not hold and the events after the
+    data-through day are counted.
+    """
+    settings = _settings()
+    try:
+        given = read_label_file(file)
+        with open_store(settings, read_only=True) as store:
+            observed = observed_through(store, settings, given)
+            events = label_events(
+                store,
+                LabelDefinition(from_file=True, events=given.names),
+                date.min,
+                observed,
+                given,
+            )
+    except (ModelError, StoreError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"{file}: {given.rows:,} rows, events {given.earliest} … {given.latest}; data "
+        f"complete through {observed}"
+    )
+    _print_labels({"events": list(given.names), "source": dict(events.source)})
+    counts = "; ".join(f"{name} {n:,}" for name, n in events.counts().items())
+    typer.echo(f"  events per label (enterprises of the store, through {observed}): {counts}")
 
 
 def _stored_gradings(settings: Settings, before: date, day: date) -> tuple[pa.Table, ...]:

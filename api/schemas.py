@@ -285,6 +285,16 @@ class EnterpriseOut(Model):
     properties: dict[str, Any] = Field(
         examples=[{"region_code": "330203", "industry": "F", "status": "active"}]
     )
+    region_name: str | None = Field(
+        default=None,
+        description="Name of `region_code` in the answer's language; null when none is stored",
+        examples=["宁波市海曙区"],
+    )
+    industry_name: str | None = Field(
+        default=None,
+        description="Name of the `industry` section (GB/T 4754-2017) in the answer's language",
+        examples=["批发和零售业"],
+    )
     records: list[RecordOut]
     grade: GradeOut | None = Field(
         default=None,

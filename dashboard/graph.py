@@ -27,6 +27,7 @@ from dash import html
 
 from dashboard.i18n import Language, text
 from graph_model.snapshot import RelationArrays, Snapshot
+from risk.features.context import persons_tying_firms
 from risk.wording import label, word
 
 REL_ORDER = ("LEGAL_REP", "HOLDS_SHARES", "OFFICER", "GUARANTEES")
@@ -100,6 +101,10 @@ class GraphIndex:
                 snapshot.enterprises["name"].combine_chunks(),
                 snapshot.persons["name"].combine_chunks(),
             ]
+        )
+        # Persons known by name only (one firm's: the same name elsewhere is someone else).
+        self.name_only = np.concatenate(
+            [np.zeros(self.n_enterprises, bool), ~persons_tying_firms(snapshot.persons)]
         )
         self.relations = {t: snapshot.relations[t] for t in REL_ORDER if t in snapshot.relations}
         self._reverse = {t: _reverse(rel) for t, rel in self.relations.items()}
@@ -212,6 +217,8 @@ def node_element(
     kind = "enterprise" if node < index.n_enterprises else "person"
     label = short_name(index.name_of(node))
     names = [kind, *classes]
+    if index.name_only[node]:
+        names.append("name-only")
     if grade:
         names.append(f"grade-{grade}")
         label = f"{label} [{grade}]"
@@ -503,6 +510,10 @@ def stylesheet() -> list[dict[str, object]]:
         },
         {"selector": ".person", "style": {"background-color": PERSON, "shape": "ellipse"}},
         {
+            "selector": ".name-only",
+            "style": {"border-width": 2, "border-style": "dashed", "border-color": "#263238"},
+        },
+        {
             "selector": ".enterprise",
             "style": {"shape": "round-rectangle", "width": 30, "height": 22},
         },
@@ -614,13 +625,16 @@ def _edge_colour_rules() -> list[dict[str, object]]:
 
 def legend(lang: Language, edges: Sequence[str] = (), extra: Sequence[str] = ()) -> html.Div:
     """What the colours and shapes of a graph mean: grades, persons, 'and N more', and the
-    relation types in ``edges`` (``extra``: ``defaulted``, ``on_path``, ``money``)."""
+    relation types in ``edges`` (``extra``: ``name_only``, ``defaulted``, ``on_path``,
+    ``money``)."""
     items: list[Any] = [
         _swatch(text("grade", lang) + " " + grade, GRADE_COLOURS[grade], "box")
         for grade in ("A", "B", "C", "D")
     ]
     items.append(_swatch(text("legend_ungraded", lang), UNGRADED, "box"))
     items.append(_swatch(text("legend_person", lang), PERSON, "dot"))
+    if "name_only" in extra:
+        items.append(_swatch(text("legend_name_only", lang), PERSON, "dot legend-name-only"))
     for rel_type in edges:
         said = label("relation", rel_type, lang)
         items.append(

@@ -113,6 +113,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "ego_graph": ("关系图（点击节点展开）", "Ties (click a node to expand)"),
     "legend_ungraded": ("未评级企业", "Ungraded firm"),
     "legend_person": ("自然人", "Person"),
+    "legend_name_only": (
+        "仅知姓名的自然人（只属一家企业）",
+        "Person known by name only (one firm's)",
+    ),
     "legend_defaulted": ("已违约的担保", "Defaulted guarantee"),
     "legend_on_path": ("选中的路径", "Selected path"),
     "legend_more": ("还有 N 个：点击展开", "and N more: click to show"),

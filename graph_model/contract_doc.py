@@ -6,7 +6,15 @@ committed file differs from what this module renders.
 
 from __future__ import annotations
 
-from graph_model.domain import MAX_CHARACTERS, Domain, FieldSpec, RecordSpec, load_domain
+from graph_model.domain import (
+    DATE_FORMS,
+    MAX_CHARACTERS,
+    Domain,
+    FieldSpec,
+    RecordSpec,
+    RelationSpec,
+    load_domain,
+)
 from graph_model.rates import COLUMNS as RATE_COLUMNS
 from graph_model.rates import MAX_BYTES as RATES_MAX_BYTES
 
@@ -38,12 +46,16 @@ def _rule(f: FieldSpec) -> str:
         parts.append("USCC check character verified, or an external id")
     if f.check == "person_id":
         parts.append("ID number check character verified, or another document scheme")
+    if f.check == "person_source_id":
+        parts.append("a person source id scheme (see Identifiers)")
     if f.default is not None:
         parts.append(f"default `{f.default}`")
     if f.percent_column:
         parts.append(f"or give `{f.percent_column}` in percent")
     if f.normalise:
         parts.append(f"normalised ({f.normalise})")
+    if f.derived:
+        parts.append("set by the loader; a column of this name in a file is ignored")
     return "; ".join(parts)
 
 
@@ -78,7 +90,28 @@ def _record_rules(rec: RecordSpec) -> list[str]:
             f"- **Credit repair**: `repaired_on` not earlier than {rules.repair_wait} "
             "after `start`."
         )
-    return [*lines, ""]
+    return [*lines, *_record_identity(rec), ""]
+
+
+def _substitute(r: RelationSpec) -> str:
+    sub = r.key_substitute
+    if sub is None:
+        return ""
+    return (
+        f" Where `{sub.field}` is empty, the row is keyed by "
+        + ", ".join(f"`{k}`" for k in (*r.key[: r.key.index(sub.field)], *sub.fields))
+        + " instead."
+    )
+
+
+def _record_identity(rec: RecordSpec) -> list[str]:
+    """The kind's key when it is not ``record_no`` alone, and whether it is a bad record."""
+    lines = []
+    if rec.key != ("record_no",):
+        lines.append(f"- **Key**: the kind and {', '.join(f'`{k}`' for k in rec.key)}.")
+    bad = str(rec.adverse) if rec.adverse is not None else "never (context only)"
+    lines.append(f"- **Bad record** (counts against the enterprise): {bad}.")
+    return lines
 
 
 def render_data_contract(domain: Domain | None = None) -> str:
@@ -92,18 +125,27 @@ def render_data_contract(domain: Domain | None = None) -> str:
         "",
         "One file per table, named `<table>.csv` (UTF-8; GBK exports with `creditgraph load "
         "--encoding gb18030`; header row with these column names, "
-        "empty cell = no value) or `<table>.parquet`, all in one folder. Dates are `yyyy-mm-dd` "
-        "(`yyyy/mm/dd` is accepted). A load may hold any subset of the tables; references may "
+        "empty cell = no value), `<table>.xlsx` (Excel, read like CSV: see below) or "
+        "`<table>.parquet`, all in one folder. Dates are written "
+        f"{DATE_FORMS}, months and days with or without a leading zero; a time after the date "
+        "(`2025-06-30 00:00:00`) is dropped, and any other form rejects the row, naming the "
+        "forms. Parquet date and timestamp columns and Excel date cells are dates already. "
+        "A load may hold any subset of the tables; references may "
         "point to rows of the same load or to what the store already holds. Columns not listed "
         "are ignored and reported; an optional column left out keeps the stored value, except a "
         "column with a default, which takes its default.",
         "",
-        "Every row is validated. A bad row goes to a reject file (`file, line, field, value, "
-        "reason`) and the rest loads; `--strict` refuses the whole load instead. A row that "
-        "loads but looks wrong goes to a warnings file with the same columns. Values are "
-        "echoed with ID numbers masked, line breaks escaped and long values cut. A load in "
-        "which no row was accepted exits with code 2. Nothing is written until every file has "
-        "been validated.",
+        "Every row is validated. A bad required or identifying value rejects its row: it goes "
+        "to a reject file (`file, line, field, value, reason`) and the rest loads; rows that "
+        "refer to a rejected row are counted under that root cause, not listed again. A bad "
+        "optional value is emptied and its row loads, with a line in a warnings file of the "
+        "same columns, as does a row that loads but looks wrong. Values are echoed as given, "
+        "with ID numbers masked, line breaks escaped and long values cut. Nothing is written "
+        "until every file has been validated. `creditgraph load` exits with 0 when every row "
+        "loaded, 3 when it wrote the accepted rows but rejected others, and 2 when it refused "
+        "and wrote nothing: a file could not be used, a file with rows would load none of "
+        "them, or more than `--max-reject-rate` of the rows read (default 5 %; `--strict`: "
+        "any) were rejected.",
         "",
         "A file that cannot be used refuses the whole load, naming its line (and field) where "
         "there is one: not a regular file (a folder, a named pipe, a link leading out of the "
@@ -115,6 +157,22 @@ def render_data_contract(domain: Domain | None = None) -> str:
         "columns. A text value longer than "
         f"{MAX_CHARACTERS:,} characters, or holding a NUL byte, rejects its row.",
         "",
+        "**Excel** (`.xlsx`): the sheet named as the table (`enterprises`, any case) is read, "
+        "else the first visible sheet; the header is row 1, blank rows are skipped, and reports "
+        "give Excel's row numbers as lines. Cells are read as the text the contract expects: "
+        "text stays text (a USCC or ID number typed as text keeps every digit), a whole number "
+        "has no `.0` (`5000000`), a date cell becomes a date, TRUE/FALSE `true`/`false`. "
+        "Formulas are never evaluated: a formula cell gives the value Excel saved with it (a "
+        "workbook written by a program that does not calculate has none, and the cell is "
+        "empty). A number of 16 digits or more has lost digits in Excel and is read as Excel "
+        "shows it (`3.30203E+17`), so an ID number typed as a number is rejected: format such "
+        "columns as text. A workbook is refused when it is not an `.xlsx` package (an `.xls`, "
+        "or a workbook with a password), links to other workbooks (break the links or paste "
+        "the values), unpacks to more than 2 GiB or a part of it to more than 200 times its "
+        "packed size (a zip bomb), has a value right of "
+        "the header's last column, or a row beyond Excel's 1,048,576. Only one of "
+        "`<table>.csv`, `.xlsx` and `.parquet` may be given for a table.",
+        "",
         "## Identifiers",
         "",
         f"- **USCC**: {ids['uscc']}",
@@ -125,9 +183,14 @@ def render_data_contract(domain: Domain | None = None) -> str:
     out.append(f"- **Persons**: {ids['person']}")
     for scheme, pattern in ids["person_schemes"].items():
         out.append(f"  - `{scheme}`: pattern `{pattern}`")
+    source = ids["person_source"]
+    schemes = ", ".join(f"`{s}`" for s in source["schemes"])
+    out.append(f"- **Persons by source id**: {source['description']} Schemes: {schemes}.")
+    out.append(f"- **Persons by name only**: {ids['person_name']}")
     out += ["", "## Nodes", ""]
     for n in d.nodes:
-        out += [f"### {n.label} — `{n.file}`", "", n.description, "", f"Key: `{n.key}`.", ""]
+        key = f"`{n.key}`" + (f", else `{n.alternate_key}`" if n.alternate_key else "")
+        out += [f"### {n.label} — `{n.file}`", "", n.description, "", f"Key: {key}.", ""]
         out += [*_table(n.fields), ""]
     out += [
         "## Relations",
@@ -143,13 +206,18 @@ def render_data_contract(domain: Domain | None = None) -> str:
             f" With itself: {r.self_relation}; loaded with a warning." if r.self_relation else ""
         )
         ref = r.source.ref + (f" (by `{r.source.type_field}`)" if r.source.type_field else "")
+        if r.source.name_field:
+            ref += (
+                f"; a person known by name only by `{r.source.name_field}`, a row giving "
+                "one of the two"
+            )
         out += [
             f"### {r.type} — `{r.file}`",
             "",
             r.description,
             "",
             f"From `{r.source.field}` ({ref}) to `{r.target.field}` ({r.target.ref}). "
-            f"Key: {', '.join(f'`{k}`' for k in r.key)}." + itself,
+            f"Key: {', '.join(f'`{k}`' for k in r.key)}." + _substitute(r) + itself,
             "",
             *_table(r.fields),
             "",
@@ -158,7 +226,10 @@ def render_data_contract(domain: Domain | None = None) -> str:
         "## Records",
         "",
         "Records on enterprises share `record_no`, `enterprise_id`, `start` and `end`; "
-        "the key is the kind and `record_no`.",
+        "the key is the kind and `record_no` (with `enterprise_id` where a kind says so). "
+        "A *bad record* counts against its enterprise in features, warnings and evidence; "
+        "each kind says which of its records are bad, and a *listed* enterprise has an entry "
+        "in force on a list kind.",
         "",
         "Each kind has its window (below, from DOMAIN.md). Snapshots, features, grades and "
         "warnings use the **effective end**: the given `end`, cut at the end of the window. "

@@ -23,6 +23,9 @@ MAX_CHARACTERS = 1_000
 """Longest value a text field takes; a longer one rejects its row (a name or an address of a
 megabyte is not data but a broken or hostile export)."""
 
+DATE_FORMS = "2025-06-30, 2025/6/30, 2025.6.30, 20250630 or 2025年6月30日"
+"""The forms a date may be written in; a time after it (``2025-06-30 00:00:00``) is dropped."""
+
 
 @dataclass(frozen=True)
 class FieldSpec:
@@ -47,6 +50,8 @@ class FieldSpec:
     total_max: float | None = None
     """Current rows (no ``valid_to``) of one target may add up to at most this; more is
     loaded with a warning."""
+    derived: bool = False
+    """Set by the loader, never read from a file (``share_derived``)."""
 
     @property
     def storage_type(self) -> str:
@@ -64,9 +69,17 @@ class NodeSpec:
     store_key: str
     description: str
     fields: tuple[FieldSpec, ...]
+    alternate_key: str | None = None
+    """Keys a row whose ``key`` field is empty (a person's source id); a row needs one."""
 
     def field(self, name: str) -> FieldSpec:
         return _find(self.fields, name)
+
+    @property
+    def input_fields(self) -> tuple[FieldSpec, ...]:
+        """Fields a file gives (derived ones, such as a person's ``identity``, are set by the
+        loader)."""
+        return tuple(f for f in self.fields if not f.derived)
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,18 @@ class EndSpec:
     field: str
     ref: RefKind
     type_field: str | None = None
+    name_field: str | None = None
+    """Where ``field`` is empty, this column names a person known by name only, scoped to
+    the row's enterprise (its other end)."""
+
+
+@dataclass(frozen=True)
+class KeySubstitute:
+    """Where the key field ``field`` is empty, the row is keyed by ``fields`` instead (a
+    guarantee published without its contract number)."""
+
+    field: str
+    fields: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -92,14 +117,26 @@ class RelationSpec:
     self_relation: str | None = None
     """Why a relation of a party with itself is true but odd (loaded with a warning);
     None: it cannot be true, and such a row is rejected."""
+    key_substitute: KeySubstitute | None = None
 
     def field(self, name: str) -> FieldSpec:
         return _find(self.fields, name)
 
     @property
+    def input_fields(self) -> tuple[FieldSpec, ...]:
+        """Fields a file gives (derived ones are set by the loader)."""
+        return tuple(f for f in self.fields if not f.derived)
+
+    @property
     def property_fields(self) -> tuple[FieldSpec, ...]:
         """Fields stored on the relation (endpoints and the holder type are structure)."""
-        structural = {self.source.field, self.target.field, self.source.type_field}
+        structural = {
+            self.source.field,
+            self.target.field,
+            self.source.type_field,
+            self.source.name_field,
+            self.target.name_field,
+        }
         return tuple(f for f in self.fields if f.name not in structural)
 
 
@@ -158,6 +195,28 @@ class RecordRules:
 
 
 @dataclass(frozen=True)
+class Adverse:
+    """When a record in force counts against its enterprise (a *bad record*).
+
+    ``listing``: the kind is a public list (its records in force make the enterprise
+    *listed*); otherwise a record is bad when ``field`` is None (every record) or holds one
+    of ``values``.
+    """
+
+    listing: bool = False
+    field: str | None = None
+    values: tuple[str | bool, ...] = ()
+
+    def __str__(self) -> str:
+        if self.listing:
+            return "a listing: every entry in force (the enterprise is *listed*)"
+        if self.field is None:
+            return "every record in force"
+        shown = " or ".join(f"`{str(v).lower()}`" for v in self.values)
+        return f"records in force whose `{self.field}` is {shown}"
+
+
+@dataclass(frozen=True)
 class RecordSpec:
     """A kind of record on an enterprise (list entry, penalty, ...)."""
 
@@ -166,9 +225,64 @@ class RecordSpec:
     description: str
     fields: tuple[FieldSpec, ...]
     rules: RecordRules = RecordRules()
+    key: tuple[str, ...] = ("record_no",)
+    """Fields that, with the kind, identify a record (``id`` = ``kind:`` + them joined by
+    ``|``)."""
+    adverse: Adverse | None = None
+    """When a record counts against its enterprise; None: never (context)."""
 
     def field(self, name: str) -> FieldSpec:
         return _find(self.fields, name)
+
+
+GUARANTEE_DEFAULT = "guarantee_default"
+"""The outcome event of a guaranteed loan that defaulted (``outcomes.guarantee_default``)."""
+
+STATUS_OUTCOME = "status"
+"""Prefix of the outcome events read from the enterprise's status (``status:revoked``)."""
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    """A record kind that can be a bad outcome: the whole kind (``kind``), or narrowed by
+    the enum field ``by`` to one of its ``values`` (``kind:value``)."""
+
+    kind: str
+    by: str | None = None
+    values: tuple[str, ...] = ()
+    default: tuple[str, ...] = ()
+    """The events of this kind taken when none are configured."""
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """The events a model may learn as a bad outcome (``outcomes`` of domain.yaml)."""
+
+    records: tuple[RecordOutcome, ...]
+    status_field: str
+    status_date: str
+    status_values: tuple[str, ...]
+    guarantee_relation: str
+    guarantee_date: str
+    guarantee_by_default: bool
+
+    def record(self, kind: str) -> RecordOutcome | None:
+        return next((r for r in self.records if r.kind == kind), None)
+
+    @property
+    def default_events(self) -> tuple[str, ...]:
+        """The event names used when none are configured, in the order of domain.yaml."""
+        events = [e for r in self.records for e in r.default]
+        return (*events, GUARANTEE_DEFAULT) if self.guarantee_by_default else tuple(events)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """Every event name that may be configured."""
+        return (
+            *(e for r in self.records for e in (r.kind, *(f"{r.kind}:{v}" for v in r.values))),
+            *(f"{STATUS_OUTCOME}:{v}" for v in self.status_values),
+            GUARANTEE_DEFAULT,
+        )
 
 
 @dataclass(frozen=True)
@@ -180,6 +294,7 @@ class Domain:
     nodes: tuple[NodeSpec, ...]
     relations: tuple[RelationSpec, ...]
     records: tuple[RecordSpec, ...]
+    outcomes: Outcomes
 
     def node(self, label: str) -> NodeSpec:
         for n in self.nodes:
@@ -208,6 +323,16 @@ class Domain:
     def relation_types(self) -> tuple[str, ...]:
         """Relation types allowed in queries (the Cypher allowlist)."""
         return (*(r.type for r in self.relations), "HAS_RECORD")
+
+    @property
+    def listing_kinds(self) -> tuple[str, ...]:
+        """Record kinds that are public lists (an entry in force makes a firm *listed*)."""
+        return tuple(r.kind for r in self.records if r.adverse is not None and r.adverse.listing)
+
+    @property
+    def adverse_kinds(self) -> tuple[RecordSpec, ...]:
+        """Record kinds whose records (all, or some by a field) count against a firm."""
+        return tuple(r for r in self.records if r.adverse is not None)
 
     @property
     def record_fields(self) -> tuple[FieldSpec, ...]:
@@ -311,8 +436,111 @@ def _rules(
     )
 
 
+def _adverse(raw: Any, kind: str, fields: tuple[FieldSpec, ...]) -> Adverse | None:
+    where = f"domain.yaml records.kinds.{kind}.adverse"
+    if raw is None:
+        return None
+    if raw == "list":
+        return Adverse(listing=True)
+    if raw == "always":
+        return Adverse()
+    when = raw.get("when") if isinstance(raw, dict) and set(raw) == {"when"} else None
+    if not isinstance(when, dict) or len(when) != 1:
+        raise ValueError(f"{where}: expected list, always or {{when: {{field: [values]}}}}")
+    ((name, values),) = when.items()
+    spec = _find(fields, name)
+    allowed: tuple[str | bool, ...] = (True, False) if spec.type == "bool" else spec.values
+    if not allowed or not values or any(v not in allowed for v in values):
+        raise ValueError(f"{where}: {values!r} are not values of the enum or bool {name!r}")
+    return Adverse(field=name, values=tuple(values))
+
+
+def _key_substitute(raw: Any, rel_type: str, fields: dict[str, Any]) -> KeySubstitute | None:
+    if raw is None:
+        return None
+    names = set(fields)
+    field, by = raw.get("for"), tuple(raw.get("fields", ()))
+    if field not in names or not by or any(b not in names for b in by):
+        raise ValueError(
+            f"domain.yaml relations.{rel_type}.key_substitute: `for` and `fields` must name "
+            "fields of the relation"
+        )
+    return KeySubstitute(field, by)
+
+
+def _check_name_field(rel_type: str, source: EndSpec, target: EndSpec, fields: Any) -> None:
+    """A name-only person is scoped to the enterprise of the row: only a person (or party)
+    source end whose target is an enterprise may name one."""
+    if target.name_field is not None or (
+        source.name_field is not None
+        and (
+            source.ref == "enterprise"
+            or target.ref != "enterprise"
+            or source.name_field not in fields
+        )
+    ):
+        raise ValueError(
+            f"domain.yaml relations.{rel_type}: `name_field` belongs on a person or party "
+            "`from` end whose `to` is an enterprise, and must name a field of the relation"
+        )
+
+
 def _end(raw: dict[str, Any]) -> EndSpec:
-    return EndSpec(field=raw["field"], ref=raw["ref"], type_field=raw.get("type_field"))
+    return EndSpec(
+        field=raw["field"],
+        ref=raw["ref"],
+        type_field=raw.get("type_field"),
+        name_field=raw.get("name_field"),
+    )
+
+
+def _outcomes(
+    raw: dict[str, Any],
+    records: tuple[RecordSpec, ...],
+    enterprise: NodeSpec,
+    relations: tuple[RelationSpec, ...],
+) -> Outcomes:
+    """The ``outcomes`` section, checked against the kinds and fields it names."""
+    where = "domain.yaml outcomes"
+    kinds = {r.kind: r for r in records}
+    found = []
+    for kind, spec in (raw.get("records") or {}).items():
+        spec = spec or {}
+        if kind not in kinds or set(spec) - {"by", "default"}:
+            raise ValueError(f"{where}.records.{kind}: not a record kind, or keys not by/default")
+        by = spec.get("by")
+        values = _find(kinds[kind].fields, by).values if by else ()
+        if by and not values:
+            raise ValueError(f"{where}.records.{kind}: `by` must name an enum field")
+        default = spec.get("default", False)
+        if default is True:
+            events: tuple[str, ...] = (kind,)
+        elif default is False:
+            events = ()
+        elif by and isinstance(default, list) and all(v in values for v in default):
+            events = tuple(f"{kind}:{v}" for v in default)
+        else:
+            raise ValueError(f"{where}.records.{kind}.default: true, or values of `{by}`")
+        found.append(RecordOutcome(kind, by, values, events))
+    status = raw["status"]
+    allowed = _find(enterprise.fields, status["field"]).values
+    if not set(status["values"]) <= set(allowed):
+        raise ValueError(f"{where}.status.values: not values of Enterprise.{status['field']}")
+    _find(enterprise.fields, status["date"])
+    guarantee = raw["guarantee_default"]
+    rel = next((r for r in relations if r.type == guarantee["relation"]), None)
+    if rel is None:
+        raise ValueError(f"{where}.guarantee_default.relation: not a relation type")
+    _find(rel.fields, guarantee["date"])
+    return Outcomes(
+        records=tuple(found),
+        status_field=status["field"],
+        status_date=status["date"],
+        status_values=tuple(status["values"]),
+        guarantee_relation=rel.type,
+        guarantee_date=guarantee["date"],
+        guarantee_by_default=bool(guarantee.get("default", False)),
+    )
 
 
 @functools.cache
@@ -328,9 +556,12 @@ def load_domain() -> Domain:
             store_key=spec.get("store_key", spec["key"]),
             description=spec["description"],
             fields=_fields(spec["fields"]),
+            alternate_key=spec.get("alternate_key"),
         )
         for label, spec in raw["nodes"].items()
     )
+    for rel_type, spec in raw["relations"].items():
+        _check_name_field(rel_type, _end(spec["from"]), _end(spec["to"]), spec["fields"])
     relations = tuple(
         RelationSpec(
             type=rel_type,
@@ -341,6 +572,7 @@ def load_domain() -> Domain:
             key=tuple(spec["key"]),
             fields=_fields(spec["fields"]),
             self_relation=spec.get("self_relation"),
+            key_substitute=_key_substitute(spec.get("key_substitute"), rel_type, spec["fields"]),
         )
         for rel_type, spec in raw["relations"].items()
     )
@@ -356,6 +588,8 @@ def load_domain() -> Domain:
                 description=spec["description"],
                 fields=fields,
                 rules=_rules(kind, spec.get("rules", {}), fields, tuple(kinds)),
+                key=tuple(spec.get("key", ("record_no",))),
+                adverse=_adverse(spec.get("adverse"), kind, fields),
             )
         )
     return Domain(
@@ -364,4 +598,10 @@ def load_domain() -> Domain:
         nodes=nodes,
         relations=relations,
         records=tuple(records),
+        outcomes=_outcomes(
+            raw["outcomes"],
+            tuple(records),
+            next(n for n in nodes if n.label == "Enterprise"),
+            relations,
+        ),
     )

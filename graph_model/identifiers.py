@@ -1,5 +1,6 @@
 """Identifier checks: USCC (GB 32100-2015), resident ID numbers (GB 11643-1999),
-external enterprise ids and the person key.
+external enterprise ids, person source ids and the person keys (by ID number, by source
+id, or by name within one enterprise).
 
 The array versions check a whole column at once; loaders validate millions of
 rows and a Python loop per row would dominate the load time.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from typing import TypeAlias
 
@@ -143,6 +145,46 @@ def person_document_pattern() -> re.Pattern[str]:
     return _pattern(load_domain().identifiers["person_schemes"].values())
 
 
+ID_NUMBER, SOURCE_ID, NAME_ONLY = "id_number", "source_id", "name"
+"""Strengths of a person's identity (the stored ``identity``), strongest first. A person
+known by name only is scoped to one enterprise and never ties two firms together."""
+
+
+def _person_source_schemes() -> dict[str, dict[str, str]]:
+    """The external id schemes persons may be keyed by (``identifiers.person_source``)."""
+    ids = load_domain().identifiers
+    external = ids["external"]["schemes"]
+    return {name: external[name] for name in ids["person_source"]["schemes"]}
+
+
+def person_source_pattern() -> re.Pattern[str]:
+    """Regex matching a person's source id (``SRC:<dataset>:<id>``)."""
+    return _pattern(s["pattern"] for s in _person_source_schemes().values())
+
+
+def person_source_prefixes() -> tuple[str, ...]:
+    """How a person source id begins (``SRC:``): a reference that does is a source id, any
+    other an ID number."""
+    return tuple(f"{name}:" for name in _person_source_schemes())
+
+
+def person_source_valid_array(values: Strings) -> np.ndarray:
+    """A documented person source id, per value."""
+    pattern = person_source_pattern()
+    return np.array(
+        [v is not None and pattern.fullmatch(v) is not None for v in _as_arrow(values).to_pylist()],
+        dtype=bool,
+    )
+
+
+def person_ref_valid_array(values: Strings) -> np.ndarray:
+    """A reference to a person in a relation row: an ID number (as
+    :func:`person_id_valid_array`) or a person source id."""
+    docs = load_domain().identifiers["person_schemes"].values()
+    sources = (s["pattern"] for s in _person_source_schemes().values())
+    return _coded_or_scheme(values, resident_id_valid_array, _pattern([*docs, *sources]))
+
+
 def _coded_or_scheme(
     values: Strings, coded: Callable[[Strings], np.ndarray], pattern: re.Pattern[str]
 ) -> np.ndarray:
@@ -164,6 +206,12 @@ def enterprise_id_valid_array(values: Strings) -> np.ndarray:
 def person_id_valid_array(values: Strings) -> np.ndarray:
     """A resident ID number with a correct check character, or a documented other document."""
     return _coded_or_scheme(values, resident_id_valid_array, person_document_pattern())
+
+
+def mask_person_ref(value: str) -> str:
+    """A person reference fit for logs and reject files: a source id as given (not secret),
+    anything else masked as an ID number."""
+    return value if value.startswith(person_source_prefixes()) else mask_id_number(value)
 
 
 def mask_id_number(id_number: str) -> str:
@@ -205,3 +253,25 @@ def person_key(id_number: str, salt: str) -> str:
     """Stable, salted key of a person; the ID number itself is never stored."""
     digest = hashlib.sha256(f"{salt}\x1f{normalise_id_number(id_number)}".encode()).hexdigest()
     return "P" + digest[:24]
+
+
+def person_source_key(source_id: str, salt: str) -> str:
+    """Key of a person identified by a source id (as given: source ids keep their case).
+
+    Hashed like an ID number, under its own tag, so that keys of every identity have one
+    form and a source id never collides with an enterprise's id of the same source."""
+    digest = hashlib.sha256(f"{salt}\x1fsource\x1f{source_id}".encode()).hexdigest()
+    return "P" + digest[:24]
+
+
+def normalise_person_name(name: str) -> str:
+    """The form of a name that keys a name-only person: NFKC (full-width folded), runs of
+    spaces as one, case folded."""
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
+def person_name_key(enterprise_id: str, name: str, salt: str) -> str:
+    """Key of a person known by name only, scoped to the enterprise that names them: the
+    same name at another enterprise is another person."""
+    text = f"{salt}\x1fname\x1f{enterprise_id}\x1f{normalise_person_name(name)}"
+    return "P" + hashlib.sha256(text.encode()).hexdigest()[:24]

@@ -66,11 +66,13 @@ class Settings(BaseSettings):
     # -- risk model (docs/model.md) --
     # Months after an as-of date in which a bad outcome counts: the label horizon.
     label_horizon_months: int = Field(default=12, ge=1, le=60)
-    # Events that make an enterprise bad in that window (docs/model.md lists them; kinds may be
-    # narrowed as kind:value). Empty: all of the documented defaults. JSON in the environment.
+    # Events that make an enterprise bad in that window: outcomes of domain.yaml (docs/model.md
+    # lists them; kinds may be narrowed as kind:value). Empty: the domain's defaults. JSON in
+    # the environment. `train --labels FILE` takes the file's outcomes instead.
     label_events: list[str] | None = None
     # Last day the loaded data are complete for: label windows must end by then. Empty: the
-    # latest record start in the store.
+    # latest event of the labels file when training with one, else the latest record start in
+    # the store.
     data_through: date | None = None
     # Month-ends in the training, validation and test windows (each a horizon after the last).
     train_months: int = Field(default=12, ge=1)

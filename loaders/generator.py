@@ -1,8 +1,8 @@
 """Synthetic demo city: a seeded, entirely invented register of Ningbo-like enterprises.
 
 :func:`generate_city` writes one file per table of the data contract
-(``graph_model/domain.yaml``): enterprises, persons, the four relation files and the
-six record files, as Parquet or CSV. Nothing in them describes a real enterprise or
+(``graph_model/domain.yaml``): enterprises, persons, every relation file and every
+record file, as Parquet or CSV. Nothing in them describes a real enterprise or
 person; the codes pass the USCC and ID-number checks only so that the loaders accept
 them. ``docs/demo-data.md`` describes the city and its knobs.
 
@@ -22,7 +22,11 @@ so that changing one stage does not reshuffle the others:
 6. records: base hazards per firm and kind, then contagion along shared people,
    shareholders and guarantees, the abnormal list escalating to the black list,
    commitments and inspections that look at risky firms more often;
-7. contact data, names, identifiers, and the files.
+7. what registries and courts add: paid-in capital, branches, guarantees published with
+   unknown parts, lawsuits and enforcements (dishonest debtors were sued and enforced
+   against first), serious tax violations, and status events (bankruptcy, deregistration,
+   revocation), from a stream of its own so the stages above draw as before;
+8. contact data, names, identifiers, and the files.
 
 Every stage works on whole NumPy columns; Python loops run over stages, contagion
 generations or positions in a group tree, never over rows.
@@ -353,6 +357,18 @@ class _Knobs:
     broken_commitment: float = 0.04
     inspections_per_year: float = 0.04
     follow_up_inspections: float = 0.5  # after a bad record
+    # What registries and court sources add (stream 7, so the stages above are unchanged).
+    paid_in_known: float = 0.70  # companies that publish their paid-in capital
+    paid_in_mix: tuple[float, float] = (0.45, 0.35)  # of those: all paid in, nothing (rest: part)
+    head_office_share: float = 0.15  # independent companies with ≥ ¥5 M capital and branches
+    branches_per_head: float = 0.8  # branches beyond the first (Poisson)
+    lawsuits_per_year: float = 0.06  # suits per firm-year, besides those behind judgments
+    lawsuit_counterpart: float = 0.4  # suits whose other party is a firm of the city
+    enforcement_after_suit: float = 0.2  # suits as defendant that go to enforcement
+    tax_violation_rate: float = 0.0004  # serious tax violations per firm-year (×6 at agents)
+    bankruptcy_after_trouble: float = 0.10  # dishonest debtors and defaulted borrowers that fail
+    # Guarantees published without contract number, without amount, without start.
+    guarantee_unknowns: tuple[float, float, float] = (0.01, 0.003, 0.003)
 
 
 @dataclass(frozen=True)
@@ -501,10 +517,22 @@ def generate_city(
     records = _records(
         streams[5], firms, span, knobs, n_people, holdings, reps, officers, guarantees
     )
+    extras = _real_sources(streams[7], firms, span, knobs, guarantees, records)
+    records |= extras.records
     note("records: " + ", ".join(f"{k} {len(v['firm']):,}" for k, v in records.items()))
 
     tables = _tables(
-        streams[6], firms, groups, n_people, holdings, reps, officers, guarantees, records, span
+        streams[6],
+        firms,
+        groups,
+        n_people,
+        holdings,
+        reps,
+        officers,
+        guarantees,
+        records,
+        span,
+        extras,
     )
     note("columns built")
 
@@ -1614,6 +1642,268 @@ def _penalties(
     }
 
 
+# --------------------------------------------------------------------------- real sources
+
+_CAUSES = (
+    "买卖合同纠纷",
+    "借款合同纠纷",
+    "金融借款合同纠纷",
+    "劳动争议",
+    "房屋租赁合同纠纷",
+    "建设工程施工合同纠纷",
+    "承揽合同纠纷",
+    "服务合同纠纷",
+)
+_DEBT_CAUSES = (1, 2)  # the suits behind an unpaid judgment are about loans
+_LAWSUIT_ROLES = ("plaintiff", "defendant", "third_party")
+_PLAINTIFF, _DEFENDANT, _THIRD_PARTY = range(3)
+_TAX_REASONS = ("偷税", "虚开增值税专用发票", "逃避追缴欠税", "骗取出口退税")
+_STATUS_EVENTS = ("bankruptcy", "deregistration", "revocation")
+_BANKRUPTCY, _DEREGISTRATION, _REVOCATION = range(3)
+_REVOCATION_REASONS = (
+    "成立后无正当理由超过6个月未开业",
+    "开业后自行停业连续6个月以上",
+    "被列入严重违法失信名单",
+)
+_HEAD_OFFICE_CAPITAL = 5e6
+
+
+@dataclass(frozen=True)
+class _Extras:
+    """What registries and court sources add to the city."""
+
+    paid_in: np.ndarray  # paid-in share of the registered capital per firm, NaN when unknown
+    branches: _Rows  # head, branch, from, to
+    blank_contract: np.ndarray  # guarantees published without contract number
+    blank_amount: np.ndarray  # ... without amount
+    blank_start: np.ndarray  # ... without start
+    records: dict[str, _Rows]  # lawsuit, enforcement, tax_violation, status_event
+
+
+def _real_sources(
+    rng: np.random.Generator,
+    f: _Firms,
+    span: _Span,
+    k: _Knobs,
+    guar: _Rows,
+    records: dict[str, _Rows],
+) -> _Extras:
+    """Paid-in capital, branches, guarantees with unknown parts, court records, tax violations
+    and status events. Troubled firms (dishonest debtors, defaulted borrowers) are sued,
+    enforced against and fail more; firms at agents' addresses commit tax fraud more."""
+    n = f.n
+    dom = f.kind != _FOREIGN
+    lo = np.where(dom, np.maximum(f.est, span.t0), _FOREVER)
+    hi = np.minimum(f.dereg, span.t1)
+    years = np.where(lo <= hi, (hi - lo + 1) / 365.25, 0.0)
+
+    u = rng.random(n)
+    ratio = np.where(
+        u < k.paid_in_mix[0],
+        1.0,
+        np.where(u < sum(k.paid_in_mix), 0.0, np.round(rng.uniform(0.1, 0.9, n), 2)),
+    )
+    paid_in = np.where((f.kind == _COMPANY) & (rng.random(n) < k.paid_in_known), ratio, np.nan)
+
+    # Branches: bigger independent companies open 1-4 branches among the other independent
+    # companies founded after them; a branch closes when either end is deregistered.
+    independent = (f.kind == _COMPANY) & (f.group < 0) & (f.agent < 0)
+    big = independent & (f.capital >= _HEAD_OFFICE_CAPITAL)
+    heads = np.flatnonzero(big & (rng.random(n) < k.head_office_share))
+    per_head = 1 + rng.poisson(k.branches_per_head, len(heads))
+    pool = rng.permutation(np.flatnonzero(independent & ~np.isin(np.arange(n), heads)))
+    total = min(int(per_head.sum()), len(pool))
+    head = np.repeat(heads, per_head)[:total]
+    branch = pool[:total]
+    start = np.maximum(f.est[branch], f.est[head])
+    end = np.minimum(f.dereg[branch], f.dereg[head])
+    keep = (start < end) & (start <= span.t1)
+    branches = {
+        "head": head[keep],
+        "branch": branch[keep],
+        "from": start[keep],
+        "to": np.where(end[keep] <= span.t1, end[keep], _FOREVER),
+    }
+
+    m = len(guar["guarantor"])
+    blank_amount = rng.random(m) < k.guarantee_unknowns[1]
+    blank_start = rng.random(m) < k.guarantee_unknowns[2]
+    blank_contract = (rng.random(m) < k.guarantee_unknowns[0]) & ~blank_amount & ~blank_start
+    # Without a contract number a guarantee is keyed by its parties, start, amount and
+    # currency: keep only rows that these tell apart.
+    fields = [guar[c] for c in ("guarantor", "guaranteed", "from", "amount", "currency")]
+    _, first, counts = np.unique(np.rec.fromarrays(fields), return_index=True, return_counts=True)
+    unique = np.zeros(m, dtype=bool)
+    unique[first[counts == 1]] = True
+    blank_contract &= unique
+
+    trouble = np.full(n, _FOREVER, dtype=np.int64)
+    debt = records["dishonest_debtor"]
+    np.minimum.at(trouble, debt["firm"], debt["start"])
+    gone = guar["defaulted"] < _FOREVER
+    np.minimum.at(trouble, guar["guaranteed"][gone], guar["defaulted"][gone])
+    lawsuit, enforcement = _court_records(rng, f, span, k, lo, hi, years, debt)
+    return _Extras(
+        paid_in=paid_in,
+        branches=branches,
+        blank_contract=blank_contract,
+        blank_amount=blank_amount,
+        blank_start=blank_start,
+        records={
+            "lawsuit": lawsuit,
+            "enforcement": enforcement,
+            "tax_violation": _tax_violations(rng, f, span, k, lo, hi, years, trouble),
+            "status_event": _status_events(rng, f, span, k, lo, hi, trouble),
+        },
+    )
+
+
+def _court_records(
+    rng: np.random.Generator,
+    f: _Firms,
+    span: _Span,
+    k: _Knobs,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    years: np.ndarray,
+    debt: _Rows,
+) -> tuple[_Rows, _Rows]:
+    """Lawsuits (one row per party on file, sharing the case number) and enforcements: every
+    dishonest debtor was sued and enforced against first; some other lost suits go to
+    enforcement too."""
+    n = f.n
+    got = np.repeat(np.arange(n), rng.poisson(k.lawsuits_per_year * years))
+    day = _uniform_days(rng, lo[got], hi[got])
+    role = rng.choice(3, len(got), p=(0.45, 0.45, 0.10))
+    amount = np.round(rng.lognormal(math.log(2e5), 1.3, len(got)), -2)
+    cause = rng.integers(0, len(_CAUSES), len(got))
+    d_firm, d_day = debt["firm"], debt["start"]
+    sued = d_day - rng.integers(180, 540, len(d_firm))
+    ok = sued >= lo[d_firm]
+    firm = np.concatenate([got, d_firm[ok]])
+    day = np.concatenate([day, sued[ok]])
+    role = np.concatenate([role, np.full(int(ok.sum()), _DEFENDANT)])
+    share = rng.uniform(0.8, 1.0, int(ok.sum()))
+    amount = np.concatenate([amount, np.round(debt["amount"][ok] * share, -2)])
+    cause = np.concatenate([cause, rng.choice(_DEBT_CAUSES, int(ok.sum()))])
+    amount[rng.random(len(amount)) < 0.15] = np.nan  # not published, or not a money claim
+    case = {
+        "firm": firm,
+        "start": day,
+        "end": np.full(len(firm), _FOREVER, dtype=np.int64),
+        "role": role,
+        "amount": amount,
+        "cause": cause,
+        "court": f.region[firm],
+        "case": np.arange(len(firm)),  # the parties of one case share its number
+    }
+    # The other party, when it is a firm of the city alive that day.
+    other = rng.integers(0, n, len(firm))
+    has = (
+        (rng.random(len(firm)) < k.lawsuit_counterpart)
+        & (role != _THIRD_PARTY)
+        & (other != firm)
+        & (lo[other] <= day)
+        & (day <= hi[other])
+    )
+    counterpart = _take(case, np.flatnonzero(has))
+    counterpart["firm"] = other[has]
+    counterpart["role"] = np.where(role[has] == _DEFENDANT, _PLAINTIFF, _DEFENDANT)
+    lawsuit = _cat([case, counterpart])
+
+    # Enforcement: before every dishonest-debtor listing, and after some lost suits.
+    before = d_day - rng.integers(30, 150, len(d_firm))
+    ok = before >= lo[d_firm]
+    lost = np.flatnonzero(
+        (lawsuit["role"] == _DEFENDANT)
+        & (rng.random(len(lawsuit["firm"])) < k.enforcement_after_suit)
+    )
+    after = lawsuit["start"][lost] + rng.integers(150, 420, len(lost))
+    e_firm = lawsuit["firm"][lost]
+    ok_after = after <= hi[e_firm]
+    closed = after + rng.integers(60, 500, len(lost))
+    e_end = np.where(rng.random(len(lost)) < 0.55, closed, _FOREVER)
+    firm = np.concatenate([d_firm[ok], e_firm[ok_after]])
+    start = np.concatenate([before[ok], after[ok_after]])
+    end = np.concatenate([debt["end"][ok], e_end[ok_after]])
+    amount = np.concatenate([debt["amount"][ok], lawsuit["amount"][lost][ok_after]])
+    amount[rng.random(len(amount)) < 0.05] = np.nan
+    enforcement = {
+        "firm": firm,
+        "start": start,
+        "end": _null_after(end, span),
+        "amount": amount,
+    }
+    return lawsuit, enforcement
+
+
+def _tax_violations(
+    rng: np.random.Generator,
+    f: _Firms,
+    span: _Span,
+    k: _Knobs,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    years: np.ndarray,
+    trouble: np.ndarray,
+) -> _Rows:
+    """Serious tax violations: published three years, a quarter removed early once paid."""
+    rate = k.tax_violation_rate * np.where(f.agent >= 0, 6.0, 1.0)
+    rate = rate * np.where(trouble < _FOREVER, 3.0, 1.0)
+    got = np.repeat(np.arange(f.n), rng.poisson(rate * years))
+    day = _uniform_days(rng, lo[got], hi[got])
+    keep = _keep_first(got, day)
+    got, day = got[keep], day[keep]
+    m = len(got)
+    natural = _add_months(day, 36)
+    paid = _add_months(day, rng.integers(6, 24, m))
+    end = np.where(rng.random(m) < 0.25, paid, natural)
+    return {
+        "firm": got,
+        "start": day,
+        "end": _null_after(end, span),
+        "reason": rng.integers(0, len(_TAX_REASONS), m),
+        "amount": np.round(rng.lognormal(math.log(5e5), 1.2, m), -2),
+    }
+
+
+def _status_events(
+    rng: np.random.Generator,
+    f: _Firms,
+    span: _Span,
+    k: _Knobs,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    trouble: np.ndarray,
+) -> _Rows:
+    """Revocations and deregistrations on the day a firm ends inside the period, and
+    bankruptcies of some troubled firms a few months to two years into their trouble."""
+    ended = (f.dereg >= span.t0) & (f.dereg <= span.t1) & (f.kind != _FOREIGN)
+    revoked = np.flatnonzero(ended & (f.status == _REVOKED))
+    dereg = np.flatnonzero(ended & (f.status == _DEREGISTERED))
+    troubled = np.flatnonzero(trouble < _FOREVER)
+    failing = troubled[rng.random(len(troubled)) < k.bankruptcy_after_trouble]
+    when = trouble[failing] + rng.integers(90, 720, len(failing))
+    ok = (when >= lo[failing]) & (when <= hi[failing])
+    firm = np.concatenate([failing[ok], dereg, revoked])
+    event = np.concatenate(
+        [
+            np.full(int(ok.sum()), _BANKRUPTCY),
+            np.full(len(dereg), _DEREGISTRATION),
+            np.full(len(revoked), _REVOCATION),
+        ]
+    )
+    return {
+        "firm": firm,
+        "start": np.concatenate([when[ok], f.dereg[dereg], f.dereg[revoked]]),
+        "end": np.full(len(firm), _FOREVER, dtype=np.int64),
+        "event": event,
+        "reason": np.where(
+            event == _REVOCATION, rng.integers(0, len(_REVOCATION_REASONS), len(firm)), -1
+        ),
+    }
+
+
 # --------------------------------------------------------------------------- columns
 
 
@@ -1894,6 +2184,11 @@ _ARROW = MappingProxyType(
 )
 
 
+def _no_text(rows: np.ndarray | pa.Array) -> pa.Array:
+    """An empty text column as long as ``rows``."""
+    return pa.nulls(len(rows), pa.string())
+
+
 def _table(fields: tuple[FieldSpec, ...], columns: Mapping[str, pa.Array], what: str) -> pa.Table:
     """Columns in contract order and types; refuses values the contract would reject."""
     names = [s.name for s in fields]
@@ -1924,6 +2219,7 @@ def _tables(
     guar: _Rows,
     records: dict[str, _Rows],
     span: _Span,
+    extras: _Extras,
 ) -> dict[str, pa.Table]:
     """Every contract table, keyed by file name, in the contract's order."""
     domain = load_domain()
@@ -1940,10 +2236,11 @@ def _tables(
     nodes = {
         "Enterprise": {
             "id": ent,
-            "name": _enterprise_names(rng, f, groups),
+            "name": _branch_names(_enterprise_names(rng, f, groups), f, extras.branches),
             "region_code": _pick([d[0] for d in _DISTRICTS], f.region),
             "industry": _pick([s[0] for s in _SECTIONS], f.industry),
             "registered_capital": _floats(f.capital),
+            "paid_in_capital": _floats(np.round(f.capital * extras.paid_in, 2)),
             "established_on": _dates(f.est),
             "deregistered_on": _dates(f.dereg),
             "status": _pick(_STATUS, f.status),
@@ -1951,7 +2248,8 @@ def _tables(
             "phone": phone,
             "email": email,
         },
-        "Person": {"id_number": person, "name": person_name},
+        # Every person of the city has an ID number: no source ids, nobody by name only.
+        "Person": {"id_number": person, "source_id": _no_text(person), "name": person_name},
     }
     is_person = holdings["kind"] == _PERSON
     holder = holdings["holder"]
@@ -1959,12 +2257,14 @@ def _tables(
     relations = {
         "LEGAL_REP": {
             "person_id_number": person_ids(reps["person"]),
+            "person_name": _no_text(reps["person"]),
             "enterprise_id": firm_ids(reps["firm"]),
             "valid_from": _dates(reps["from"]),
             "valid_to": _dates(reps["to"]),
         },
         "OFFICER": {
             "person_id_number": person_ids(officers["person"]),
+            "person_name": _no_text(officers["person"]),
             "enterprise_id": firm_ids(officers["firm"]),
             "role": _pick(_ROLES, officers["role"]),
             "valid_from": _dates(officers["from"]),
@@ -1977,32 +2277,49 @@ def _tables(
                 person_ids(np.where(is_person, holder, 0)),
                 firm_ids(np.where(is_person, 0, holder)),
             ),
+            "holder_name": _no_text(holder),
             "enterprise_id": firm_ids(holdings["firm"]),
             "share": _floats(holdings["share"]),
             "subscribed_amount": _floats(holdings["subscribed"]),
+            "paid_in_amount": _floats(
+                np.round(holdings["subscribed"] * extras.paid_in[holdings["firm"]], 2)
+            ),
             "valid_from": _dates(holdings["from"]),
             "valid_to": _dates(holdings["to"]),
         },
         "GUARANTEES": {
-            "contract_no": _join(
-                _pick(_BANKS, guar["bank"]), year, "BZ", pc.utf8_lpad(_text(guar["seq"]), 7, "0")
+            "contract_no": pc.if_else(
+                pa.array(extras.blank_contract),
+                pa.scalar(None, pa.string()),
+                _join(
+                    _pick(_BANKS, guar["bank"]),
+                    year,
+                    "BZ",
+                    pc.utf8_lpad(_text(guar["seq"]), 7, "0"),
+                ),
             ),
             "guarantor_id": firm_ids(guar["guarantor"]),
             "guaranteed_id": firm_ids(guar["guaranteed"]),
-            "amount": _floats(guar["amount"]),
+            "amount": _floats(np.where(extras.blank_amount, np.nan, guar["amount"])),
             "currency": _pick(("CNY", "USD"), guar["currency"]),
-            "valid_from": _dates(guar["from"]),
+            "valid_from": _dates(np.where(extras.blank_start, _FOREVER, guar["from"])),
             "valid_to": _dates(guar["to"]),
             "defaulted_on": _dates(guar["defaulted"]),
+        },
+        "HAS_BRANCH": {
+            "head_office_id": firm_ids(extras.branches["head"]),
+            "branch_id": firm_ids(extras.branches["branch"]),
+            "valid_from": _dates(extras.branches["from"]),
+            "valid_to": _dates(extras.branches["to"]),
         },
     }
     kinds = {name: _record_columns(name, rows, f, firm_ids) for name, rows in records.items()}
 
     out: dict[str, pa.Table] = {}
     for node in domain.nodes:
-        out[node.file] = _table(node.fields, nodes[node.label], node.label)
+        out[node.file] = _table(node.input_fields, nodes[node.label], node.label)
     for rel in domain.relations:
-        out[rel.file] = _table(rel.fields, relations[rel.type], rel.type)
+        out[rel.file] = _table(rel.input_fields, relations[rel.type], rel.type)
     for rec in domain.records:
         out[rec.file] = _table(rec.fields, kinds[rec.kind], rec.kind)
     return out
@@ -2062,6 +2379,73 @@ def _record_columns(
         cols["item"] = _pick(_INSPECTION_ITEMS, rows["item"])
         cols["finding"] = _pick(_FINDINGS, rows["finding"])
         cols["authority"] = _pick(amr, region)
+    elif kind == "lawsuit":
+        court = _pick([d[0][2:] for d in _DISTRICTS], rows["court"])
+        _, first, at = np.unique(rows["case"], return_index=True, return_inverse=True)
+        year, seq = _doc_numbers(rows["court"][first], start[first])
+        where = pa.array(at)
+        cols["record_no"] = _join(
+            "（", year.take(where), "）浙", court, "民初", seq.take(where), "号"
+        )
+        cols["role"] = _pick(_LAWSUIT_ROLES, rows["role"])
+        cols["cause"] = _pick(_CAUSES, rows["cause"])
+        cols["amount"] = _floats(rows["amount"])
+        cols["authority"] = _pick([d[1] + "人民法院" for d in _DISTRICTS], rows["court"])
+    elif kind == "enforcement":
+        year, seq = _doc_numbers(region, start)
+        court = _pick([d[0][2:] for d in _DISTRICTS], region)
+        # Numbered apart from the dishonest-debtor listings of the same courts.
+        number = pc.cast(pc.add(pc.cast(seq, pa.int64()), 5000), pa.string())
+        cols["record_no"] = _join("（", year, "）浙", court, "执", number, "号")
+        cols["authority"] = _pick([d[1] + "人民法院" for d in _DISTRICTS], region)
+        cols["amount"] = _floats(rows["amount"])
+    elif kind == "tax_violation":
+        year, seq = _doc_numbers(np.zeros(len(firm), dtype=np.int64), start)
+        cols["record_no"] = _join("甬税稽罚〔", year, "〕", seq, "号")
+        cols["reason"] = _pick(_TAX_REASONS, rows["reason"])
+        cols["authority"] = _pick(("国家税务总局宁波市税务局",), np.zeros(len(firm), np.int64))
+        cols["amount"] = _floats(rows["amount"])
+    elif kind == "status_event":
+        event = rows["event"]
+        # One court numbers every bankruptcy; registration bureaus number by district.
+        issuer = np.where(event == _BANKRUPTCY, -1, event * 100 + np.maximum(region, 0))
+        year, seq = _doc_numbers(issuer, start)
+        bureau = np.array([a + "市监" for a in abbr])
+        head = np.where(
+            event == _BANKRUPTCY,
+            "（",
+            bureau[np.maximum(region, 0)] + np.where(event == _REVOCATION, "吊〔", "注〔"),
+        )
+        tail = np.where(event == _BANKRUPTCY, "）浙02破申", "〕")
+        cols["record_no"] = _join(_text_of(head), year, _text_of(tail), seq, "号")
+        cols["event"] = _pick(_STATUS_EVENTS, event)
+        cols["authority"] = pc.if_else(
+            pa.array(event == _BANKRUPTCY),
+            pa.scalar("宁波市中级人民法院"),
+            _pick(amr, np.maximum(region, 0)),
+        )
+        cols["reason"] = _pick(_REVOCATION_REASONS, rows["reason"])
     else:
         raise RuntimeError(f"the generator knows no record kind {kind!r}")
     return cols
+
+
+def _text_of(values: np.ndarray) -> pa.Array:
+    """A string column from a NumPy array of strings (a few distinct values)."""
+    uniques, index = np.unique(values, return_inverse=True)
+    return _pick([str(u) for u in uniques], index)
+
+
+def _branch_names(names: pa.Array, f: _Firms, branches: _Rows) -> pa.Array:
+    """A branch is named after its head office and its district: `…有限公司海曙分公司`."""
+    if not len(branches["branch"]):
+        return names
+    district = [d[1].removeprefix("宁波市")[:-1] for d in _DISTRICTS]
+    named = _join(
+        names.take(pa.array(branches["head"])),
+        _pick(district, f.region[branches["branch"]]),
+        "分公司",
+    )
+    index = np.full(len(names), -1, dtype=np.int64)
+    index[branches["branch"]] = np.arange(len(branches["branch"]))
+    return pc.if_else(pa.array(index >= 0), named.take(pa.array(np.maximum(index, 0))), names)

@@ -1,7 +1,11 @@
-"""Reading contract files (CSV or Parquet) into Arrow, with clear errors.
+"""Reading contract files (CSV, Excel or Parquet) into Arrow, with clear errors.
 
-CSV is read with every column as text, so that a bad value becomes a reject
-for its row rather than a failure of the whole file; Parquet keeps its types.
+CSV and Excel are read with every column as text, so that a bad value becomes a
+reject for its row rather than a failure of the whole file; Parquet keeps its
+types. An Excel workbook (:func:`_read_xlsx`) is read from its sheet named as
+the table, else its first visible sheet, with cached formula values (never
+evaluated), and refused when it links to other workbooks or unpacks to far more
+than it holds (a zip bomb).
 File-level problems raise :class:`FileProblem` naming the file, the line and
 what to do: not a regular file (a directory, a FIFO, a link leading out of the
 input folder), a file that changes while the load runs, content that is not
@@ -18,13 +22,17 @@ the meantime is refused rather than half read.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import math
 import os
 import stat
+import warnings
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,7 +42,7 @@ import pyarrow.parquet as pq
 if TYPE_CHECKING:
     from _csv import Reader
 
-SUFFIXES = (".parquet", ".csv")
+SUFFIXES = (".parquet", ".csv", ".xlsx")
 _BLOCK_BYTES = 16 << 20
 # A line break followed, on the same line, by the delimiter: the mark of rows swallowed
 # by a quote that was never closed (a quoted value may span lines, a row may not).
@@ -59,6 +67,10 @@ class SourceFile:
     @property
     def is_csv(self) -> bool:
         return self.path.suffix == ".csv"
+
+    @property
+    def is_xlsx(self) -> bool:
+        return self.path.suffix == ".xlsx"
 
 
 def _stamp(st: os.stat_result) -> Stamp:
@@ -89,7 +101,9 @@ def _regular_file(path: Path, root: Path) -> Stamp:
             if stat.S_ISFIFO(st.st_mode)
             else "a device or socket"
         )
-        raise FileProblem(f"{path.name}: is {kind}, not a file; expected a CSV or Parquet file")
+        raise FileProblem(
+            f"{path.name}: is {kind}, not a file; expected a CSV, Excel or Parquet file"
+        )
     return _stamp(st)
 
 
@@ -157,14 +171,19 @@ class Contents:
     """Column names (CSV names trimmed of surrounding spaces)."""
     table: pa.Table
     csv_bytes: bytes | None = None
-    """The CSV content in UTF-8, for line numbers; None for Parquet."""
+    """The CSV content in UTF-8, for line numbers; None for Parquet and Excel."""
+    row_lines: tuple[int, ...] | None = None
+    """The Excel row number of each data row; None for CSV and Parquet."""
 
     @property
     def name(self) -> str:
         return self.source.path.name
 
     def lines(self, rows: set[int]) -> dict[int, int]:
-        """Line of each data row (1-based): the physical CSV line, or the Parquet row."""
+        """Line of each data row (1-based): the physical CSV line, the Excel row, or the
+        Parquet row."""
+        if self.row_lines is not None:
+            return {r: self.row_lines[r - 1] for r in rows if 0 < r <= len(self.row_lines)}
         if self.csv_bytes is None:
             return {r: r for r in rows}
         found: dict[int, int] = {}
@@ -223,7 +242,11 @@ def read_source(source: SourceFile, encoding: str = "utf-8") -> Contents:
     """Read and check a contract file (CSV text in ``encoding``, one of :data:`ENCODINGS`);
     raise :class:`FileProblem` when it cannot be used."""
     data = _read_bytes(source)
-    return _read_csv(source, data, encoding) if source.is_csv else _read_parquet(source, data)
+    if source.is_csv:
+        return _read_csv(source, data, encoding)
+    if source.is_xlsx:
+        return _read_xlsx(source, data)
+    return _read_parquet(source, data)
 
 
 def _read_csv(source: SourceFile, data: bytes, encoding: str) -> Contents:
@@ -326,3 +349,186 @@ def _read_parquet(source: SourceFile, data: bytes) -> Contents:
             i = table.schema.get_field_index(f.name)
             table = table.set_column(i, f.name, pc.cast(table[f.name], f.type.value_type))
     return Contents(source, tuple(table.column_names), table)
+
+
+XLSX_MAX_UNPACKED = 2 << 30
+"""Most bytes an Excel workbook may unpack to (a million rows of a dozen columns take about
+a quarter of that)."""
+XLSX_MAX_RATIO = 200
+"""Most a part of a workbook may be compressed (sheet XML compresses 5 to 30 times; a zip
+bomb a thousand times or more)."""
+_XLSX_MAX_PARTS = 10_000
+_EXCEL_ROWS = 1_048_576
+_EXCEL_COLUMNS = 16_384
+_EXACT_INTEGERS = 1e15
+"""Floats below this with no fraction are whole numbers (Excel keeps 15 significant digits).
+Larger ones are shown as Excel shows them (``3.30203E+17``): an ID number typed as a number,
+whose last digits Excel dropped, then fails its check instead of passing as other digits,
+and no echo of it shows more than its region."""
+
+
+def _check_zip(name: str, data: bytes) -> None:
+    """Refuse what is not an .xlsx package, a zip bomb, or a workbook linking to others."""
+    if data[:4] != b"PK\x03\x04":
+        raise FileProblem(
+            f"{name}: not an Excel .xlsx workbook (an .xls file, or a workbook with a "
+            "password?); save it in Excel as .xlsx without a password"
+        )
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise FileProblem(f"{name}: not a readable Excel .xlsx workbook (broken zip)") from None
+    if len(parts) > _XLSX_MAX_PARTS:
+        raise FileProblem(f"{name}: holds {len(parts):,} parts; not an Excel workbook")
+    unpacked = sum(p.file_size for p in parts)
+    if unpacked > XLSX_MAX_UNPACKED:
+        raise FileProblem(
+            f"{name}: unpacks to {unpacked:,} bytes, more than the {XLSX_MAX_UNPACKED:,} "
+            "an .xlsx file may; split it or save it as CSV"
+        )
+    for p in parts:
+        if p.file_size > 1 << 20 and p.file_size > XLSX_MAX_RATIO * max(p.compress_size, 1):
+            raise FileProblem(
+                f"{name}: a part unpacks {p.file_size // max(p.compress_size, 1):,} times its "
+                f"size (more than {XLSX_MAX_RATIO}); refused as a zip bomb"
+            )
+    if any(p.filename.startswith("xl/externalLinks/") for p in parts):
+        raise FileProblem(
+            f"{name}: links to other workbooks (external links), whose values may be stale "
+            "copies; in Excel use Data → Edit Links → Break Link (or paste the values) and "
+            "save again"
+        )
+
+
+def _cell_text(value: Any) -> str | None:
+    """A cell's value as contract text: whole numbers without ``.0``, dates as yyyy-mm-dd
+    (with the time only when it is not midnight), booleans as true/false; empty as None."""
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value) or abs(value) >= _EXACT_INTEGERS:
+            return f"{value:.6G}"
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _pick_sheet(name: str, table: str, workbook: Any) -> Any:
+    """The sheet named as the table (``enterprises``), else the first visible sheet."""
+    sheets = workbook.worksheets
+    for ws in sheets:
+        if ws.title.strip().lower() == table.lower():
+            return ws
+    for ws in sheets:
+        if ws.sheet_state == "visible":
+            return ws
+    raise FileProblem(f"{name}: no visible worksheet; expected one named {table} or any")
+
+
+def _sheet_rows(workbook: Any, ws: Any) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """(Excel row number, cells present) of each row of ``ws``, as stored.
+
+    openpyxl's own read-only rows pad every row to the widest column and every gap to the
+    sheet's stated size, which a hostile sheet sets to 16,384 columns by a million rows:
+    its row parser is used directly instead (openpyxl is pinned; a test reads a sheet with
+    a cell in its last column and row).
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    with workbook._archive.open(ws._worksheet_path) as src:
+        parser = WorkSheetParser(
+            src,
+            ws._shared_strings,
+            data_only=True,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        yield from parser.parse()
+
+
+def _column_letter(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _read_xlsx(source: SourceFile, data: bytes) -> Contents:
+    name = source.path.name
+    _check_zip(name, data)
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns of styles, extensions and dates out of range; a date out of
+            # range becomes #VALUE!, which the validator refuses with its line.
+            warnings.simplefilter("ignore")
+            workbook = load_workbook(
+                io.BytesIO(data), read_only=True, data_only=True, keep_links=False
+            )
+            try:
+                ws = _pick_sheet(name, source.table, workbook)
+                names, columns, lines = _sheet_table(name, _sheet_rows(workbook, ws))
+            finally:
+                workbook.close()
+    except FileProblem:
+        raise
+    except Exception as exc:  # any failure of a hostile or broken package: say which kind
+        raise FileProblem(
+            f"{name}: not a readable Excel .xlsx workbook ({type(exc).__name__}); open it in "
+            "Excel and save it again, or save it as CSV"
+        ) from None
+    table = pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)})
+    return Contents(source, names, table, row_lines=tuple(lines))
+
+
+def _sheet_table(
+    name: str, rows: Iterator[tuple[int, list[dict[str, Any]]]]
+) -> tuple[tuple[str, ...], list[list[str | None]], list[int]]:
+    """Column names (row 1), the columns' values as text, and the Excel row of each data row
+    (blank rows skipped, as in CSV)."""
+    first = next(rows, None)
+    header = {c["column"]: _cell_text(c["value"]) for c in first[1]} if first else {}
+    if first is None or first[0] != 1 or not any(header.values()):
+        raise FileProblem(f"{name} line 1: empty header row (the header goes in row 1)")
+    width = max(k for k, v in header.items() if v)
+    names = tuple(
+        (header.get(k) or f"(column {_column_letter(k)})").strip() for k in range(1, width + 1)
+    )
+    if len(set(names)) != len(names):
+        raise FileProblem(f"{name} line 1: a column name appears twice")
+    columns: list[list[str | None]] = [[] for _ in names]
+    lines: list[int] = []
+    for number, cells in rows:
+        if number > _EXCEL_ROWS:
+            raise FileProblem(f"{name} line {number:,}: beyond Excel's {_EXCEL_ROWS:,} rows")
+        values: dict[int, str] = {}
+        for cell in cells:
+            text = _cell_text(cell["value"])
+            if text is None:
+                continue
+            column = cell["column"]
+            if column > width:
+                where = _column_letter(min(column, _EXCEL_COLUMNS + 1))
+                raise FileProblem(
+                    f"{name} line {number}, column {where}: a value right of the header's "
+                    f"last column ({_column_letter(width)}); give the column a header or "
+                    "clear the cell"
+                )
+            values[column] = text
+        if not values:
+            continue
+        lines.append(number)
+        for k, column_values in enumerate(columns, start=1):
+            column_values.append(values.get(k))
+    return names, columns, lines

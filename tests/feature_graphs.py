@@ -23,6 +23,7 @@ _RELATION_COLUMNS: dict[str, dict[str, pa.DataType]] = {
     "OFFICER": {"role": pa.string()},
     "HOLDS_SHARES": {"share": pa.float64()},
     "GUARANTEES": {"amount": pa.float64(), "currency": pa.string(), "defaulted_on": pa.date32()},
+    "HAS_BRANCH": {},
 }
 _RECORD_COLUMNS: dict[str, pa.DataType] = {
     "kind": pa.string(),
@@ -32,6 +33,9 @@ _RECORD_COLUMNS: dict[str, pa.DataType] = {
     "severity": pa.string(),
     "kept": pa.bool_(),
     "finding": pa.string(),
+    "amount": pa.float64(),
+    "role": pa.string(),
+    "event": pa.string(),
 }
 
 
@@ -52,6 +56,7 @@ class SnapshotBuilder:
             "region_code": "330203",
             "industry": "C",
             "registered_capital": 1_000_000.0,
+            "paid_in_capital": None,
             "established_on": date(2015, 1, 1),
             "deregistered_on": None,
             "status": "active",
@@ -96,6 +101,7 @@ class SnapshotBuilder:
                         ("region_code", pa.string()),
                         ("industry", pa.string()),
                         ("registered_capital", pa.float64()),
+                        ("paid_in_capital", pa.float64()),
                         ("established_on", pa.date32()),
                         ("deregistered_on", pa.date32()),
                         ("status", pa.string()),

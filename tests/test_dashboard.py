@@ -30,11 +30,22 @@ from dashboard.auth import SESSION_LIFETIME, safe_next
 from dashboard.components import column, count_column, local_time, text_width
 from dashboard.config import BoardConfig
 from dashboard.data import BoardData
-from dashboard.graph import COLUMN, MORE_PREFIX, ROW, ego_elements, expand, layered_positions
+from dashboard.graph import (
+    COLUMN,
+    MORE_PREFIX,
+    ROW,
+    GraphIndex,
+    ego_elements,
+    expand,
+    layered_positions,
+    legend,
+    stylesheet,
+)
 from dashboard.i18n import LABELS, industry_label, text
 from dashboard.jobs import Jobs
 from dashboard.pages import circles, enterprise, extension, overview, sampling, warnings
 from graph_model.settings import Settings
+from graph_model.snapshot import Snapshot
 from risk.model.scores import SCHEMA, save_scores
 from risk.supervision.registry import open_registry
 from risk.supervision.warnings import SCHEMA as WARNING_SCHEMA
@@ -389,6 +400,35 @@ def test_a_guarantee_circle_is_drawn_as_a_ring() -> None:
     assert len(radius) == 1
 
 
+def test_a_person_known_by_name_only_is_drawn_by_name_and_marked() -> None:
+    # 王五 is known by name only (no ID number nor source id): shown by name, dashed, and the
+    # legend says what the dashes mean; 张三 (by ID number) is a plain person.
+    b = SnapshotBuilder().firm("A").person("P-zhang", "P-wang")
+    b.tie("LEGAL_REP", "P-zhang", "A").tie("OFFICER", "P-wang", "A", role="director")
+    snap = b.build()
+    persons = pa.table(
+        {
+            "id": snap.persons["id"],
+            "name": pa.array(["张三", "王五"]),
+            "identity": pa.array(["id_number", "name"]),
+        }
+    )
+    graph = GraphIndex(
+        Snapshot(snap.as_of, snap.enterprises, persons, snap.relations, snap.records)
+    )
+    elements = ego_elements(graph, None, 0, {"A": 5}, "zh")
+    drawn = {
+        e["data"]["id"]: (e["data"]["label"], e["classes"].split())
+        for e in elements
+        if "kind" in e["data"]
+    }
+    assert drawn["P-wang"][0] == "王五" and "name-only" in drawn["P-wang"][1]
+    assert drawn["P-zhang"][0] == "张三" and "name-only" not in drawn["P-zhang"][1]
+    assert any(rule["selector"] == ".name-only" for rule in stylesheet())
+    page = json.dumps(legend("en", (), ("name_only",)).to_plotly_json(), default=str)
+    assert "Person known by name only" in page
+
+
 def test_ego_graph_of_a_person_free_firm_is_just_the_firm(data: BoardData) -> None:
     graph = data.graph(AS_OF)
     node = graph.index_of("F9")
@@ -469,10 +509,11 @@ def test_circle_amounts_keep_their_currency_and_totals_say_what_has_no_rate(
     tmp_path: Path,
 ) -> None:
     settings = Settings(home=tmp_path / "home")
-    b = SnapshotBuilder().firms_named("A", "B", "C")
+    b = SnapshotBuilder().firms_named("A", "B", "C", "D")
     b.tie("GUARANTEES", "A", "B", amount=1e6, currency="CNY")
     b.tie("GUARANTEES", "B", "C", amount=1e5, currency="USD")
     b.tie("GUARANTEES", "C", "A", amount=1_000.0, currency="EUR")
+    b.tie("GUARANTEES", "D", "B", amount=1e5, currency="CNY")  # outside the circle
     b.build().save(settings.snapshots_dir / AS_OF.isoformat())
     settings.rates_path.write_text(
         f"currency,cny_per_unit,as_of,source\nUSD,7,{AS_OF},test rate\n", encoding="utf-8"
@@ -488,17 +529,21 @@ def test_circle_amounts_keep_their_currency_and_totals_say_what_has_no_rate(
         "#1 · guarantees of 1,700 thousand CNY + 1,000 EUR not converted (no rate)"
     )
     # Each guarantee as given: CNY in the panel's unit, the others in full with their code.
-    for elements in (
-        circles.circle_elements(data, AS_OF, 1, "zh"),
-        ego_elements(data.graph(AS_OF), None, 0, {"A": 5, "B": 5}, "zh"),
+    for elements, expected in (
+        (circles.circle_elements(data, AS_OF, 1, "zh"), ["1,000 EUR", "100", "100,000 USD"]),
+        (
+            ego_elements(data.graph(AS_OF), None, 0, {"A": 5, "B": 5}, "zh"),
+            ["1,000 EUR", "10.0", "100", "100,000 USD"],
+        ),
     ):
         labels = sorted(str(e["data"]["label"]) for e in elements if "source" in e["data"])
-        assert labels == ["1,000 EUR", "100", "100,000 USD"]
+        assert labels == expected
     # A defaults: what C loses through its EUR guarantee of A is unknown, and so is what B
-    # loses through C; shown as "—", never as nothing.
+    # loses through C and D through B; shown as "—", never as nothing.
     result = circles.stress(data, AS_OF, 1, "A")
     distress = dict(zip("ABC", result.distress.tolist(), strict=True))
     assert distress["A"] == 1.0 and np.isnan(distress["B"]) and np.isnan(distress["C"])
+    assert np.isnan(result.outside_loss)
     assert "—" in texts(circles.stress_block(data, AS_OF, 1, result, "en"))
 
 

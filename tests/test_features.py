@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
+from conftest import SALT, make_resident_id, make_uscc
 from feature_graphs import AS_OF, SnapshotBuilder
 
 from graph_model.rates import Rate, RateTable
+from graph_model.snapshot import Snapshot, take_snapshot
+from graph_model.store.ladybug import LadybugStore
+from loaders.load import load_folder
 from risk.features import FeatureMatrix, compute_features
 from risk.features.catalog import load_catalog
 from risk.features.context import FeatureContext
 from risk.features.guarantees import guarantee_circles
 from risk.model.dataset import FeatureSource
+from risk.supervision.walk import Adjacency
 
 DAY = timedelta(days=1)
 
@@ -296,3 +303,154 @@ def test_dates_before_establishment_are_not_invented() -> None:
     b = SnapshotBuilder().firm("A", established_on=None)
     assert np.isnan(values(b, "own")["age_years"]["A"])
     assert date(2025, 6, 30) == AS_OF
+
+
+def test_court_records_status_events_and_paid_in_capital() -> None:
+    b = SnapshotBuilder().firm("A", paid_in_capital=250_000.0).firm("B")
+    b.firm("C", registered_capital=0.0, paid_in_capital=5.0)
+    suit = "lawsuit"
+    b.record("A", suit, AS_OF - 100 * DAY, role="defendant", amount=5e5)
+    b.record("A", suit, AS_OF - 300 * DAY, role="defendant", amount=2e5)
+    b.record("A", suit, AS_OF - 400 * DAY, role="defendant", amount=9e9)  # over 12 months ago
+    b.record("A", suit, AS_OF - 10 * DAY, role="plaintiff", amount=1e3)
+    b.record("A", suit, AS_OF - 10 * DAY, role="third_party")
+    b.record("B", suit, AS_OF - 30 * DAY, role="defendant")  # amount unknown
+    b.record("A", "enforcement", AS_OF - 50 * DAY, amount=1e5)
+    b.record("A", "enforcement", AS_OF - 900 * DAY, end=AS_OF - 100 * DAY, amount=7e7)  # closed
+    b.record("B", "enforcement", AS_OF - 50 * DAY)  # amount unknown
+    b.record("A", "tax_violation", AS_OF - 20 * DAY, reason="虚开增值税专用发票")
+    b.record("A", "status_event", AS_OF - 5 * DAY, event="bankruptcy")
+    b.record("B", "status_event", AS_OF - 5 * DAY, event="revocation")
+    b.record("C", "status_event", AS_OF - 5 * DAY, event="deregistration")
+    v = values(b, "own")
+    assert [v["lawsuits_defendant_12m"][f] for f in "ABC"] == [2, 1, 0]
+    assert v["lawsuit_amount_defendant_12m"]["A"] == 7e5
+    assert np.isnan(v["lawsuit_amount_defendant_12m"]["B"])  # unknown, not 0
+    assert v["lawsuit_amount_defendant_12m"]["C"] == 0  # no suit
+    assert [v["lawsuits_plaintiff_12m"][f] for f in "ABC"] == [1, 0, 0]
+    assert [v["enforcement_active"][f] for f in "ABC"] == [1, 1, 0]
+    assert v["enforcement_amount_active"]["A"] == 1e5
+    assert np.isnan(v["enforcement_amount_active"]["B"])
+    assert (v["tax_violation_active"]["A"], v["days_since_tax_violation"]["A"]) == (1, 20)
+    assert np.isnan(v["days_since_tax_violation"]["B"])
+    assert [v["bankruptcy"][f] for f in "ABC"] == [1, 0, 0]
+    assert [v["licence_revoked"][f] for f in "ABC"] == [0, 1, 0]
+    assert v["paid_in_ratio"]["A"] == 0.25
+    assert np.isnan(v["paid_in_ratio"]["B"]) and np.isnan(v["paid_in_ratio"]["C"])
+    # domain.yaml `adverse`: enforcements, tax violations, bankruptcies and revocations are
+    # bad records; lawsuits and deregistrations are not.
+    ctx = FeatureContext(b.build())
+    assert ctx.bad.tolist() == [True, True, False]
+    assert ctx.listed.tolist() == [True, False, False]  # the tax violation is a listing
+
+
+def test_branches_and_court_debtor_neighbours() -> None:
+    b = SnapshotBuilder().firms_named("H", "B1", "B2", "H2", "B3", "X", "Y", "Z", "W", "V")
+    b.tie("HAS_BRANCH", "H", "B1").tie("HAS_BRANCH", "H", "B2").tie("HAS_BRANCH", "H2", "B3")
+    b.record("B1", "black_list", AS_OF - 10 * DAY)
+    b.record("H2", "abnormal_list", AS_OF - 10 * DAY)
+    b.person("p", "q")
+    b.tie("LEGAL_REP", "p", "X").tie("LEGAL_REP", "p", "Y")  # X ~ Y through p
+    b.tie("GUARANTEES", "X", "Z", amount=1.0, currency="CNY")  # X ~ Z
+    b.tie("OFFICER", "q", "X", role="director").tie("OFFICER", "q", "W", role="manager")
+    b.tie("HOLDS_SHARES", "X", "V", share=0.5)  # X ~ V
+    b.record("Y", "enforcement", AS_OF - 30 * DAY)
+    b.record("Z", "dishonest_debtor", AS_OF - 30 * DAY)
+    b.record("W", "tax_violation", AS_OF - 30 * DAY)
+    b.record("V", "enforcement", AS_OF - 300 * DAY, end=AS_OF - 30 * DAY)  # closed
+    v = values(b, "contagion")
+    assert (v["branches"]["H"], v["branches"]["H2"], v["branches"]["B1"]) == (2, 1, 0)
+    assert (v["branches_bad"]["H"], v["branches_bad"]["H2"]) == (1, 0)
+    assert [v["head_office_listed"][f] for f in ("B3", "B1", "B2", "H2")] == [1, 0, 0, 0]
+    assert v["related_1hop_enforced"]["X"] == 2  # Y (enforcement) and Z (失信)
+    assert v["related_1hop_tax_violators"]["X"] == 1  # W
+    assert v["related_1hop_enforced"]["Y"] == 0  # X has no court record
+    assert v["related_1hop_enforced"]["H"] == 0  # branches are not related parties
+
+
+def test_unknown_guarantee_amounts_are_unknown_not_zero() -> None:
+    b = SnapshotBuilder().firms_named("A", "B", "C", "D")
+    b.tie("GUARANTEES", "A", "B", amount=1e6, currency="CNY")
+    b.tie("GUARANTEES", "A", "C", amount=None, currency="CNY")  # amount not published
+    b.tie("GUARANTEES", "D", "B", amount=5e5, currency="CNY")
+    v = values(b, "guarantees")
+    assert v["guarantees_given"]["A"] == 2
+    assert np.isnan(v["guaranteed_amount_to_capital"]["A"])  # not 1.0: unknown is not 0
+    assert np.isnan(v["guaranteed_bad_share"]["A"])
+    assert np.isnan(v["received_amount_to_capital"]["C"])
+    assert v["received_amount_to_capital"]["B"] == 1.5
+    assert v["guaranteed_amount_to_capital"]["D"] == 0.5
+
+
+def _with_identities(snapshot: Snapshot, identities: dict[str, str]) -> Snapshot:
+    """``snapshot`` whose persons carry ``identity`` (as a loaded store's do)."""
+    names = snapshot.persons["id"].to_pylist()
+    persons = snapshot.persons.append_column(
+        "identity", pa.array([identities.get(p, "id_number") for p in names], pa.string())
+    )
+    return Snapshot(
+        snapshot.as_of, snapshot.enterprises, persons, snapshot.relations, snapshot.records
+    )
+
+
+def test_only_identified_people_tie_firms_together() -> None:
+    # Two firms sharing a person keyed by an ID number or a source id are related; two firms
+    # that a graph ties to one person known by name only are not (a shared name is no tie).
+    b = SnapshotBuilder().firms_named("A", "B", "C", "D", "E", "F").person("id", "src", "name")
+    for person, firms in (("id", "AB"), ("src", "CD"), ("name", "EF")):
+        for firm in firms:
+            b.tie("LEGAL_REP", person, firm).tie("OFFICER", person, firm, role="director")
+    for firm in "BDF":
+        b.record(firm, "black_list", AS_OF - 30 * DAY)
+    snap = _with_identities(b.build(), {"src": "source_id", "name": "name"})
+    matrix = compute_features(snap, families=("people", "contagion"))
+    firms = matrix.ids.to_pylist()
+    v = {name: dict(zip(firms, matrix.column(name).tolist(), strict=True)) for name in matrix.names}
+    for feature in (
+        "legal_rep_other_firms",
+        "legal_rep_other_firms_bad",
+        "officers_other_firms",
+        "officers_other_firms_bad",
+        "people_black_listed_3y",
+        "related_1hop",
+    ):
+        assert (v[feature]["A"], v[feature]["C"], v[feature]["E"]) == (1, 1, 0), feature
+    assert v["officers"]["E"] == 1  # still E's officer
+    assert v["listed_pagerank"]["E"] < v["listed_pagerank"]["A"] / 10
+    ctx = FeatureContext(snap)
+    assert ctx.ties_firms.tolist() == [True, True, False]
+    walk = Adjacency(snap, ("LEGAL_REP", "OFFICER", "HOLDS_SHARES"))
+    reached = {walk.ids[r] for r in walk.walk([b.index("E")], 2)}
+    assert reached == {"name"}  # the person is reached, F is not
+    assert walk.ids[b.index("B")] in {walk.ids[r] for r in walk.walk([b.index("A")], 2)}
+
+
+def test_loaded_people_by_name_never_tie_firms(
+    store: LadybugStore, write_files: Callable[[str, dict[str, str]], Path], tmp_path: Path
+) -> None:
+    # Through the loader: 王五 named by two firms is two persons; 张三 (by ID number) and a
+    # source-id person shared by two firms each relate them.
+    a, b, c, d, e, f = (make_uscc(i) for i in range(1, 7))
+    rows = {
+        "enterprises.csv": "id,name\n" + "".join(f"{x},{x}\n" for x in (a, b, c, d, e, f)),
+        "persons.csv": f"id_number,source_id,name\n{make_resident_id(1)},,张三\n,SRC:qcc:7,赵六\n",
+        "legal_reps.csv": "person_id_number,person_name,enterprise_id\n"
+        f"{make_resident_id(1)},,{a}\n{make_resident_id(1)},,{b}\n"
+        f"SRC:qcc:7,,{c}\nSRC:qcc:7,,{d}\n,王五,{e}\n,王五,{f}\n",
+    }
+    summary = load_folder(
+        store, write_files("people", rows), salt=SALT, rejects_dir=tmp_path, strict=True
+    )
+    assert summary.persons_by_name == 2
+    snap = take_snapshot(store, AS_OF)
+    assert sorted(snap.persons["identity"].to_pylist()) == [
+        "id_number",
+        "name",
+        "name",
+        "source_id",
+    ]
+    matrix = compute_features(snap, families=("people",))
+    other = dict(
+        zip(matrix.ids.to_pylist(), matrix.column("legal_rep_other_firms").tolist(), strict=True)
+    )
+    assert other == {a: 1, b: 1, c: 1, d: 1, e: 0, f: 0}

@@ -47,8 +47,8 @@ class City:
 
 def _fields(file: str) -> tuple[FieldSpec, ...]:
     d = load_domain()
-    specs = {n.file: n.fields for n in d.nodes}
-    specs |= {r.file: r.fields for r in d.relations}
+    specs = {n.file: n.input_fields for n in d.nodes}  # derived fields are not in files
+    specs |= {r.file: r.input_fields for r in d.relations}
     specs |= {r.file: r.fields for r in d.records}
     return specs[file]
 
@@ -139,10 +139,14 @@ def test_foreign_shareholders_have_their_own_rows(city: City) -> None:
 def test_relation_and_record_keys_are_unique(city: City) -> None:
     d = load_domain()
     for rel in d.relations:
-        frame = city.frames[rel.file]
+        frame = city.frames[rel.file].copy()
+        sub = rel.key_substitute
+        if sub is not None:  # an empty key field is keyed by its substitute fields instead
+            stand_in = frame[list(sub.fields)].astype(object).map(str).agg("~".join, axis=1)
+            frame[sub.field] = frame[sub.field].fillna("~" + stand_in)
         assert not frame.duplicated(list(rel.key)).any(), rel.file
     for rec in d.records:
-        assert city.frames[rec.file]["record_no"].is_unique, rec.file
+        assert not city.frames[rec.file].duplicated(list(rec.key)).any(), rec.file
 
 
 def test_every_reference_points_to_a_row(city: City) -> None:
@@ -321,7 +325,8 @@ def test_defaults_hit_guarantee_circles_hardest(city: City) -> None:
     defaulted = guar["defaulted_on"].notna()
     assert 0 < defaulted.mean() < 0.15
     assert defaulted[in_circle].mean() > 2 * defaulted[~in_circle].mean()
-    assert (guar["amount"] > 0).all() and guar["amount"].max() > 20 * guar["amount"].median()
+    amount = guar["amount"].dropna()  # a few are published without their amount
+    assert (amount > 0).all() and amount.max() > 20 * amount.median()
 
 
 # ---------------------------------------------------------------- records
@@ -384,8 +389,8 @@ def _related_pairs(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
             frames["officers"][["person_id_number", "enterprise_id"]].set_axis(["c", "f"], axis=1),
             hold[["holder_id", "enterprise_id"]].set_axis(["c", "f"], axis=1),
             pd.DataFrame({"c": corp["holder_id"], "f": corp["holder_id"]}),
-            guar[["contract_no", "guarantor_id"]].set_axis(["c", "f"], axis=1),
-            guar[["contract_no", "guaranteed_id"]].set_axis(["c", "f"], axis=1),
+            guar.reset_index()[["index", "guarantor_id"]].set_axis(["c", "f"], axis=1),
+            guar.reset_index()[["index", "guaranteed_id"]].set_axis(["c", "f"], axis=1),
         ]
     ).drop_duplicates()
     pairs = links.merge(links, on="c")
@@ -408,6 +413,72 @@ def test_bad_records_spread_to_related_firms(city: City) -> None:
     rate_strangers = strangers.isin(first.index).mean()
     assert clean_when_exposed.sum() > 300 and len(strangers) > 300
     assert rate_exposed > 1.5 * rate_strangers
+
+
+def test_branches_paid_in_capital_and_guarantees_with_unknowns(city: City) -> None:
+    ent = city.frames["enterprises"].set_index("id")
+    branches = city.frames["branches"]
+    assert 0.005 < len(branches) / N < 0.05
+    assert (branches["head_office_id"] != branches["branch_id"]).all()
+    assert branches["branch_id"].is_unique  # a branch has one head office
+    assert (ent.loc[branches["head_office_id"], "registered_capital"] >= 5e6).all()
+    names = ent.loc[branches["branch_id"], "name"].to_numpy()
+    heads = ent.loc[branches["head_office_id"], "name"].to_numpy()
+    assert all(b.startswith(h) and b.endswith("分公司") for b, h in zip(names, heads, strict=True))
+
+    paid = ent["paid_in_capital"]
+    assert 0.5 < paid.notna().mean() < 0.8
+    assert (paid.dropna() <= ent.loc[paid.notna(), "registered_capital"] + 0.01).all()
+    assert (paid == 0).any() and (paid == ent["registered_capital"]).any()
+    hold = city.frames["shareholdings"]
+    assert hold["paid_in_amount"].notna().any()
+    assert (
+        hold["paid_in_amount"].dropna()
+        <= hold.loc[hold["paid_in_amount"].notna(), "subscribed_amount"] + 0.01
+    ).all()
+
+    guar = city.frames["guarantees"]
+    for column in ("contract_no", "amount", "valid_from"):
+        assert 0 < guar[column].isna().sum() < 0.05 * len(guar), column
+
+
+def test_court_records_tax_violations_and_status_events(city: City) -> None:
+    suits = city.frames["lawsuits"]
+    assert 0.1 < suits["enterprise_id"].nunique() / N < 0.4
+    assert set(suits["role"]) == {"plaintiff", "defendant", "third_party"}
+    parties = suits.groupby("record_no")["role"].agg(sorted)
+    shared = parties[parties.map(len) > 1]
+    assert len(shared) > 50 and all(roles == ["defendant", "plaintiff"] for roles in shared)
+    assert 0.05 < suits["amount"].isna().mean() < 0.3
+
+    # Every dishonest debtor was enforced against before it was listed, for the same sum.
+    debtors = city.frames["dishonest_debtors"]
+    enforced = city.frames["enforcements"]
+    both = debtors.merge(enforced, on=["enterprise_id", "amount"], suffixes=("", "_enf"))
+    assert both["enterprise_id"].nunique() > 0.8 * debtors["enterprise_id"].nunique()
+    assert (both["start_enf"] < both["start"]).mean() > 0.9
+    assert len(enforced) > len(debtors)
+
+    tax = city.frames["tax_violations"]
+    assert len(tax) > 0 and tax["enterprise_id"].is_unique
+    assert (tax["end"].isna() | (tax["end"] <= tax["start"] + pd.DateOffset(years=3))).all()
+
+    events = city.frames["status_events"]
+    ent = city.frames["enterprises"].set_index("id")
+    for event, status in (("revocation", "revoked"), ("deregistration", "deregistered")):
+        rows = events[events["event"] == event]
+        assert len(rows) > 0, event
+        assert (ent.loc[rows["enterprise_id"], "status"] == status).all(), event
+        assert (
+            ent.loc[rows["enterprise_id"], "deregistered_on"].to_numpy() == rows["start"].to_numpy()
+        ).all()
+    bankrupt = events.loc[events["event"] == "bankruptcy", "enterprise_id"]
+    troubled = set(debtors["enterprise_id"]) | set(
+        city.frames["guarantees"].loc[
+            city.frames["guarantees"]["defaulted_on"].notna(), "guaranteed_id"
+        ]
+    )
+    assert len(bankrupt) > 0 and bankrupt.isin(troubled).all()
 
 
 # ---------------------------------------------------------------- determinism and formats

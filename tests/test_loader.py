@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -14,10 +15,22 @@ import pytest
 from conftest import SALT, graph_state, make_resident_id, make_uscc
 
 from graph_model.domain import load_domain
-from graph_model.identifiers import USCC_ALPHABET, mask_id_number, person_key
+from graph_model.identifiers import (
+    USCC_ALPHABET,
+    mask_id_number,
+    person_key,
+    person_name_key,
+    person_source_key,
+)
 from graph_model.snapshot import take_snapshot
 from graph_model.store.ladybug import LadybugStore
-from loaders.load import LoadRefused, LoadSummary, load_folder
+from loaders.load import (
+    TABLE_LOSS_WARNING,
+    LoadRefused,
+    LoadSummary,
+    TableResult,
+    load_folder,
+)
 
 WriteFiles = Callable[[str, dict[str, str | bytes]], Path]
 
@@ -155,7 +168,13 @@ def test_tiny_city_loads(store: LadybugStore, write_files: WriteFiles) -> None:
     assert summary.accepted == sum(len(rows) - 1 for rows in CITY.values())
     counts = store.counts()
     assert counts.nodes == {"Enterprise": 6, "Person": 3}
-    assert counts.relations == {"LEGAL_REP": 3, "OFFICER": 2, "HOLDS_SHARES": 5, "GUARANTEES": 3}
+    assert counts.relations == {
+        "LEGAL_REP": 3,
+        "OFFICER": 2,
+        "HOLDS_SHARES": 5,
+        "GUARANTEES": 3,
+        "HAS_BRANCH": 0,
+    }
     assert counts.records["penalty"] == 1 and counts.records["abnormal_list"] == 1
     assert sum(counts.records.values()) == 2
 
@@ -180,7 +199,13 @@ def test_persons_are_keyed_by_salted_hash(store: LadybugStore, write_files: Writ
     for number, name in ((P1, "张三"), (P3, "王五")):
         person = store.get_entity(person_key(number, SALT))
         assert person is not None and person.label == "Person"
-        assert person.properties == {"id": person_key(number, SALT), "name": name}
+        assert person.properties == {
+            "id": person_key(number, SALT),
+            "name": name,
+            "source_id": None,
+            "identity": "id_number",
+            "scope": None,
+        }
     assert store.get_entity(person_key(P1, "another-salt")) is None
     # P3 was written with a lower-case x in persons.csv and an upper-case X in officers.csv.
     officers = store.neighbours(person_key(P3, SALT), ("OFFICER",)).items
@@ -439,12 +464,193 @@ def test_rejected_node_rows_do_not_resolve_references(
         ),
     }
     summary = load(store, write_files("cascade", files))
-    assert {(r.file, r.field) for r in summary.rejects} == {
-        ("enterprises.csv", "status"),
-        ("shareholdings.csv", "holder_id"),
-        ("shareholdings.csv", "enterprise_id"),
-    }
+    # The holding is rejected with the firm it names twice, and counted once on its line.
+    [firm] = summary.rejects
+    assert (firm.file, firm.line, firm.field, firm.value) == (
+        "enterprises.csv",
+        2,
+        "status",
+        "closed",
+    )
+    assert firm.reason.endswith("; and 1 row that names it (shareholdings.csv 1), rejected with it")
+    [_, holdings] = summary.tables
+    assert (holdings.rejected, holdings.dependent, holdings.depends_on) == (
+        1,
+        1,
+        ("enterprises.csv",),
+    )
     assert store.counts().nodes["Enterprise"] == 0
+
+
+def test_each_rejected_row_is_one_line_and_its_dependents_are_counted_under_it(
+    store: LadybugStore, write_files: WriteFiles
+) -> None:
+    """A real export without ID numbers: the persons are rejected, and every row naming them
+    is counted on the person's line, not listed again (it was twice: a bad ID number and
+    'no such person')."""
+    load(store, city_csv(write_files))
+    bad_person, e5 = "330203198001010090", make_uscc(5)  # a wrong check character
+    files = {
+        "enterprises.csv": csv_text([["id", "name"], [BAD, "校验位错误公司"], [e5, "新公司"]]),
+        "persons.csv": csv_text([["id_number", "name"], [bad_person, "赵六"], [P1, "张三"]]),
+        "officers.csv": csv_text(
+            [
+                ["person_id_number", "enterprise_id", "role"],
+                [bad_person, E1, "director"],
+                [bad_person, e5, "manager"],
+                [bad_person, BAD, "supervisor"],  # names two rejected rows
+                [P1, BAD, "chairman"],  # its own fault (role) besides the firm it names
+            ]
+        ),
+        "legal_reps.csv": csv_text([["person_id_number", "enterprise_id"], [bad_person, e5]]),
+        "penalties.csv": csv_text(
+            [
+                ["record_no", "enterprise_id", "start", "authority", "severity"],
+                ["罚-1", BAD, "2021-01-01", "局", "minor"],
+            ]
+        ),
+    }
+    summary = load(store, write_files("no-ids", files))
+    assert [(r.file, r.line, r.field, r.value) for r in summary.rejects] == [
+        ("enterprises.csv", 2, "id", BAD),
+        ("persons.csv", 2, "id_number", mask_id_number(bad_person)),
+        ("officers.csv", 5, "role", "chairman"),
+    ]
+    firm, person, officer = (r.reason for r in summary.rejects)
+    assert firm.startswith("not a valid USCC (check character)")
+    assert firm.endswith(
+        "; and 3 rows that name it (officers.csv 2, penalties.csv 1), rejected with it"
+    )
+    assert person.startswith("not a valid ID number (check character)")
+    assert person.endswith(
+        "; and 4 rows that name it (legal_reps.csv 1, officers.csv 3), rejected with it"
+    )
+    assert officer == (
+        "not one of director, supervisor, manager; also names enterprises.csv line 2, which "
+        "was rejected"
+    )
+    # Every row is counted once: 1 + 1 + 4 + 1 + 1 rejected, 3 of them only as dependents.
+    by_file = {t.file: t for t in summary.tables}
+    assert summary.rejected == 8
+    assert (by_file["officers.csv"].rejected, by_file["officers.csv"].dependent) == (4, 3)
+    assert by_file["officers.csv"].depends_on == ("enterprises.csv", "persons.csv")
+    assert (by_file["penalties.csv"].dependent, by_file["legal_reps.csv"].dependent) == (1, 1)
+    assert store.get_entity(e5) is not None  # the good rows of each file loaded
+
+
+# -- optional fields --------------------------------------------------------------------
+
+
+def test_a_bad_optional_value_is_emptied_with_a_warning_and_the_row_loads(
+    store: LadybugStore, write_files: WriteFiles
+) -> None:
+    e5, e6 = make_uscc(5), make_uscc(6)
+    files = {
+        "enterprises.csv": csv_text(
+            [
+                ["id", "name", "registered_capital", "established_on", "status", "email"],
+                [e5, "甲", "一百万", "2021-02-30", "active", "a@b.cn"],
+                [e6, "乙", "-5", "2099-01-01", "closed", ""],  # a bad status is not 'active'
+            ]
+        ),
+        "guarantees.csv": csv_text(
+            [
+                ["contract_no", "guarantor_id", "guaranteed_id", "amount", "valid_from"],
+                ["G-1", e5, E1, "1,000,000", "2024-01-01"],
+                # No contract number: the amount is part of the key, so a bad one rejects.
+                ["", e5, E1, "1,000,000", "2024-01-01"],
+            ]
+        ),
+        "shareholdings.csv": csv_text(
+            [["holder_type", "holder_id", "enterprise_id", "share"], ["enterprise", e5, E1, "1.5"]]
+        ),
+    }
+    load(store, city_csv(write_files))
+    summary = load(store, write_files("optional", files))
+    warned = [(w.file, w.line, w.field, w.value, w.reason) for w in summary.warnings]
+    assert warned == [
+        ("enterprises.csv", 2, "established_on", "2021-02-30", warned[0][4]),
+        ("enterprises.csv", 2, "registered_capital", "一百万", "not a number; loaded without it"),
+        ("shareholdings.csv", 2, "share", "1.5", "must be ≤ 1; loaded without it"),
+        ("guarantees.csv", 2, "amount", "1,000,000", "not a number; loaded without it"),
+    ]
+    assert warned[0][4].startswith("not a date") and warned[0][4].endswith("; loaded without it")
+    assert [(r.file, r.line, r.field) for r in summary.rejects] == [
+        ("enterprises.csv", 3, "status"),
+        ("guarantees.csv", 3, "amount"),
+    ]
+    # e6's future date and negative capital are told on its reject line: it did not load.
+    assert summary.rejects[0].reason.startswith("not one of active")
+    assert "; also established_on = '2099-01-01': in the future" in summary.rejects[0].reason
+    assert "; also registered_capital = '-5': must be ≥ 0" in summary.rejects[0].reason
+    firm = store.get_entity(e5)
+    assert firm is not None
+    assert firm.properties["registered_capital"] is None
+    assert firm.properties["established_on"] is None
+    assert firm.properties["email"] == "a@b.cn"
+    [guarantee] = [n.edge for n in store.neighbours(e5, ("GUARANTEES",)).items]
+    assert (guarantee.properties["contract_no"], guarantee.properties["amount"]) == ("G-1", None)
+    [holding] = [n.edge for n in store.neighbours(e5, ("HOLDS_SHARES",)).items]
+    assert holding.properties["share"] is None
+
+
+# -- when a load is refused ------------------------------------------------------------
+
+
+def test_a_reject_share_above_the_maximum_refuses_the_load(
+    store: LadybugStore, write_files: WriteFiles
+) -> None:
+    load(store, city_csv(write_files))
+    before = graph_state(store)
+    folder = _mixed_batch(write_files)  # 1 of 3 rows rejected
+    with pytest.raises(LoadRefused) as refused:
+        load_folder(store, folder, salt=SALT, rejects_dir=folder.parent / "r", max_reject_rate=0.3)
+    assert "1 of 3 rows (33.3%) were rejected, more than the 30% --max-reject-rate" in str(
+        refused.value
+    )
+    assert graph_state(store) == before
+    summary = load_folder(
+        store, folder, salt=SALT, rejects_dir=folder.parent / "r", max_reject_rate=0.34
+    )
+    assert summary.written and summary.rejected == 1
+
+
+def test_a_file_whose_rows_all_fail_refuses_the_load_below_rate_one(
+    store: LadybugStore, write_files: WriteFiles
+) -> None:
+    files = {
+        "enterprises.csv": csv_text(
+            [["id", "name"], *([make_uscc(i), "甲"] for i in range(5, 25))]
+        ),
+        "persons.csv": csv_text([["id_number", "name"], ["张三", "张三"]]),
+    }
+    folder = write_files("no-persons", files)
+    with pytest.raises(LoadRefused) as refused:
+        load_folder(store, folder, salt=SALT, rejects_dir=folder.parent / "r", max_reject_rate=0.5)
+    assert "every row of persons.csv (1) was rejected" in str(refused.value)
+    assert store.counts().nodes["Enterprise"] == 0
+    summary = load_folder(store, folder, salt=SALT, rejects_dir=folder.parent / "r")
+    assert summary.written and store.counts().nodes["Enterprise"] == 20
+    assert [t.file for t in summary.shrunk()] == ["persons.csv"]
+
+
+def test_tables_that_lost_more_than_a_few_percent_are_named() -> None:
+    def table(name: str, read: int, accepted: int) -> TableResult:
+        return TableResult(name, f"{name}.csv", read, accepted, read - accepted)
+
+    summary = LoadSummary(
+        (
+            table("enterprises", 1000, 1000 - int(1000 * TABLE_LOSS_WARNING)),  # at the line
+            table("persons", 100, 90),
+            table("officers", 10, 0),
+            table("penalties", 0, 0),
+        ),
+        (),
+        None,
+        (),
+        True,
+    )
+    assert [t.file for t in summary.shrunk()] == ["persons.csv", "officers.csv"]
 
 
 # -- where a reject is reported --------------------------------------------------------
@@ -510,3 +716,184 @@ def test_small_batches_give_the_same_store(tmp_path: Path, write_files: WriteFil
         load(one, folder)
         load(many, folder, batch_rows=1)
         assert graph_state(many) == graph_state(one)
+
+
+# -- people without ID numbers -------------------------------------------------------------
+
+# fmt: off
+REGISTRY: dict[str, Rows] = {
+    "enterprises": [["id", "name"], [E1, "宁波甲贸易有限公司"], [E2, "宁波乙制造有限公司"]],
+    "persons": [
+        ["id_number", "source_id", "name"],
+        ["", "SRC:qcc:p-001", "赵六"],
+        ["", "SRC:qcc:P-002", "钱七"],  # a source id keeps its case
+        [P1, "SRC:qcc:p-003", "张三"],  # both: keyed by the ID number, the source id kept
+    ],
+    "legal_reps": [
+        ["person_id_number", "person_name", "enterprise_id", "valid_from"],
+        ["SRC:qcc:p-001", "赵六", E1, "2015-01-01"],  # by source id; the name is not used
+        ["", "王五", E2, "2016-01-01"],  # by name only, at E2
+    ],
+    "officers": [
+        ["person_id_number", "person_name", "enterprise_id", "role"],
+        ["SRC:qcc:p-003", "", E1, "director"],  # the source id of a person keyed by ID number
+        ["", "王五", E1, "supervisor"],  # another 王五: named by E1
+        ["", "wang  wu", E2, "manager"],
+    ],
+    "shareholdings": [
+        ["holder_type", "holder_id", "holder_name", "enterprise_id", "share"],
+        ["person", "SRC:qcc:P-002", "", E1, "0.3"],
+        ["person", "", "王五", E1, "0.2"],  # E1's 王五, the supervisor
+        ["person", "", "ＷＡＮＧ Wu", E2, "0.1"],  # E2's wang wu: width, case, spaces folded
+        ["enterprise", E1, "", E2, "0.5"],
+    ],
+}
+# fmt: on
+
+
+def registry_csv(write_files: WriteFiles, name: str = "registry") -> Path:
+    return write_files(name, {f"{t}.csv": csv_text(rows) for t, rows in REGISTRY.items()})
+
+
+def test_people_by_source_id_and_by_name_all_load(
+    store: LadybugStore, write_files: WriteFiles
+) -> None:
+    summary = load(store, registry_csv(write_files), strict=True)
+    assert summary.rejected == 0
+    assert summary.accepted == sum(len(rows) - 1 for rows in REGISTRY.values())
+    assert summary.persons_by_name == 3  # 王五 at E1, 王五 at E2, wang wu at E2
+    counts = store.counts()
+    assert counts.nodes["Person"] == 6
+    assert counts.relations["LEGAL_REP"] == 2
+    assert counts.relations["OFFICER"] == 3
+    assert counts.relations["HOLDS_SHARES"] == 4
+
+    def person(key: str) -> dict[str, object]:
+        entity = store.get_entity(key)
+        assert entity is not None and entity.label == "Person"
+        return entity.properties
+
+    zhao = person(person_source_key("SRC:qcc:p-001", SALT))
+    assert (zhao["name"], zhao["identity"]) == ("赵六", "source_id")
+    assert zhao["source_id"] == "SRC:qcc:p-001"
+    qian = person(person_source_key("SRC:qcc:P-002", SALT))
+    assert (qian["identity"], qian["source_id"]) == ("source_id", "SRC:qcc:P-002")
+    zhang = person(person_key(P1, SALT))
+    assert (zhang["identity"], zhang["source_id"]) == ("id_number", "SRC:qcc:p-003")
+    # The officer row named the source id of a person keyed by their ID number: one person.
+    roles = store.neighbours(person_key(P1, SALT), ("OFFICER",)).items
+    assert [(n.node.id, n.edge.properties["role"]) for n in roles] == [(E1, "director")]
+    assert store.get_entity(person_source_key("SRC:qcc:p-003", SALT)) is None
+
+    wang_e1 = person(person_name_key(E1, "王五", SALT))
+    assert (wang_e1["name"], wang_e1["identity"], wang_e1["scope"]) == ("王五", "name", E1)
+    ties = store.neighbours(person_name_key(E1, "王五", SALT)).items
+    assert sorted((n.edge.type, n.node.id) for n in ties) == [
+        ("HOLDS_SHARES", E1),
+        ("OFFICER", E1),
+    ]
+    # wang wu at E2 is one person under both spellings, and nobody at E1.
+    wu = store.neighbours(person_name_key(E2, "wang wu", SALT)).items
+    assert sorted((n.edge.type, n.node.id) for n in wu) == [("HOLDS_SHARES", E2), ("OFFICER", E2)]
+    # Its name as the last row that named it spelt it (shareholdings load after officers).
+    assert person(person_name_key(E2, "wang wu", SALT))["name"] == "ＷＡＮＧ Wu"
+
+
+def test_one_name_at_two_firms_is_two_persons(store: LadybugStore, write_files: WriteFiles) -> None:
+    load(store, registry_csv(write_files), strict=True)
+    at_e1, at_e2 = person_name_key(E1, "王五", SALT), person_name_key(E2, "王五", SALT)
+    assert at_e1 != at_e2
+    firms = {key: {n.node.id for n in store.neighbours(key).items} for key in (at_e1, at_e2)}
+    assert firms == {at_e1: {E1}, at_e2: {E2}}
+    # A later load naming 王五 at E1 again finds the same person, not a third one.
+    before = store.counts().nodes["Person"]
+    rows = [["person_id_number", "person_name", "enterprise_id"], ["", " 王五 ", E1]]
+    summary = load(store, write_files("again", {"legal_reps.csv": csv_text(rows)}), strict=True)
+    assert summary.persons_by_name == 1
+    assert store.counts().nodes["Person"] == before
+    assert {n.edge.type for n in store.neighbours(at_e1).items} == {
+        "LEGAL_REP",
+        "OFFICER",
+        "HOLDS_SHARES",
+    }
+
+
+def test_people_by_name_load_the_same_in_any_batches(
+    tmp_path: Path, write_files: WriteFiles
+) -> None:
+    folder = registry_csv(write_files)
+    with LadybugStore(tmp_path / "one") as one, LadybugStore(tmp_path / "many") as many:
+        load(one, folder)
+        load(many, folder, batch_rows=1)
+        assert graph_state(many) == graph_state(one)
+        state = graph_state(one)
+        load(one, folder)  # again: idempotent
+        assert graph_state(one) == state
+
+
+def test_people_without_identity_are_rejected_with_reasons(
+    store: LadybugStore, write_files: WriteFiles
+) -> None:
+    load(store, registry_csv(write_files), strict=True)
+    before = store.counts().nodes["Person"]
+    unknown_firm = make_uscc(99)
+    files = {
+        "persons.csv": csv_text(
+            [
+                ["id_number", "source_id", "name"],
+                ["", "", "无名氏"],
+                ["", "src:QCC:1", "坏来源"],
+                ["", "SRC:qcc:p-9", "甲"],
+                [P2, "SRC:qcc:p-9", "乙"],
+            ]
+        ),
+        "legal_reps.csv": csv_text(
+            [
+                ["person_id_number", "person_name", "enterprise_id"],
+                ["", "", E1],
+                ["SRC:qcc:nobody", "某人", E1],
+                ["", "孤儿", unknown_firm],
+            ]
+        ),
+        "shareholdings.csv": csv_text(
+            [
+                ["holder_type", "holder_id", "holder_name", "enterprise_id", "share"],
+                ["enterprise", "", "某公司", E1, "0.1"],
+            ]
+        ),
+    }
+    summary = load(store, write_files("bad-people", files))
+    found = {(r.file, r.line, r.field, r.value): r.reason for r in summary.rejects}
+    assert found.keys() == {
+        ("persons.csv", 2, "id_number", ""),
+        ("persons.csv", 3, "source_id", "src:QCC:1"),
+        ("persons.csv", 5, "source_id", "same source_id as line 4"),
+        ("legal_reps.csv", 2, "person_id_number", ""),
+        ("legal_reps.csv", 3, "person_id_number", "SRC:qcc:nobody"),  # as given, not masked
+        ("legal_reps.csv", 4, "enterprise_id", unknown_firm),
+        ("shareholdings.csv", 2, "holder_id", ""),
+    }
+    assert "needs id_number or source_id" in found["persons.csv", 2, "id_number", ""]
+    assert "not a person source id" in found["persons.csv", 3, "source_id", "src:QCC:1"]
+    assert "give person_id_number" in found["legal_reps.csv", 2, "person_id_number", ""]
+    assert "no such person" in found["legal_reps.csv", 3, "person_id_number", "SRC:qcc:nobody"]
+    assert "enterprise holder needs holder_id" in found["shareholdings.csv", 2, "holder_id", ""]
+    # The only good row: 甲 by source id. 孤儿's row was rejected, so no person was made.
+    assert store.counts().nodes["Person"] == before + 1
+    assert summary.persons_by_name == 0
+
+
+@pytest.mark.parametrize(
+    ("table", "header", "missing"),
+    [
+        ("persons", ["name"], "id_number (or source_id)"),
+        ("officers", ["enterprise_id", "role"], "person_id_number (or person_name)"),
+        ("shareholdings", ["holder_type", "enterprise_id"], "holder_id (or holder_name)"),
+    ],
+)
+def test_files_without_a_way_to_name_people_are_refused(
+    store: LadybugStore, write_files: WriteFiles, table: str, header: list[str], missing: str
+) -> None:
+    folder = write_files("no-identity", {f"{table}.csv": csv_text([header])})
+    with pytest.raises(LoadRefused, match=re.escape(f"missing required column(s) {missing}")):
+        load(store, folder)

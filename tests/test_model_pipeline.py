@@ -3,17 +3,20 @@ grades, reasons with evidence, explanations later, the report and the command li
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -29,10 +32,12 @@ from risk.features.catalog import load_catalog
 from risk.features.context import FeatureContext
 from risk.model import jobs
 from risk.model.artefact import MANIFEST, ModelArtefact, load_artefact
-from risk.model.dataset import in_operation
+from risk.model.dataset import FeatureSource, Register, build_dataset, in_operation
 from risk.model.dates import shift_months
 from risk.model.errors import ModelError
 from risk.model.grades import GradePolicy
+from risk.model.label_file import read_label_file
+from risk.model.labels import DEFAULT_EVENTS, LabelDefinition
 from risk.model.reasons import parse_reasons, reasons_json
 from risk.model.scores import ReasonSettings, grade_history, read_grade, score_snapshot
 
@@ -285,3 +290,118 @@ def test_command_line_trains_scores_and_explains(
     assert result.exit_code == 2 and "no model 'nope'" in result.output
     result = runner.invoke(app, ["train", "--last-test", "2025-12-31", "--quiet"])
     assert result.exit_code == 2 and "label window ends" in result.output
+    # Your own outcomes: the store's written out, checked, and trained on.
+    labels = tmp_path / "labels.csv"
+    result = runner.invoke(app, ["labels", "export", "--out", str(labels)])
+    assert result.exit_code == 0 and f"→ {labels}" in result.output, result.output
+    result = runner.invoke(app, ["labels", "check", str(labels)])
+    assert result.exit_code == 0 and "events per label" in result.output, result.output
+    result = runner.invoke(app, ["train", "--labels", str(labels), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert f"labels from: file {labels.resolve()} (csv, sha256 " in result.output
+    trained = load_artefact(tmp_path / "home" / "models")
+    day = shift_months(
+        date.fromisoformat(trained.manifest["training_data"]["split"]["test"][0]), -1
+    )
+    result = runner.invoke(app, ["evaluate", "--as-of", str(day)])
+    assert result.exit_code == 2 and "learnt from the labels file" in result.output
+    result = runner.invoke(app, ["evaluate", "--as-of", str(day), "--labels", str(labels)])
+    assert result.exit_code == 0 and "labels from: file" in result.output, result.output
+    labels.write_text("enterprise_id,event_date,label\nX,2025-01-01,default\n", encoding="utf-8")
+    result = runner.invoke(app, ["train", "--labels", str(labels), "--quiet"])
+    assert result.exit_code == 2
+    assert "labels.csv line 2, enterprise_id = 'X': not an enterprise id" in result.output
+
+
+# -- the user's own outcomes (train --labels) -------------------------------------------------
+
+AUC_NOISE = 0.02
+"""How far the test ROC-AUC may move when the same outcomes come from a labels file."""
+
+
+def test_own_labels_file_gives_the_quality_of_the_store_labels(city: City, tmp_path: Path) -> None:
+    """Hide the store's outcomes: write them out as a labels file and train on the same
+    store with the store's events switched off (another event configured, which the file
+    replaces): the same labels row by row, the same model quality."""
+    _, observed = jobs.plan_windows(city.store, city.settings)
+    path = tmp_path / "labels.csv"
+    exported = jobs.export_labels_job(city.store, city.settings, path)
+    assert len(exported.days) > 100
+    settings = Settings(
+        home=tmp_path / "home", train_threads=2, data_through=observed, label_events=["inspection"]
+    )
+    shutil.copytree(city.settings.features_dir, settings.features_dir)
+    artefact = jobs.train_job(city.store, settings, labels=path)
+    store_made, file_made = city.artefact.manifest, artefact.manifest
+    assert file_made["training_data"]["split"] == store_made["training_data"]["split"]
+    # The same rows with the same labels (the fingerprint hashes every id and label) ...
+    assert file_made["training_data"]["fingerprint"] == store_made["training_data"]["fingerprint"]
+    # ... so the same quality, within noise (here: exactly, the seed being the same).
+    quality = file_made["metrics"]["models"]["graph"]["roc_auc"]
+    assert abs(quality - store_made["metrics"]["models"]["graph"]["roc_auc"]) <= AUC_NOISE
+    assert artefact.version != city.artefact.version
+    label = file_made["label"]
+    assert label["source"]["kind"] == "file"
+    assert label["source"]["path"] == str(path.resolve())
+    assert label["source"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert label["source"]["unknown_rows"] == 0 and label["observed_through"] == str(observed)
+    assert label["counts"] == {k: v for k, v in store_made["label"]["counts"].items() if v}
+    assert store_made["label"]["source"] == {"kind": "store", "events": list(DEFAULT_EVENTS)}
+    report, _ = jobs.evaluate_job(settings)
+    html = report.read_text(encoding="utf-8")
+    assert f"file {path.resolve()} (csv, sha256 {label['source']['sha256']})" in html
+    assert "events per label" in html and "black_list " in html
+
+
+def test_file_labels_never_reach_before_the_as_of_date_or_past_the_data(
+    city: City, tmp_path: Path
+) -> None:
+    """Every row's label is exactly: an event of the file after its as-of date, within the
+    horizon and by the data-through day. Events planted on an as-of date and after the
+    data-through day do not count, and the features of a row are those of its as-of date."""
+    split, observed = jobs.plan_windows(city.store, city.settings)
+    exported = jobs.export_labels_job(city.store, city.settings, tmp_path / "store.csv")
+    first_test = split.test[0]
+    register = Register.from_store(city.store, split.test[-1])
+    population = register.population(first_test).to_pylist()
+    bad_then = set(exported.enterprise_ids.to_pylist())
+    quiet = [e for e in population if e not in bad_then][:2]
+    planted = pa.table(
+        {
+            "enterprise_id": quiet,
+            "event_date": pa.array([first_test, observed + timedelta(days=1)], pa.date32()),
+            "label": ["planted", "planted"],
+        }
+    )
+    path = tmp_path / "labels.csv"
+    pacsv.write_csv(pa.concat_tables([exported.to_table(), planted]), path)
+    labels = read_label_file(path)
+    events = jobs.label_events(
+        city.store, LabelDefinition(12, labels.names, True), split.train[0], observed, labels
+    )
+    assert events.source["after_data_through"] == 1
+    source = FeatureSource(None, city.settings.features_dir, city.settings.snapshots_dir)
+    dataset = build_dataset(source, events, register, split, 0, 7)
+    truth = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        column_types={"enterprise_id": pa.string(), "event_date": pa.date32()}
+    ))  # fmt: skip
+    happened: dict[str, list[date]] = {}
+    for firm, day in zip(
+        truth["enterprise_id"].to_pylist(), truth["event_date"].to_pylist(), strict=True
+    ):
+        happened.setdefault(firm, []).append(day)
+    checked = 0
+    for rows in (dataset.train, dataset.valid, dataset.test):
+        for firm, as_of, y in zip(rows.ids.to_pylist(), rows.as_of.tolist(), rows.y, strict=True):
+            end = shift_months(as_of, 12)
+            inside = [d for d in happened.get(firm, []) if as_of < d <= end and d <= observed]
+            assert bool(y) == bool(inside), (firm, as_of)
+            checked += 1
+    assert checked == sum(len(r.y) for r in (dataset.train, dataset.valid, dataset.test))
+    on_as_of = dataset.test.as_of == np.datetime64(first_test, "D")
+    ids = dataset.test.ids.filter(pa.array(on_as_of)).to_pylist()
+    assert not dataset.test.y[on_as_of][ids.index(quiet[0])]  # the event of its as-of day
+    matrix = FeatureMatrix.load(city.settings.features_dir / f"{first_test.isoformat()}.parquet")
+    rows_of = matrix.ids.to_pylist()
+    take = [rows_of.index(i) for i in ids[:50]]
+    np.testing.assert_array_equal(dataset.test.x[on_as_of][:50], matrix.values[take])

@@ -28,6 +28,7 @@ BAD_NAMES = [
 LABEL_BUILDERS: dict[str, Callable[[str], object]] = {
     "merge_nodes": lambda x: cy.merge_nodes(D, x, ()),
     "existing_keys": lambda x: cy.existing_keys(D, x),
+    "node_values": lambda x: cy.node_values(D, x, "name"),
     "count_nodes": lambda x: cy.count_nodes(D, x),
     "export_nodes": lambda x: cy.export_nodes(D, x, False),
     "merge_relations from": lambda x: cy.merge_relations(D, "LEGAL_REP", x, "Enterprise", ()),

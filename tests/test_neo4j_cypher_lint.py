@@ -89,6 +89,8 @@ def statements() -> Iterator[tuple[str, str, dict[str, Any]]]:
             query = ncy.merge_nodes(D, label, columns)
             yield f"merge_nodes[{label},{what}]", query, {"rows": rows, "defaults": {}}
         yield f"existing_keys[{label}]", ncy.existing_keys(D, label), {"keys": ["x"]}
+        query = ncy.node_values(D, label, cols[1].name)
+        yield f"node_values[{label}]", query, {"keys": ["x"]}
         yield f"count_nodes[{label}]", ncy.count_nodes(D, label), {}
         for after in (False, True):
             query = ncy.export_nodes(D, label, after)

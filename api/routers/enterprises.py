@@ -21,6 +21,8 @@ from api.schemas import (
     SearchOut,
 )
 from api.services import Services, ServicesDep
+from graph_model.industries import industry_name
+from graph_model.regions import region_name
 from graph_model.store.protocol import Entity
 from risk.model.artefact import MODEL_VERSION_PATTERN
 from risk.model.scores import grade_history, read_grade
@@ -85,10 +87,13 @@ def profile(
     if caller.sees_grades and services.grades is not None:
         found = services.grades.get(enterprise_id)
         grade = GradeOut.of(found, lang) if found is not None else None
+    region, industry = props.get("region_code"), props.get("industry")
     return EnterpriseOut(
         id=enterprise_id,
         name=props.pop("name", None),
         properties={k: v for k, v in props.items() if k != "id"},
+        region_name=region_name(region, lang) if region else None,
+        industry_name=industry_name(industry, lang),
         records=[record_out(s) for s in record_statuses(entity.records, date.today())],
         grade=grade,
     )

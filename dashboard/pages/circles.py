@@ -156,7 +156,9 @@ def _heat(level: float) -> str:
 
 @dataclass(frozen=True)
 class Stress:
-    """DebtRank after one member defaults: distress of the members, losses in and out."""
+    """DebtRank after one member defaults: distress of the members, losses in and out.
+    A distress that depends on an amount without a rate to CNY is NaN, and so is a loss
+    that adds one up (``outside_loss``): unknown, never counted as nothing."""
 
     distress: np.ndarray
     member_losses: np.ndarray
@@ -178,8 +180,10 @@ def stress(data: BoardData, day: date, rank: int, defaulting: str) -> Stress:
     loss = h * capital
     outside = np.ones(found.graph.n, dtype=bool)
     outside[members] = False
+    unknown = outside & np.isnan(h)
     outside &= h > 0
-    return Stress(h[members], loss[members], int(outside.sum()), float(loss[outside].sum()))
+    outside_loss = np.nan if unknown.any() else float(loss[outside].sum())
+    return Stress(h[members], loss[members], int(outside.sum()), outside_loss)
 
 
 def stress_block(

@@ -254,7 +254,7 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
                 className="two-columns",
             ),
             html.H3(text("ego_graph", lang)),
-            legend(lang, REL_ORDER, ("more", "money")),
+            legend(lang, REL_ORDER, ("name_only", "more", "money")),
             dcc.Store(id="ego-center", data=enterprise_id),
             dcc.Store(id="ego-state", data=state),
             html.Div(

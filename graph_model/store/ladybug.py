@@ -164,6 +164,18 @@ class LadybugStore:
         )
         return pc.is_in(keys, value_set=found.column(0).combine_chunks())
 
+    def node_values(self, label: str, keys: pa.Array, column: str) -> pa.Array:
+        schema = self._node_schema(label)
+        if column not in schema.names[1:]:
+            raise ValueError(f"{column!r} is not a stored property of {label}")
+        kind = schema.field(column).type
+        if len(keys) == 0:
+            return pa.array([], kind)
+        query = cy.existing_node_keys(self.domain, label, (column,))
+        found = self._arrow(query, {"rows": pa.table({"k": keys})})
+        at = pc.index_in(keys, value_set=found["k"].combine_chunks())
+        return pc.take(found[column].combine_chunks().cast(kind), at)
+
     def write(self, batch: WriteBatch) -> None:
         """Upsert nodes, then relations, then records, in one transaction."""
         if self.read_only:

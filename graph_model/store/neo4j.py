@@ -289,6 +289,19 @@ class Neo4jStore:
             found.extend(r["k"] for r in self._read(query, {"keys": chunk}))
         return pc.is_in(keys, value_set=pa.array(found, pa.string()))
 
+    def node_values(self, label: str, keys: pa.Array, column: str) -> pa.Array:
+        columns = node_columns(self.domain, label)
+        spec = next((f for f in columns[1:] if f.name == column), None)
+        if spec is None:
+            raise ValueError(f"{column!r} is not a stored property of {label}")
+        kind = _ARROW_TYPES[spec.storage_type]
+        query = cy.node_values(self.domain, label, column)
+        found: dict[str, Any] = {}
+        for start in range(0, len(keys), self.write_batch_rows):
+            chunk = keys.slice(start, self.write_batch_rows).to_pylist()
+            found.update((r["k"], _native(r["v"])) for r in self._read(query, {"keys": chunk}))
+        return pa.array([found.get(k) for k in keys.to_pylist()], kind)
+
     def write(self, batch: WriteBatch) -> None:
         """Upsert nodes, then relations, then records, in one transaction."""
         if self.read_only:

@@ -211,6 +211,17 @@ def existing_keys(domain: Domain, label: str) -> str:
     return f"UNWIND $keys AS k MATCH (n:{_label(domain, label)} {{{key}: k}}) RETURN k"
 
 
+def node_values(domain: Domain, label: str, column: str) -> str:
+    """The keys of ``$keys`` that a node of ``label`` has, with its property ``column``."""
+    cols = node_columns(domain, label)
+    (name,) = _known(cols[1:], (column,))
+    key = _key(domain, label)
+    return (
+        f"UNWIND $keys AS k MATCH (n:{_label(domain, label)} {{{key}: k}}) "
+        f"RETURN k, n.{q(name)} AS v"
+    )
+
+
 # -- reads --------------------------------------------------------------------------
 
 

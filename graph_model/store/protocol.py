@@ -150,6 +150,10 @@ class GraphStore(Protocol):
     def existing_keys(self, label: str, keys: pa.Array) -> pa.Array:
         """A boolean per key: does a node of ``label`` with that key exist?"""
 
+    def node_values(self, label: str, keys: pa.Array, column: str) -> pa.Array:
+        """The stored value of property ``column`` of each ``label`` node keyed by ``keys``
+        (null where the node or the value is missing), in the column's domain type."""
+
     def write(self, batch: WriteBatch) -> None:
         """Upsert a batch in one transaction: all of it lands, or none of it."""
 

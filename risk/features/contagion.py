@@ -11,12 +11,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from risk.features.context import FeatureContext
+from risk.features.context import FeatureContext, count_by, unique_pairs
 
 DAMPING = 0.85
 PAGERANK_ROUNDS = 40
 PAGERANK_TOLERANCE = 1e-10
 TWO_HOP_CHUNK = 65_536
+ENFORCED_KINDS = ("enforcement", "dishonest_debtor")
+"""Court enforcement against a firm: 被执行人, and 失信被执行人 (a debtor defying the judgment)."""
 
 
 def personalised_pagerank(graph: sp.csr_matrix, seeds: np.ndarray) -> np.ndarray:
@@ -42,6 +44,28 @@ def personalised_pagerank(graph: sp.csr_matrix, seeds: np.ndarray) -> np.ndarray
             break
         score = nxt
     return score
+
+
+def _active_of(ctx: FeatureContext, kinds: tuple[str, ...]) -> np.ndarray:
+    """1.0 for enterprises with a record in force of one of ``kinds``, else 0.0."""
+    rec = ctx.records
+    mask = rec.active & np.isin(rec.kind, kinds)
+    return (count_by(rec.enterprise[mask], ctx.n_enterprises) > 0).astype(float)
+
+
+def _branches(ctx: FeatureContext) -> dict[str, np.ndarray]:
+    """Head office and branches (HAS_BRANCH in force): a head office answers for its
+    branches' debts, and a branch trades on its head office's standing."""
+    n = ctx.n_enterprises
+    ed = ctx.edges("HAS_BRANCH")
+    head, branch = unique_pairs(ed.src, ed.dst, n)
+    return {
+        "branches": count_by(head, n),
+        "branches_bad": count_by(head, n, ctx.bad[branch].astype(float)),
+        "head_office_listed": (count_by(branch, n, ctx.listed[head].astype(float)) > 0).astype(
+            float
+        ),
+    }
 
 
 def contagion_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
@@ -70,6 +94,9 @@ def contagion_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
     score = personalised_pagerank(ctx.combined, np.r_[ctx.listed, np.zeros(ctx.n_nodes - n, bool)])
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
+            **_branches(ctx),
+            "related_1hop_enforced": related @ _active_of(ctx, ENFORCED_KINDS),
+            "related_1hop_tax_violators": related @ _active_of(ctx, ("tax_violation",)),
             "related_1hop": near,
             "related_1hop_bad_share": np.where(near > 0, near_bad / near, np.nan),
             "related_2hop": within2,

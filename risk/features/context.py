@@ -21,11 +21,13 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from graph_model.domain import load_domain
+from graph_model.identifiers import NAME_ONLY
 from graph_model.rates import RateTable
 from graph_model.snapshot import Snapshot
 
-LISTING_KINDS = ("abnormal_list", "black_list", "dishonest_debtor")
-"""Record kinds that put an enterprise on a public list."""
+LISTING_KINDS = load_domain().listing_kinds
+"""Record kinds that put an enterprise on a public list (``adverse: list`` in domain.yaml)."""
 
 ADVERSE_FINDINGS = ("problem_found", "not_found_at_address", "refused")
 """Inspection findings that count against the enterprise (every finding but ``no_problem``)."""
@@ -39,6 +41,36 @@ MAX_CHAIN = 100
 """Chains between strongly connected components are followed up to this many links."""
 
 _EPOCH = date(1970, 1, 1)
+
+
+def adverse_records(records: pa.Table) -> np.ndarray:
+    """Mask of the records that count against their enterprise while in force, as the
+    ``adverse`` of their kind in domain.yaml says (in force or not: combine with the end)."""
+    kind = np.asarray(records["kind"].to_numpy(zero_copy_only=False), dtype=object)
+    out = np.zeros(len(kind), dtype=bool)
+    for spec in load_domain().adverse_kinds:
+        rule = spec.adverse
+        if rule is None:
+            continue
+        of_kind = kind == spec.kind
+        field = rule.field
+        if rule.listing or field is None:
+            out |= of_kind
+        elif field in records.column_names and not pa.types.is_null(records[field].type):
+            wanted = pa.array(list(rule.values)).cast(records[field].type)
+            out |= of_kind & flags(pc.is_in(records[field], value_set=wanted))
+    return out
+
+
+def persons_tying_firms(persons: pa.Table) -> np.ndarray:
+    """Per person of a snapshot: may they tie one firm to another? Not a person known by name
+    only (``identity`` ``name``): a shared name is no evidence of a shared person (同名同姓), so
+    the loader scopes such a person to one enterprise, and features, walks and evidence never
+    go through them even where a graph links them to more. Persons of a snapshot without
+    ``identity`` (taken before it existed) were all keyed by an ID number."""
+    if "identity" not in persons.column_names:
+        return np.ones(persons.num_rows, dtype=bool)
+    return ~flags(pc.equal(persons["identity"], NAME_ONLY))
 
 
 def days(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -166,20 +198,19 @@ class FeatureContext:
 
     @functools.cached_property
     def listed(self) -> np.ndarray:
-        """Enterprises with an active abnormal-list, black-list or dishonest-debtor record."""
+        """Enterprises with an active record of a list kind (:data:`LISTING_KINDS`)."""
         rec = self.records
         mask = rec.active & np.isin(rec.kind, LISTING_KINDS)
         return count_by(rec.enterprise[mask], self.n_enterprises) > 0
 
     @functools.cached_property
     def bad(self) -> np.ndarray:
-        """Listed, or an active general/severe penalty, or a broken commitment in force."""
+        """Enterprises with a bad record in force: a listing, or a record of another kind that
+        the domain's ``adverse`` counts against it (a general or severe penalty, a broken
+        commitment, an enforcement, a bankruptcy or revocation)."""
         rec = self.records
-        severity = rec.table["severity"]
-        serious_penalty = rec.of("penalty") & rec.active & flags(pc.not_equal(severity, "minor"))
-        broken = rec.of("commitment") & rec.active & flags(pc.equal(rec.table["kept"], False))
-        mask = serious_penalty | broken
-        return self.listed | (count_by(rec.enterprise[mask], self.n_enterprises) > 0)
+        mask = rec.active & adverse_records(rec.table)
+        return count_by(rec.enterprise[mask], self.n_enterprises) > 0
 
     @functools.cached_property
     def latest_listing_day(self) -> np.ndarray:
@@ -187,6 +218,12 @@ class FeatureContext:
         rec = self.records
         mask = np.isin(rec.kind, LISTING_KINDS)
         return max_by(rec.enterprise[mask], rec.start[mask], self.n_enterprises, empty=0.0)
+
+    @functools.cached_property
+    def ties_firms(self) -> np.ndarray:
+        """Per person (numbered from 0): may they tie firms together (see
+        :func:`persons_tying_firms`; persons known by name only may not)."""
+        return persons_tying_firms(self.snapshot.persons)
 
     @functools.cached_property
     def person_links(self) -> tuple[np.ndarray, np.ndarray]:
@@ -205,14 +242,15 @@ class FeatureContext:
     def related(self) -> sp.csr_matrix:
         """Related-enterprise graph: symmetric, unweighted, no self loops.
 
-        Two enterprises are related when a person (not a hub, see ``HUB_PERSON_CAP``) is
-        tied to both, one holds shares in the other, or one guarantees the other.
+        Two enterprises are related when a person (not a hub, see ``HUB_PERSON_CAP``, and
+        not one known by name only) is tied to both, one holds shares in the other, or one
+        guarantees the other.
         """
         e = self.n_enterprises
         persons, firms = self.person_links
         n_persons = self.n_nodes - e
         per_person = np.bincount(persons, minlength=n_persons)
-        keep = per_person[persons] <= HUB_PERSON_CAP
+        keep = (per_person[persons] <= HUB_PERSON_CAP) & self.ties_firms[persons]
         incidence = sp.csr_matrix(
             (np.ones(int(keep.sum()), dtype=np.float32), (persons[keep], firms[keep])),
             shape=(n_persons, e),
@@ -236,10 +274,15 @@ class FeatureContext:
 
     @functools.cached_property
     def combined(self) -> sp.csr_matrix:
-        """All relations between all nodes (enterprises and persons), symmetric and unweighted."""
+        """All relations between all nodes (enterprises and persons), symmetric and unweighted;
+        persons known by name only keep no relation (they tie no firm to another)."""
         n = self.n_nodes
         src = np.concatenate([self.edges(t).src for t in self.snapshot.relations])
         dst = np.concatenate([self.edges(t).dst for t in self.snapshot.relations])
+        weak = np.flatnonzero(~self.ties_firms) + self.n_enterprises
+        if len(weak):
+            keep = ~(np.isin(src, weak) | np.isin(dst, weak))
+            src, dst = src[keep], dst[keep]
         graph = sp.csr_matrix((np.ones(len(src), dtype=np.float32), (src, dst)), shape=(n, n))
         graph = graph + graph.T
         graph.setdiag(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from graph_model.domain import load_domain
 from risk.features.catalog import load_catalog
 from risk.features.context import HUB_PERSON_CAP, LISTING_KINDS, MAX_CHAIN
 from risk.features.guarantees import MAX_CYCLE_LENGTH
@@ -34,11 +35,23 @@ def render_features_doc() -> str:
         "",
         "- **active record**: started on or before the as-of date and not ended by then.",
         f"- **listed**: an active record of kind {', '.join(f'`{k}`' for k in LISTING_KINDS)}.",
-        "- **bad record**: listed, or an active general or severe penalty, or a broken commitment",
-        "  in force.",
+        "- **bad record**: an active record that counts against its enterprise, by the",
+        "  `adverse` rule of its kind in graph_model/domain.yaml:",
+        *(f"  - `{spec.kind}`: {spec.adverse}" for spec in load_domain().adverse_kinds),
         "- **related** (1 hop): two enterprises sharing a legal representative, officer or person",
         "  shareholder, or tied by a shareholding or a guarantee between them. Hops are counted",
-        "  between enterprises.",
+        "  between enterprises. A head office and its branches are not related by that tie:",
+        "  the branch features (`branches_bad`, `head_office_listed`) say what passes between",
+        "  them.",
+        "- **identified person**: a person keyed by an ID number or by a source id (`identity`",
+        "  `id_number` or `source_id`, data-contract.md). A person known by name only (`name`)",
+        "  is one enterprise's: a shared name is no shared person (同名同姓), so such a person",
+        "  never ties two firms. They count among their own firm's people (`officers`,",
+        "  `shareholders`), but no feature that follows people to *other* firms goes through",
+        "  them: the people family's other firms, the related-enterprise graph (contagion,",
+        "  communities, warnings), the all-relations graph of `listed_pagerank`, extension",
+        "  checks, recusal and evidence paths. A firm whose people are known by name only thus",
+        "  reads 0 on those features: unknown ties, not proven absence.",
         "",
         "## Bounds",
         "",

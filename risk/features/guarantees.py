@@ -91,7 +91,8 @@ class Circle:
 
 def guarantee_graph(ctx: FeatureContext) -> GuaranteeGraph:
     """The snapshot's guarantees in enterprise indices, amounts converted to CNY on the
-    snapshot's date (NaN where the currency has no rate)."""
+    snapshot's date (NaN where the currency has no rate, and where the amount itself is
+    unknown: a guarantee published without its amount is never counted as 0)."""
     ed = ctx.edges("GUARANTEES")
     codes = pc.fill_null(pc.cast(ed.properties["currency"], pa.string()), BASE_CURRENCY)
     encoded = pc.dictionary_encode(

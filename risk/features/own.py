@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,7 +16,12 @@ from risk.features.context import (
     days,
     flags,
     max_by,
+    numbers,
 )
+
+RECENT_DAYS = 365
+"""Court records count as recent when they started within this many days up to the as-of date
+(the last 12 months)."""
 
 
 def own_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
@@ -51,4 +58,46 @@ def own_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
     out["inspections"] = count(inspection)
     out["inspection_findings"] = count(inspection & finding)
     out["days_since_inspection"] = days_since(inspection)
+    out.update(_court_and_status(ctx, count))
+    registered = np.where(ctx.capital > 0, ctx.capital, np.nan)
+    out["paid_in_ratio"] = numbers(ent["paid_in_capital"]) / registered
     return out
+
+
+def _court_and_status(
+    ctx: FeatureContext, count: Callable[[np.ndarray], np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Lawsuits, enforcements and status events of the enterprise itself.
+
+    An amount summed over records is unknown (NaN) when one of them has no amount: an
+    unknown amount is not 0.
+    """
+    n = ctx.n_enterprises
+    rec = ctx.records
+    table = rec.table
+    amount = numbers(table["amount"])
+
+    def total(mask: np.ndarray) -> np.ndarray:
+        known = count_by(rec.enterprise[mask], n, np.nan_to_num(amount[mask]))
+        missing = count(mask & np.isnan(amount))
+        return np.where(missing > 0, np.nan, known)
+
+    recent = rec.start > ctx.as_of_days - RECENT_DAYS
+    suit = rec.of("lawsuit") & recent
+    role = table["role"]
+    defendant = suit & flags(pc.equal(role, "defendant"))
+    enforced = rec.of("enforcement") & rec.active
+    event = rec.of("status_event") & rec.active
+    return {
+        "lawsuits_defendant_12m": count(defendant),
+        "lawsuit_amount_defendant_12m": total(defendant),
+        "lawsuits_plaintiff_12m": count(suit & flags(pc.equal(role, "plaintiff"))),
+        "enforcement_active": count(enforced),
+        "enforcement_amount_active": total(enforced),
+        "bankruptcy": (count(event & flags(pc.equal(table["event"], "bankruptcy"))) > 0).astype(
+            float
+        ),
+        "licence_revoked": (
+            count(event & flags(pc.equal(table["event"], "revocation"))) > 0
+        ).astype(float),
+    }

@@ -2,7 +2,9 @@
 
 A person *leads* an enterprise when they are its legal representative or an
 officer. Only roles in force on the as-of date are in the snapshot, so "firms
-led" means firms led on that day.
+led" means firms led on that day. A person known by name only leads no *other*
+firm: a shared name is not a shared person (同名同姓), so only persons identified by an
+ID number or a source id carry risk from one firm to another.
 """
 
 from __future__ import annotations
@@ -34,17 +36,26 @@ def people_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
     black = (count_by(rec.enterprise[recent], n) > 0).astype(float)
     led_black = count_by(lead_p, n_persons, black[lead_e])
 
+    ties = ctx.ties_firms
+
+    def others(p: np.ndarray, total: np.ndarray, own: np.ndarray | float) -> np.ndarray:
+        """What persons ``p`` bring from their other firms: ``total`` over the firms they
+        lead minus ``own``, this firm's share; 0 for persons known by name only."""
+        return np.where(ties[p], total[p] - own, 0.0)
+
     # Other firms of a person: everything they lead, minus this enterprise when they lead it.
     people_p, people_e = ctx.person_links
     lead_keys = lead_p * n + lead_e
     leads_this = np.isin(people_p * n + people_e, lead_keys, assume_unique=True)
-    other_black = led_black[people_p] - np.where(leads_this, black[people_e], 0.0)
+    other_black = others(people_p, led_black, np.where(leads_this, black[people_e], 0.0))
 
     return {
-        "legal_rep_other_firms": max_by(rep_e, led[rep_p] - 1, n, empty=0.0),
-        "legal_rep_other_firms_bad": max_by(rep_e, led_bad[rep_p] - bad[rep_e], n, empty=0.0),
+        "legal_rep_other_firms": max_by(rep_e, others(rep_p, led, 1.0), n, empty=0.0),
+        "legal_rep_other_firms_bad": max_by(
+            rep_e, others(rep_p, led_bad, bad[rep_e]), n, empty=0.0
+        ),
         "officers": count_by(off_e, n),
-        "officers_other_firms": count_by(off_e, n, led[off_p] - 1),
-        "officers_other_firms_bad": count_by(off_e, n, led_bad[off_p] - bad[off_e]),
+        "officers_other_firms": count_by(off_e, n, others(off_p, led, 1.0)),
+        "officers_other_firms_bad": count_by(off_e, n, others(off_p, led_bad, bad[off_e])),
         "people_black_listed_3y": count_by(people_e, n, (other_black > 0).astype(float)),
     }

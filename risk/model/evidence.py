@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
-from risk.features.context import HUB_PERSON_CAP, FeatureContext, flags, numbers
+from risk.features.context import HUB_PERSON_CAP, FeatureContext, adverse_records, numbers
 from risk.features.guarantees import MAX_CYCLE_LENGTH
 from risk.features.people import BLACK_LIST_YEARS
 from risk.features.suspected import CONTACTS
@@ -308,12 +308,7 @@ class EvidenceFinder:
         the detail being the abnormal list's reason or the penalty's severity."""
         rec = self.ctx.records
         table = rec.table
-        serious = flags(pc.not_equal(table["severity"], "minor"))
-        broken = flags(pc.equal(table["kept"], False))
-        listing = np.isin(rec.kind, ("abnormal_list", "black_list", "dishonest_debtor"))
-        chosen = rec.active & (
-            listing | (rec.of("penalty") & serious) | (rec.of("commitment") & broken)
-        )
+        chosen = rec.active & adverse_records(table)
         reason = np.asarray(pc.fill_null(table["reason"], "").to_numpy(zero_copy_only=False))
         severity = np.asarray(pc.fill_null(table["severity"], "").to_numpy(zero_copy_only=False))
         notes: dict[int, list[tuple[str, str, str]]] = {}
@@ -368,6 +363,8 @@ class EvidenceFinder:
         links, kind = self._roles
         people = [int(links.src[r]) for r in links.by_dst.of(row) if kind[r] in kinds]
         for person in dict.fromkeys(people):
+            if not self.ctx.ties_firms[person - self._n]:
+                continue  # known by name only: leads no other firm (as in the features)
             led = [
                 int(links.dst[r])
                 for r in links.by_src.of(person)[:MAX_SCAN]
@@ -411,6 +408,8 @@ class EvidenceFinder:
             person = int(links.src[r])
             if self._firms_per_person[person] > HUB_PERSON_CAP:
                 continue  # hubs do not relate firms (as in the features)
+            if not self.ctx.ties_firms[person - self._n]:
+                continue  # nor do persons known by name only
             if np.any(links.dst[links.by_src.of(person)] == b):
                 first, second = self._edge(a, person), self._edge(person, b)
                 return first[0] + second[0], (self._ids[person], self._ids[b]), first[2] + second[2]

@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from scipy.special import expit
 
+from graph_model.csv_cells import write_safe_csv
 from graph_model.rates import RatesError, read_rates
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
@@ -48,7 +50,14 @@ from risk.model.errors import ModelError
 from risk.model.evaluation import ModelScores, Predictions, evaluate, lift
 from risk.model.evidence import EvidenceFinder
 from risk.model.grades import GradePolicy
-from risk.model.labels import DEFAULT_EVENTS, LabelDefinition, LabelEvents, latest_record_start
+from risk.model.label_file import LabelFile, read_label_file
+from risk.model.labels import (
+    DEFAULT_EVENTS,
+    LabelDefinition,
+    LabelEvents,
+    label_source_lines,
+    latest_record_start,
+)
 from risk.model.reasons import explain
 from risk.model.report import render_report
 from risk.model.scores import (
@@ -72,8 +81,19 @@ from risk.model.train import (
 Progress = Callable[[str], None]
 
 
+_LAST_DAY = date(9999, 12, 31)
+_PAGE_ROWS = 1_000_000
+
+
 def _quiet(_message: str) -> None:
     """Progress callback that reports nothing."""
+
+
+def _labels_said(events: LabelEvents) -> str:
+    """Where the labels came from and how many, in one progress line."""
+    return "labels: " + "; ".join(
+        f"{title} {text}" for title, text in label_source_lines(_label_manifest(events))
+    )
 
 
 @dataclass(frozen=True)
@@ -173,18 +193,23 @@ def _table_predictions(table: pa.Table, models: tuple[str, ...]) -> Predictions:
     )
 
 
-def observed_through(store: GraphStore, settings: Settings) -> date:
-    """The last day the data are complete for: the ``data_through`` setting, or the latest
-    record start in the store. Scoring defaults to it; label windows must end by it."""
+def observed_through(
+    store: GraphStore, settings: Settings, labels: LabelFile | None = None
+) -> date:
+    """The last day the data are complete for: the ``data_through`` setting, else with a
+    labels file the latest event date in it (the store need hold no records), else the
+    latest record start in the store. Scoring defaults to it; label windows must end by it."""
     if settings.data_through is not None:
         return settings.data_through
+    if labels is not None:
+        return labels.latest
     latest = latest_record_start(store)
     if latest is None:
         raise ModelError("the store holds no records: load data before training")
     return latest
 
 
-def _version(dataset: Dataset, config: ModelConfig, observed: date) -> str:
+def _version(dataset: Dataset, config: ModelConfig, observed: date, label: LabelDefinition) -> str:
     """Same data and configuration, same version: the last test date and a hash."""
     basis = {
         "fingerprint": dataset.fingerprint,
@@ -193,9 +218,11 @@ def _version(dataset: Dataset, config: ModelConfig, observed: date) -> str:
         "seed": config.seed,
         "threads": config.threads,
         "negatives_per_positive": config.negatives_per_positive,
-        "label": config.label.to_dict(),
+        "label": label.to_dict(),
         "observed_through": observed.isoformat(),
     }
+    if label.from_file:
+        basis["labels_from_file"] = True
     digest = hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
     return f"{dataset.split.test[-1]:%Y%m%d}-{digest[:8]}"
 
@@ -212,12 +239,15 @@ def _no_nan(value: Any) -> Any:
 
 
 def plan_windows(
-    store: GraphStore, settings: Settings, last_test: date | None = None
+    store: GraphStore,
+    settings: Settings,
+    last_test: date | None = None,
+    labels: LabelFile | None = None,
 ) -> tuple[TimeSplit, date]:
     """The training, validation and test dates (the test window ending ``last_test``, by
     default the latest fully observed month-end) and the last day the data are complete for."""
     config = ModelConfig.from_settings(settings)
-    observed = observed_through(store, settings)
+    observed = observed_through(store, settings, labels)
     horizon = config.label.horizon_months
     split = TimeSplit.plan(
         last_test or shift_months(observed, -horizon),
@@ -242,23 +272,59 @@ def _feature_source(
     )
 
 
+def _known_enterprises(store: GraphStore) -> pa.Array:
+    """Ids of every enterprise the store holds, whenever established."""
+    pages = [p.select(["id"]) for p in store.export_nodes("Enterprise", _LAST_DAY, _PAGE_ROWS)]
+    if not pages:
+        return pa.array([], pa.string())
+    return pa.concat_tables(pages)["id"].combine_chunks().cast(pa.string())
+
+
+def label_events(
+    store: GraphStore,
+    label: LabelDefinition,
+    first_as_of: date,
+    observed: date,
+    labels: LabelFile | None = None,
+) -> LabelEvents:
+    """The outcomes after ``first_as_of`` up to ``observed``: the labels file's when there
+    is one (enterprises of the store only), else the store's events of ``label``."""
+    if labels is None:
+        return LabelEvents.from_store(store, label, first_as_of, observed)
+    return labels.events(_known_enterprises(store), label.horizon_months, first_as_of, observed)
+
+
+def _label_manifest(events: LabelEvents) -> dict[str, object]:
+    """The manifest's label section: definition, where the labels came from, how many."""
+    return {
+        **events.definition.to_dict(),
+        "observed_through": events.observed_through.isoformat(),
+        "source": dict(events.source),
+        "counts": events.counts(),
+    }
+
+
 def train_job(
     store: GraphStore,
     settings: Settings,
     last_test: date | None = None,
     reuse: bool = True,
     progress: Progress = _quiet,
+    labels: Path | None = None,
 ) -> ModelArtefact:
     """Build the dataset, train both models, evaluate them on the test window and save the
-    artefact as the current model."""
+    artefact as the current model. With ``labels`` (a labels file, see
+    :mod:`risk.model.label_file`), the outcomes are the file's instead of the store's."""
     config = ModelConfig.from_settings(settings)
-    split, observed = plan_windows(store, settings, last_test)
+    given = read_label_file(labels) if labels is not None else None
+    split, observed = plan_windows(store, settings, last_test, given)
     progress(
         f"windows: train {split.train[0]}…{split.train[-1]}, validation "
         f"{split.valid[0]}…{split.valid[-1]}, test {split.test[0]}…{split.test[-1]} "
         f"(data complete through {observed})"
     )
-    events = LabelEvents.from_store(store, config.label, split.train[0], observed)
+    events = label_events(store, config.label, split.train[0], observed, given)
+    progress(_labels_said(events))
     register = Register.from_store(store, split.test[-1])
     source = _feature_source(settings, store, reuse, progress)
     dataset = build_dataset(
@@ -272,7 +338,7 @@ def train_job(
     metrics = evaluation["models"]
     assert isinstance(metrics, dict)
     gain = lift(metrics[GRAPH_MODEL], metrics[BASELINE_MODEL])
-    version = _version(dataset, config, observed)
+    version = _version(dataset, config, observed, events.definition)
     importance = {
         m.name: dict(
             zip(m.features, (float(v) for v in m.booster.feature_importance("gain")), strict=True)
@@ -296,7 +362,7 @@ def train_job(
         },
         "seed": config.seed,
         "threads": config.threads,
-        "label": {**config.label.to_dict(), "observed_through": observed.isoformat()},
+        "label": _label_manifest(events),
         "grades": config.policy.to_dict(),
         "lightgbm": {
             "params": PARAMS,
@@ -318,6 +384,31 @@ def train_job(
     return artefact
 
 
+def export_labels_job(
+    store: GraphStore, settings: Settings, out: Path, since: date | None = None
+) -> LabelEvents:
+    """Write the store's outcome events (``CREDITGRAPH_LABEL_EVENTS``) to ``out`` as a
+    labels file (CSV or Parquet by its suffix): those training would read, after the first
+    training as-of date (or ``since``) through the day the data are complete for."""
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ModelError(f"{out.name}: a labels file is written as .csv or .parquet")
+    config = ModelConfig.from_settings(settings)
+    if since is None:
+        split, observed = plan_windows(store, settings)
+        since = split.train[0]
+    else:
+        observed = observed_through(store, settings)
+    events = LabelEvents.from_store(store, config.label, since, observed)
+    table = events.to_table()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        write_safe_csv(table, out)
+    else:
+        pq.write_table(table, out)
+    return events
+
+
 def evaluate_job(
     settings: Settings,
     version: str | None = None,
@@ -325,26 +416,37 @@ def evaluate_job(
     store: GraphStore | None = None,
     out: Path | None = None,
     progress: Progress = _quiet,
+    labels: Path | None = None,
 ) -> tuple[Path, dict[str, object]]:
     """Write the HTML evaluation report of a model (default: the current one).
 
     Without dates, the report covers the model's own test window, as saved at training.
     With dates (fully observed month-ends after training), the model is tested on them:
     features and labels are computed for those dates, the training validation window stays
-    the reference for stability.
+    the reference for stability. Their labels are the store's events the model learnt, or
+    those of ``labels`` (a labels file), which a model that learnt from a file needs.
     """
     config = ModelConfig.from_settings(settings)
     artefact = load_artefact(settings.models_dir, version)
     models = (GRAPH_MODEL, BASELINE_MODEL)
     saved = _table_predictions(artefact.predictions(), models)
+    tested: LabelEvents | None = None
     if as_of:
         if store is None:
             raise ModelError("evaluating on new dates needs the store for their labels")
-        fresh = _new_predictions(store, settings, artefact, config, as_of, progress)
+        given = read_label_file(labels) if labels is not None else None
+        fresh, tested = _new_predictions(store, settings, artefact, as_of, progress, given)
         preds = _concat([saved.where(saved.window == "valid"), fresh])
+    elif labels is not None:
+        raise ModelError(
+            "--labels tests a model on other dates (--as-of): its own test window keeps the "
+            "labels it was trained with"
+        )
     else:
         preds = saved
     evaluation = evaluate(preds, config.policy)
+    if tested is not None:
+        evaluation["labels"] = _label_manifest(tested)
     path = out or artefact.folder / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_report(artefact.manifest, evaluation, preds), encoding="utf-8")
@@ -355,17 +457,29 @@ def _new_predictions(
     store: GraphStore,
     settings: Settings,
     artefact: ModelArtefact,
-    config: ModelConfig,
     dates: tuple[date, ...],
     progress: Progress,
-) -> Predictions:
-    """Both models' scores and the labels on new as-of dates (the 'test' window); the
-    labels follow the definition the model was trained with."""
+    labels: LabelFile | None = None,
+) -> tuple[Predictions, LabelEvents]:
+    """Both models' scores and the labels on new as-of dates (the 'test' window), and the
+    events read; the labels follow the definition the model was trained with, or come
+    from ``labels``."""
     trained_label = artefact.manifest["label"]
-    label = LabelDefinition(trained_label["horizon_months"], tuple(trained_label["events"]))
-    observed = observed_through(store, settings)
+    trained_source = trained_label.get("source") or {"kind": "store"}
+    if labels is None and trained_source["kind"] == "file":
+        raise ModelError(
+            f"model {artefact.version} learnt from the labels file {trained_source['path']}: "
+            "give --labels FILE (that file or a newer one) to test it on other dates"
+        )
+    horizon = trained_label["horizon_months"]
+    label = (
+        LabelDefinition(horizon, tuple(trained_label["events"]))
+        if labels is None
+        else LabelDefinition(horizon, labels.names, from_file=True)
+    )
+    observed = observed_through(store, settings, labels)
     first = min(dates)
-    events = LabelEvents.from_store(store, label, first, observed)
+    events = label_events(store, label, first, observed, labels)
     register = Register.from_store(store, max(dates))
     source = _feature_source(settings, store, True, progress)
     parts: list[Predictions] = []
@@ -387,7 +501,7 @@ def _new_predictions(
                 },
             )
         )
-    return _concat(parts)
+    return _concat(parts), events
 
 
 def _scoring_inputs(

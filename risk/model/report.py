@@ -18,6 +18,7 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 from risk.features.catalog import load_catalog
 from risk.model.charts import Series, bar_chart, line_chart
 from risk.model.evaluation import Predictions, lift
+from risk.model.labels import label_source_lines
 from risk.model.train import BASELINE_MODEL, GRAPH_MODEL
 
 TITLES = {GRAPH_MODEL: "graph model", BASELINE_MODEL: "no-graph baseline"}
@@ -155,6 +156,7 @@ def render_report(manifest: dict[str, Any], evaluation: dict[str, Any], preds: P
                     "label",
                     f"bad within {label['horizon_months']} months: " + ", ".join(label["events"]),
                 ),
+                *label_source_lines(label),
                 ("data complete through", label["observed_through"]),
                 ("training as-of dates", f"{split['train'][0]} … {split['train'][-1]}"),
                 ("validation as-of dates", f"{split['valid'][0]} … {split['valid'][-1]}"),
@@ -170,6 +172,7 @@ def render_report(manifest: dict[str, Any], evaluation: dict[str, Any], preds: P
                 ("training-data fingerprint", manifest["training_data"]["fingerprint"][:16]),
             ]
         ),
+        *_tested_labels(evaluation),
         "<h2>Headline: the graph against the no-graph baseline (test window)</h2>",
         _table(
             ["metric", *(TITLES[m] for m in models), "graph − baseline"],
@@ -260,6 +263,26 @@ def render_report(manifest: dict[str, Any], evaluation: dict[str, Any], preds: P
         "</body></html>",
     ]
     return "\n".join(out)
+
+
+def _tested_labels(evaluation: dict[str, Any]) -> list[str]:
+    """Where the labels of dates tested after training came from (evaluate --as-of)."""
+    tested = evaluation.get("labels")
+    if not tested:
+        return []
+    return [
+        "<h3>Labels of the tested dates</h3>",
+        _facts(
+            [
+                (
+                    "label",
+                    f"bad within {tested['horizon_months']} months: " + ", ".join(tested["events"]),
+                ),
+                *label_source_lines(tested),
+                ("data complete through", tested["observed_through"]),
+            ]
+        ),
+    ]
 
 
 def _policy_words(policy: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from graph_model.snapshot import Snapshot
-from risk.features.context import HUB_PERSON_CAP
+from risk.features.context import HUB_PERSON_CAP, persons_tying_firms
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class Adjacency:
 
     Nodes with more than ``hub_cap`` relations of these types (agents, nominees) are reached
     but not walked through: 500 firms of one registration agent are not related to each
-    other, and a walk through them would touch the whole city.
+    other, and a walk through them would touch the whole city. Nor are persons known by name
+    only: a shared name is no tie between two firms.
     """
 
     def __init__(
@@ -67,6 +68,7 @@ class Adjacency:
         self.forward = forward[order]
         degree = np.diff(self.indptr)
         self.hub = degree > hub_cap
+        self.hub[snapshot.n_enterprises :] |= ~persons_tying_firms(snapshot.persons)
         self.ids = np.concatenate(
             [
                 snapshot.enterprises["id"].to_numpy(zero_copy_only=False),

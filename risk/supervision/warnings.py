@@ -45,7 +45,13 @@ import scipy.sparse as sp
 
 from graph_model.record_rules import disputed
 from graph_model.snapshot import Snapshot
-from risk.features.context import HUB_PERSON_CAP, LISTING_KINDS, FeatureContext, flags
+from risk.features.context import (
+    HUB_PERSON_CAP,
+    LISTING_KINDS,
+    FeatureContext,
+    adverse_records,
+    flags,
+)
 from risk.features.guarantees import circle_labels, guarantee_graph
 from risk.supervision.registry import Registry, SupervisionError, timestamp
 
@@ -84,14 +90,10 @@ SCHEMA = pa.schema(
 
 def bad_records(snapshot: Snapshot) -> np.ndarray:
     """Mask of the snapshot's records that make their enterprise *bad* on its date, as
-    :attr:`FeatureContext.bad` counts them: in force, and a listing, a general or severe
-    penalty, or a broken commitment."""
+    :attr:`FeatureContext.bad` counts them: in force, and adverse by the ``adverse`` rule of
+    their kind in domain.yaml (a listing, a general or severe penalty, a broken commitment…)."""
     rec = snapshot.records
-    kind = np.asarray(rec["kind"].to_numpy(zero_copy_only=False), dtype=object)
-    active = flags(pc.is_null(rec["end"]))
-    serious = (kind == "penalty") & flags(pc.not_equal(rec["severity"], "minor"))
-    broken = (kind == "commitment") & flags(pc.equal(rec["kept"], False))
-    return active & (np.isin(kind, LISTING_KINDS) | serious | broken)
+    return flags(pc.is_null(rec["end"])) & adverse_records(rec)
 
 
 def new_bad_records(previous: Snapshot, current: Snapshot) -> np.ndarray:

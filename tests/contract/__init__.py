@@ -20,7 +20,9 @@ everything except what is marked expired or future::
                     P2 -> E7 manager, P3 -> E10 director
     records         E0: inspection 2019, abnormal_list 2021-03-01..2022-03-01, penalty 2023
                     E2: commitment 2022 (broken); E5: black_list 2022;
-                    E9: dishonest_debtor 2025-06-01 (after AS_OF)
+                    E9: dishonest_debtor 2025-06-01 (after AS_OF);
+                    E3: lawsuit 2023 as defendant (keyed by case number and party)
+    branches        E1 -> E4 (head office -> branch)
 
 E10 was deregistered on 2022-06-30; E11 was established on 2024-06-01.
 """
@@ -75,7 +77,13 @@ ENTERPRISES: list[dict[str, Any]] = [
     }
     for i in range(12)
 ]
-PERSONS: list[dict[str, Any]] = [{"id": P[i], "name": f"张{'一二三四五'[i]}"} for i in range(5)]
+PERSONS: list[dict[str, Any]] = [
+    {"id": P[i], "name": f"张{'一二三四五'[i]}", "identity": "id_number"} for i in range(5)
+]
+# Identities of every strength (domain.yaml identifiers): P1 keyed by a source id, kept as
+# given; P4 known by name only, scoped to E6, the one firm that names them.
+PERSONS[1].update(identity="source_id", source_id="SRC:contract:p-1")
+PERSONS[4].update(identity="name", scope=E[6])
 
 
 def label_of(node_id: str) -> str:
@@ -152,9 +160,10 @@ RELS: list[Rel] = [
     _guarantee(4, 9, 7, "2020-01-01", None, 5e6),
     _guarantee(5, 0, 7, "2020-01-01", None, 6e6),
     _guarantee(100, 10, 11, "2018-01-01", "2019-01-01", 7e6),
+    _rel("HAS_BRANCH", E[1], E[4], "2018-01-01", None),
 ]
 
-REL_TYPES = ("LEGAL_REP", "OFFICER", "HOLDS_SHARES", "GUARANTEES")
+REL_TYPES = ("LEGAL_REP", "OFFICER", "HOLDS_SHARES", "GUARANTEES", "HAS_BRANCH")
 
 
 def _record(kind: str, no: str, owner: str, start: str, end: str | None, **fields: Any) -> dict:
@@ -194,6 +203,13 @@ RECORDS: list[dict[str, Any]] = [
     _record("commitment", "CN-1", E[2], "2022-05-01", None, kept=False, authority="宁波税务"),
     _record("black_list", "HM-1", E[5], "2022-01-01", None, reason="虚假登记"),
     _record("dishonest_debtor", "SX-1", E[9], "2025-06-01", None, authority="宁波中院", amount=1e6),
+    # A court record keyed by its case number and the party (domain.yaml `key`).
+    dict(
+        _record("lawsuit", "(2023)浙0203民初1号", E[3], "2023-03-01", None, role="defendant"),
+        id=f"lawsuit:(2023)浙0203民初1号|{E[3]}",
+        cause="买卖合同纠纷",
+        amount=2.5e5,
+    ),
 ]
 
 # -- store form ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 
 from graph_model.domain import load_domain
+from graph_model.store.ladybug_cypher import RELATED_PARTY_TYPES
 from graph_model.store.protocol import (
     Entity,
     GraphStore,
@@ -161,6 +162,24 @@ def test_get_person(graph: GraphStore) -> None:
     assert entity.properties["name"] == "张三"
 
 
+def test_person_identity_strength_is_stored(graph: GraphStore) -> None:
+    # Every backend keeps how a person is identified, and a source id as given.
+    found = {p: graph.get_entity(p) for p in (P[0], P[1], P[4])}
+    shown = {
+        p: (e.properties["identity"], e.properties["source_id"], e.properties["scope"])
+        for p, e in found.items()
+        if e is not None
+    }
+    assert shown == {
+        P[0]: ("id_number", None, None),
+        P[1]: ("source_id", "SRC:contract:p-1", None),
+        P[4]: ("name", None, E[6]),
+    }
+    exported = pa.concat_tables(graph.export_nodes("Person", AS_OF, 1_000))
+    by_key = dict(zip(exported["id"].to_pylist(), exported["identity"].to_pylist(), strict=True))
+    assert by_key == {p["id"]: p["identity"] for p in PERSONS}
+
+
 @pytest.mark.parametrize("missing", [uscc(99), "P" + "0" * 24, "penalty:CF-1", "", "宁波"])
 def test_get_missing_entity_is_none(graph: GraphStore, missing: str) -> None:
     assert graph.get_entity(missing) is None
@@ -174,6 +193,18 @@ def test_existing_keys(graph: GraphStore) -> None:
     assert graph.existing_keys("Enterprise", keys).to_pylist() == [True, False, False, True]
     assert graph.existing_keys("Person", keys).to_pylist() == [False, False, True, False]
     assert graph.existing_keys("Person", pa.array([], pa.string())).to_pylist() == []
+
+
+def test_node_values(graph: GraphStore) -> None:
+    keys = pa.array([E[2], uscc(99), E[0], None, E[2]])
+    capital = graph.node_values("Enterprise", keys, "registered_capital")
+    assert capital.type == pa.float64()
+    assert capital.to_pylist() == [3e6, None, 1e6, None, 3e6]
+    founded = graph.node_values("Enterprise", pa.array([E[11]]), "established_on")
+    assert founded.to_pylist() == [date(2024, 6, 1)]
+    assert graph.node_values("Person", pa.array([], pa.string()), "name").to_pylist() == []
+    with pytest.raises(ValueError, match="not a stored property"):
+        graph.node_values("Enterprise", keys, "id) DETACH DELETE (n")
 
 
 # -- neighbours -----------------------------------------------------------------------
@@ -315,7 +346,7 @@ def test_neighbours_page_past_the_end(graph: GraphStore) -> None:
 )
 def test_related_parties(graph: GraphStore, start: str, hops: int, day: date) -> None:
     paths = graph.related_parties(start, max_hops=hops, as_of=day, limit=1000)
-    dist = distances(start, day, REL_TYPES, hops)
+    dist = distances(start, day, RELATED_PARTY_TYPES, hops)
     expected = {n for n in dist if n != start and label_of(n) == "Enterprise"}
     assert {p.end.id for p in paths} == expected
     for path in paths:
@@ -346,7 +377,7 @@ def test_related_parties_default_as_of_is_today(graph: GraphStore) -> None:
     paths = graph.related_parties(E[5], max_hops=2)
     for path in paths:
         assert_valid_edges(path, today)
-    dist = distances(E[5], today, REL_TYPES, 2)
+    dist = distances(E[5], today, RELATED_PARTY_TYPES, 2)
     assert {p.end.id for p in paths} == {n for n in dist if n != E[5] and n in E}
 
 
