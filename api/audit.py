@@ -92,7 +92,8 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class AuditFilter:
-    """What to read back: every field optional; newest first, ``before_id`` pages back."""
+    """What to read back: every field optional; newest first, ``limit`` rows from ``offset``
+    among the rows older than ``before_id`` (default: every row logged so far)."""
 
     client: str | None = None
     role: str | None = None
@@ -104,6 +105,17 @@ class AuditFilter:
     until: datetime | None = None
     before_id: int | None = None
     limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """A page of the log: its rows, the rows matching in all, and the bound they were read
+    under (pass it back with the next offset: rows logged since do not shift the pages)."""
+
+    rows: list[AuditEntry]
+    total: int
+    before_id: int
 
 
 def _stamp(moment: datetime) -> str:
@@ -179,8 +191,9 @@ class AuditLog:
                 raise
         return entry
 
-    def read(self, wanted: AuditFilter) -> list[AuditEntry]:
-        """Rows matching every given filter, newest first, at most ``limit``."""
+    def read(self, wanted: AuditFilter) -> AuditPage:
+        """Rows matching every given filter, newest first: at most ``limit`` from ``offset``,
+        with how many match in all."""
         where: list[str] = []
         params: list[object] = []
         for column, value in (("client", wanted.client), ("role", wanted.role)):
@@ -205,17 +218,24 @@ class AuditLog:
         if wanted.until is not None:
             where.append("a.at < ?")
             params.append(_stamp(wanted.until))
-        if wanted.before_id is not None:
-            where.append("a.id < ?")
-            params.append(wanted.before_id)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        where.append("a.id < ?")
+        clause = f"WHERE {' AND '.join(where)}"
         query = (
             "SELECT id, at, client, role, method, route, path, status, duration_ms, subjects "
-            f"FROM audit a {clause} ORDER BY a.id DESC LIMIT ?"
+            f"FROM audit a {clause} ORDER BY a.id DESC LIMIT ? OFFSET ?"
         )
         with self._lock:
-            rows = self._conn.execute(query, [*params, wanted.limit]).fetchall()
-        return [
+            bound = wanted.before_id
+            if bound is None:
+                bound = int(
+                    self._conn.execute("SELECT coalesce(max(id), 0) + 1 FROM audit").fetchone()[0]
+                )
+            params.append(bound)
+            (total,) = self._conn.execute(
+                f"SELECT count(*) FROM audit a {clause}", params
+            ).fetchone()
+            rows = self._conn.execute(query, [*params, wanted.limit, wanted.offset]).fetchall()
+        entries = [
             AuditEntry(
                 id=row[0],
                 at=row[1],
@@ -230,6 +250,7 @@ class AuditLog:
             )
             for row in rows
         ]
+        return AuditPage(entries, int(total), bound)
 
     def close(self) -> None:
         with self._lock:

@@ -98,6 +98,10 @@ TableOffset = Annotated[
         examples=[0],
     ),
 ]
+COUNTED = MAX_OFFSET + MAX_LIMIT
+"""Items of a list walked from the graph that are counted: every reachable page, no more."""
+
+
 AsOf = Annotated[
     date | None,
     Query(
@@ -114,6 +118,32 @@ class Model(BaseModel):
     """Base of every API model: unknown fields are refused in requests."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class Paged(Model):
+    """The envelope of every list answer: the page's ``items`` (in each model), how many the
+    whole list holds and where the next page starts. Page with ``offset`` and ``limit``."""
+
+    total: int = Field(
+        description="Items of the whole list, the same on every page (see total_exact)",
+        examples=[2644],
+    )
+    total_exact: bool = Field(
+        description="false when counting stopped at the deepest reachable page of a list "
+        f"walked from the graph ({COUNTED:,} items): there are at least `total`",
+        examples=[True],
+    )
+    next_offset: int | None = Field(
+        description="Offset of the next page; null on the last", examples=[50]
+    )
+
+    @staticmethod
+    def of(total: int, offset: int, limit: int, exact: bool = True) -> dict[str, Any]:
+        """The envelope's fields for a page at ``offset`` of ``limit`` items of ``total``
+        (not ``exact``: at least ``total``, so there is a next page while one is reachable)."""
+        end = offset + limit
+        more = total > end or (not exact and end <= MAX_OFFSET)
+        return {"total": total, "total_exact": exact, "next_offset": end if more else None}
 
 
 # -- errors ------------------------------------------------------------------------------
@@ -302,7 +332,7 @@ class EnterpriseOut(Model):
     )
 
 
-class SearchOut(Model):
+class SearchOut(Paged):
     items: list[NodeOut]
 
 
@@ -311,20 +341,18 @@ class NeighbourOut(Model):
     edge: EdgeOut
 
 
-class NeighboursOut(Model):
+class NeighboursOut(Paged):
     enterprise_id: str
     items: list[NeighbourOut]
-    next_offset: int | None = Field(description="Offset of the next page; null on the last")
 
 
-class RelatedPartiesOut(Model):
+class RelatedPartiesOut(Paged):
     """Enterprises tied within ``hops`` through people, holdings and guarantees (关联方)."""
 
     enterprise_id: str
     hops: int
     as_of: date
     items: list[PathOut] = Field(description="One shortest path per related enterprise")
-    next_offset: int | None
 
 
 class StakeOut(Model):
@@ -388,11 +416,9 @@ class CircleSummaryOut(Model):
     defaulted: int = Field(description="Guarantees inside the circle whose loan defaulted")
 
 
-class CirclesOut(Model):
+class CirclesOut(Paged):
     as_of: date
-    total: int
     items: list[CircleSummaryOut]
-    next_offset: int | None
 
 
 class CircleMemberOut(Model):
@@ -441,14 +467,36 @@ class RelatedExposureOut(Model):
     examples: list[PathOut] = Field(description="The nearest ones, black-listed first")
 
 
+class SharedContactOut(Model):
+    """A suspected relation (疑似关系): a contact the enterprise shares with other firms."""
+
+    contact: str = Field(description="address, phone or email", examples=["phone"])
+    value: str = Field(
+        description="The shared value; a phone or e-mail masked, as it may be a person's",
+        examples=["138*****21"],
+    )
+    firms: int = Field(description="Firms using it, the enterprise itself included")
+    bad: int = Field(description="Of the others, those with bad records")
+    black_listed: int
+    weak: bool = Field(
+        description="Used by more than 10 firms (an agent's or a cluster address): weak "
+        "evidence of a tie, noted but not raising the level"
+    )
+    examples: list[NodeOut] = Field(description="Up to 5 of the others, black-listed first")
+
+
 class ScreeningOut(Model):
-    """A screening level from public facts (not the grade) with its reasons."""
+    """A screening level from public facts (not the grade) with its reasons, as of the
+    served snapshot's date (records included)."""
 
     enterprise: NodeOut
     level: Level
     findings: list[FindingOut]
-    active_records: list[RecordOut]
+    active_records: list[RecordOut] = Field(description="Records in force on snapshot_as_of")
     related: RelatedExposureOut | None
+    shared_contacts: list[SharedContactOut] = Field(
+        description="Addresses, phones and e-mails shared with other firms, rare ones first"
+    )
     circle: CircleSummaryOut | None
     snapshot_as_of: date | None
     notes: list[str]
@@ -518,7 +566,7 @@ class PlanSummaryOut(Model):
     unassigned: int
 
 
-class PlansOut(Model):
+class PlansOut(Paged):
     items: list[PlanSummaryOut]
 
 
@@ -557,12 +605,10 @@ class ExtensionRowOut(Model):
     path: list[list[str]] = Field(description="[[source, RELATION, target], …] as stored")
 
 
-class ExtensionChecksOut(Model):
+class ExtensionChecksOut(Paged):
     as_of: date
     hops: int
-    total: int
     items: list[ExtensionRowOut]
-    next_offset: int | None
 
 
 WarningState = Literal["new", "seen", "closed"]
@@ -592,10 +638,8 @@ class WarningOut(Model):
     state: str
 
 
-class WarningsOut(Model):
-    total: int = Field(description="Warnings that pass the filters, on every page")
+class WarningsOut(Paged):
     items: list[WarningOut]
-    next_offset: int | None = Field(description="Offset of the next page; null on the last")
 
 
 class StateChangeOut(Model):
@@ -634,7 +678,7 @@ class WatchlistOut(Model):
     members: list[str]
 
 
-class WatchlistsOut(Model):
+class WatchlistsOut(Paged):
     items: list[WatchlistOut]
 
 
@@ -659,9 +703,12 @@ class AuditEntryOut(Model):
     subjects: list[str]
 
 
-class AuditOut(Model):
+class AuditOut(Paged):
     items: list[AuditEntryOut]
-    next_before_id: int | None = Field(description="Pass as before_id for older rows")
+    before_id: int = Field(
+        description="The rows listed are older than this one: pass it back with the next "
+        "offset, so that rows logged meanwhile (this request's among them) do not shift pages"
+    )
 
 
 class HealthOut(Model):

@@ -222,6 +222,18 @@ def mask_id_number(id_number: str) -> str:
     return text[:6] + "*" * (len(text) - 10) + text[-4:]
 
 
+def mask_contact(kind: str, value: str) -> str:
+    """A phone or e-mail fit to show beside a suspected relation: it may be a person's own,
+    so a phone keeps its first 3 and last 2 digits, an e-mail the first character of its
+    name and its domain. An address (a registered business address, public) is kept."""
+    if kind == "phone":
+        return value[:3] + "*" * max(len(value) - 5, 0) + value[-2:] if len(value) > 5 else "***"
+    if kind == "email":
+        name, at, domain = value.partition("@")
+        return f"{name[:1]}***{at}{domain}"
+    return mask_id_numbers_in(value)
+
+
 _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 
 

@@ -11,10 +11,16 @@ and its guarantee circle — by fixed rules:
   guarantee circle with a default or a member with bad records;
 - ``low``: none of these.
 
+Suspected relations (疑似关系) count too: an address, phone or e-mail shared with a firm with
+bad records is ``elevated`` when few firms use it (at most ``RARE_GROUP``); a value used by
+more (an agent's address) is weak evidence and only noted. The shared value is shown masked
+where it may be a person's (phones, e-mails).
+
 Records count as the record rules say (graph_model/record_rules.py): the effective end, no
 repaired records, no records annulled by an upheld objection; a disputed record still
-counts and is marked. Related parties and circles are read from the served snapshot
-(:class:`~risk.snapshot_index.SnapshotIndex`); the records from the store, as of today.
+counts and is marked. Related parties, shared contacts and circles are read from the served
+snapshot (:class:`~risk.snapshot_index.SnapshotIndex`); the records from the store, as they
+stood on the snapshot's date, so that one answer speaks of one day.
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from graph_model.domain import Domain, load_domain
-from graph_model.identifiers import enterprise_id_valid_array
+from graph_model.identifiers import enterprise_id_valid_array, mask_contact
 from graph_model.record_rules import disputed, effective_records
 from graph_model.store.protocol import GraphStore, NodeRef
-from risk.snapshot_index import CircleSummary, RelatedBad, SnapshotIndex
+from risk.features.suspected import RARE_GROUP
+from risk.snapshot_index import CircleSummary, RelatedBad, SharedContact, SnapshotIndex
 
 Level = Literal["low", "elevated", "high"]
 LEVELS: tuple[Level, ...] = ("low", "elevated", "high")
@@ -91,6 +98,7 @@ class Screening:
     related_bad: int = 0
     related_black_listed: int = 0
     circle: CircleSummary | None = None
+    shared: tuple[SharedContact, ...] = ()
     snapshot_as_of: date | None = None
     graph_screened: bool = False
     notes: tuple[str, ...] = field(default=())
@@ -173,6 +181,44 @@ def _related_findings(related: list[RelatedBad], index: SnapshotIndex) -> list[F
     ]
 
 
+_CONTACT_WORDS = {"address": "registered address", "phone": "phone", "email": "e-mail"}
+
+
+def shown_value(shared: SharedContact) -> str:
+    """The shared value as it may be shown: phones and e-mails masked."""
+    return mask_contact(shared.contact, shared.value)
+
+
+def _shared_findings(shared: list[SharedContact], index: SnapshotIndex) -> list[Finding]:
+    out = []
+    for c in shared:
+        what = f"{_CONTACT_WORDS[c.contact]} {shown_value(c)}"
+        others = c.firms - 1
+        bad = (
+            f", {c.bad} with bad records ({c.black_listed} black-listed)"
+            if c.bad
+            else ", none with bad records"
+        )
+        example = ""
+        if c.bad:
+            first = c.examples[0]
+            example = f", e.g. {index.ids[first]} {index.names[first]}"
+        weak = (
+            f"; used by {c.firms} firms (more than {RARE_GROUP}): weak evidence of a tie"
+            if c.weak
+            else ""
+        )
+        out.append(
+            Finding(
+                code=f"shared_{c.contact}",
+                level="elevated" if c.bad and not c.weak else "low",
+                text=f"Shares its {what} with {others} other firm(s){bad}{example}{weak}",
+                subjects=tuple(str(index.ids[n]) for n in c.examples),
+            )
+        )
+    return out
+
+
 def _unconverted(amounts: dict[str, float]) -> str:
     """`` + 1,000,000 USD not converted`` for amounts without a rate to CNY, else nothing."""
     said = " + ".join(f"{amount:,.0f} {code}" for code, amount in amounts.items())
@@ -201,15 +247,15 @@ def screen(
     enterprise_id: str,
     records: list[dict[str, Any]] | tuple[dict[str, Any], ...],
     index: SnapshotIndex,
-    on: date,
 ) -> Screening:
-    """Screen an enterprise: its records (from the store) as of ``on``, its related parties
-    and guarantee circle from the snapshot index. There is no screening without a snapshot:
-    an answer from the records alone would say "low" where a black-listed subsidiary is
-    simply not known."""
-    statuses = record_statuses(records, on)
+    """Screen an enterprise: its records (from the store) as they stood on the snapshot's
+    date, its related parties, shared contacts and guarantee circle from the snapshot index.
+    There is no screening without a snapshot: an answer from the records alone would say
+    "low" where a black-listed subsidiary is simply not known."""
+    statuses = record_statuses(records, index.as_of)
     findings = _own_findings(statuses)
     related: list[RelatedBad] = []
+    shared: list[SharedContact] = []
     circle = None
     notes: list[str] = []
     row = index.enterprise(enterprise_id)
@@ -221,7 +267,9 @@ def screen(
         related = index.related_bad(row, RELATED_HOPS)
         detail = index.circle_of(row)
         circle = detail.summary if detail is not None else None
+        shared = index.shared_contacts(row)
         findings += _related_findings(related, index)
+        findings += _shared_findings(shared, index)
         findings += _circle_findings(circle)
     rank = {level: i for i, level in enumerate(LEVELS)}
     findings.sort(key=lambda f: -rank[f.level])
@@ -235,6 +283,7 @@ def screen(
         related_bad=len(related),
         related_black_listed=sum(r.black_listed for r in related),
         circle=circle,
+        shared=tuple(shared),
         snapshot_as_of=index.as_of,
         graph_screened=row is not None,
         notes=tuple(notes),

@@ -8,6 +8,7 @@ never a side effect of a request). :class:`SnapshotIndex` computes, once per sna
   those without a rate reported apart, per currency), members with bad records and defaults;
 - the integrated (indirect) ownership of every holder in every enterprise
   (:func:`risk.features.ownership.integrated_stakes`), by holder and by enterprise;
+- the enterprises sharing each address, phone and e-mail (suspected relations, 疑似关系);
 - the undirected tie graph (legal representatives, officers, shareholdings, guarantees) for
   bounded walks: related firms with bad records around an enterprise, and a shortest path
   between two enterprises. Persons with more than ``HUB_PERSON_CAP`` ties (agents) are
@@ -31,6 +32,7 @@ from graph_model.snapshot import Snapshot
 from risk.features.context import FeatureContext
 from risk.features.guarantees import circle_labels, guarantee_circles, guarantee_graph
 from risk.features.ownership import BENEFICIAL_OWNER_SHARE, integrated_stakes
+from risk.features.suspected import CONTACTS, RARE_GROUP, contact_groups
 from risk.supervision.walk import Adjacency, Step
 
 TIE_TYPES = ("LEGAL_REP", "OFFICER", "HOLDS_SHARES", "GUARANTEES")
@@ -100,6 +102,29 @@ class RelatedBad:
     black_listed: bool
 
 
+@dataclass(frozen=True)
+class SharedContact:
+    """An address, phone or e-mail an enterprise shares with others (a suspected relation):
+    how many firms use it (itself included), the others with bad records and black-listed
+    among them, and up to ``EXAMPLES`` others, bad ones first. A value used by more than
+    ``RARE_GROUP`` firms (an agent's address) is ``weak`` evidence of a tie."""
+
+    contact: str
+    value: str
+    firms: int
+    bad: int
+    black_listed: int
+    examples: tuple[int, ...]
+
+    @property
+    def weak(self) -> bool:
+        return self.firms > RARE_GROUP
+
+
+SHARED_EXAMPLES = 5
+"""Other firms named for a shared contact; the rest are counted."""
+
+
 class SnapshotIndex:
     """Everything the API reads from one snapshot, computed once (see the module docstring)."""
 
@@ -128,6 +153,7 @@ class SnapshotIndex:
         self._stakes(ctx)
         self.ties = Adjacency(snapshot, TIE_TYPES)
         self._legal_reps(snapshot)
+        self._contacts(snapshot)
 
     # -- ids ---------------------------------------------------------------------------
     def node(self, node_id: str) -> int | None:
@@ -268,6 +294,43 @@ class SnapshotIndex:
         """Persons who were legal representative of the enterprise on the snapshot date."""
         lo, hi = self._rep_matrix.indptr[row], self._rep_matrix.indptr[row + 1]
         return sorted(set(self._rep_matrix.indices[lo:hi].tolist()))
+
+    def _contacts(self, snapshot: Snapshot) -> None:
+        # Per contact: each firm's group (-1 without a value), the group sizes, and the firms
+        # sorted by group with each group's start, to list a group's members.
+        self._contact_groups: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._contact_values = {c: snapshot.enterprises[c] for c in CONTACTS}
+        for contact in CONTACTS:
+            group, sizes = contact_groups(snapshot.enterprises[contact])
+            order = np.argsort(group, kind="stable")
+            starts = np.searchsorted(group[order], np.arange(len(sizes)))
+            self._contact_groups[contact] = (group, sizes, order, starts)
+
+    def shared_contacts(self, row: int) -> list[SharedContact]:
+        """The contacts the enterprise shares with other firms, rare ones first."""
+        out = []
+        for contact in CONTACTS:
+            group, sizes, order, starts = self._contact_groups[contact]
+            g = group[row]
+            if g < 0 or sizes[g] < 2:
+                continue
+            members = order[starts[g] : starts[g] + sizes[g]]
+            others = members[members != row]
+            bad = others[self.bad[others]]
+            rank = sorted(
+                others.tolist(), key=lambda n: (not self.black_listed[n], not self.bad[n], n)
+            )
+            out.append(
+                SharedContact(
+                    contact,
+                    str(self._contact_values[contact][row].as_py()),
+                    int(sizes[g]),
+                    len(bad),
+                    int(self.black_listed[bad].sum()),
+                    tuple(rank[:SHARED_EXAMPLES]),
+                )
+            )
+        return sorted(out, key=lambda c: (c.weak, c.firms))
 
     # -- walks ----------------------------------------------------------------------------
     def related_bad(self, row: int, hops: int) -> list[RelatedBad]:

@@ -260,9 +260,8 @@ def test_a_lower_case_uscc_is_read_as_upper_case(api_client: TestClient) -> None
     "text", ["' OR 1=1 --", "x}) MATCH (n) DETACH DELETE n //", "$id", "\x00", "宁波%"]
 )
 def test_text_reaches_queries_only_as_a_parameter(api_client: TestClient, text: str) -> None:
-    assert ok(api_client.get("/v1/enterprises", params={"q": text}, headers=ANALYST)) == {
-        "items": []
-    }
+    found = ok(api_client.get("/v1/enterprises", params={"q": text}, headers=ANALYST))
+    assert found["items"] == [] and found["total"] == 0
     assert ok(api_client.get("/health/ready"))["ready"]
 
 
@@ -283,9 +282,11 @@ def test_related_parties_are_paths_from_the_firm_paged(api_client: TestClient) -
             path["edges"], zip(path["nodes"], path["nodes"][1:], strict=False), strict=True
         ):
             assert {edge["source"], edge["target"]} == {a["id"], b["id"]}
+    assert whole["total"] == len(whole["items"]) and whole["total_exact"]
     pages, offset = [], 0
     while offset is not None:
         page = ok(api_client.get(url + f"&limit=7&offset={offset}", headers=ANALYST))
+        assert page["total"] == whole["total"]
         pages += page["items"]
         offset = page["next_offset"]
     assert pages == whole["items"]
@@ -297,10 +298,18 @@ def test_neighbours_page_through_a_busy_node(api_client: TestClient) -> None:
     firm = str(idx.ids[int(np.argmax(degree))])
     first = ok(api_client.get(f"/v1/enterprises/{firm}/neighbours?limit=2", headers=ANALYST))
     assert len(first["items"]) == 2 and first["next_offset"] == 2
-    second = ok(
-        api_client.get(f"/v1/enterprises/{firm}/neighbours?limit=2&offset=2", headers=ANALYST)
-    )
-    assert second["items"] != first["items"]
+    assert first["total"] > 2 and first["total_exact"]
+    seen, offset = [], 0
+    while offset is not None:
+        page = ok(
+            api_client.get(
+                f"/v1/enterprises/{firm}/neighbours?limit=2&offset={offset}", headers=ANALYST
+            )
+        )
+        assert page["total"] == first["total"]
+        seen += [(n["node"]["id"], n["edge"]["type"]) for n in page["items"]]
+        offset = page["next_offset"]
+    assert len(seen) == first["total"]
 
 
 def test_ownership_up_gives_chains_and_integrated_stakes(api_client: TestClient) -> None:
@@ -465,6 +474,62 @@ def test_screening_by_exact_name(api_client: TestClient) -> None:
     assert short != names[row]
     near = api_client.get("/v1/screening", params={"q": short}, headers=BANK)
     assert near.status_code == 404 and idx.ids[row] in near.json()["message"]
+
+
+def test_screening_counts_contacts_shared_with_bad_firms_as_evidence(
+    api_client: TestClient,
+) -> None:
+    """A rare address, phone or e-mail shared with a firm with bad records raises the level
+    to elevated, with the value (masked where personal), the counts and the firms; a value
+    used by more than 10 firms is noted as weak evidence and raises nothing."""
+    idx = index(api_client)
+    rare = weak = None
+    for row in range(idx.n_enterprises):
+        for shared in idx.shared_contacts(row):
+            if shared.bad and not shared.weak and not idx.bad[row] and rare is None:
+                rare = (row, shared)
+            if shared.weak and weak is None:
+                weak = (row, shared)
+        if rare is not None and weak is not None:
+            break
+    assert rare is not None, "the city has firms sharing a contact with a bad firm"
+    row, shared = rare
+    body = ok(api_client.get(f"/v1/screening?q={idx.ids[row]}", headers=BANK))
+    assert body["level"] in ("elevated", "high")
+    found = next(c for c in body["shared_contacts"] if c["contact"] == shared.contact)
+    assert found["firms"] == shared.firms and found["bad"] == shared.bad >= 1
+    assert not found["weak"] and found["examples"]
+    assert found["examples"][0]["id"] in {str(idx.ids[n]) for n in shared.examples}
+    if shared.contact in ("phone", "email"):
+        assert shared.value not in json.dumps(body, ensure_ascii=False)
+        assert found["value"] != shared.value and "*" in found["value"]
+    finding = next(f for f in body["findings"] if f["code"] == f"shared_{shared.contact}")
+    assert (
+        finding["level"] == "elevated"
+        and f"with {shared.firms - 1} other firm" in (finding["text"])
+    )
+    assert weak is not None, "the city has a crowded address"
+    row, shared = weak
+    body = ok(api_client.get(f"/v1/screening?q={idx.ids[row]}", headers=BANK))
+    crowded = next(c for c in body["shared_contacts"] if c["contact"] == shared.contact)
+    assert crowded["weak"] and crowded["firms"] == shared.firms > 10
+    note = next(f for f in body["findings"] if f["code"] == f"shared_{shared.contact}")
+    assert note["level"] == "low" and "weak evidence" in note["text"]
+
+
+def test_screening_answers_as_of_the_snapshot_it_states(api_client: TestClient) -> None:
+    """Records count as they stood on the snapshot's date: one that starts after it is not
+    in force in the answer, however late the request."""
+    from risk.screening import screen
+
+    idx = index(api_client)
+    firm = str(idx.ids[int(np.flatnonzero(~idx.bad)[0])])
+    record = {"id": "black_list:T-1", "kind": "black_list", "record_no": "T-1", "reason": "x"}
+    later = screen(firm, [{**record, "start": idx.as_of + timedelta(days=1)}], idx)
+    on_the_day = screen(firm, [{**record, "start": idx.as_of}], idx)
+    assert later.snapshot_as_of == on_the_day.snapshot_as_of == idx.as_of
+    assert "own_black_list" not in {f.code for f in later.findings}
+    assert on_the_day.level == "high" and on_the_day.records
 
 
 def test_single_screening_of_a_bad_code_is_422(api_client: TestClient) -> None:
@@ -677,6 +742,64 @@ def test_every_warning_is_reachable_page_by_page(api_client: TestClient) -> None
     assert {"limit", "offset"} <= parameters
 
 
+def test_every_list_answer_pages_the_same_way(api_client: TestClient) -> None:
+    """Every GET answer holding a list of ``items`` is paged alike: total, total_exact and
+    next_offset in the answer, limit and offset among its parameters (OpenAPI). (A POST's
+    items answer its request one by one, as the batch screening.)"""
+    schema = api_client.get("/openapi.json").json()
+    models = schema["components"]["schemas"]
+    lists = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            answer = operation["responses"].get("200", {}).get("content", {})
+            ref = answer.get("application/json", {}).get("schema", {}).get("$ref")
+            if ref is None or method != "get":
+                continue
+            properties = models[ref.rsplit("/", 1)[1]].get("properties", {})
+            if properties.get("items", {}).get("type") != "array":
+                continue
+            lists.append(path)
+            assert {"total", "total_exact", "next_offset"} <= properties.keys(), path
+            parameters = {p["name"] for p in operation.get("parameters", [])}
+            assert {"limit", "offset"} <= parameters, path
+    assert {
+        "/v1/enterprises",
+        "/v1/enterprises/{enterprise_id}/neighbours",
+        "/v1/enterprises/{enterprise_id}/related-parties",
+        "/v1/guarantee-circles",
+        "/v1/extension-checks",
+        "/v1/warnings",
+        "/v1/plans",
+        "/v1/watchlists",
+        "/v1/audit",
+    } <= set(lists)
+
+
+def test_search_plans_and_watchlists_page_with_a_total(api_client: TestClient) -> None:
+    idx = index(api_client)
+    prefix = str(idx.names[0])[:2]
+    expected = sum(str(n).startswith(prefix) for n in idx.names[: idx.n_enterprises])
+    seen, offset = [], 0
+    while offset is not None:
+        page = ok(
+            api_client.get(
+                "/v1/enterprises",
+                params={"q": prefix, "limit": 50, "offset": offset},
+                headers=ANALYST,
+            )
+        )
+        assert page["total"] == expected and page["total_exact"]
+        seen += [n["id"] for n in page["items"]]
+        offset = page["next_offset"]
+    assert len(seen) == len(set(seen)) == expected > 1
+    for url in ("/v1/plans", "/v1/watchlists"):
+        whole = ok(api_client.get(url, headers=REGULATOR))
+        assert whole["total"] == len(whole["items"]) and whole["next_offset"] is None
+        if whole["total"] > 1:
+            second = ok(api_client.get(f"{url}?limit=1&offset=1", headers=REGULATOR))
+            assert second["items"] == whole["items"][1:2] and second["total"] == whole["total"]
+
+
 def test_banks_watch_their_own_lists_and_never_see_grade_warnings(api_client: TestClient) -> None:
     warned = ok(api_client.get("/v1/warnings?type=grade_worsened&limit=20", headers=REGULATOR))
     firms = sorted({w["enterprise_id"] for w in warned["items"]})
@@ -831,6 +954,24 @@ def test_every_request_is_audited_with_who_and_subjects(api_client: TestClient) 
     assert all(400 <= r["status"] < 500 for r in refusals["items"])
     older = ok(api_client.get(f"/v1/audit?before_id={rows[0]['id']}&limit=1", headers=REGULATOR))
     assert older["items"][0]["id"] < rows[0]["id"]
+
+
+def test_the_audit_log_pages_through_a_fixed_list(api_client: TestClient) -> None:
+    """Each request is logged too: the first page's before_id keeps later pages fixed."""
+    first = ok(api_client.get("/v1/audit?limit=3", headers=REGULATOR))
+    assert first["total"] > 3 and first["next_offset"] == 3
+    bound, seen, offset = first["before_id"], [r["id"] for r in first["items"]], 3
+    while offset is not None:
+        page = ok(
+            api_client.get(
+                f"/v1/audit?limit=3&offset={offset}&before_id={bound}", headers=REGULATOR
+            )
+        )
+        assert page["total"] == first["total"] and page["before_id"] == bound
+        seen += [r["id"] for r in page["items"]]
+        offset = page["next_offset"]
+    assert len(seen) == len(set(seen)) == first["total"]
+    assert seen == sorted(seen, reverse=True) and max(seen) < bound
 
 
 def test_the_audit_log_refuses_updates_and_deletes(api_client: TestClient) -> None:

@@ -730,7 +730,7 @@ def _page_request(path: str, search: str = "", lang: str = "en") -> dict[str, An
 def _audit_rows(settings: Settings) -> list[AuditEntry]:
     log = AuditLog(settings.audit_path)
     try:
-        return log.read(AuditFilter(limit=1000))[::-1]
+        return log.read(AuditFilter(limit=1000)).rows[::-1]
     finally:
         log.close()
 

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query
 
 from api.audit import AuditFilter
 from api.auth import Regulator, document_roles
-from api.schemas import AuditEntryOut, AuditOut, OptionalEnterpriseIdQuery
+from api.schemas import (
+    AuditEntryOut,
+    AuditOut,
+    Limit,
+    OptionalEnterpriseIdQuery,
+    Paged,
+    TableOffset,
+)
 from api.services import ServicesDep
 
 router = APIRouter(prefix="/v1", tags=["audit"])
@@ -34,13 +41,21 @@ def audit(
     since: Annotated[datetime | None, Query(description="From this instant (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="Before this instant")] = None,
     before_id: Annotated[
-        int | None, Query(ge=1, le=2**62, description="Older than this row")
+        int | None,
+        Query(
+            ge=1,
+            le=2**62,
+            description="Rows older than this one; give the before_id of the first page with "
+            "each next offset (default: every row logged so far)",
+        ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
+    offset: TableOffset = 0,
 ) -> AuditOut:
-    """Rows of the append-only audit log, newest first; page back with ``before_id``."""
+    """Rows of the append-only audit log, newest first, paged. Each request is logged too:
+    pass the first page's ``before_id`` on with ``next_offset`` to page through a fixed list."""
     low, high = _OUTCOMES[outcome] if outcome is not None else (None, None)
-    rows = services.audit.read(
+    found = services.audit.read(
         AuditFilter(
             client=client,
             role=role,
@@ -52,8 +67,10 @@ def audit(
             until=until,
             before_id=before_id,
             limit=limit,
+            offset=offset,
         )
     )
+    rows = found.rows
     return AuditOut(
         items=[
             AuditEntryOut(
@@ -70,7 +87,8 @@ def audit(
             )
             for r in rows
         ],
-        next_before_id=rows[-1].id if len(rows) == limit else None,
+        before_id=found.before_id,
+        **Paged.of(found.total, offset, limit),
     )
 
 

@@ -19,6 +19,7 @@ from api.schemas import (
     Limit,
     NodeOut,
     Offset,
+    Paged,
 )
 from api.services import ServicesDep
 from risk.snapshot_index import CircleDetail, CircleSummary, SnapshotIndex, finite
@@ -85,9 +86,8 @@ def list_circles(
     page = chosen[offset : offset + limit]
     return CirclesOut(
         as_of=index.as_of,
-        total=len(chosen),
         items=[summary_out(c) for c in page],
-        next_offset=offset + limit if len(chosen) > offset + limit else None,
+        **Paged.of(len(chosen), offset, limit),
     )
 
 

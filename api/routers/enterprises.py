@@ -11,12 +11,16 @@ from api.auth import Explorer, Regulator, document_roles
 from api.errors import NotFound
 from api.language import AnswerLanguage
 from api.schemas import (
+    COUNTED,
     EARLIEST,
     LATEST,
     EnterpriseIdPath,
     EnterpriseOut,
     GradeOut,
+    Limit,
     NodeOut,
+    Offset,
+    Paged,
     RecordOut,
     SearchOut,
 )
@@ -68,11 +72,16 @@ def search(
             examples=["宁波"],
         ),
     ],
-    limit: Annotated[int, Query(ge=1, le=50, description="At most 50")] = 20,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> SearchOut:
-    """Enterprises whose id equals ``q`` or whose name starts with it."""
-    found = services.require_store().search(q.strip() or q, limit)
-    return SearchOut(items=[NodeOut.of(ref, caller) for ref in found])
+    """Enterprises whose id equals ``q`` or whose name starts with it: the id first, then by
+    name; paged."""
+    found = services.require_store().search(q.strip() or q, COUNTED + 1)
+    return SearchOut(
+        items=[NodeOut.of(ref, caller) for ref in found[offset : offset + limit]],
+        **Paged.of(min(len(found), COUNTED), offset, limit, exact=len(found) <= COUNTED),
+    )
 
 
 @router.get("/{enterprise_id}", summary="Profile: register data, records, grade")

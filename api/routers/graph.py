@@ -11,6 +11,7 @@ from api.auth import Explorer, document_roles
 from api.errors import NotFound
 from api.routers.enterprises import enterprise_or_404
 from api.schemas import (
+    COUNTED,
     AsOf,
     BeneficialOwnersOut,
     EdgeOut,
@@ -22,6 +23,7 @@ from api.schemas import (
     NodeOut,
     Offset,
     OwnershipOut,
+    Paged,
     PathBetweenOut,
     PathOut,
     RelatedPartiesOut,
@@ -31,6 +33,9 @@ from api.services import ServicesDep
 from risk.snapshot_index import MAX_PATH_HOPS
 
 router = APIRouter(prefix="/v1", tags=["graph"])
+
+RELATED_COUNTED = 1_000
+"""Related parties counted for ``total``; beyond, ``total_exact`` is false."""
 
 RelationType = Literal["LEGAL_REP", "OFFICER", "HOLDS_SHARES", "GUARANTEES"]
 
@@ -49,18 +54,19 @@ def neighbours(
 ) -> NeighboursOut:
     """People, owners, holdings and guarantees next to the enterprise, by relation type then
     neighbour id: page through high-degree nodes with ``offset``."""
-    page = services.require_store().neighbours(
-        enterprise_id, tuple(rel_type) if rel_type else None, direction, limit, offset
+    # Every reachable neighbour is read, to count them: one query, bounded by COUNTED.
+    found = services.require_store().neighbours(
+        enterprise_id, tuple(rel_type) if rel_type else None, direction, COUNTED, 0
     )
-    if not page.items:
+    if not found.items:
         enterprise_or_404(services, enterprise_id)
     return NeighboursOut(
         enterprise_id=enterprise_id,
         items=[
             NeighbourOut(node=NodeOut.of(n.node, caller), edge=EdgeOut.of(n.edge))
-            for n in page.items
+            for n in found.items[offset : offset + limit]
         ],
-        next_offset=page.next_offset,
+        **Paged.of(len(found.items), offset, limit, exact=found.next_offset is None),
     )
 
 
@@ -80,17 +86,19 @@ def related_parties(
     """Enterprises tied through legal representatives, officers, shareholdings and
     guarantees valid on ``as_of``, one shortest path each, nearest first; paged."""
     day = as_of or services.served_day()
-    paths = services.require_store().related_parties(enterprise_id, hops, day, offset + limit + 1)
+    # Counted up to RELATED_COUNTED (or the page asked for): paths of 3–4 hops around a hub
+    # multiply, and each counted party costs a walk.
+    cap = max(RELATED_COUNTED, offset + limit)
+    paths = services.require_store().related_parties(enterprise_id, hops, day, cap + 1)
     if not paths:
         # Only an empty answer needs the extra query that tells "unknown" from "alone".
         enterprise_or_404(services, enterprise_id)
-    page = paths[offset : offset + limit]
     return RelatedPartiesOut(
         enterprise_id=enterprise_id,
         hops=hops,
         as_of=day,
-        items=[PathOut.of(p, caller) for p in page],
-        next_offset=offset + limit if len(paths) > offset + limit else None,
+        items=[PathOut.of(p, caller) for p in paths[offset : offset + limit]],
+        **Paged.of(min(len(paths), cap), offset, limit, exact=len(paths) <= cap),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -23,18 +22,19 @@ from api.schemas import (
     RelatedExposureOut,
     ScreeningItemOut,
     ScreeningOut,
+    SharedContactOut,
 )
 from api.services import Services, ServicesDep
 from graph_model.identifiers import mask_id_numbers_in
 from graph_model.store.protocol import NodeRef
-from risk.screening import RELATED_HOPS, Resolved, resolve, screen
+from risk.screening import RELATED_HOPS, Resolved, resolve, screen, shown_value
 from risk.wording import Language
 
 router = APIRouter(prefix="/v1/screening", tags=["screening"])
 
 
 def _screen(
-    services: Services, caller: Caller, resolved: Resolved, today: date, lang: Language = "en"
+    services: Services, caller: Caller, resolved: Resolved, lang: Language = "en"
 ) -> ScreeningItemOut:
     """One query's answer; an unknown id is ``not_found``, never an error of the batch."""
     if resolved.status != "ok" or resolved.enterprise_id is None:
@@ -53,7 +53,7 @@ def _screen(
             message=mask_id_numbers_in(f"no enterprise {resolved.enterprise_id}"),
         )
     index = services.require_index()  # 503 with the reason: never a level without the graph
-    found = screen(entity.id, entity.records, index, today)
+    found = screen(entity.id, entity.records, index)
     row = index.enterprise(entity.id)
     related = None
     if found.graph_screened and row is not None:
@@ -78,6 +78,18 @@ def _screen(
         ],
         active_records=[record_out(s) for s in found.records],
         related=related,
+        shared_contacts=[
+            SharedContactOut(
+                contact=c.contact,
+                value=shown_value(c),
+                firms=c.firms,
+                bad=c.bad,
+                black_listed=c.black_listed,
+                weak=c.weak,
+                examples=[NodeOut.at(index, n, caller) for n in c.examples],
+            )
+            for c in found.shared
+        ],
         circle=summary_out(found.circle) if found.circle is not None else None,
         snapshot_as_of=found.snapshot_as_of,
         notes=list(found.notes),
@@ -103,12 +115,13 @@ def screen_one(
     ],
 ) -> ScreeningOut:
     """A screening level (low / elevated / high) from public facts — records in force,
-    related parties with bad records within 2 hops, guarantee circle — with the reasons.
-    Not the regulator's grade, which regulators get alongside."""
+    related parties with bad records within 2 hops, addresses and phones shared with firms
+    with bad records, guarantee circle — with the reasons, all as of the served snapshot's
+    date (``snapshot_as_of``). Not the regulator's grade, which regulators get alongside."""
     resolved = resolve(services.require_store(), q)
     if resolved.enterprise_id is not None:
         note_subjects(request, [resolved.enterprise_id])
-    item = _screen(services, caller, resolved, date.today(), lang)
+    item = _screen(services, caller, resolved, lang)
     if item.status == "invalid":
         raise Invalid(item.message or "invalid query")
     if item.status == "ambiguous":
@@ -133,8 +146,7 @@ def screen_batch(
     """One item per query, in order. A malformed code, an unknown id or an ambiguous name is
     an item with its status and message; the batch itself never fails for them."""
     store = services.require_store()
-    today = date.today()
-    items = [_screen(services, caller, resolve(store, q), today, lang) for q in body.queries]
+    items = [_screen(services, caller, resolve(store, q), lang) for q in body.queries]
     note_subjects(request, [i.result.enterprise.id for i in items if i.result is not None])
     return BatchScreeningOut(items=items)
 

@@ -35,6 +35,7 @@ from api.schemas import (
     NodeOut,
     Offset,
     OptionalEnterpriseIdQuery,
+    Paged,
     PlanId,
     PlanIn,
     PlanOut,
@@ -193,10 +194,16 @@ def create_plan(
 
 
 @router.get("/plans", summary="Recorded plans, oldest first")
-def plans(services: ServicesDep, caller: Regulator) -> PlansOut:
+def plans(
+    services: ServicesDep, caller: Regulator, limit: Limit = 100, offset: TableOffset = 0
+) -> PlansOut:
+    """Every recorded plan, paged; only the plans of the page are read."""
     folder = services.settings.plans_dir
     paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    return PlansOut(items=[_summary(PlanRecord.load(folder, p.stem)) for p in paths])
+    return PlansOut(
+        items=[_summary(PlanRecord.load(folder, p.stem)) for p in paths[offset : offset + limit]],
+        **Paged.of(len(paths), offset, limit),
+    )
 
 
 @router.get("/plans/{plan_id}", summary="A recorded plan (internal: grades included)")
@@ -276,7 +283,6 @@ def extension(
     return ExtensionChecksOut(
         as_of=index.as_of,
         hops=hops,
-        total=table.num_rows,
         items=[
             ExtensionRowOut(
                 black_listed=NodeOut.of(
@@ -292,7 +298,7 @@ def extension(
             )
             for r in page
         ],
-        next_offset=offset + limit if table.num_rows > offset + limit else None,
+        **Paged.of(table.num_rows, offset, limit),
     )
 
 
@@ -385,9 +391,7 @@ def warnings(
         found = list_warnings(registry, **filters, limit=limit, offset=offset)
         total = count_warnings(registry, **filters)
     return WarningsOut(
-        total=total,
-        items=[_warning_out(w, lang) for w in found],
-        next_offset=offset + limit if offset + limit < total else None,
+        items=[_warning_out(w, lang) for w in found], **Paged.of(total, offset, limit)
     )
 
 
@@ -433,14 +437,22 @@ def warning_state(
 
 
 @router.get("/watchlists", summary="Watchlists: your own (regulators: all)")
-def watchlists(services: ServicesDep, caller: Watcher) -> WatchlistsOut:
+def watchlists(
+    services: ServicesDep, caller: Watcher, limit: Limit = 100, offset: TableOffset = 0
+) -> WatchlistsOut:
+    """The watchlists the caller may read, by name, paged."""
     with _registry(services) as registry:
         names = [
             name
             for name, owner, kind, _ in all_watchlists(registry)
             if caller.role == "regulator" or (owner == caller.name and kind == caller.role)
         ]
-        return WatchlistsOut(items=[_watchlist_out(show_watchlist(registry, n)) for n in names])
+        return WatchlistsOut(
+            items=[
+                _watchlist_out(show_watchlist(registry, n)) for n in names[offset : offset + limit]
+            ],
+            **Paged.of(len(names), offset, limit),
+        )
 
 
 @router.post("/watchlists", status_code=201, summary="Create a watchlist")
