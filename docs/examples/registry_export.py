@@ -1,0 +1,203 @@
+"""Map a registry export (国家企业信用信息公示系统-style) to CreditGraph's data contract.
+
+Usage::
+
+    python docs/examples/registry_export.py REGISTRY_FOLDER CONTRACT_FOLDER
+
+REGISTRY_FOLDER holds the registry's tables, each as ``<name>.csv`` (UTF-8, or GB18030 as
+saved on Chinese Windows) or ``<name>.xlsx``: 企业基本信息, 股东及出资信息, 主要人员,
+分支机构 and 经营异常名录 (any of the last four may be missing). CONTRACT_FOLDER receives
+the contract files for ``creditgraph load`` (docs/bring-your-own-data.md walks through
+every column). What the script cannot map it passes on as given, and the loader warns
+(an optional field) or rejects the row (a required one), naming file, line and field.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+NOT_GIVEN = {"", "-", "—", "无", "暂无", "不公示", "非公示项"}
+"""What registries write for 'no value'."""
+
+STATUS = {
+    "存续": "active",
+    "在业": "active",
+    "开业": "active",
+    "在营": "active",
+    "停业": "suspended",
+    "吊销": "revoked",
+    "吊销，未注销": "revoked",
+    "吊销，已注销": "deregistered",
+    "注销": "deregistered",
+    "迁出": "moved_out",
+}
+"""登记状态 → status. 存续（在营、开业、在册） is read as 存续: the part before a bracket."""
+
+ROLES = {
+    "董事长": "director",
+    "副董事长": "director",
+    "执行董事": "director",
+    "董事": "director",
+    "监事会主席": "supervisor",
+    "监事": "supervisor",
+    "职工监事": "supervisor",
+    "职工代表监事": "supervisor",
+    "经理": "manager",
+    "总经理": "manager",
+}
+"""职务 → officer role; 执行董事兼总经理 gives two rows. Other posts (财务负责人) are no
+officers of the contract and are left out."""
+
+ABNORMAL_REASONS = {
+    "年度报告": "no_annual_report",
+    "无法联系": "unreachable_address",
+    "即时信息": "failure_to_disclose",
+    "责令的期限": "failure_to_disclose",
+    "隐瞒真实情况": "false_disclosure",
+    "弄虚作假": "false_disclosure",
+}
+"""A phrase of 列入经营异常名录原因 → the contract's reason (the four grounds of 《企业经营
+异常名录管理暂行办法》 第四条)."""
+
+
+def read(folder: Path, name: str) -> pd.DataFrame | None:
+    """A raw table as text (None where nothing is given), or None when the file is missing."""
+    if (folder / f"{name}.xlsx").exists():
+        table = pd.read_excel(folder / f"{name}.xlsx", dtype=str)
+    elif (folder / f"{name}.csv").exists():
+        path = folder / f"{name}.csv"
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030")
+    else:
+        return None
+    table.columns = [str(c).strip() for c in table.columns]
+    table = table.apply(lambda column: column.str.strip())
+    return table.where(~table.isin(NOT_GIVEN) & table.notna(), None)
+
+
+def enterprise_id(values: pd.Series) -> pd.Series:
+    """统一社会信用代码 as the contract keys it: upper case; an old 15-digit registration
+    number (注册号) becomes ``REG:<number>``."""
+    ids = values.str.upper()
+    return ids.where(~ids.str.fullmatch(r"\d{15}", na=False), "REG:" + ids)
+
+
+def yuan(values: pd.Series) -> pd.Series:
+    """Amounts in 万元 (``500``, ``500万元``, ``1,000.5万元人民币``) in yuan; any other text
+    (``50万美元``, ``一百万元``) is passed on as given, for the loader to warn about."""
+    text = values.str.replace(",", "", regex=False)
+    number = text.str.extract(r"^(\d+(?:\.\d+)?)(?:万元?)?(?:人民币)?$", expand=False)
+    converted = (pd.to_numeric(number) * 10_000).round(2).astype(str)
+    return converted.where(number.notna(), values)
+
+
+def convert(raw: Path, out: Path) -> dict[str, int]:
+    """Write the contract files of the registry export in ``raw`` to ``out``; return the
+    rows written per file."""
+    base = read(raw, "企业基本信息")
+    if base is None:
+        raise SystemExit(f"{raw}: no 企业基本信息.csv or .xlsx")
+    out.mkdir(parents=True, exist_ok=True)
+    ids = enterprise_id(base["统一社会信用代码"])
+    status = base["登记状态"].str.split("（").str[0]
+    ended = status.map(STATUS).isin(["revoked", "deregistered"])
+    enterprises = pd.DataFrame(
+        {
+            "id": ids,
+            "name": base["企业名称"],
+            "region_code": base["所属地区"],
+            "industry": base["所属行业"],
+            "registered_capital": yuan(base["注册资本"]),
+            "established_on": base["成立日期"],
+            "status": status.map(STATUS).fillna(status),  # unknown: as given, rejected
+            "deregistered_on": base["注销/吊销日期"].where(ended, None),
+            "address": base["住所"],
+        }
+    )
+    tables = {
+        "legal_reps": pd.DataFrame({"person_name": base["法定代表人"], "enterprise_id": ids}),
+    }
+    others: list[pd.DataFrame] = []  # firms named by a row but not in 企业基本信息
+
+    officers = read(raw, "主要人员")
+    if officers is not None:
+        posts = officers.assign(post=officers["职务"].str.split("兼")).explode("post")
+        roles = posts["post"].map(ROLES)
+        left_out = posts.loc[roles.isna(), "post"].value_counts()
+        if len(left_out):
+            print(f"主要人员: not an officer of the contract, left out: {left_out.to_dict()}")
+        tables["officers"] = pd.DataFrame(
+            {
+                "person_name": posts["姓名"],
+                "enterprise_id": enterprise_id(posts["统一社会信用代码"]),
+                "role": roles,
+            }
+        )[roles.notna()].drop_duplicates()  # 董事长 and 董事 of one person: one director
+
+    holders = read(raw, "股东及出资信息")
+    if holders is not None:
+        person = holders["股东类型"].str.contains("自然人", na=False)
+        holder_ids = enterprise_id(holders["证照/证件号码"])
+        tables["shareholdings"] = pd.DataFrame(
+            {
+                "holder_type": person.map({True: "person", False: "enterprise"}),
+                # The registry never shows a person's ID number: persons by name only.
+                "holder_id": holder_ids.where(~person, None),
+                "holder_name": holders["股东名称"].where(person, None),
+                "enterprise_id": enterprise_id(holders["统一社会信用代码"]),
+                "share_percent": holders["出资比例"].str.rstrip("%"),
+                "subscribed_amount": yuan(holders["认缴出资额（万元）"]),
+                "paid_in_amount": yuan(holders["实缴出资额（万元）"]),
+            }
+        )
+        others.append(pd.DataFrame({"id": holder_ids, "name": holders["股东名称"]})[~person])
+
+    branches = read(raw, "分支机构")
+    if branches is not None:
+        branch_ids = enterprise_id(branches["分支机构统一社会信用代码/注册号"])
+        tables["branches"] = pd.DataFrame(
+            {"head_office_id": enterprise_id(branches["统一社会信用代码"]), "branch_id": branch_ids}
+        )
+        others.append(pd.DataFrame({"id": branch_ids, "name": branches["分支机构名称"]}))
+
+    abnormal = read(raw, "经营异常名录")
+    if abnormal is not None:
+        reason = pd.Series(None, index=abnormal.index, dtype=object)
+        for phrase, code in ABNORMAL_REASONS.items():
+            hit = reason.isna() & abnormal["列入经营异常名录原因"].str.contains(phrase, na=False)
+            reason[hit] = code
+        abnormal_ids = enterprise_id(abnormal["统一社会信用代码"])
+        tables["abnormal_list"] = pd.DataFrame(
+            {
+                # The registry shows no document number: the firm and the day listed key it.
+                "record_no": abnormal_ids + "/" + abnormal["列入日期"],
+                "enterprise_id": abnormal_ids,
+                "start": abnormal["列入日期"],
+                "end": abnormal["移出日期"],
+                "reason": reason.fillna(abnormal["列入经营异常名录原因"]),
+                "authority": abnormal["作出决定机关（列入）"],
+            }
+        )
+
+    # Shareholders and branches the export does not list are enterprises too: id and name.
+    named = pd.concat(others) if others else pd.DataFrame(columns=["id", "name"])
+    named = named[named["id"].notna() & ~named["id"].isin(ids)].drop_duplicates("id")
+    tables["enterprises"] = pd.concat([enterprises, named], ignore_index=True)
+
+    written = {}
+    for table, frame in tables.items():
+        frame.to_csv(out / f"{table}.csv", index=False, encoding="utf-8")
+        written[f"{table}.csv"] = len(frame)
+    return written
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        raise SystemExit(__doc__)
+    for file, rows in convert(Path(sys.argv[1]), Path(sys.argv[2])).items():
+        print(f"{file}: {rows} rows")
