@@ -14,7 +14,9 @@ The runner follows the conventions of the docs:
 - ``<plan-id>`` is the plan that the last ``plan draw`` recorded;
 - ``export NAME=VALUE`` sets the environment of the commands after it;
 - files a reader brings (complaints, inspection results, gradings of their own) are made
-  from the demo just before the first command that names them (:data:`USER_FILES`).
+  from the demo just before the first command that names them (:data:`USER_FILES`); so
+  are the contract files the mapping scripts of docs/bring-your-own-data.md make from the
+  sample exports in tests/byod/, by running those scripts as the doc's line before does.
 
 Commands that cannot run here are :data:`EXCEPTIONS`, each with its reason, and the list
 must be exactly the commands the rules find: ``serve`` and ``board`` serve until stopped,
@@ -30,6 +32,8 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,11 +200,39 @@ def _gradings(work: Path) -> None:
         pq.write_table(pq.read_table(path, columns=["id", "grade", "score"]), work / name)
 
 
+def _mapped(script: str, sample: str, *outputs: str) -> Callable[[Path], None]:
+    """``python docs/examples/<script>.py tests/byod/<sample>/ OUTPUTS`` in the work folder."""
+
+    def make(work: Path) -> None:
+        command = [sys.executable, str(ROOT / "docs" / "examples" / f"{script}.py")]
+        command += [str(ROOT / "tests" / "byod" / sample), *(str(work / o) for o in outputs)]
+        subprocess.run(command, check=True, capture_output=True)
+
+    return make
+
+
+def _outcomes(work: Path) -> None:
+    """``(cat store-outcomes.csv; tail -n +2 bank-labels.csv) > outcomes.csv``."""
+    store, bank = (work / name for name in ("store-outcomes.csv", "bank-labels.csv"))
+    text = store.read_text(encoding="utf-8").rstrip("\n") + "\n"
+    (work / "outcomes.csv").write_text(
+        text + bank.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8"
+    )
+
+
+_BANK = _mapped("bank_ledger", "bank", "bank-contract", "bank-labels.csv")
+
 USER_FILES: dict[str, Callable[[Path], None]] = {
     "complaints.csv": _complaints,  # id,reason: two firms of the demo
     "results.csv": _results,  # three objects of the plan exported to plan.csv
     "g.parquet": _gradings,  # "your own gradings": the demo's stored grades
     "g0.parquet": _gradings,
+    # docs/bring-your-own-data.md: a mapping script's output from its sample export
+    "registry-contract": _mapped("registry_export", "registry", "registry-contract"),
+    "provider-contract": _mapped("provider_export", "provider", "provider-contract"),
+    "bank-contract": _BANK,
+    "bank-labels.csv": _BANK,
+    "outcomes.csv": _outcomes,  # the store's outcomes and the bank's defaults, merged
 }
 
 
