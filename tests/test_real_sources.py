@@ -229,3 +229,36 @@ def test_unknown_guarantee_amount_is_unknown_in_features(
     assert str(features.column("guaranteed_amount_to_capital")[small]) == "nan"
     # HEAD gives one guarantee of 2M and one of an unknown amount.
     assert str(features.column("guaranteed_amount_to_capital")[head]) == "nan"
+
+
+def test_co_debtors_of_one_case_are_each_listed_under_its_case_number(
+    store: LadybugStore, write_files: WriteFiles
+) -> None:
+    # The 失信被执行人 list gives one entry per debtor; a firm and its co-debtor in one
+    # enforcement case share the case number, as their 被执行人 entries do.
+    case = "（2025）浙0203执56号"
+    rows = {
+        "enforcements": [
+            ["record_no", "enterprise_id", "start", "amount"],
+            [case, OTHER, "2025-04-01", "820000"],
+            [case, SUPPLIER, "2025-04-01", "820000"],
+        ],
+        "dishonest_debtors": [
+            ["record_no", "enterprise_id", "start", "authority"],
+            [case, OTHER, "2025-05-01", "海曙区人民法院"],
+            [case, SUPPLIER, "2025-05-01", "海曙区人民法院"],
+            [case, SUPPLIER, "2025/5/1", "海曙区人民法院"],  # the same entry twice
+        ],
+    }
+    load(store, folder_of(write_files, "real", {"enterprises": FILES["enterprises"]}))
+    summary = load(store, folder_of(write_files, "co", rows))
+    assert [(r.file, r.line, r.reason) for r in summary.rejects] == [
+        ("dishonest_debtors.csv", 4, "duplicate key")
+    ]
+    assert store.counts().records["dishonest_debtor"] == 2
+    listed = {
+        r["enterprise_id"]
+        for r in take_snapshot(store, AS_OF).records.to_pylist()
+        if r["kind"] == "dishonest_debtor"
+    }
+    assert listed == {OTHER, SUPPLIER}
