@@ -68,6 +68,7 @@ ENTERPRISES: list[dict[str, Any]] = [
         "region_code": "330200" if i < 6 else "330100",
         "industry": "CFIKLM"[i % 6],
         "registered_capital": 1_000_000.0 * (i + 1),
+        "paid_in_capital": 250_000.0 * (i + 1) if i % 2 == 0 else None,
         "established_on": D("2024-06-01") if i == 11 else date(2005 + i, 3, 1),
         "deregistered_on": D("2022-06-30") if i == 10 else None,
         "status": "deregistered" if i == 10 else "active",
