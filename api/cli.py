@@ -350,7 +350,9 @@ def generate(
 
 @app.command()
 def load(
-    folder: Annotated[Path, typer.Argument(help="Folder of contract files (CSV or Parquet).")],
+    folder: Annotated[
+        Path, typer.Argument(help="Folder of contract files (CSV, Excel .xlsx or Parquet).")
+    ],
     strict: Annotated[
         bool, typer.Option(help="Refuse the whole load if any row is bad (--max-reject-rate 0).")
     ] = False,

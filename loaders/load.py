@@ -1017,7 +1017,7 @@ def load_folder(
     if not sources:
         raise LoadRefused(
             f"{folder}: no contract files; expected one or more of "
-            + ", ".join(f"{t}.csv|.parquet" for t in domain.files)
+            + ", ".join(f"{t}.csv|.xlsx|.parquet" for t in domain.files)
         )
     store.ensure_schema()
     store.claim_salt(salt_fingerprint(salt))
