@@ -25,6 +25,14 @@ def _rule(f: FieldSpec) -> str:
     parts = []
     if f.values:
         parts.append("one of " + ", ".join(f"`{v}`" for v in f.values))
+    if f.aliases:
+        by_value: dict[str, list[str]] = {}
+        for word, value in f.aliases:
+            by_value.setdefault(value, []).append(word)
+        parts.append(
+            "also read: "
+            + "; ".join(f"{'、'.join(words)} → `{v}`" for v, words in by_value.items())
+        )
     if f.min is not None:
         parts.append(f"≥ {f.min:g}")
     if f.max is not None:

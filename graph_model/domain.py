@@ -52,6 +52,8 @@ class FieldSpec:
     loaded with a warning."""
     derived: bool = False
     """Set by the loader, never read from a file (``share_derived``)."""
+    aliases: tuple[tuple[str, str], ...] = ()
+    """Of an enum: (word as exports write it, value), e.g. (存续, active), read as the value."""
 
     @property
     def storage_type(self) -> str:
@@ -371,8 +373,22 @@ def _fields(raw: dict[str, dict[str, Any]]) -> tuple[FieldSpec, ...]:
             spec["values"] = tuple(str(v) for v in spec["values"])
         if "default" in spec:
             spec["default"] = str(spec["default"])
+        if "aliases" in spec:
+            spec["aliases"] = _aliases(spec["aliases"], spec.get("values", ()), name)
         out.append(FieldSpec(name=name, **spec))
     return tuple(out)
+
+
+def _aliases(raw: Any, values: tuple[str, ...], name: str) -> tuple[tuple[str, str], ...]:
+    """``{value: [words]}`` of domain.yaml as (word, value) pairs; every value must be one of
+    the enum's and a word may name one value only."""
+    if not isinstance(raw, dict) or not set(raw) <= set(values):
+        raise ValueError(f"domain.yaml {name}: aliases must map values of {values} to words")
+    pairs = [(str(word), value) for value, words in raw.items() for word in words]
+    words = [word for word, _ in pairs]
+    if len(set(words)) < len(words) or set(words) & set(values):
+        raise ValueError(f"domain.yaml {name}: an alias names two values, or is a value")
+    return tuple(pairs)
 
 
 def _period(raw: Any, where: str) -> Period:

@@ -258,6 +258,15 @@ def _iso_dates(raw: pa.Array) -> pa.Array:
     return pc.if_else(form, iso, raw)
 
 
+def _dealias(col: pa.Array, aliases: tuple[tuple[str, str], ...]) -> pa.Array:
+    """An enum column with the words exports write (存续, 自然人, 原告…) read as the contract's
+    values; other values are kept, to be checked as they are."""
+    words = pa.array([word for word, _ in aliases], pa.string())
+    at = pc.index_in(col, value_set=words)
+    values = pa.array([value for _, value in aliases], pa.string())
+    return pc.if_else(pc.is_null(at), col, pc.take(values, at))
+
+
 Resolver = Callable[[str], tuple[str | None, str | None]]
 _RESOLVERS: dict[str, tuple[Resolver, Callable[[], Collection[str]]]] = {
     "region": (resolve_region, current_codes),
@@ -384,6 +393,8 @@ def convert_field(col: pa.Array, spec: FieldSpec, problems: Problems, today: dat
             out = _resolve(raw, spec, problems)
         else:
             out = _normalise(raw, spec.normalise)
+        if spec.aliases:
+            out = _dealias(out, spec.aliases)
         if spec.values:
             allowed = pc.is_in(out, value_set=pa.array(spec.values))
             bad = pc.and_(pc.is_valid(out), pc.invert(allowed))

@@ -594,6 +594,51 @@ def test_a_bad_optional_value_is_emptied_with_a_warning_and_the_row_loads(
     assert holding.properties["share"] is None
 
 
+def test_enum_words_as_exports_write_them_are_read_as_the_contract_values(
+    store: LadybugStore, write_files: WriteFiles
+) -> None:
+    """存续, 吊销，未注销, 董事长, 自然人, 被告… are read as active, revoked, director, person,
+    defendant; a word the domain does not list (执行董事兼总经理) still rejects its row."""
+    e5, e6 = make_uscc(5), make_uscc(6)
+    files = {
+        "enterprises.csv": csv_text(
+            [["id", "name", "status"], [e5, "甲", "存续"], [e6, "乙", "吊销，未注销"]]
+        ),
+        "officers.csv": csv_text(
+            [
+                ["person_name", "enterprise_id", "role"],
+                ["张三", e5, "董事长"],
+                ["李四", e5, "职工监事"],
+                ["王五", e6, "执行董事兼总经理"],
+            ]
+        ),
+        "shareholdings.csv": csv_text(
+            [
+                ["holder_type", "holder_id", "holder_name", "enterprise_id", "share"],
+                ["自然人", "", "张三", e5, "0.6"],
+                ["企业法人", e6, "", e5, "0.4"],
+            ]
+        ),
+        "lawsuits.csv": csv_text(
+            [
+                ["record_no", "enterprise_id", "start", "role"],
+                ["(2024)浙0203民初1号", e6, "2024-03-01", "被告"],
+            ]
+        ),
+    }
+    summary = load(store, write_files("words", files))
+    assert [(r.file, r.line, r.field) for r in summary.rejects] == [("officers.csv", 4, "role")]
+    assert summary.rejects[0].reason.startswith("not one of director")
+    statuses = {e: store.get_entity(e).properties["status"] for e in (e5, e6)}  # type: ignore[union-attr]
+    assert statuses == {e5: "active", e6: "revoked"}
+    roles = {n.edge.properties["role"] for n in store.neighbours(e5, ("OFFICER",)).items}
+    assert roles == {"director", "supervisor"}
+    holders = {n.node.label for n in store.neighbours(e5, ("HOLDS_SHARES",), "in").items}
+    assert holders == {"Person", "Enterprise"}
+    entity = store.get_entity(e6)
+    assert entity is not None and [r["role"] for r in entity.records] == ["defendant"]
+
+
 # -- when a load is refused ------------------------------------------------------------
 
 
