@@ -1,1 +1,2 @@
-"""The command line and, later, the HTTP API."""
+"""The HTTP API (FastAPI): routers by user task, request and response models checked at the
+edge, roles per route, errors as one JSON table; served by ``creditgraph serve``."""

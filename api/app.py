@@ -18,8 +18,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from access.audit import AuditMiddleware
 from api import errors
-from api.audit import AuditMiddleware
 from api.auth import Gate
 from api.routers import audit, circles, enterprises, graph, health, screening, supervision
 from api.schemas import ErrorOut

@@ -1,7 +1,7 @@
 """The API's side of the keys: the ``X-API-Key`` header, the role each route admits, and the
 gate in front of the routes.
 
-Keys, roles and the constant-time key check are in :mod:`api.keyring`, shared with the board.
+Keys, roles and the constant-time key check are in :mod:`access.keyring`, shared with the board.
 Every route but health takes an API key in the ``X-API-Key`` header; a route admits the roles
 its :class:`Allow` dependency names, and its OpenAPI description lists them.
 """
@@ -16,8 +16,8 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from access.keyring import HEADER, ROLES, Caller, KeyRing
 from api.errors import ApiError, Forbidden, TooLarge, Unauthenticated, error_body, status_of
-from api.keyring import HEADER, ROLES, Caller, KeyRing
 
 api_key_header = APIKeyHeader(
     name=HEADER,

@@ -27,9 +27,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi import Depends, Request
 
-from api.audit import AuditLog
+from access.audit import AuditLog
+from access.keyring import KeyRing
 from api.errors import Unavailable
-from api.keyring import KeyRing
 from graph_model.rates import RatesError, read_rates
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot

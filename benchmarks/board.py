@@ -42,7 +42,7 @@ def _cli(home: Path, *args: str) -> None:
     env.pop("CREDITGRAPH_NEO4J_URI", None)
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-c", "from api.cli import app; app()", *args], env=env, check=True
+        [sys.executable, "-c", "from cli.app import app; app()", *args], env=env, check=True
     )
     print(f"  creditgraph {' '.join(args[:2])}: {time.perf_counter() - started:.1f} s")
 

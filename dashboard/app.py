@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlencode
 from dash import Dash, Input, Output, dcc, html
 from flask import Flask
 
-from api.audit import AuditLog
-from api.keyring import Caller, KeyRing
+from access.audit import AuditLog
+from access.keyring import Caller, KeyRing
 from dashboard.auth import LOGOUT, BoardGate
 from dashboard.config import BoardConfig
 from dashboard.data import BoardData

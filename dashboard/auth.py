@@ -1,7 +1,7 @@
 """Who may see the board, and the record of what they saw.
 
 The board takes the API's keys (``CREDITGRAPH_API_KEYS``, checked by
-:class:`api.keyring.KeyRing`) and admits the roles in :data:`BOARD_ROLES`. A browser logs in
+:class:`access.keyring.KeyRing`) and admits the roles in :data:`BOARD_ROLES`. A browser logs in
 once at ``/login`` and gets a session cookie: signed with a secret drawn when the app is built
 (a restart logs everyone out), HttpOnly, SameSite=Strict, and refused after
 :data:`SESSION_LIFETIME`. It holds the key holder's name and role, never the key. Scripts send
@@ -13,7 +13,7 @@ component suites, assets) is 401 with a JSON body, unread; a key of another role
 is 403 and sees nothing.
 
 Each callback request (``/_dash-update-component``: data leaves the server only there), each
-login and each refusal is a row of the API's audit log (:class:`api.audit.AuditLog`): client
+login and each refusal is a row of the API's audit log (:class:`access.audit.AuditLog`): client
 (``anonymous`` without a known key), role, method, route (the Flask rule), path (for a
 callback, the board page it served), status, duration, and the enterprise ids that the page
 and the callback's inputs name.
@@ -32,8 +32,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from flask import Flask, g, has_app_context, jsonify, redirect, request, session
 from werkzeug.wrappers import Response
 
-from api.audit import AuditLog, AuditNote, enterprise_ids
-from api.keyring import HEADER, Caller, KeyRing
+from access.audit import AuditLog, AuditNote, enterprise_ids
+from access.keyring import HEADER, Caller, KeyRing
 from dashboard.i18n import LANGUAGES, Language, text
 
 BOARD_ROLES: tuple[str, ...] = ("regulator", "analyst")

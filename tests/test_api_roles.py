@@ -12,8 +12,8 @@ import pytest
 from conftest import API_KEYS, ApiCity
 from fastapi.testclient import TestClient
 
+from access.keyring import ROLES, mask_name
 from api.app import create_app
-from api.keyring import ROLES, mask_name
 from api.services import Services
 from graph_model.settings import Settings
 

@@ -18,7 +18,7 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli.app import app
 from graph_model.store.ladybug import LadybugStore
 
 ROOT = Path(__file__).resolve().parents[1]

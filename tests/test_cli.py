@@ -10,7 +10,7 @@ import pytest
 from conftest import make_resident_id
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli.app import app
 from graph_model.rates import read_rates
 
 

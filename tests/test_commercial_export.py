@@ -20,7 +20,7 @@ import pytest
 from commercial_export import Export, write_export
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli.app import app
 from graph_model.store.ladybug import LadybugStore
 from risk.features import FeatureMatrix
 

@@ -30,7 +30,7 @@ import pytest
 from conftest import SALT, graph_state
 from typer.testing import CliRunner
 
-import api.cli as cli
+import cli.app as cli
 from graph_model.identifiers import is_valid_uscc
 from graph_model.settings import Settings
 from graph_model.store.ladybug import LadybugStore

@@ -23,8 +23,8 @@ from itsdangerous import TimestampSigner
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from api.audit import AuditEntry, AuditFilter, AuditLog
-from api.cli import app as cli
+from access.audit import AuditEntry, AuditFilter, AuditLog
+from cli.app import app as cli
 from dashboard.app import PAGES, create_app, logout_href, route, who
 from dashboard.auth import SESSION_LIFETIME, safe_next
 from dashboard.components import column, count_column, local_time, text_width

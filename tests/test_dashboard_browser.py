@@ -60,7 +60,7 @@ def _cli(home: Path, *args: str) -> str:
     env = {**os.environ, "CREDITGRAPH_HOME": str(home)}
     env.pop("CREDITGRAPH_NEO4J_URI", None)
     done = subprocess.run(
-        [sys.executable, "-c", "from api.cli import app; app()", *args],
+        [sys.executable, "-c", "from cli.app import app; app()", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -46,7 +46,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli.app import app
 from graph_model.identifiers import is_valid_uscc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -359,7 +359,7 @@ def test_every_documented_command_runs_on_the_demo(
 
 
 def test_sample_ids_in_the_docs_are_firms_of_the_demo(tmp_path: Path) -> None:
-    from api.cli import DEMO_ENTERPRISES
+    from cli.app import DEMO_ENTERPRISES
     from loaders.generator import generate_city
 
     generate_city(tmp_path, DEMO_ENTERPRISES, seed=0)

@@ -308,7 +308,7 @@ def test_due_escalations_on_the_command_line(
 ) -> None:
     from typer.testing import CliRunner
 
-    from api.cli import app
+    from cli.app import app
 
     monkeypatch.setenv("CREDITGRAPH_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CREDITGRAPH_NEO4J_URI", raising=False)

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli.app import app
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
 from graph_model.store.ladybug import LadybugStore

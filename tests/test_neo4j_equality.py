@@ -27,7 +27,7 @@ from neo4j_live import USER, Server, shared_server
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.cli import app
+from cli.app import app
 from graph_model.settings import Settings
 from graph_model.store.open import open_store
 

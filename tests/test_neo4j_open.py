@@ -17,7 +17,7 @@ from neo4j.exceptions import AuthError
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli.app import app
 from graph_model.domain import load_domain
 from graph_model.settings import Settings
 from graph_model.store import neo4j_cypher as cy

@@ -469,7 +469,7 @@ def test_the_command_line_raises_lists_and_watches(
 ) -> None:
     from typer.testing import CliRunner
 
-    from api.cli import app
+    from cli.app import app
 
     monkeypatch.setenv("CREDITGRAPH_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CREDITGRAPH_NEO4J_URI", raising=False)

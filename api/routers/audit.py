@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.audit import AuditFilter
+from access.audit import AuditFilter
 from api.auth import Regulator, document_roles
 from api.schemas import (
     AuditEntryOut,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from api.audit import note_subjects
+from access.audit import note_subjects
 from api.auth import Caller, Screener, document_roles
 from api.errors import Invalid, NotFound
 from api.language import AnswerLanguage

@@ -1,0 +1,2 @@
+"""The command line, ``creditgraph`` (``cli.app``): load, snapshot, features, train, score,
+plans, warnings and watchlists on the data home, and the API server and the board."""
