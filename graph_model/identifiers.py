@@ -79,7 +79,7 @@ def uscc_valid_array(values: Strings) -> np.ndarray:
     ok &= (vals != 255).all(axis=1)
     total = (vals[:, :17].astype(np.int64) * np.array(USCC_WEIGHTS)).sum(axis=1)
     expected = (31 - total % 31) % 31
-    return ok & (vals[:, 17] == expected)
+    return np.asarray(ok & (vals[:, 17] == expected))
 
 
 def resident_id_valid_array(values: Strings) -> np.ndarray:
@@ -91,7 +91,7 @@ def resident_id_valid_array(values: Strings) -> np.ndarray:
     expected = np.frombuffer(_ID_CHECK.encode("ascii"), dtype=np.uint8)[total % 11]
     last = packed[:, 17].copy()
     last[last == ord("x")] = ord("X")
-    return ok & (last == expected)
+    return np.asarray(ok & (last == expected))
 
 
 def resident_id_check_char(body17: str) -> str:
@@ -113,7 +113,7 @@ def uscc_check_char_array(bodies: np.ndarray) -> np.ndarray:
         raise ValueError("a USCC body holds a character outside the alphabet")
     total = (vals.astype(np.int64) * np.array(USCC_WEIGHTS)).sum(axis=1)
     alphabet = np.frombuffer(USCC_ALPHABET.encode("ascii"), dtype=np.uint8)
-    return alphabet[(31 - total % 31) % 31]
+    return np.asarray(alphabet[(31 - total % 31) % 31])
 
 
 def resident_id_check_char_array(bodies: np.ndarray) -> np.ndarray:
@@ -127,7 +127,7 @@ def resident_id_check_char_array(bodies: np.ndarray) -> np.ndarray:
     if ((digits < 0) | (digits > 9)).any():
         raise ValueError("an ID number body holds a character other than a digit")
     total = (digits * np.array(_ID_WEIGHTS)).sum(axis=1)
-    return np.frombuffer(_ID_CHECK.encode("ascii"), dtype=np.uint8)[total % 11]
+    return np.asarray(np.frombuffer(_ID_CHECK.encode("ascii"), dtype=np.uint8)[total % 11])
 
 
 def _pattern(patterns: Iterable[str]) -> re.Pattern[str]:

@@ -109,7 +109,7 @@ class RateTable:
         at = pc.index_in(codes, value_set=pa.array(list(factors), pa.string()))
         position = np.asarray(at.fill_null(len(factors)).to_numpy(zero_copy_only=False))
         per_unit = np.array([*factors.values(), np.nan])
-        return np.asarray(amount, dtype=np.float64) * per_unit[position]
+        return np.asarray(np.asarray(amount, dtype=np.float64) * per_unit[position])
 
 
 def _shown(value: str) -> str:

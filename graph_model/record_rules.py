@@ -56,7 +56,7 @@ def add_months(days: np.ndarray, months: np.ndarray | int) -> np.ndarray:
     ) - 1
     out = target.astype("datetime64[D]") + np.minimum(day_of_month, last)
     out[np.isnat(days)] = np.datetime64("NaT")
-    return out
+    return np.asarray(out)
 
 
 def window_months(window: Window, table: pa.Table, rows: np.ndarray) -> np.ndarray:
@@ -109,7 +109,7 @@ def withdrawn(table: pa.Table, as_of: date) -> np.ndarray:
             pc.less_equal(table[DISPUTE_RESOLVED_ON], day),
         )
     )
-    return repaired | annulled
+    return np.asarray(repaired | annulled)
 
 
 def effective_records(table: pa.Table, as_of: date, domain: Domain | None = None) -> pa.Table:

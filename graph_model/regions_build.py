@@ -23,6 +23,7 @@ import json
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 COLUMNS = ("code", "name", "parent", "en", "retired", "successor")
 _RELIABLE_FROM = 1990
@@ -32,7 +33,7 @@ def _six(code: str | None) -> str | None:
     return code[:6] if code else None
 
 
-def _current(divisions: dict) -> dict[str, tuple[str, str]]:
+def _current(divisions: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """Code → (own name, parent code) of every division in use."""
     out: dict[str, tuple[str, str]] = {}
     for pname, prov in divisions["provinces"].items():

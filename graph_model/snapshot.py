@@ -86,11 +86,11 @@ class Snapshot:
 
     @property
     def n_enterprises(self) -> int:
-        return self.enterprises.num_rows
+        return int(self.enterprises.num_rows)
 
     @property
     def n_nodes(self) -> int:
-        return self.enterprises.num_rows + self.persons.num_rows
+        return int(self.enterprises.num_rows + self.persons.num_rows)
 
     def index_of(self, ids: pa.Array | list[str]) -> np.ndarray:
         """Node index of each id (enterprise id or person key); -1 when absent."""
@@ -98,7 +98,7 @@ class Snapshot:
             [self.enterprises["id"].combine_chunks(), self.persons["id"].combine_chunks()]
         )
         found = pc.index_in(pa.array(ids, pa.string()), value_set=keys)
-        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64))
 
     def save(self, folder: Path) -> Path:
         """Write the snapshot to ``folder`` (Parquet files and a manifest)."""

@@ -559,7 +559,7 @@ def _quiet(_message: str) -> None:
 
 def _probs(weights: Iterable[float]) -> np.ndarray:
     w = np.asarray(list(weights), dtype=np.float64)
-    return w / w.sum()
+    return np.asarray(w / w.sum())
 
 
 def _cat(parts: Sequence[_Rows]) -> _Rows:
@@ -583,7 +583,7 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 def _uniform_days(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """A day in ``[lo, hi]`` for each pair (callers ensure lo <= hi)."""
-    return lo + np.floor(rng.random(len(lo)) * (hi - lo + 1)).astype(np.int64)
+    return np.asarray(lo + np.floor(rng.random(len(lo)) * (hi - lo + 1)).astype(np.int64))
 
 
 def _distinct(rng: np.random.Generator, n: int, high: int) -> np.ndarray:
@@ -609,7 +609,9 @@ def _add_months(days: np.ndarray, months: int | np.ndarray) -> np.ndarray:
     day_of_month = (d - month.astype("datetime64[D]")).astype(np.int64)
     target = month + np.asarray(months).astype("timedelta64[M]")
     last = (target + np.timedelta64(1, "M")).astype("datetime64[D]").astype(np.int64) - 1
-    return np.minimum(target.astype("datetime64[D]").astype(np.int64) + day_of_month, last)
+    return np.asarray(
+        np.minimum(target.astype("datetime64[D]").astype(np.int64) + day_of_month, last)
+    )
 
 
 def _first_of_group(keys: np.ndarray) -> np.ndarray:
@@ -2067,7 +2069,9 @@ def _contacts(
 
     def mobiles(key: np.ndarray) -> np.ndarray:
         # One fixed mobile per key (a person): distinct keys give distinct numbers.
-        return 10**10 + second_digit[key % 5] * 10**9 + (key // 5 * 7919 + 12345) % 10**9
+        return np.asarray(
+            10**10 + second_digit[key % 5] * 10**9 + (key // 5 * 7919 + 12345) % 10**9
+        )
 
     u = rng.random(n_dom)
     phone = np.where(

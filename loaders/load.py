@@ -670,7 +670,7 @@ def _person_by_name(
     by_name = empty & named & is_person
     if end.name_field is None:
         problems.add(empty, end.field, "required value is empty", None)
-        return by_name
+        return np.asarray(by_name)
     problems.add(
         empty & ~named & is_person,
         end.field,
@@ -686,7 +686,7 @@ def _person_by_name(
             f"needs {end.field} ({end.name_field} is for persons)",
             None,
         )
-    return by_name
+    return np.asarray(by_name)
 
 
 def _reject_shared_source_ids(

@@ -317,7 +317,7 @@ def _refuse_swallowed_rows(contents: Contents) -> None:
 def _column_type_ok(t: pa.DataType) -> bool:
     if pa.types.is_dictionary(t):
         return _column_type_ok(t.value_type)
-    return (
+    return bool(
         pa.types.is_string(t)
         or pa.types.is_large_string(t)
         or pa.types.is_integer(t)

@@ -43,7 +43,7 @@ def personalised_pagerank(graph: sp.csr_matrix, seeds: np.ndarray) -> np.ndarray
             score = nxt
             break
         score = nxt
-    return score
+    return np.asarray(score)
 
 
 def _active_of(ctx: FeatureContext, kinds: tuple[str, ...]) -> np.ndarray:

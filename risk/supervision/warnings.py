@@ -93,7 +93,7 @@ def bad_records(snapshot: Snapshot) -> np.ndarray:
     :attr:`FeatureContext.bad` counts them: in force, and adverse by the ``adverse`` rule of
     their kind in domain.yaml (a listing, a general or severe penalty, a broken commitment…)."""
     rec = snapshot.records
-    return flags(pc.is_null(rec["end"])) & adverse_records(rec)
+    return np.asarray(flags(pc.is_null(rec["end"])) & adverse_records(rec))
 
 
 def new_bad_records(previous: Snapshot, current: Snapshot) -> np.ndarray:
