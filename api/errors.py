@@ -1,8 +1,9 @@
-"""Errors of the HTTP API: one base class, and one table from errors to HTTP answers.
+"""Errors of the HTTP API: its own kinds, and the one handler of every CreditGraph error.
 
 Routers raise :class:`ApiError` subclasses, or let the domain's own errors through (a store
-that cannot be reached, a plan that cannot be replayed); :data:`ERROR_TABLE` maps each to a
-status and a code, and every answer has the same body, :class:`~api.schemas.ErrorOut`:
+that cannot be reached, a plan that cannot be replayed). Every one is a
+:class:`~graph_model.errors.CreditGraphError` that carries its status and code, so one handler
+answers them all, and every answer has the same body, :class:`~api.schemas.ErrorOut`:
 ``{"code": ..., "message": ..., "errors": [...]}``. Messages are the domain's own, written
 for the user; a 500 never carries internals.
 """
@@ -19,31 +20,36 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from graph_model.errors import CreditGraphError
 from graph_model.identifiers import mask_id_numbers_in
-from graph_model.store.protocol import SchemaMismatchError, StoreError
-from risk.model.errors import ModelError
-from risk.supervision.inspectors import InspectorFileError
-from risk.supervision.plans import PlanError
-from risk.supervision.registry import SupervisionError
-from risk.supervision.sampling import SamplingError
+from graph_model.store.protocol import SchemaMismatchError
 
 log = logging.getLogger("creditgraph.api")
 
 
-class ApiError(Exception):
+class ApiError(CreditGraphError):
     """Base of the API's own errors; the message is shown to the client as it is."""
 
 
 class Unauthenticated(ApiError):
     """No API key, or an unknown one."""
 
+    http_status = 401
+    code = "unauthenticated"
+
 
 class Forbidden(ApiError):
     """The key's role may not use this route."""
 
+    http_status = 403
+    code = "forbidden"
+
 
 class NotFound(ApiError):
     """The enterprise, circle, plan or grade asked for does not exist."""
+
+    http_status = 404
+    code = "not_found"
 
 
 class Invalid(ApiError):
@@ -53,43 +59,30 @@ class Invalid(ApiError):
 class TooLarge(ApiError):
     """A request body over the documented limit."""
 
+    http_status = 413
+    code = "too_large"
+
 
 class Busy(ApiError):
     """A one-at-a-time job (a plan draw) is already running."""
+
+    http_status = 429
+    code = "busy"
 
 
 class Unavailable(ApiError):
     """Data the route needs is not served (no snapshot, no stored grades)."""
 
+    http_status = 503
+    code = "unavailable"
 
-ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
-    Unauthenticated: (401, "unauthenticated"),
-    Forbidden: (403, "forbidden"),
-    NotFound: (404, "not_found"),
-    Invalid: (422, "invalid"),
-    Busy: (429, "busy"),
-    TooLarge: (413, "too_large"),
-    Unavailable: (503, "unavailable"),
-    SamplingError: (422, "invalid_plan"),
-    InspectorFileError: (422, "invalid_inspectors"),
-    PlanError: (409, "plan_conflict"),
-    SupervisionError: (422, "supervision_refused"),
-    ModelError: (503, "model_unavailable"),
-    SchemaMismatchError: (503, "store_schema_mismatch"),
-    StoreError: (503, "store_unavailable"),
-}
-"""Error class → (HTTP status, code). The most specific class wins (SchemaMismatchError
-before StoreError)."""
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
 
 
-def status_of(exc: Exception) -> tuple[int, str]:
-    """Status and code of an error by :data:`ERROR_TABLE`, through its class hierarchy."""
-    for cls in type(exc).__mro__:
-        if cls in ERROR_TABLE:
-            return ERROR_TABLE[cls]
-    raise KeyError(type(exc))
+def status_of(exc: CreditGraphError) -> tuple[int, str]:
+    """Status and code of an error, as its kind says."""
+    return exc.http_status, exc.code
 
 
 def error_body(code: str, message: str, errors: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
@@ -113,17 +106,17 @@ def _location(loc: Sequence[int | str]) -> str:
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers of :data:`ERROR_TABLE`, validation errors and HTTP errors."""
+    """Register the handlers of CreditGraph errors, validation errors and HTTP errors."""
 
     def domain_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, CreditGraphError)
         status, code = status_of(exc)
         headers = {"Retry-After": "10"} if status in (429, 503) else None
         if status == 401:
             headers = {"WWW-Authenticate": "ApiKey"}
         return JSONResponse(error_body(code, _message(exc)), status, headers=headers)
 
-    for cls in ERROR_TABLE:
-        app.add_exception_handler(cls, domain_error)
+    app.add_exception_handler(CreditGraphError, domain_error)
 
     def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

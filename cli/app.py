@@ -8,6 +8,7 @@ the environment (``CREDITGRAPH_*``) when a command starts and passed down.
 from __future__ import annotations
 
 import csv
+import functools
 import inspect
 import ipaddress
 import itertools
@@ -34,13 +35,14 @@ from api.app import create_app
 from api.names import PathWords, person_names, with_names
 from graph_model.contract_doc import render_data_contract
 from graph_model.csv_cells import write_safe_csv
+from graph_model.errors import CreditGraphError
 from graph_model.rates import RatesError, RateTable, read_rates
 from graph_model.settings import Settings
 from graph_model.snapshot import FORMAT_VERSION as SNAPSHOT_FORMAT
 from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.neo4j import redact_uri
 from graph_model.store.open import open_store
-from graph_model.store.protocol import UNFINISHED_LOAD, StoreError
+from graph_model.store.protocol import UNFINISHED_LOAD
 from loaders.demo_rates import DEMO_USD_RATE, write_demo_rates
 from loaders.demo_supervision import demo_loan_book, write_demo_inspectors
 from loaders.generator import generate_city
@@ -66,17 +68,16 @@ from risk.model.scores import GradeRecord, grade_history, scores_file
 from risk.model.train import BASELINE_MODEL, GRAPH_MODEL
 from risk.supervision.expiry import due_escalations
 from risk.supervision.extension import extension_checks
-from risk.supervision.inspectors import InspectorFileError, read_inspectors
+from risk.supervision.inspectors import read_inspectors
 from risk.supervision.plans import (
-    PlanError,
     PlanRecord,
     draw_plan,
     publication,
     replay,
     results_to_inspections,
 )
-from risk.supervision.registry import Registry, SupervisionError, open_registry
-from risk.supervision.sampling import Forced, PlanSpec, SamplingError, presets
+from risk.supervision.registry import Registry, open_registry
+from risk.supervision.sampling import Forced, PlanSpec, presets
 from risk.supervision.warnings import (
     DEFAULT_HOPS,
     MAX_HOPS,
@@ -177,9 +178,9 @@ def _settings(home: Literal["read", "create", "store"] = "read") -> Settings:
     return settings
 
 
-def _fail(message: str) -> typer.Exit:
+def _fail(message: str, code: int = EXIT_REFUSED) -> typer.Exit:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code=EXIT_REFUSED)
+    return typer.Exit(code=code)
 
 
 def _not_shown(shown: int, total: int, what: str, more: str = "") -> None:
@@ -274,8 +275,6 @@ def _run_load(
         if exc.summary is not None:
             _print_summary(exc.summary)
         raise _fail(str(exc)) from None
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
     _print_summary(summary)
     if summary.accepted == 0:
         # Nothing useful went in: not a success, whatever the reason.
@@ -291,12 +290,9 @@ def _run_load(
 
 
 def _print_stats(settings: Settings) -> None:
-    try:
-        with open_store(settings, read_only=True, unfinished_ok=True) as store:
-            counts = store.counts()
-            unfinished = store.meta(UNFINISHED_LOAD)
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
+    with open_store(settings, read_only=True, unfinished_ok=True) as store:
+        counts = store.counts()
+        unfinished = store.meta(UNFINISHED_LOAD)
     if settings.neo4j_uri:
         where = f"Neo4j at {redact_uri(settings.neo4j_uri)}, database {settings.neo4j_database}"
         typer.echo(f"store: {where}")
@@ -421,11 +417,8 @@ def _as_of(text: str, option: str = "--as-of") -> date:
 def _take_snapshot(settings: Settings, day: date) -> Snapshot:
     """Export the snapshot of ``day`` from the store and save it in the data home."""
     started = time.perf_counter()
-    try:
-        with open_store(settings, read_only=True) as store:
-            snap = take_snapshot(store, day)
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
+    with open_store(settings, read_only=True) as store:
+        snap = take_snapshot(store, day)
     folder = snap.save(settings.snapshots_dir / day.isoformat())
     edges = sum(r.edge_count for r in snap.relations.values())
     persons = snap.n_nodes - snap.n_enterprises
@@ -605,11 +598,8 @@ def train(
     """
     settings = _settings()
     day = _as_of(last_test, "--last-test") if last_test else None
-    try:
-        with open_store(settings, read_only=True) as store:
-            artefact = train_job(store, settings, day, not recompute, _progress(quiet), labels)
-    except (ModelError, StoreError) as exc:
-        raise _fail(str(exc)) from None
+    with open_store(settings, read_only=True) as store:
+        artefact = train_job(store, settings, day, not recompute, _progress(quiet), labels)
     _print_labels(artefact.manifest["label"])
     _print_metrics(artefact.manifest["metrics"])
     typer.echo(f"model {artefact.version} → {artefact.folder} (now current)")
@@ -639,14 +629,11 @@ def evaluate(
     """
     settings = _settings()
     dates = tuple(_as_of(d) for d in as_of or ())
-    try:
-        if dates:
-            with open_store(settings, read_only=True) as store:
-                path, evaluation = evaluate_job(settings, model, dates, store, out, labels=labels)
-        else:
-            path, evaluation = evaluate_job(settings, model, out=out, labels=labels)
-    except (ModelError, StoreError) as exc:
-        raise _fail(str(exc)) from None
+    if dates:
+        with open_store(settings, read_only=True) as store:
+            path, evaluation = evaluate_job(settings, model, dates, store, out, labels=labels)
+    else:
+        path, evaluation = evaluate_job(settings, model, out=out, labels=labels)
     tested = evaluation.get("labels")
     if isinstance(tested, dict):
         _print_labels(tested)
@@ -675,14 +662,11 @@ def score(
     """
     settings = _settings()
     given = _as_of(as_of) if as_of else None
-    try:
-        with open_store(settings, read_only=True) as store:
-            day = given or observed_through(store, settings)
-            path, table = score_job(
-                settings, store, day, model, tuple(explain_ids or ()), _progress(quiet)
-            )
-    except (ModelError, StoreError) as exc:
-        raise _fail(str(exc)) from None
+    with open_store(settings, read_only=True) as store:
+        day = given or observed_through(store, settings)
+        path, table = score_job(
+            settings, store, day, model, tuple(explain_ids or ()), _progress(quiet)
+        )
     meta = json.loads(table.schema.metadata[b"creditgraph"])
     typer.echo(
         f"scored {meta['population']:,} enterprises as of {day} with {meta['model_version']}"
@@ -746,11 +730,8 @@ def explain(
         if not scored:
             raise _fail("no date has been scored yet: run `creditgraph score` first")
         day = date.fromisoformat(scored[-1])
-    try:
-        with open_store(settings, read_only=True) as store:
-            record = explain_job(settings, store, enterprise_id, day, model)
-    except (ModelError, StoreError) as exc:
-        raise _fail(str(exc)) from None
+    with open_store(settings, read_only=True) as store:
+        record = explain_job(settings, store, enterprise_id, day, model)
     _print_grade(record, lang)
     if history:
         typer.echo("history:")
@@ -886,15 +867,12 @@ def plan_draw(
             recuse_same_region=recuse_same_region,
             seed=seed,
         )
-        pool_of_inspectors = read_inspectors(inspectors, settings.person_id_salt)
-    except (ValidationError, InspectorFileError) as exc:
+    except ValidationError as exc:
         raise _fail(str(exc)) from None
+    pool_of_inspectors = read_inspectors(inspectors, settings.person_id_salt)
     snap = _snapshot(settings, day)
     started = time.perf_counter()
-    try:
-        record = draw_plan(snap, grading, pool_of_inspectors, spec)
-    except (SamplingError, PlanError) as exc:
-        raise _fail(str(exc)) from None
+    record = draw_plan(snap, grading, pool_of_inspectors, spec)
     record, path, created = record.save(settings.plans_dir)
     _print_plan(record)
     if not created:
@@ -926,10 +904,7 @@ def _print_plan(record: PlanRecord) -> None:
 
 
 def _load_plan(settings: Settings, plan_id: str) -> PlanRecord:
-    try:
-        return PlanRecord.load(settings.plans_dir, plan_id)
-    except PlanError as exc:
-        raise _fail(str(exc)) from None
+    return PlanRecord.load(settings.plans_dir, plan_id)
 
 
 @plan_app.command("list")
@@ -988,11 +963,8 @@ def plan_replay(
     spec = PlanSpec.model_validate(record.spec)
     stored_version = None if grades is not None else spec.grading
     grading, _ = _plan_grading(settings, spec.as_of, grades, stored_version)
-    try:
-        people = read_inspectors(inspectors, settings.person_id_salt)
-        replay(record, _snapshot(settings, spec.as_of), grading, people)
-    except (PlanError, SamplingError, InspectorFileError) as exc:
-        raise _fail(str(exc)) from None
+    people = read_inspectors(inspectors, settings.person_id_salt)
+    replay(record, _snapshot(settings, spec.as_of), grading, people)
     typer.echo(
         f"plan {plan_id} replayed: same pool, same {len(record.objects):,} objects and inspectors"
     )
@@ -1006,10 +978,7 @@ def plan_export(
 ) -> None:
     """Write the plan for publication (一公开): no grades, scores or forced reasons."""
     record = _load_plan(_settings(), plan_id)
-    try:
-        text = publication(record, fmt)
-    except PlanError as exc:
-        raise _fail(str(exc)) from None
+    text = publication(record, fmt)
     out.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {len(record.objects):,} objects to {out}")
 
@@ -1025,10 +994,7 @@ def plan_import_results(
     """Load a plan's inspection results as inspection records (they feed the next grading)."""
     settings = _settings()
     record = _load_plan(settings, plan_id)
-    try:
-        rows = results_to_inspections(record, _read_table(results, "results"), authority)
-    except PlanError as exc:
-        raise _fail(str(exc)) from None
+    rows = results_to_inspections(record, _read_table(results, "results"), authority)
     with tempfile.TemporaryDirectory() as tmp:
         pacsv.write_csv(rows, Path(tmp) / "inspections.csv")
         _run_load(settings, Path(tmp), strict=True, quiet=True)
@@ -1156,11 +1122,8 @@ def _demo_supervision(settings: Settings, city: Path, seed: int, days: list[date
 
 def _require_empty(settings: Settings) -> None:
     """Refuse a Neo4j database that holds anything: synthetic firms must not mix with real."""
-    try:
-        with open_store(settings) as store:
-            counts = store.counts()
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
+    with open_store(settings) as store:
+        counts = store.counts()
     held = sum(counts.nodes.values()) + sum(counts.records.values())
     if held:
         where = f"Neo4j at {redact_uri(settings.neo4j_uri or '')}"
@@ -1283,11 +1246,8 @@ def labels_export(
     """
     settings = _settings()
     day = _as_of(since, "--since") if since else None
-    try:
-        with open_store(settings, read_only=True) as store:
-            events = export_labels_job(store, settings, out, day)
-    except (ModelError, StoreError) as exc:
-        raise _fail(str(exc)) from None
+    with open_store(settings, read_only=True) as store:
+        events = export_labels_job(store, settings, out, day)
     counts = ", ".join(f"{name} {n:,}" for name, n in events.counts().items())
     typer.echo(
         f"{len(events.days):,} events after {day or 'the first training date'} through "
@@ -1306,19 +1266,16 @@ def labels_check(
     data-through day are counted.
     """
     settings = _settings()
-    try:
-        given = read_label_file(file)
-        with open_store(settings, read_only=True) as store:
-            observed = observed_through(store, settings, given)
-            events = label_events(
-                store,
-                LabelDefinition(from_file=True, events=given.names),
-                date.min,
-                observed,
-                given,
-            )
-    except (ModelError, StoreError) as exc:
-        raise _fail(str(exc)) from None
+    given = read_label_file(file)
+    with open_store(settings, read_only=True) as store:
+        observed = observed_through(store, settings, given)
+        events = label_events(
+            store,
+            LabelDefinition(from_file=True, events=given.names),
+            date.min,
+            observed,
+            given,
+        )
     typer.echo(
         f"{file}: {given.rows:,} rows, events {given.earliest} … {given.latest}; data "
         f"complete through {observed}"
@@ -1382,12 +1339,9 @@ def warnings_raise(
         gradings = _stored_gradings(settings, before, day)
     earlier, current = _snapshot(settings, before), _snapshot(settings, day)
     started = time.perf_counter()
-    try:
-        table = compute_warnings(earlier, current, *gradings, hops=hops)
-        with open_registry(settings.supervision_path) as registry:
-            run = save_warnings(registry, table, day, before, hops, current)
-    except SupervisionError as exc:
-        raise _fail(str(exc)) from None
+    table = compute_warnings(earlier, current, *gradings, hops=hops)
+    with open_registry(settings.supervision_path) as registry:
+        run = save_warnings(registry, table, day, before, hops, current)
     for kind, n in run.by_type.items():
         typer.echo(f"  {kind:<24}{n:>10,}")
     typer.echo(
@@ -1431,27 +1385,24 @@ def warnings_list(
     settings = _settings()
     lang = _language(language)
     day = _as_of(as_of) if as_of else None
-    try:
-        with _read_registry(settings) as registry:
-            found = list_warnings(
-                registry,
-                state=state,
-                watchlist=watchlist,
-                type_=kind,
-                enterprise_id=enterprise,
-                as_of=day,
-                limit=limit,
-            )
-            total = count_warnings(
-                registry,
-                state=state,
-                watchlist=watchlist,
-                type_=kind,
-                enterprise_id=enterprise,
-                as_of=day,
-            )
-    except SupervisionError as exc:
-        raise _fail(str(exc)) from None
+    with _read_registry(settings) as registry:
+        found = list_warnings(
+            registry,
+            state=state,
+            watchlist=watchlist,
+            type_=kind,
+            enterprise_id=enterprise,
+            as_of=day,
+            limit=limit,
+        )
+        total = count_warnings(
+            registry,
+            state=state,
+            watchlist=watchlist,
+            type_=kind,
+            enterprise_id=enterprise,
+            as_of=day,
+        )
     names = _warning_names(settings, found)
     for w in found:
         _print_warning(w, names, lang)
@@ -1469,11 +1420,8 @@ def warnings_show(
     """A warning with its evidence and the history of its state."""
     settings = _settings()
     lang = _language(language)
-    try:
-        with _read_registry(settings) as registry:
-            w, history = get_warning(registry, warning_id)
-    except SupervisionError as exc:
-        raise _fail(str(exc)) from None
+    with _read_registry(settings) as registry:
+        w, history = get_warning(registry, warning_id)
     _print_warning(w, _warning_names(settings, [w]), lang)
     subject = w.subject if lang is None else warning_subject(w.subject, lang)
     typer.echo(f"    subject {subject}, raised for {w.as_of}")
@@ -1490,11 +1438,8 @@ def warnings_set_state(
     note: Annotated[str | None, typer.Option(help="Why (recorded).")] = None,
 ) -> None:
     """Mark a warning seen or closed; who and when are recorded."""
-    try:
-        with open_registry(_settings().supervision_path) as registry:
-            w = set_state(registry, warning_id, state, by, note)
-    except SupervisionError as exc:
-        raise _fail(str(exc)) from None
+    with open_registry(_settings().supervision_path) as registry:
+        w = set_state(registry, warning_id, state, by, note)
     typer.echo(f"warning #{w.id} is {w.state}")
 
 
@@ -1505,11 +1450,8 @@ def watchlist_create(
     owner_kind: Annotated[str, typer.Option(help=f"One of {', '.join(OWNER_KINDS)}.")],
 ) -> None:
     """Create an empty watchlist."""
-    try:
-        with open_registry(_settings().supervision_path) as registry:
-            create_watchlist(registry, name, owner, owner_kind)
-    except SupervisionError as exc:
-        raise _fail(str(exc)) from None
+    with open_registry(_settings().supervision_path) as registry:
+        create_watchlist(registry, name, owner, owner_kind)
     typer.echo(f"watchlist {name!r} created for {owner} ({owner_kind})")
 
 
@@ -1520,19 +1462,13 @@ def watchlist_add(
 ) -> None:
     """Add enterprises the store knows to a watchlist."""
     settings = _settings()
-    try:
-        with open_store(settings, read_only=True) as store:
-            known = store.existing_keys("Enterprise", pa.array(ids, pa.string()))
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
+    with open_store(settings, read_only=True) as store:
+        known = store.existing_keys("Enterprise", pa.array(ids, pa.string()))
     unknown = [i for i, ok in zip(ids, known.to_pylist(), strict=True) if not ok]
     if unknown:
         raise _fail(f"no such enterprise in the store: {', '.join(unknown)}; nothing added")
-    try:
-        with open_registry(settings.supervision_path) as registry:
-            added = add_members(registry, name, ids)
-    except SupervisionError as exc:
-        raise _fail(str(exc)) from None
+    with open_registry(settings.supervision_path) as registry:
+        added = add_members(registry, name, ids)
     typer.echo(f"{added} added to {name!r} ({len(set(ids)) - added} were on it already)")
 
 
@@ -1542,11 +1478,8 @@ def watchlist_remove(
     ids: Annotated[list[str], typer.Argument(help="Enterprise ids.")],
 ) -> None:
     """Remove enterprises from a watchlist."""
-    try:
-        with open_registry(_settings().supervision_path) as registry:
-            removed = remove_members(registry, name, ids)
-    except SupervisionError as exc:
-        raise _fail(str(exc)) from None
+    with open_registry(_settings().supervision_path) as registry:
+        removed = remove_members(registry, name, ids)
     typer.echo(f"{removed} removed from {name!r}")
 
 
@@ -1556,11 +1489,8 @@ def watchlist_show(
     limit: Annotated[int, typer.Option(min=1, help="Members printed at most.")] = 50,
 ) -> None:
     """A watchlist's owner and members."""
-    try:
-        with _read_registry(_settings()) as registry:
-            w = show_watchlist(registry, name)
-    except SupervisionError as exc:
-        raise _fail(str(exc)) from None
+    with _read_registry(_settings()) as registry:
+        w = show_watchlist(registry, name)
     typer.echo(f"{w.name}: {w.owner} ({w.owner_kind}), created {w.created_at}")
     for member in w.members[:limit]:
         typer.echo(f"  {member}")
@@ -1574,11 +1504,8 @@ def watchlist_list(
 ) -> None:
     """Every watchlist with its owner and size."""
     settings = _settings()
-    try:
-        with _read_registry(settings) as registry:
-            lists = all_watchlists(registry)
-    except SupervisionError as exc:
-        raise _fail(str(exc)) from None
+    with _read_registry(settings) as registry:
+        lists = all_watchlists(registry)
     for name, owner, kind, members in lists[:limit]:
         typer.echo(f"{name:<24}{owner} ({kind}){members:>10,} member(s)")
     _not_shown(min(limit, len(lists)), len(lists), "watchlists")
@@ -1789,4 +1716,28 @@ def _whole_help(typer_app: typer.Typer) -> None:
             _whole_help(group.typer_instance)
 
 
+def _refusals_exit(typer_app: typer.Typer) -> None:
+    """Make every command answer a :class:`~graph_model.errors.CreditGraphError` the same
+    way: its message after ``error:`` and its exit code, never a traceback. The one place
+    the command line maps the domain's errors; runs once all commands are registered."""
+
+    def mapped(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return command(*args, **kwargs)
+            except CreditGraphError as exc:
+                raise _fail(str(exc), exc.exit_code) from None
+
+        return run
+
+    for info in typer_app.registered_commands:
+        if info.callback is not None:
+            info.callback = mapped(info.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _refusals_exit(group.typer_instance)
+
+
 _whole_help(app)
+_refusals_exit(app)

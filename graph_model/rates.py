@@ -30,6 +30,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph_model.errors import CreditGraphError
+
 BASE_CURRENCY = "CNY"
 """The currency every total is in; an amount without a currency is in it (domain default)."""
 
@@ -63,8 +65,11 @@ _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-class RatesError(ValueError):
+class RatesError(CreditGraphError, ValueError):
     """The rate table cannot be used: which file, line and field, and why."""
+
+    http_status = 503
+    code = "unavailable"
 
     def __init__(self, path: Path, line: int | None, field: str | None, reason: str) -> None:
         self.path, self.line, self.field, self.reason = path, line, field, reason

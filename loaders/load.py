@@ -39,6 +39,7 @@ from graph_model.domain import (
     RelationSpec,
     load_domain,
 )
+from graph_model.errors import CreditGraphError
 from graph_model.identifiers import (
     ID_NUMBER,
     NAME_ONLY,
@@ -82,7 +83,7 @@ TABLE_LOSS_WARNING = 0.02
 the load (``creditgraph load`` prints it); so is one that loaded none of its rows."""
 
 
-class LoadRefused(Exception):
+class LoadRefused(CreditGraphError):
     """The load was refused before anything was written; the store is unchanged."""
 
     def __init__(self, message: str, summary: LoadSummary | None = None) -> None:

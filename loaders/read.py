@@ -39,6 +39,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from graph_model.errors import CreditGraphError
+
 if TYPE_CHECKING:
     from _csv import Reader
 
@@ -52,7 +54,7 @@ Stamp = tuple[int, int, int]
 """Size, modification time (ns) and inode of a file when the load found it."""
 
 
-class FileProblem(Exception):
+class FileProblem(CreditGraphError):
     """A contract file cannot be read at all; the message says why and where."""
 
 

@@ -21,11 +21,16 @@ from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 
+from graph_model.errors import CreditGraphError
+
 Direction = Literal["out", "in", "both"]
 
 
-class StoreError(Exception):
+class StoreError(CreditGraphError):
     """Base class of store failures, with a message meant for the user."""
+
+    http_status = 503
+    code = "store_unavailable"
 
 
 class SaltMismatchError(StoreError):
@@ -34,6 +39,8 @@ class SaltMismatchError(StoreError):
 
 class SchemaMismatchError(StoreError):
     """The database on disk was created with another version of the domain."""
+
+    code = "store_schema_mismatch"
 
 
 class UnfinishedLoadError(StoreError):

@@ -61,6 +61,9 @@ _EPOCH = np.datetime64("1970-01-01", "D")
 class LabelFileError(ModelError):
     """The labels file is refused; the message names file, line, field and reason."""
 
+    http_status = 422
+    code = "invalid_labels"
+
 
 def _shown(value: object, limit: int = 40) -> str:
     """A value of the file fit for a message: ID-number-like runs masked, control

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from graph_model.errors import CreditGraphError
 from graph_model.identifiers import (
     enterprise_id_valid_array,
     mask_id_number,
@@ -52,8 +53,10 @@ _COLUMNS = (
 )
 
 
-class InspectorFileError(ValueError):
+class InspectorFileError(CreditGraphError, ValueError):
     """The inspector file has problems; the message lists them by line and column."""
+
+    code = "invalid_inspectors"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from graph_model.csv_cells import safe_cell
 from graph_model.domain import load_domain
+from graph_model.errors import CreditGraphError
 from graph_model.snapshot import Snapshot
 from risk.supervision.extension import extension_checks
 from risk.supervision.inspectors import Inspector, assign, conflicts, inspectors_fingerprint
@@ -37,8 +38,11 @@ from risk.supervision.sampling import PlanSpec, build_pool, draw
 FORMAT_VERSION = 1
 
 
-class PlanError(ValueError):
+class PlanError(CreditGraphError, ValueError):
     """A plan cannot be replayed, exported or updated as asked; the message says why."""
+
+    http_status = 409
+    code = "plan_conflict"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from graph_model.errors import CreditGraphError
+
 SCHEMA_VERSION = "1"
 
 _SCHEMA = """
@@ -73,8 +75,10 @@ CREATE TABLE IF NOT EXISTS watchlist_members (
 """
 
 
-class SupervisionError(Exception):
+class SupervisionError(CreditGraphError):
     """A supervision request that cannot be done, with a message meant for the user."""
+
+    code = "supervision_refused"
 
 
 def timestamp(at: datetime | None = None) -> str:

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from graph_model.errors import CreditGraphError
 from graph_model.snapshot import Snapshot
 from risk.features.context import ADVERSE_FINDINGS
 from risk.model.artefact import MODEL_VERSION_PATTERN
@@ -33,8 +34,10 @@ from risk.model.dataset import in_operation
 from risk.model.dates import shift_months
 
 
-class SamplingError(ValueError):
+class SamplingError(CreditGraphError, ValueError):
     """A plan cannot be drawn as asked; the message says why and what to change."""
+
+    code = "invalid_plan"
 
 
 @functools.cache
