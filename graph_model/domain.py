@@ -11,8 +11,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from importlib import resources
+from types import MappingProxyType
 from typing import Any, Literal
 
+import pyarrow as pa
 import yaml
 
 FieldType = Literal["string", "date", "float", "bool", "enum"]
@@ -25,6 +27,12 @@ megabyte is not data but a broken or hostile export)."""
 
 DATE_FORMS = "2025-06-30, 2025/6/30, 2025.6.30, 20250630 or 2025年6月30日"
 """The forms a date may be written in; a time after it (``2025-06-30 00:00:00``) is dropped."""
+
+
+ARROW_TYPES: MappingProxyType[str, pa.DataType] = MappingProxyType(
+    {"string": pa.string(), "date": pa.date32(), "float": pa.float64(), "bool": pa.bool_()}
+)
+"""Arrow type of each stored field type (an enum is stored as a string)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,11 @@ class FieldSpec:
     def storage_type(self) -> str:
         """Type as stored: enums are strings."""
         return "string" if self.type == "enum" else self.type
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        """Arrow type of the column, in files, the store and snapshots."""
+        return ARROW_TYPES[self.storage_type]
 
 
 @dataclass(frozen=True)

@@ -2176,18 +2176,6 @@ def _person_columns(
     return ids, names
 
 
-# Arrow type of each contract field type (enums are strings in the files).
-_ARROW = MappingProxyType(
-    {
-        "string": pa.string(),
-        "enum": pa.string(),
-        "date": pa.date32(),
-        "float": pa.float64(),
-        "bool": pa.bool_(),
-    }
-)
-
-
 def _no_text(rows: np.ndarray | pa.Array) -> pa.Array:
     """An empty text column as long as ``rows``."""
     return pa.nulls(len(rows), pa.string())
@@ -2200,7 +2188,7 @@ def _table(fields: tuple[FieldSpec, ...], columns: Mapping[str, pa.Array], what:
         raise RuntimeError(f"{what}: generator columns {sorted(columns)} != contract {names}")
     arrays = []
     for spec in fields:
-        col = columns[spec.name].cast(_ARROW[spec.type])
+        col = columns[spec.name].cast(spec.arrow_type)
         if spec.required and col.null_count:
             raise RuntimeError(f"{what}.{spec.name}: required but has nulls")
         if spec.values:
@@ -2208,7 +2196,7 @@ def _table(fields: tuple[FieldSpec, ...], columns: Mapping[str, pa.Array], what:
             if extra:
                 raise RuntimeError(f"{what}.{spec.name}: values {sorted(extra)} not in contract")
         arrays.append(col)
-    schema = pa.schema([pa.field(s.name, _ARROW[s.type]) for s in fields])
+    schema = pa.schema([pa.field(s.name, s.arrow_type) for s in fields])
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

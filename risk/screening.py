@@ -50,13 +50,6 @@ RELATED_HOPS = 2
 EXAMPLES = 5
 """Related firms with bad records shown with their paths; the others are counted."""
 
-_ARROW = {
-    "string": pa.string(),
-    "enum": pa.string(),
-    "date": pa.date32(),
-    "float": pa.float64(),
-    "bool": pa.bool_(),
-}
 _KIND_WORDS = {
     "black_list": "black list (严重违法失信名单)",
     "dishonest_debtor": "dishonest judgment debtor (失信被执行人)",
@@ -106,7 +99,7 @@ class Screening:
 
 def _records_table(records: list[dict[str, Any]], domain: Domain) -> pa.Table:
     fields = [pa.field("id", pa.string()), pa.field("kind", pa.string())]
-    fields += [pa.field(f.name, _ARROW[f.type]) for f in domain.record_fields]
+    fields += [pa.field(f.name, f.arrow_type) for f in domain.record_fields]
     schema = pa.schema(fields)
     rows = [{name: r.get(name) for name in schema.names} for r in records]
     return pa.Table.from_pylist(rows, schema=schema)

@@ -223,8 +223,6 @@ def test_record_dates_are_quoted() -> None:
 
 # -- every statement, run by LadybugDB -------------------------------------------------
 
-_ARROW = {"string": pa.string(), "date": pa.date32(), "float": pa.float64(), "bool": pa.bool_()}
-
 
 def _value(f: FieldSpec, serial: int) -> object:
     t = f.storage_type
@@ -249,7 +247,7 @@ def node_rows(label: str, serial: int = 1) -> pa.Table:
         {cols[0].name: f"{label}:{i}", **{f.name: _value(f, serial) for f in cols[1:]}}
         for i in (1, 2)
     ]
-    return _table([(f.name, _ARROW[f.storage_type]) for f in cols], rows)
+    return _table([(f.name, f.arrow_type) for f in cols], rows)
 
 
 def relation_rows(rel_type: str, a: str, b: str, serial: int = 1) -> pa.Table:
@@ -260,7 +258,7 @@ def relation_rows(rel_type: str, a: str, b: str, serial: int = 1) -> pa.Table:
     if cols:
         row |= {"key": f"{rel_type}|{a}|{b}", "valid_from": date(2020, 1, 1), "valid_to": None}
     fields = [("_from", pa.string()), ("_to", pa.string())]
-    return _table(fields + [(f.name, _ARROW[f.storage_type]) for f in cols], [row])
+    return _table(fields + [(f.name, f.arrow_type) for f in cols], [row])
 
 
 @pytest.fixture(scope="module")

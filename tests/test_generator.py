@@ -28,13 +28,6 @@ N = 4000
 SEED = 7
 START, END = date(2019, 1, 1), date(2025, 12, 31)
 BAD = ("abnormal_list", "black_list", "dishonest_debtors", "penalties")
-ARROW_TYPES = {
-    "string": pa.string(),
-    "enum": pa.string(),
-    "date": pa.date32(),
-    "float": pa.float64(),
-    "bool": pa.bool_(),
-}
 
 
 @dataclass(frozen=True)
@@ -90,7 +83,7 @@ def test_writes_every_contract_file_with_contract_columns_and_types(city: City) 
         fields = _fields(file)
         assert table.column_names == [f.name for f in fields], file
         for f in fields:
-            assert table.schema.field(f.name).type == ARROW_TYPES[f.type], (file, f.name)
+            assert table.schema.field(f.name).type == f.arrow_type, (file, f.name)
         assert city.summary.rows[file] == table.num_rows > 0, file
     assert city.messages and all(isinstance(m, str) for m in city.messages)
 

@@ -39,13 +39,6 @@ from graph_model.store.protocol import (
     salt_refusal,
 )
 
-_ARROW_TYPES = {
-    "string": pa.string(),
-    "date": pa.date32(),
-    "float": pa.float64(),
-    "bool": pa.bool_(),
-    "enum": pa.string(),
-}
 _INTERNAL = ("_ID", "_LABEL", "_SRC", "_DST")
 COPY_ROWS = 100_000
 
@@ -453,7 +446,7 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 def _arrow_field(spec: FieldSpec) -> pa.Field:
     meta = {"default": spec.default} if spec.default is not None else None
-    return pa.field(spec.name, _ARROW_TYPES[spec.type], metadata=meta)
+    return pa.field(spec.name, spec.arrow_type, metadata=meta)
 
 
 def _changed(old: pa.Table, stored: pa.Table, columns: tuple[str, ...]) -> pa.Table:

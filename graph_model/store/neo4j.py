@@ -64,12 +64,6 @@ from graph_model.store.protocol import (
     salt_refusal,
 )
 
-_ARROW_TYPES = {
-    "string": pa.string(),
-    "date": pa.date32(),
-    "float": pa.float64(),
-    "bool": pa.bool_(),
-}
 _RELATION_HEAD = ("_from", "_from_label", "_to", "_to_label")
 _DATABASE_NOT_FOUND = "Neo.ClientError.Database.DatabaseNotFound"
 _OUT_OF_MEMORY = frozenset(
@@ -294,7 +288,7 @@ class Neo4jStore:
         spec = next((f for f in columns[1:] if f.name == column), None)
         if spec is None:
             raise ValueError(f"{column!r} is not a stored property of {label}")
-        kind = _ARROW_TYPES[spec.storage_type]
+        kind = spec.arrow_type
         query = cy.node_values(self.domain, label, column)
         found: dict[str, Any] = {}
         for start in range(0, len(keys), self.write_batch_rows):
@@ -638,7 +632,7 @@ def _listed(items: list[str]) -> str:
 
 
 def _arrow_fields(columns: tuple[FieldSpec, ...]) -> tuple[tuple[str, pa.DataType], ...]:
-    return tuple((f.name, _ARROW_TYPES[f.storage_type]) for f in columns)
+    return tuple((f.name, f.arrow_type) for f in columns)
 
 
 def _native(value: Any) -> Any:
@@ -665,7 +659,7 @@ def _require_unique_keys(keys: pa.ChunkedArray | pa.Array, what: str) -> None:
 def _defaults(columns: tuple[FieldSpec, ...], carried: tuple[str, ...]) -> dict[str, Any]:
     """Domain defaults of the columns a batch does not carry, for the rows it creates."""
     return {
-        f.name: pa.scalar(f.default).cast(_ARROW_TYPES[f.storage_type]).as_py()
+        f.name: pa.scalar(f.default).cast(f.arrow_type).as_py()
         for f in columns
         if f.default is not None and f.name not in carried
     }

@@ -215,14 +215,6 @@ RECORDS: list[dict[str, Any]] = [
 
 # -- store form ---------------------------------------------------------------------
 
-_ARROW = {
-    "string": pa.string(),
-    "date": pa.date32(),
-    "float": pa.float64(),
-    "bool": pa.bool_(),
-    "enum": pa.string(),
-}
-
 
 def _table(schema: pa.Schema, rows: Iterable[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist([{n: r.get(n) for n in schema.names} for r in rows], schema)
@@ -233,7 +225,7 @@ def node_table(label: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
     spec = load_domain().node(label)
     schema = pa.schema(
         [(spec.store_key, pa.string())]
-        + [(f.name, _ARROW[f.type]) for f in spec.fields if f.name != spec.key]
+        + [(f.name, f.arrow_type) for f in spec.fields if f.name != spec.key]
     )
     return _table(schema, rows)
 
@@ -243,7 +235,7 @@ def relation_table(rel_type: str, rels: Iterable[Rel]) -> pa.Table:
     spec = load_domain().relation(rel_type)
     schema = pa.schema(
         [(c, pa.string()) for c in ("_from", "_from_label", "_to", "_to_label", "key")]
-        + [(f.name, _ARROW[f.type]) for f in spec.property_fields]
+        + [(f.name, f.arrow_type) for f in spec.property_fields]
     )
     rows = (
         {
@@ -265,7 +257,7 @@ def records_table(rows: Iterable[dict[str, Any]]) -> pa.Table:
     """Records in store form: ``id`` (``kind:record_no``), ``kind``, the union of fields."""
     schema = pa.schema(
         [("id", pa.string()), ("kind", pa.string())]
-        + [(f.name, _ARROW[f.type]) for f in load_domain().record_fields]
+        + [(f.name, f.arrow_type) for f in load_domain().record_fields]
     )
     return _table(schema, rows)
 
