@@ -1,1 +1,3 @@
-"""The CreditGraph domain: node and relation types, identifiers, the store protocol, backends."""
+"""The CreditGraph domain (``domain.yaml`` read through ``domain``), identifiers, codes of
+regions and industries, currency rates, the error root, settings, the store protocol and its
+backends (``store``), and snapshots."""

@@ -1,1 +1,2 @@
-"""Readers for the data contract, validation, rejects, person identity and bulk upserts."""
+"""Data in: reading contract files (CSV, Excel, Parquet), validation with rejects and
+warnings, person identity, idempotent batched upserts, and the synthetic demo city."""

@@ -1,1 +1,3 @@
-"""Risk analytics: features, model, grades and supervision workflows (built in later issues)."""
+"""Risk analytics on snapshots: the graph feature catalog (``features``), the LightGBM model
+with its grades, reasons and stored scores (``model``), screening, and the supervision
+workflows (``supervision``: sampling plans, extension checks, warnings, watchlists)."""
