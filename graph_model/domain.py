@@ -69,6 +69,12 @@ class FieldSpec:
         return "string" if self.type == "enum" else self.type
 
     @property
+    def reads(self) -> dict[str, str]:
+        """Of an enum: every word the loader reads as a value (the values and their aliases),
+        with the value it reads it as; for mapping scripts (docs/examples) to share."""
+        return {**{v: v for v in self.values}, **dict(self.aliases)}
+
+    @property
     def arrow_type(self) -> pa.DataType:
         """Arrow type of the column, in files, the store and snapshots."""
         return ARROW_TYPES[self.storage_type]

@@ -21,39 +21,22 @@ from pathlib import Path
 
 import pandas as pd
 
+from graph_model.domain import load_domain
+
 SOURCE = "provider"
 """Dataset name of the ``SRC:`` ids: lower-case letters, digits and ``_``."""
 
 NOT_GIVEN = {"", "-", "—", "无", "暂无", "不公示", "非公示项"}
 
-STATUS = {
-    "存续": "active",
-    "在业": "active",
-    "开业": "active",
-    "在营": "active",
-    "停业": "suspended",
-    "吊销": "revoked",
-    "吊销，未注销": "revoked",
-    "吊销，已注销": "deregistered",
-    "注销": "deregistered",
-    "迁出": "moved_out",
-}
-"""经营状态 → status; 存续（在营、开业、在册） is read as 存续, the part before a bracket."""
+STATUS = load_domain().node("Enterprise").field("status").reads
+"""登记状态 → status, as the loader reads it (存续 → active, 吊销，未注销 → revoked…).
+存续（在营、开业、在册） is read as 存续: the part before a bracket."""
 
-ROLES = {
-    "董事长": "director",
-    "副董事长": "director",
-    "执行董事": "director",
-    "董事": "director",
-    "监事会主席": "supervisor",
-    "监事": "supervisor",
-    "职工监事": "supervisor",
-    "经理": "manager",
-    "总经理": "manager",
-}
-"""职务 → officer role; 执行董事兼总经理 gives two rows, other posts are left out."""
+ROLES = load_domain().relation("OFFICER").field("role").reads
+"""职务 → officer role, as the loader reads it (董事长 → director…); 执行董事兼总经理 gives two
+rows. Other posts (财务负责人) are no officers of the contract and are left out."""
 
-PARTY = {"原告": "plaintiff", "被告": "defendant", "第三人": "third_party"}
+PARTY = load_domain().record("lawsuit").field("role").reads
 """诉讼身份 → role of a lawsuit. On appeal the first-instance role counts:
 上诉人（原审被告） is a defendant. Other roles (申请人 of a non-litigation case) are left out."""
 

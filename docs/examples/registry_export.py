@@ -19,37 +19,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from graph_model.domain import load_domain
+
 NOT_GIVEN = {"", "-", "—", "无", "暂无", "不公示", "非公示项"}
 """What registries write for 'no value'."""
 
-STATUS = {
-    "存续": "active",
-    "在业": "active",
-    "开业": "active",
-    "在营": "active",
-    "停业": "suspended",
-    "吊销": "revoked",
-    "吊销，未注销": "revoked",
-    "吊销，已注销": "deregistered",
-    "注销": "deregistered",
-    "迁出": "moved_out",
-}
-"""登记状态 → status. 存续（在营、开业、在册） is read as 存续: the part before a bracket."""
+STATUS = load_domain().node("Enterprise").field("status").reads
+"""登记状态 → status, as the loader reads it (存续 → active, 吊销，未注销 → revoked…).
+存续（在营、开业、在册） is read as 存续: the part before a bracket."""
 
-ROLES = {
-    "董事长": "director",
-    "副董事长": "director",
-    "执行董事": "director",
-    "董事": "director",
-    "监事会主席": "supervisor",
-    "监事": "supervisor",
-    "职工监事": "supervisor",
-    "职工代表监事": "supervisor",
-    "经理": "manager",
-    "总经理": "manager",
-}
-"""职务 → officer role; 执行董事兼总经理 gives two rows. Other posts (财务负责人) are no
-officers of the contract and are left out."""
+ROLES = load_domain().relation("OFFICER").field("role").reads
+"""职务 → officer role, as the loader reads it (董事长 → director…); 执行董事兼总经理 gives two
+rows. Other posts (财务负责人) are no officers of the contract and are left out."""
 
 ABNORMAL_REASONS = {
     "年度报告": "no_annual_report",
