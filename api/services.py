@@ -33,10 +33,8 @@ from api.errors import Unavailable
 from graph_model.rates import RatesError, read_rates
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
-from graph_model.store.ladybug import LadybugStore
-from graph_model.store.neo4j import Neo4jStore
 from graph_model.store.open import open_store
-from graph_model.store.protocol import StoreError
+from graph_model.store.protocol import GraphStore, StoreError
 from risk.model.artefact import current_version
 from risk.model.reasons import parse_reasons
 from risk.model.scores import GradeRecord, ReasonSettings, scores_file
@@ -128,7 +126,7 @@ class Services:
     settings: Settings
     keyring: KeyRing
     audit: AuditLog
-    store: LadybugStore | Neo4jStore | None
+    store: GraphStore | None
     store_problem: str | None
     snapshot: Snapshot | None
     index: SnapshotIndex | None
@@ -206,7 +204,7 @@ class Services:
             extension=extension,
         )
 
-    def require_store(self) -> LadybugStore | Neo4jStore:
+    def require_store(self) -> GraphStore:
         """The store, or 503 with why it is not served."""
         if self.store is None:
             raise Unavailable(f"the graph store is not available: {self.store_problem}")

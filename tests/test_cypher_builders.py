@@ -14,6 +14,7 @@ import pytest
 
 from graph_model.domain import FieldSpec, load_domain
 from graph_model.store import ladybug_cypher as cy
+from graph_model.store import layout
 from graph_model.store.protocol import KEY_SEPARATOR
 
 D = load_domain()
@@ -34,7 +35,7 @@ BAD_NAMES = [
 ]
 
 LABEL_BUILDERS: dict[str, Callable[[str], object]] = {
-    "node_columns": lambda x: cy.node_columns(D, x),
+    "node_columns": lambda x: layout.node_columns(D, x),
     "create_node_table": lambda x: cy.create_node_table(D, x),
     "copy_nodes": lambda x: cy.copy_nodes(D, x),
     "update_nodes": lambda x: cy.update_nodes(D, x, ("name",)),
@@ -52,8 +53,8 @@ LABEL_BUILDERS: dict[str, Callable[[str], object]] = {
 }
 
 REL_BUILDERS: dict[str, Callable[[str], object]] = {
-    "relation_columns": lambda t: cy.relation_columns(D, t),
-    "relation_pairs": lambda t: cy.relation_pairs(D, t),
+    "relation_columns": lambda t: layout.relation_columns(D, t),
+    "relation_pairs": lambda t: layout.relation_pairs(D, t),
     "create_rel_table": lambda t: cy.create_rel_table(D, t),
     "copy_relations": lambda t: cy.copy_relations(D, t, "Enterprise", "Enterprise"),
     "update_relations": lambda t: cy.update_relations(
@@ -125,14 +126,14 @@ def test_label_pairs_a_relation_does_not_connect_are_refused(build: Callable) ->
         build()
 
 
-@pytest.mark.parametrize("hops", [0, -1, cy.MAX_HOPS + 1, 100, True, 2.0, "3", None])
+@pytest.mark.parametrize("hops", [0, -1, layout.MAX_HOPS + 1, 100, True, 2.0, "3", None])
 @pytest.mark.parametrize("builder", list(HOP_BUILDERS))
 def test_hop_counts_outside_the_bounds_are_refused(builder: str, hops: object) -> None:
     with pytest.raises(ValueError, match="hops"):
         HOP_BUILDERS[builder](hops)
 
 
-@pytest.mark.parametrize("hops", [1, 2, cy.MAX_HOPS])
+@pytest.mark.parametrize("hops", [1, 2, layout.MAX_HOPS])
 @pytest.mark.parametrize("builder", list(HOP_BUILDERS))
 def test_hop_counts_within_the_bounds_are_written_as_literals(builder: str, hops: int) -> None:
     assert f" 1..{hops} " in HOP_BUILDERS[builder](hops)
@@ -177,18 +178,18 @@ def test_update_columns_must_be_stored_properties(build: Callable) -> None:
 
 @pytest.mark.parametrize("name", ["end", "start", "valid_from", "id", "名称"])
 def test_q_backquotes_names(name: str) -> None:
-    assert cy.q(name) == f"`{name}`"
+    assert layout.q(name) == f"`{name}`"
 
 
 @pytest.mark.parametrize("name", ["a`b", "a b", "a-b", "a.b", "a)", "", "`"])
 def test_q_refuses_what_is_not_a_property_name(name: str) -> None:
     with pytest.raises(ValueError):
-        cy.q(name)
+        layout.q(name)
 
 
 @pytest.mark.parametrize("label", LABELS)
 def test_node_property_names_are_quoted(label: str) -> None:
-    cols = [f.name for f in cy.node_columns(D, label)]
+    cols = [f.name for f in layout.node_columns(D, label)]
     ddl = cy.create_node_table(D, label)
     export = cy.export_nodes(D, label)
     for name in cols:
@@ -202,10 +203,10 @@ def test_node_property_names_are_quoted(label: str) -> None:
 
 @pytest.mark.parametrize("rel_type", KEYED)
 def test_relation_property_names_are_quoted(rel_type: str) -> None:
-    cols = [f.name for f in cy.relation_columns(D, rel_type)]
+    cols = [f.name for f in layout.relation_columns(D, rel_type)]
     ddl = cy.create_rel_table(D, rel_type)
     export = cy.export_relations(D, rel_type)
-    (a, b), *_ = cy.relation_pairs(D, rel_type)
+    (a, b), *_ = layout.relation_pairs(D, rel_type)
     update = cy.update_relations(D, rel_type, a, b, tuple(cols[1:]))
     for name in cols:
         assert f"`{name}` " in ddl
@@ -242,7 +243,7 @@ def _table(fields: list[tuple[str, pa.DataType]], rows: list[dict[str, Any]]) ->
 
 def node_rows(label: str, serial: int = 1) -> pa.Table:
     """Two rows of ``label`` in DDL order, keyed ``<label>:1`` and ``<label>:2``."""
-    cols = cy.node_columns(D, label)
+    cols = layout.node_columns(D, label)
     rows = [
         {cols[0].name: f"{label}:{i}", **{f.name: _value(f, serial) for f in cols[1:]}}
         for i in (1, 2)
@@ -252,7 +253,7 @@ def node_rows(label: str, serial: int = 1) -> pa.Table:
 
 def relation_rows(rel_type: str, a: str, b: str, serial: int = 1) -> pa.Table:
     """One relation from ``<a>:1`` to ``<b>:2``, valid from 2020-01-01 and still open."""
-    cols = cy.relation_columns(D, rel_type)
+    cols = layout.relation_columns(D, rel_type)
     row: dict[str, Any] = {"_from": f"{a}:1", "_to": f"{b}:2"}
     row |= {f.name: _value(f, serial) for f in cols}
     if cols:
@@ -277,7 +278,7 @@ def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[lb.Connection]:
     for label in LABELS:
         connection.execute(cy.copy_nodes(D, label), {"rows": node_rows(label)})
     for rel_type in REL_TYPES:
-        for a, b in cy.relation_pairs(D, rel_type):
+        for a, b in layout.relation_pairs(D, rel_type):
             rows = relation_rows(rel_type, a, b)
             connection.execute(cy.copy_relations(D, rel_type, a, b), {"rows": rows})
     yield connection
@@ -309,18 +310,20 @@ def test_copied_nodes_are_counted_and_found(conn: lb.Connection, label: str) -> 
 
 @pytest.mark.parametrize("rel_type", REL_TYPES)
 def test_copied_relations_are_counted(conn: lb.Connection, rel_type: str) -> None:
-    assert rows(conn, cy.count_relations(D, rel_type)) == [[len(cy.relation_pairs(D, rel_type))]]
+    assert rows(conn, cy.count_relations(D, rel_type)) == [
+        [len(layout.relation_pairs(D, rel_type))]
+    ]
 
 
 @pytest.mark.parametrize("rel_type", KEYED)
 def test_all_relation_keys(conn: lb.Connection, rel_type: str) -> None:
     keys = {k for (k, _, _) in rows(conn, cy.all_relation_keys(D, rel_type))}
-    assert keys == {f"{rel_type}|{a}|{b}" for a, b in cy.relation_pairs(D, rel_type)}
+    assert keys == {f"{rel_type}|{a}|{b}" for a, b in layout.relation_pairs(D, rel_type)}
 
 
 @pytest.mark.parametrize("label", LABELS)
 def test_update_nodes(conn: lb.Connection, label: str) -> None:
-    cols = cy.node_columns(D, label)
+    cols = layout.node_columns(D, label)
     names = tuple(f.name for f in cols[1:])
     rows(conn, cy.update_nodes(D, label, names), {"rows": node_rows(label, serial=3)})
     exported = conn.execute(cy.export_nodes(D, label), {"as_of": AS_OF}).get_as_arrow()
@@ -330,10 +333,10 @@ def test_update_nodes(conn: lb.Connection, label: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("rel_type", "pair"), [(t, p) for t in KEYED for p in cy.relation_pairs(D, t)]
+    ("rel_type", "pair"), [(t, p) for t in KEYED for p in layout.relation_pairs(D, t)]
 )
 def test_update_relations(conn: lb.Connection, rel_type: str, pair: tuple[str, str]) -> None:
-    cols = cy.relation_columns(D, rel_type)
+    cols = layout.relation_columns(D, rel_type)
     names = tuple(f.name for f in cols[1:])
     query = cy.update_relations(D, rel_type, *pair, names)
     rows(conn, query, {"rows": relation_rows(rel_type, *pair, serial=3)})
@@ -358,7 +361,7 @@ def read_statements() -> Iterator[Any]:
             yield pytest.param(query, page, id=f"neighbours-{rel_type}-{direction}")
     for direction in ("out", "in", "both"):
         yield pytest.param(cy.neighbours(D, KEYED, direction), page, id=f"neighbours-{direction}")
-    for hops in range(1, cy.MAX_HOPS + 1):
+    for hops in range(1, layout.MAX_HOPS + 1):
         for name, build in HOP_BUILDERS.items():
             yield pytest.param(build(hops), paths, id=f"{name}-{hops}")
     yield pytest.param(cy.export_records(D), as_of, id="export_records")

@@ -25,8 +25,9 @@ from typing import Any
 import pytest
 
 from graph_model.domain import FieldSpec, load_domain
+from graph_model.store import layout
 from graph_model.store import neo4j_cypher as ncy
-from graph_model.store.ladybug_cypher import node_columns, relation_columns, relation_pairs
+from graph_model.store.layout import node_columns, relation_columns, relation_pairs
 from graph_model.store.protocol import KEY_SEPARATOR
 
 HARNESS = Path(__file__).parent / "cypher_lint"
@@ -140,7 +141,7 @@ def statements() -> Iterator[tuple[str, str, dict[str, Any]]]:
 
     paths = {"id": "x", "as_of": DAY, "limit": 5, "sep": KEY_SEPARATOR}
     # Hop counts change only the quantifier's bound: the two extremes stand for the rest.
-    for hops in (1, ncy.MAX_HOPS):
+    for hops in (1, layout.MAX_HOPS):
         yield f"related_parties[{hops}]", ncy.related_parties(D, hops), paths
         for direction in ("up", "down"):
             yield f"ownership[{direction},{hops}]", ncy.ownership(D, direction, hops), paths

@@ -29,6 +29,7 @@ from neo4j.exceptions import (
 from neo4j.time import Date
 
 from graph_model.domain import load_domain
+from graph_model.store import layout
 from graph_model.store import neo4j_cypher as cy
 from graph_model.store.neo4j import (
     PAGE_ROWS,
@@ -410,7 +411,7 @@ def test_entity_properties_are_complete_and_dates_native() -> None:
     assert type(entity.properties["established_on"]) is dt.date
     # Neo4j keeps no nulls: absent columns come back as None, as from the embedded store.
     assert entity.properties["deregistered_on"] is None
-    assert set(entity.properties) == {f.name for f in cy.node_columns(D, "Enterprise")}
+    assert set(entity.properties) == {f.name for f in layout.node_columns(D, "Enterprise")}
     (got,) = entity.records
     # A record shows only its own kind's fields.
     assert set(got) == {"id", "kind", *(f.name for f in D.record("penalty").fields)}
@@ -489,7 +490,7 @@ def test_path_queries_default_to_today_and_refuse_bad_hops() -> None:
     store.guarantee_paths(E[0])
     assert fake.reads[0][1]["as_of"] == dt.date.today()
     with pytest.raises(ValueError):
-        store.related_parties(E[0], max_hops=cy.MAX_HOPS + 1)
+        store.related_parties(E[0], max_hops=layout.MAX_HOPS + 1)
     assert len(fake.reads) == 1
 
 
@@ -544,7 +545,7 @@ def test_exports_page_by_key(n: int, pages: list[int]) -> None:
     got = list(store.export_nodes("Person", dt.date(2024, 1, 1), 2))
     assert [p.num_rows for p in got] == pages
     assert [i for p in got for i in p["id"].to_pylist()] == [r["id"] for r in _people(n)]
-    columns = [f.name for f in cy.node_columns(D, "Person")]
+    columns = [f.name for f in layout.node_columns(D, "Person")]
     assert all(p.schema.names == columns for p in got)
     # Each page is its own bounded read: after the last key seen, never SKIP.
     afters = [params.get("after") for _, params, _ in fake.reads]
@@ -562,7 +563,7 @@ def test_export_pages_stay_bounded_whatever_the_caller_asks() -> None:
 
 
 def test_exported_columns_have_the_domain_types() -> None:
-    row = {f.name: None for f in cy.relation_columns(D, "GUARANTEES")}
+    row = {f.name: None for f in layout.relation_columns(D, "GUARANTEES")}
     row |= {
         "_from": E[0],
         "_from_label": "Enterprise",
@@ -585,7 +586,7 @@ def test_empty_exports_keep_their_columns() -> None:
     store, _ = make_store(_answers({}))
     (records,) = store.export_records(dt.date(2024, 1, 1), 10)
     assert records.num_rows == 0
-    assert records.schema.names == [f.name for f in cy.node_columns(D, "Record")]
+    assert records.schema.names == [f.name for f in layout.node_columns(D, "Record")]
     with pytest.raises(ValueError):
         list(store.export_records(dt.date(2024, 1, 1), 0))
 

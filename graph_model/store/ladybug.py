@@ -14,36 +14,38 @@ import hashlib
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path as FsPath
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import ladybug as lb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graph_model.domain import Domain, FieldSpec, load_domain
+from graph_model.domain import Domain, FieldSpec
 from graph_model.store import ladybug_cypher as cy
+from graph_model.store.base import (
+    StoreBase,
+    arrow_schema,
+    column_defaults,
+    node_rows,
+    relation_rows,
+)
+from graph_model.store.layout import node_columns, relation_columns
 from graph_model.store.protocol import (
-    Direction,
     Edge,
     Entity,
     Neighbour,
     NodeRef,
-    Page,
     Path,
     SchemaMismatchError,
-    StoreCounts,
     StoreError,
     WriteBatch,
-    first_path_per_target,
-    path_params,
-    salt_refusal,
 )
 
 _INTERNAL = ("_ID", "_LABEL", "_SRC", "_DST")
 COPY_ROWS = 100_000
 
 
-class LadybugStore:
+class LadybugStore(StoreBase):
     """A ``GraphStore`` in a LadybugDB database directory.
 
     Args:
@@ -61,8 +63,8 @@ class LadybugStore:
         buffer_pool_bytes: int = 0,
         domain: Domain | None = None,
     ) -> None:
-        self.domain = domain or load_domain()
         self.path = FsPath(path)
+        super().__init__(cy, domain, read_only=read_only, where=f"the database at {self.path}")
         if read_only and not self.path.exists():
             raise StoreError(f"no database at {self.path}: run `creditgraph load` first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,7 +79,6 @@ class LadybugStore:
             self._lock.close()
             raise StoreError(f"cannot open the database at {self.path}: {exc}") from exc
         self._conn = lb.Connection(self._db)
-        self.read_only = read_only
         if read_only:
             self._check_schema_version()
 
@@ -87,6 +88,12 @@ class LadybugStore:
 
     def _rows(self, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         return list(self._run(query, params).get_all())
+
+    def _tuples(self, query: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._rows(query, params)]
+
+    def _execute(self, query: str, params: dict[str, Any]) -> None:
+        self._run(query, params)
 
     def _arrow(self, query: str, params: dict[str, Any] | None = None) -> pa.Table:
         result = self._run(query, params).get_as_arrow()
@@ -126,29 +133,6 @@ class LadybugStore:
             self._run(statement)
         self._run(cy.SET_META, {"name": "schema", "value": self._schema_fingerprint()})
 
-    def meta(self, name: str) -> str | None:
-        rows = self._rows(cy.GET_META, {"name": name})
-        return str(rows[0][0]) if rows else None
-
-    def set_meta(self, name: str, value: str) -> None:
-        self._run(cy.SET_META, {"name": name, "value": value})
-
-    def claim_salt(self, fingerprint: str) -> None:
-        rows = self._rows(cy.GET_META, {"name": "person_salt"})
-        if rows and rows[0][0] != fingerprint:
-            raise salt_refusal(f"the database at {self.path}", rows[0][0], fingerprint)
-        if not rows:
-            self._run(cy.SET_META, {"name": "person_salt", "value": fingerprint})
-
-    def _node_schema(self, label: str) -> pa.Schema:
-        return pa.schema([_arrow_field(f) for f in cy.node_columns(self.domain, label)])
-
-    def _rel_schema(self, rel_type: str) -> pa.Schema:
-        cols = cy.relation_columns(self.domain, rel_type)
-        return pa.schema(
-            [("_from", pa.string()), ("_to", pa.string())] + [_arrow_field(f) for f in cols]
-        )
-
     def existing_keys(self, label: str, keys: pa.Array) -> pa.Array:
         if len(keys) == 0:
             return pa.array([], pa.bool_())
@@ -158,10 +142,7 @@ class LadybugStore:
         return pc.is_in(keys, value_set=found.column(0).combine_chunks())
 
     def node_values(self, label: str, keys: pa.Array, column: str) -> pa.Array:
-        schema = self._node_schema(label)
-        if column not in schema.names[1:]:
-            raise ValueError(f"{column!r} is not a stored property of {label}")
-        kind = schema.field(column).type
+        kind = self.stored_field(label, column).arrow_type
         if len(keys) == 0:
             return pa.array([], kind)
         query = cy.existing_node_keys(self.domain, label, (column,))
@@ -169,10 +150,7 @@ class LadybugStore:
         at = pc.index_in(keys, value_set=found["k"].combine_chunks())
         return pc.take(found[column].combine_chunks().cast(kind), at)
 
-    def write(self, batch: WriteBatch) -> None:
-        """Upsert nodes, then relations, then records, in one transaction."""
-        if self.read_only:
-            raise StoreError("the store is open read-only")
+    def _write(self, batch: WriteBatch) -> None:
         self._run(cy.BEGIN)
         try:
             for label, table in batch.nodes.items():
@@ -199,15 +177,13 @@ class LadybugStore:
 
     def _upsert_nodes(self, label: str, table: pa.Table) -> pa.Array:
         """Insert new nodes and update the changed columns of existing ones; returns new rows."""
-        schema = self._node_schema(label)
-        present = _conform(table, schema)
+        present = node_rows(self.domain, label, table)
         keys = present.column(0).combine_chunks()
-        _require_unique_keys(keys, label)
         columns = tuple(present.column_names[1:])
         query = cy.existing_node_keys(self.domain, label, columns)
         stored = self._arrow(query, {"rows": pa.table({"k": keys})})
         exists = pc.is_in(keys, value_set=stored["k"].combine_chunks())
-        new = _complete(present.filter(pc.invert(exists)), schema)
+        new = _complete(present.filter(pc.invert(exists)), node_columns(self.domain, label))
         changed = _changed(present.filter(exists), stored, columns)
         if new.num_rows:
             self._copy(cy.copy_nodes(self.domain, label), new)
@@ -216,32 +192,15 @@ class LadybugStore:
         return pc.invert(exists)
 
     def _upsert_relations(self, rel_type: str, table: pa.Table) -> None:
-        schema = self._rel_schema(rel_type)
-        _require_unique_keys(table["key"], rel_type)
-        pairs = cy.relation_pairs(self.domain, rel_type)
-        masks = [
-            pc.fill_null(
-                pc.and_(pc.equal(table["_from_label"], a), pc.equal(table["_to_label"], b)), False
-            )
-            for a, b in pairs
-        ]
-        unmatched = table.num_rows - sum(pc.sum(m).as_py() or 0 for m in masks)
-        if unmatched:  # these rows would otherwise be dropped without a word
-            raise StoreError(
-                f"{rel_type}: {unmatched} row(s) connect labels it does not allow "
-                f"(allowed: {pairs})"
-            )
-        present = _conform(table, schema)
+        present, parts = relation_rows(self.domain, rel_type, table)
+        stored_columns = relation_columns(self.domain, rel_type)
         columns = tuple(present.column_names[3:])  # after _from, _to, key
         # One scan of the stored keys and values serves every label pair of this batch.
         stored = self._arrow(cy.all_relation_keys(self.domain, rel_type, columns))
         _refuse_moved_keys(present, stored, rel_type)
-        for (from_label, to_label), mask in zip(pairs, masks, strict=True):
-            part = present.filter(mask)
-            if part.num_rows == 0:
-                continue
+        for (from_label, to_label), part in parts:
             exists = pc.is_in(part["key"], value_set=stored["k"].combine_chunks())
-            new = _complete(part.filter(pc.invert(exists)), schema)
+            new = _complete(part.filter(pc.invert(exists)), stored_columns, ("_from", "_to"))
             changed = _changed(part.filter(exists).drop(["_from", "_to"]), stored, columns)
             if new.num_rows:
                 self._copy(cy.copy_relations(self.domain, rel_type, from_label, to_label), new)
@@ -262,21 +221,7 @@ class LadybugStore:
         self._db.close()
         self._lock.close()  # releases the lock
 
-    def __enter__(self) -> LadybugStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- reader side ------------------------------------------------------------
-    def counts(self) -> StoreCounts:
-        d = self.domain
-        nodes = {n.label: int(self._rows(cy.count_nodes(d, n.label))[0][0]) for n in d.nodes}
-        rels = {r.type: int(self._rows(cy.count_relations(d, r.type))[0][0]) for r in d.relations}
-        found = {kind: int(n) for kind, n in self._rows(cy.COUNT_RECORDS_BY_KIND)}
-        records = {r.kind: found.get(r.kind, 0) for r in d.records}
-        return StoreCounts(nodes=nodes, relations=rels, records=records)
-
     def get_entity(self, node_id: str) -> Entity | None:
         rows = self._rows(cy.GET_ENTERPRISE, {"id": node_id})
         if rows:
@@ -288,64 +233,16 @@ class LadybugStore:
             return Entity("Person", node_id, _props(rows[0][0]))
         return None
 
-    def neighbours(
-        self,
-        node_id: str,
-        rel_types: tuple[str, ...] | None = None,
-        direction: Direction = "both",
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Page:
-        if limit < 1 or offset < 0:
-            raise ValueError(f"limit must be ≥ 1 and offset ≥ 0, got {limit} and {offset}")
-        types = rel_types or tuple(r.type for r in self.domain.relations)
-        query = cy.neighbours(self.domain, types, direction)
-        rows = self._rows(query, {"id": node_id, "offset": offset, "limit": limit + 1})
+    def _neighbours(self, query: str, params: dict[str, Any], node_id: str) -> list[Neighbour]:
         items = []
-        for rel, node, _ in rows[:limit]:
-            other = _ref(node)
+        for rel, node, _ in self._rows(query, params):
             src, dst = _endpoints(rel, node, node_id)
             edge = Edge(rel["_LABEL"], src, dst, _edge_props(self.domain, rel))
-            items.append(Neighbour(other, edge))
-        return Page(tuple(items), offset + limit if len(rows) > limit else None)
+            items.append(Neighbour(_ref(node), edge))
+        return items
 
     def _paths(self, query: str, params: dict[str, Any]) -> list[Path]:
         return [_path(self.domain, row[0], row[1]) for row in self._rows(query, params)]
-
-    def related_parties(
-        self, enterprise_id: str, max_hops: int = 2, as_of: date | None = None, limit: int = 100
-    ) -> list[Path]:
-        query = cy.related_parties(self.domain, max_hops)
-        params = path_params(enterprise_id, as_of)
-        return first_path_per_target(
-            lambda cap: self._paths(query, {**params, "limit": cap}), limit
-        )
-
-    def ownership(
-        self,
-        enterprise_id: str,
-        direction: Literal["up", "down"],
-        max_depth: int = 5,
-        as_of: date | None = None,
-        limit: int = 200,
-    ) -> list[Path]:
-        query = cy.ownership(self.domain, direction, max_depth)
-        return self._paths(query, {**path_params(enterprise_id, as_of), "limit": limit})
-
-    def guarantee_paths(
-        self,
-        enterprise_id: str,
-        direction: Literal["out", "in"] = "out",
-        max_hops: int = 4,
-        as_of: date | None = None,
-        limit: int = 200,
-    ) -> list[Path]:
-        query = cy.guarantee_paths(self.domain, direction, max_hops)
-        return self._paths(query, {**path_params(enterprise_id, as_of), "limit": limit})
-
-    def search(self, text: str, limit: int = 20) -> list[NodeRef]:
-        rows = self._rows(cy.SEARCH, {"text": text, "limit": limit})
-        return [NodeRef("Enterprise", node_id, name) for node_id, name in rows]
 
     # -- snapshot export ------------------------------------------------------------
     def _pages(self, query: str, params: dict[str, Any], batch_rows: int) -> Iterator[pa.Table]:
@@ -361,14 +258,6 @@ class LadybugStore:
 
     def export_records(self, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
         return self._pages(cy.export_records(self.domain), {"as_of": as_of}, batch_rows)
-
-
-def _require_unique_keys(keys: pa.ChunkedArray | pa.Array, what: str) -> None:
-    """Refuse null or repeated keys: either would make an upsert ambiguous or not idempotent."""
-    if keys.null_count:
-        raise StoreError(f"{what}: {keys.null_count} row(s) without a key")
-    if pc.count_distinct(keys).as_py() < len(keys):
-        raise StoreError(f"{what}: the batch repeats a key")
 
 
 def _recover(path: FsPath) -> None:
@@ -438,17 +327,6 @@ def _refuse_moved_keys(rows: pa.Table, stored: pa.Table, rel_type: str) -> None:
         )
 
 
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """The schema's columns that ``table`` has, in schema order and types."""
-    names = [n for n in schema.names if n in table.column_names]
-    return table.select(names).cast(pa.schema([schema.field(n) for n in names]))
-
-
-def _arrow_field(spec: FieldSpec) -> pa.Field:
-    meta = {"default": spec.default} if spec.default is not None else None
-    return pa.field(spec.name, spec.arrow_type, metadata=meta)
-
-
 def _changed(old: pa.Table, stored: pa.Table, columns: tuple[str, ...]) -> pa.Table:
     """Rows of ``old`` (key first) whose ``columns`` differ from the stored values.
 
@@ -467,19 +345,22 @@ def _changed(old: pa.Table, stored: pa.Table, columns: tuple[str, ...]) -> pa.Ta
     return joined.filter(differs).select([key, *columns])
 
 
-def _complete(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """All schema columns for new rows (COPY needs every column).
+def _complete(
+    table: pa.Table, stored: tuple[FieldSpec, ...], head: tuple[str, ...] = ()
+) -> pa.Table:
+    """Every stored column for new rows, after the ``head`` columns (COPY needs them all).
 
     A column the batch does not carry takes the domain's default, or null. Existing rows are
     updated only in the columns the batch carries, so a default never overwrites a stored value.
     """
+    schema = pa.schema([*(table.schema.field(h) for h in head), *arrow_schema(stored)])
+    fill = column_defaults(stored, tuple(table.column_names))
     columns = []
     for f in schema:
         if f.name in table.column_names:
             columns.append(table[f.name])
-        elif f.metadata and b"default" in f.metadata:
-            default = pa.scalar(f.metadata[b"default"].decode(), f.type)
-            columns.append(pa.array([default] * table.num_rows, f.type))
+        elif f.name in fill:
+            columns.append(pa.array([fill[f.name]] * table.num_rows, f.type))
         else:
             columns.append(pa.nulls(table.num_rows, f.type))
     return pa.Table.from_arrays(columns, schema=schema)
@@ -497,7 +378,7 @@ def _record_props(domain: Domain, record: dict[str, Any]) -> dict[str, Any]:
 
 def _edge_props(domain: Domain, rel: dict[str, Any]) -> dict[str, Any]:
     # An untyped pattern returns the union of all relation tables' columns: keep this type's own.
-    names = {f.name for f in cy.relation_columns(domain, rel["_LABEL"])}
+    names = {f.name for f in relation_columns(domain, rel["_LABEL"])}
     return {k: v for k, v in rel.items() if k in names}
 
 

@@ -3,7 +3,7 @@
 Values always travel as ``$parameters``. Labels, relation types and property
 names come only from the domain (``domain.yaml``), checked against its
 allowlist, so an input can never change the shape of a query. Hop counts are
-integers validated here because LadybugDB needs them as literals.
+integers checked in ``layout`` because LadybugDB needs them as literals.
 
 LadybugDB dialect notes: variable-length patterns use ``* TRAIL`` so that a
 relation is walked once per path (Neo4j semantics); relation filters inside a
@@ -13,52 +13,22 @@ recursive pattern use ``(r, n | WHERE ...)``; ``label()`` replaces ``type()``.
 from __future__ import annotations
 
 from graph_model.domain import Domain, FieldSpec
-
-MAX_HOPS = 8
+from graph_model.store.layout import (
+    RELATED_PARTY_TYPES,
+    check_direction,
+    check_hops,
+    check_keyed_rel,
+    check_label,
+    check_pair,
+    check_rel,
+    known_columns,
+    node_columns,
+    q,
+    relation_columns,
+    relation_pairs,
+)
 
 _CYPHER_TYPES = {"string": "STRING", "date": "DATE", "float": "DOUBLE", "bool": "BOOLEAN"}
-
-# Relations that tie enterprises into related parties (关联方).
-RELATED_PARTY_TYPES = ("LEGAL_REP", "OFFICER", "HOLDS_SHARES", "GUARANTEES")
-
-
-def q(name: str) -> str:
-    """Quote a property name taken from the domain (``end`` is a Cypher keyword)."""
-    if not name.replace("_", "").isalnum():
-        raise ValueError(f"not a property name: {name!r}")
-    return f"`{name}`"
-
-
-def _check_label(domain: Domain, label: str) -> str:
-    if label not in domain.labels:
-        raise ValueError(f"label {label!r} is not in the domain allowlist")
-    return label
-
-
-def _check_rel(domain: Domain, rel_type: str) -> str:
-    if rel_type not in domain.relation_types:
-        raise ValueError(f"relation type {rel_type!r} is not in the domain allowlist")
-    return rel_type
-
-
-def _check_keyed_rel(domain: Domain, rel_type: str) -> str:
-    # HAS_RECORD only links records to their enterprise: it has no key and no validity.
-    if _check_rel(domain, rel_type) not in {r.type for r in domain.relations}:
-        raise ValueError(f"relation type {rel_type!r} is not a domain relation with a key")
-    return rel_type
-
-
-def _check_direction(direction: str, allowed: tuple[str, ...]) -> str:
-    if direction not in allowed:
-        raise ValueError(f"direction must be one of {allowed}, got {direction!r}")
-    return direction
-
-
-def _check_hops(hops: int) -> int:
-    # bool is an int subclass; True would be written into the query as "True".
-    if isinstance(hops, bool) or not isinstance(hops, int) or not 1 <= hops <= MAX_HOPS:
-        raise ValueError(f"hops must be an integer from 1 to {MAX_HOPS}, got {hops!r}")
-    return hops
 
 
 def _column(f: FieldSpec) -> str:
@@ -68,59 +38,17 @@ def _column(f: FieldSpec) -> str:
 # -- schema -----------------------------------------------------------------
 
 
-def node_columns(domain: Domain, label: str) -> tuple[FieldSpec, ...]:
-    """Stored properties of a node label, key first, in DDL order."""
-    _check_label(domain, label)
-    if label == "Record":
-        head = (
-            FieldSpec("id", "string", "kind:record_no"),
-            FieldSpec("kind", "string", "record kind"),
-        )
-        return head + domain.record_fields
-    spec = domain.node(label)
-    key = FieldSpec(spec.store_key, "string", "key")
-    return (key, *(f for f in spec.fields if f.name != spec.key))
-
-
-def relation_columns(domain: Domain, rel_type: str) -> tuple[FieldSpec, ...]:
-    """Stored properties of a relation type, in DDL order (``key`` first)."""
-    _check_rel(domain, rel_type)
-    if rel_type == "HAS_RECORD":
-        return ()
-    key = FieldSpec("key", "string", "relation key")
-    return (key, *domain.relation(rel_type).property_fields)
-
-
-def relation_pairs(domain: Domain, rel_type: str) -> tuple[tuple[str, str], ...]:
-    """(from label, to label) pairs a relation type connects."""
-    _check_rel(domain, rel_type)
-    if rel_type == "HAS_RECORD":
-        return (("Enterprise", "Record"),)
-    spec = domain.relation(rel_type)
-    labels = {
-        "enterprise": ("Enterprise",),
-        "person": ("Person",),
-        "party": ("Person", "Enterprise"),
-    }
-    return tuple((a, b) for a in labels[spec.source.ref] for b in labels[spec.target.ref])
-
-
-def _check_pair(domain: Domain, rel_type: str, from_label: str, to_label: str) -> None:
-    if (from_label, to_label) not in relation_pairs(domain, rel_type):
-        raise ValueError(f"{rel_type} does not connect {from_label!r} to {to_label!r}")
-
-
 def create_node_table(domain: Domain, label: str) -> str:
     cols = node_columns(domain, label)
     body = ", ".join(_column(f) for f in cols)
-    table = _check_label(domain, label)
+    table = check_label(domain, label)
     return f"CREATE NODE TABLE IF NOT EXISTS {table}({body}, PRIMARY KEY ({q(cols[0].name)}))"
 
 
 def create_rel_table(domain: Domain, rel_type: str) -> str:
     pairs = ", ".join(f"FROM {a} TO {b}" for a, b in relation_pairs(domain, rel_type))
     cols = "".join(", " + _column(f) for f in relation_columns(domain, rel_type))
-    return f"CREATE REL TABLE IF NOT EXISTS {_check_rel(domain, rel_type)}({pairs}{cols})"
+    return f"CREATE REL TABLE IF NOT EXISTS {check_rel(domain, rel_type)}({pairs}{cols})"
 
 
 CREATE_META = "CREATE NODE TABLE IF NOT EXISTS Meta(name STRING, value STRING, PRIMARY KEY (name))"
@@ -137,44 +65,34 @@ ROLLBACK = "ROLLBACK"
 
 def copy_nodes(domain: Domain, label: str) -> str:
     """Bulk insert of new nodes from the Arrow table ``$rows`` (columns in DDL order)."""
-    return f"COPY {_check_label(domain, label)} FROM $rows"
-
-
-def _known(
-    allowed: tuple[FieldSpec, ...], columns: tuple[str, ...], allow_none: bool = False
-) -> tuple[str, ...]:
-    names = {f.name for f in allowed}
-    unknown = [c for c in columns if c not in names]
-    if unknown or not (columns or allow_none):
-        raise ValueError(f"columns {unknown or columns} are not stored properties")
-    return columns
+    return f"COPY {check_label(domain, label)} FROM $rows"
 
 
 def update_nodes(domain: Domain, label: str, columns: tuple[str, ...]) -> str:
     """Update the given columns of existing nodes from ``$rows`` (keyed by the first column)."""
     cols = node_columns(domain, label)
     key = q(cols[0].name)
-    sets = ", ".join(f"n.{q(c)} = {q(c)}" for c in _known(cols[1:], columns))
-    return f"LOAD FROM $rows MATCH (n:{_check_label(domain, label)} {{{key}: {key}}}) SET {sets}"
+    sets = ", ".join(f"n.{q(c)} = {q(c)}" for c in known_columns(cols[1:], columns, required=True))
+    return f"LOAD FROM $rows MATCH (n:{check_label(domain, label)} {{{key}: {key}}}) SET {sets}"
 
 
 def copy_relations(domain: Domain, rel_type: str, from_label: str, to_label: str) -> str:
     """Bulk insert of new relations; ``$rows`` holds from, to, then the properties."""
-    _check_pair(domain, rel_type, from_label, to_label)
-    return f"COPY {_check_rel(domain, rel_type)} FROM $rows (from='{from_label}', to='{to_label}')"
+    check_pair(domain, rel_type, from_label, to_label)
+    return f"COPY {check_rel(domain, rel_type)} FROM $rows (from='{from_label}', to='{to_label}')"
 
 
 def update_relations(
     domain: Domain, rel_type: str, from_label: str, to_label: str, columns: tuple[str, ...]
 ) -> str:
     """Update the given columns of existing relations found by endpoints and key."""
-    _check_pair(domain, rel_type, from_label, to_label)
+    check_pair(domain, rel_type, from_label, to_label)
     cols = relation_columns(domain, rel_type)
-    sets = ", ".join(f"r.{q(c)} = {q(c)}" for c in _known(cols[1:], columns))
+    sets = ", ".join(f"r.{q(c)} = {q(c)}" for c in known_columns(cols[1:], columns, required=True))
     return (
-        f"LOAD FROM $rows MATCH (a:{_check_label(domain, from_label)} {{id: _from}})"
-        f"-[r:{_check_rel(domain, rel_type)} {{key: key}}]->"
-        f"(b:{_check_label(domain, to_label)} {{id: _to}}) SET {sets}"
+        f"LOAD FROM $rows MATCH (a:{check_label(domain, from_label)} {{id: _from}})"
+        f"-[r:{check_rel(domain, rel_type)} {{key: key}}]->"
+        f"(b:{check_label(domain, to_label)} {{id: _to}}) SET {sets}"
     )
 
 
@@ -182,16 +100,16 @@ def existing_node_keys(domain: Domain, label: str, columns: tuple[str, ...] = ()
     """Keys of ``$rows`` (column ``k``) that exist, with the stored values of ``columns``."""
     cols = node_columns(domain, label)
     key = q(cols[0].name)
-    values = "".join(f", n.{q(c)} AS {q(c)}" for c in _known(cols[1:], columns, allow_none=True))
-    return f"LOAD FROM $rows MATCH (n:{_check_label(domain, label)} {{{key}: k}}) RETURN k{values}"
+    values = "".join(f", n.{q(c)} AS {q(c)}" for c in known_columns(cols[1:], columns))
+    return f"LOAD FROM $rows MATCH (n:{check_label(domain, label)} {{{key}: k}}) RETURN k{values}"
 
 
 def all_relation_keys(domain: Domain, rel_type: str, columns: tuple[str, ...] = ()) -> str:
     """Every key of a relation type with its endpoints (``_from_s``, ``_to_s``) and the stored
     values of ``columns``."""
-    rel = _check_keyed_rel(domain, rel_type)
+    rel = check_keyed_rel(domain, rel_type)
     allowed = relation_columns(domain, rel_type)[1:]
-    values = "".join(f", r.{q(c)} AS {q(c)}" for c in _known(allowed, columns, allow_none=True))
+    values = "".join(f", r.{q(c)} AS {q(c)}" for c in known_columns(allowed, columns))
     return f"MATCH (a)-[r:{rel}]->(b) RETURN r.key AS k, a.id AS _from_s, b.id AS _to_s{values}"
 
 
@@ -199,11 +117,11 @@ def all_relation_keys(domain: Domain, rel_type: str, columns: tuple[str, ...] = 
 
 
 def count_nodes(domain: Domain, label: str) -> str:
-    return f"MATCH (n:{_check_label(domain, label)}) RETURN count(n)"
+    return f"MATCH (n:{check_label(domain, label)}) RETURN count(n)"
 
 
 def count_relations(domain: Domain, rel_type: str) -> str:
-    return f"MATCH ()-[r:{_check_rel(domain, rel_type)}]->() RETURN count(r)"
+    return f"MATCH ()-[r:{check_rel(domain, rel_type)}]->() RETURN count(r)"
 
 
 COUNT_RECORDS_BY_KIND = "MATCH (r:Record) RETURN r.kind, count(r) ORDER BY r.kind"
@@ -235,9 +153,9 @@ def neighbours(domain: Domain, rel_types: tuple[str, ...], direction: str) -> st
     """One page of neighbours of any node keyed ``$id``."""
     if not rel_types:
         raise ValueError("at least one relation type is needed")
-    types = "|".join(_check_keyed_rel(domain, t) for t in rel_types)
+    types = "|".join(check_keyed_rel(domain, t) for t in rel_types)
     arrows = {"out": ("-", "->"), "in": ("<-", "-"), "both": ("-", "-")}
-    left, right = arrows[_check_direction(direction, tuple(arrows))]
+    left, right = arrows[check_direction(direction, tuple(arrows))]
     return (
         f"MATCH (a {{id: $id}}){left}[r:{types}]{right}(b) "
         "RETURN r, b, label(r) AS t ORDER BY t, b.id, r.key SKIP $offset LIMIT $limit"
@@ -248,10 +166,10 @@ def related_parties(domain: Domain, max_hops: int) -> str:
     """Every shortest tie to every enterprise within ``max_hops`` through people, holdings,
     guarantees, by length, enterprise id and joined relation keys (the caller keeps the first
     per enterprise)."""
-    types = "|".join(_check_rel(domain, t) for t in RELATED_PARTY_TYPES)
+    types = "|".join(check_rel(domain, t) for t in RELATED_PARTY_TYPES)
     return (
         f"MATCH p = (a:Enterprise {{id: $id}})-[:{types}* ALL SHORTEST "
-        f"1..{_check_hops(max_hops)} (r, n | WHERE {_VALID})]-(b:Enterprise) "
+        f"1..{check_hops(max_hops)} (r, n | WHERE {_VALID})]-(b:Enterprise) "
         "WHERE b <> a "
         f"RETURN nodes(p), rels(p), length(p) AS len, {_KEYS} ORDER BY len, b.id, keys LIMIT $limit"
     )
@@ -259,9 +177,9 @@ def related_parties(domain: Domain, max_hops: int) -> str:
 
 def ownership(domain: Domain, direction: str, max_depth: int) -> str:
     """Shareholding chains up to the owners or down to the holdings."""
-    hops = _check_hops(max_depth)
-    rel = _check_rel(domain, "HOLDS_SHARES")
-    _check_direction(direction, ("up", "down"))
+    hops = check_hops(max_depth)
+    rel = check_rel(domain, "HOLDS_SHARES")
+    check_direction(direction, ("up", "down"))
     pattern = (
         f"(e:Enterprise {{id: $id}})<-[:{rel}* TRAIL 1..{hops} (r, n | WHERE {_VALID})]-(x)"
         if direction == "up"
@@ -275,9 +193,9 @@ def ownership(domain: Domain, direction: str, max_depth: int) -> str:
 
 def guarantee_paths(domain: Domain, direction: str, max_hops: int) -> str:
     """Guarantee chains from (``out``) or into (``in``) an enterprise."""
-    hops = _check_hops(max_hops)
-    rel = _check_rel(domain, "GUARANTEES")
-    out = _check_direction(direction, ("out", "in")) == "out"
+    hops = check_hops(max_hops)
+    rel = check_rel(domain, "GUARANTEES")
+    out = check_direction(direction, ("out", "in")) == "out"
     left, right = ("-", "->") if out else ("<-", "-")
     return (
         f"MATCH p = (e:Enterprise {{id: $id}}){left}[:{rel}* TRAIL 1..{hops} "
@@ -299,7 +217,7 @@ def export_nodes(domain: Domain, label: str) -> str:
         else ""
     )
     return (
-        f"MATCH (n:{_check_label(domain, label)}){where} RETURN {ret} ORDER BY n.{q(cols[0].name)}"
+        f"MATCH (n:{check_label(domain, label)}){where} RETURN {ret} ORDER BY n.{q(cols[0].name)}"
     )
 
 
@@ -307,7 +225,7 @@ def export_relations(domain: Domain, rel_type: str) -> str:
     """Relations valid on ``$as_of`` with their endpoint keys."""
     props = "".join(f", r.{q(f.name)} AS {q(f.name)}" for f in relation_columns(domain, rel_type))
     return (
-        f"MATCH (a)-[r:{_check_keyed_rel(domain, rel_type)}]->(b) WHERE {_VALID} "
+        f"MATCH (a)-[r:{check_keyed_rel(domain, rel_type)}]->(b) WHERE {_VALID} "
         f"RETURN a.id AS _from, label(a) AS _from_label, b.id AS _to, label(b) AS _to_label{props}"
     )
 

@@ -26,7 +26,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
@@ -44,27 +44,27 @@ from neo4j.exceptions import (
 )
 from neo4j.time import Date
 
-from graph_model.domain import Domain, FieldSpec, load_domain
+from graph_model.domain import Domain, FieldSpec
 from graph_model.store import neo4j_cypher as cy
-from graph_model.store.ladybug_cypher import node_columns, relation_columns, relation_pairs
+from graph_model.store.base import (
+    RELATION_HEAD,
+    StoreBase,
+    column_defaults,
+    node_rows,
+    relation_rows,
+)
+from graph_model.store.layout import node_columns, relation_columns, relation_pairs
 from graph_model.store.protocol import (
-    Direction,
     Edge,
     Entity,
     Neighbour,
     NodeRef,
-    Page,
     Path,
     SchemaMismatchError,
-    StoreCounts,
     StoreError,
     WriteBatch,
-    first_path_per_target,
-    path_params,
-    salt_refusal,
 )
 
-_RELATION_HEAD = ("_from", "_from_label", "_to", "_to_label")
 _DATABASE_NOT_FOUND = "Neo.ClientError.Database.DatabaseNotFound"
 _OUT_OF_MEMORY = frozenset(
     {
@@ -106,7 +106,7 @@ def redact_uri(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-class Neo4jStore:
+class Neo4jStore(StoreBase):
     """A ``GraphStore`` in a Neo4j 5 database.
 
     Args:
@@ -134,11 +134,11 @@ class Neo4jStore:
     ) -> None:
         if write_batch_rows < 1:
             raise ValueError(f"write_batch_rows must be ≥ 1, got {write_batch_rows}")
-        self.domain = domain or load_domain()
         self.database = database
-        self.read_only = read_only
         self.write_batch_rows = write_batch_rows
         self.location = f"Neo4j at {redact_uri(uri)}" if uri else "the Neo4j server"
+        where = f"the database {database!r} of {self.location}"
+        super().__init__(cy, domain, read_only=read_only, where=where)
         self._driver = driver
         self._owns_driver = owns_driver
 
@@ -200,6 +200,13 @@ class Neo4jStore:
             )
         return list(result.records)
 
+    def _tuples(self, query: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return [tuple(record.values()) for record in self._read(query, params)]
+
+    def _execute(self, query: str, params: dict[str, Any]) -> None:
+        with self._driver_errors():
+            self._driver.execute_query(query, params, database_=self.database)
+
     def verify_connectivity(self) -> None:
         """Reach the server and log in, or raise a ``StoreError`` saying what to check."""
         with self._driver_errors():
@@ -234,46 +241,20 @@ class Neo4jStore:
         expected = self._fingerprint()
         if found is not None and found != expected:
             raise SchemaMismatchError(
-                f"the database {self.database!r} of {self.location} was created with another "
-                f"domain layout ({found}, expected {expected}); load into an empty database"
+                f"{self.where} was created with another domain layout ({found}, expected "
+                f"{expected}); load into an empty database"
             )
         if self.read_only:
             if found is None:
                 raise StoreError(
-                    f"the database {self.database!r} of {self.location} holds no CreditGraph "
-                    "data: run `creditgraph load` first"
+                    f"{self.where} holds no CreditGraph data: run `creditgraph load` first"
                 )
             return
         with self._driver_errors():
             for statement in cy.schema_statements(self.domain):
                 self._driver.execute_query(statement, database_=self.database)
-            if found is None:
-                self._driver.execute_query(
-                    cy.SET_META, {"name": "schema", "value": expected}, database_=self.database
-                )
-
-    def meta(self, name: str) -> str | None:
-        rows = self._read(cy.GET_META, {"name": name})
-        return str(rows[0]["value"]) if rows else None
-
-    def set_meta(self, name: str, value: str) -> None:
-        with self._driver_errors():
-            self._driver.execute_query(
-                cy.SET_META, {"name": name, "value": value}, database_=self.database
-            )
-
-    def claim_salt(self, fingerprint: str) -> None:
-        rows = self._read(cy.GET_META, {"name": "person_salt"})
-        if rows and rows[0]["value"] != fingerprint:
-            where = f"the database {self.database!r} of {self.location}"
-            raise salt_refusal(where, rows[0]["value"], fingerprint)
-        if not rows:
-            with self._driver_errors():
-                self._driver.execute_query(
-                    cy.SET_META,
-                    {"name": "person_salt", "value": fingerprint},
-                    database_=self.database,
-                )
+        if found is None:
+            self.set_meta("schema", expected)
 
     def existing_keys(self, label: str, keys: pa.Array) -> pa.Array:
         query = cy.existing_keys(self.domain, label)
@@ -284,11 +265,7 @@ class Neo4jStore:
         return pc.is_in(keys, value_set=pa.array(found, pa.string()))
 
     def node_values(self, label: str, keys: pa.Array, column: str) -> pa.Array:
-        columns = node_columns(self.domain, label)
-        spec = next((f for f in columns[1:] if f.name == column), None)
-        if spec is None:
-            raise ValueError(f"{column!r} is not a stored property of {label}")
-        kind = spec.arrow_type
+        kind = self.stored_field(label, column).arrow_type
         query = cy.node_values(self.domain, label, column)
         found: dict[str, Any] = {}
         for start in range(0, len(keys), self.write_batch_rows):
@@ -296,63 +273,20 @@ class Neo4jStore:
             found.update((r["k"], _native(r["v"])) for r in self._read(query, {"keys": chunk}))
         return pa.array([found.get(k) for k in keys.to_pylist()], kind)
 
-    def write(self, batch: WriteBatch) -> None:
-        """Upsert nodes, then relations, then records, in one transaction."""
-        if self.read_only:
-            raise StoreError("the store is open read-only")
+    def _write(self, batch: WriteBatch) -> None:
         # Checked before the transaction starts: a refused batch costs no round trip.
-        nodes = [(label, self._nodes_form(label, t)) for label, t in batch.nodes.items()]
+        d = self.domain
+        nodes = [(label, node_rows(d, label, t)) for label, t in batch.nodes.items()]
         relations = [
             (rel_type, part)
             for rel_type, table in batch.relations.items()
-            for part in self._relations_form(rel_type, table)
+            for part in relation_rows(d, rel_type, table)[1]
         ]
-        records = None if batch.records is None else self._nodes_form("Record", batch.records)
+        records = None if batch.records is None else node_rows(d, "Record", batch.records)
         if batch.row_count == 0:
             return
         with self._driver_errors(), self._driver.session(database=self.database) as session:
             session.execute_write(self._write_in, nodes, relations, records)
-
-    def _nodes_form(self, label: str, table: pa.Table) -> pa.Table:
-        present = _conform(table, node_columns(self.domain, label))
-        _require_unique_keys(present.column(0), label)
-        return present
-
-    def _relations_form(
-        self, rel_type: str, table: pa.Table
-    ) -> list[tuple[tuple[str, str], pa.Table]]:
-        """The batch's rows of one relation type, split by the label pair they connect."""
-        missing = [c for c in (*_RELATION_HEAD, "key") if c not in table.column_names]
-        if missing:
-            raise StoreError(f"{rel_type}: the batch lacks the column(s) {', '.join(missing)}")
-        _require_unique_keys(table["key"], rel_type)
-        pairs = relation_pairs(self.domain, rel_type)
-        masks = [
-            pc.fill_null(
-                pc.and_(pc.equal(table["_from_label"], a), pc.equal(table["_to_label"], b)), False
-            )
-            for a, b in pairs
-        ]
-        unmatched = table.num_rows - sum(pc.sum(m).as_py() or 0 for m in masks)
-        if unmatched:  # these rows would otherwise be dropped without a word
-            raise StoreError(
-                f"{rel_type}: {unmatched} row(s) connect labels it does not allow "
-                f"(allowed: {pairs})"
-            )
-        columns = relation_columns(self.domain, rel_type)
-        endpoints = table.select(["_from", "_to"]).cast(
-            pa.schema([("_from", pa.string()), ("_to", pa.string())])
-        )
-        present = _conform(table, columns)
-        rows = pa.Table.from_arrays(
-            [*endpoints.columns, *present.columns],
-            names=[*endpoints.column_names, *present.column_names],
-        )
-        return [
-            (pair, rows.filter(mask))
-            for pair, mask in zip(pairs, masks, strict=True)
-            if pc.any(mask).as_py()
-        ]
 
     def _write_in(
         self,
@@ -366,13 +300,13 @@ class Neo4jStore:
         for label, table in nodes:
             columns = tuple(table.column_names[1:])
             query = cy.merge_nodes(d, label, columns)
-            defaults = _defaults(node_columns(d, label), columns)
+            defaults = column_defaults(node_columns(d, label), columns)
             for chunk in self._chunks(table):
                 self._run_rows(tx, query, chunk, {"defaults": defaults})
         for rel_type, ((a, b), table) in relations:
             columns = tuple(table.column_names[3:])  # after _from, _to, key
             query = cy.merge_relations(d, rel_type, a, b, columns)
-            defaults = _defaults(relation_columns(d, rel_type), columns)
+            defaults = column_defaults(relation_columns(d, rel_type), columns)
             for chunk in self._chunks(table):
                 try:
                     self._run_rows(tx, query, chunk, {"defaults": defaults})
@@ -396,7 +330,7 @@ class Neo4jStore:
             if "enterprise_id" not in columns:
                 raise StoreError(f"records: {new.num_rows} new record(s) without enterprise_id")
             query = cy.create_records(d, columns)
-            defaults = _defaults(node_columns(d, "Record"), columns)
+            defaults = column_defaults(node_columns(d, "Record"), columns)
             try:
                 self._run_rows(tx, query, new, {"defaults": defaults})
             except _Unwritten as exc:
@@ -453,21 +387,7 @@ class Neo4jStore:
         if self._owns_driver:
             self._driver.close()
 
-    def __enter__(self) -> Neo4jStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- reader side --------------------------------------------------------------------
-    def counts(self) -> StoreCounts:
-        d = self.domain
-        nodes = {n.label: int(self._read(cy.count_nodes(d, n.label))[0]["n"]) for n in d.nodes}
-        rels = {r.type: int(self._read(cy.count_relations(d, r.type))[0]["n"]) for r in d.relations}
-        found = {r["kind"]: int(r["n"]) for r in self._read(cy.COUNT_RECORDS_BY_KIND)}
-        records = {r.kind: found.get(r.kind, 0) for r in d.records}
-        return StoreCounts(nodes=nodes, relations=rels, records=records)
-
     def get_entity(self, node_id: str) -> Entity | None:
         rows = self._read(cy.GET_ENTERPRISE, {"id": node_id})
         if rows:
@@ -493,27 +413,14 @@ class Neo4jStore:
         columns = relation_columns(self.domain, rel_type)
         return Edge(rel_type, source, target, {f.name: _native(props.get(f.name)) for f in columns})
 
-    def neighbours(
-        self,
-        node_id: str,
-        rel_types: tuple[str, ...] | None = None,
-        direction: Direction = "both",
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Page:
-        if limit < 1 or offset < 0:
-            raise ValueError(f"limit must be ≥ 1 and offset ≥ 0, got {limit} and {offset}")
-        types = rel_types or tuple(r.type for r in self.domain.relations)
-        query = cy.neighbours(self.domain, types, direction)
-        rows = self._read(query, {"id": node_id, "offset": offset, "limit": limit + 1})
-        items = tuple(
+    def _neighbours(self, query: str, params: dict[str, Any], node_id: str) -> list[Neighbour]:
+        return [
             Neighbour(
                 NodeRef(r["label"], r["id"], r["name"]),
                 self._edge(r["type"], r["source"], r["target"], r["props"]),
             )
-            for r in rows[:limit]
-        )
-        return Page(items, offset + limit if len(rows) > limit else None)
+            for r in self._read(query, params)
+        ]
 
     def _paths(self, query: str, params: dict[str, Any]) -> list[Path]:
         return [
@@ -525,41 +432,6 @@ class Neo4jStore:
             )
             for row in self._read(query, params)
         ]
-
-    def related_parties(
-        self, enterprise_id: str, max_hops: int = 2, as_of: date | None = None, limit: int = 100
-    ) -> list[Path]:
-        query = cy.related_parties(self.domain, max_hops)
-        params = path_params(enterprise_id, as_of)
-        return first_path_per_target(
-            lambda cap: self._paths(query, {**params, "limit": cap}), limit
-        )
-
-    def ownership(
-        self,
-        enterprise_id: str,
-        direction: Literal["up", "down"],
-        max_depth: int = 5,
-        as_of: date | None = None,
-        limit: int = 200,
-    ) -> list[Path]:
-        query = cy.ownership(self.domain, direction, max_depth)
-        return self._paths(query, {**path_params(enterprise_id, as_of), "limit": limit})
-
-    def guarantee_paths(
-        self,
-        enterprise_id: str,
-        direction: Literal["out", "in"] = "out",
-        max_hops: int = 4,
-        as_of: date | None = None,
-        limit: int = 200,
-    ) -> list[Path]:
-        query = cy.guarantee_paths(self.domain, direction, max_hops)
-        return self._paths(query, {**path_params(enterprise_id, as_of), "limit": limit})
-
-    def search(self, text: str, limit: int = 20) -> list[NodeRef]:
-        rows = self._read(cy.SEARCH, {"text": text, "limit": limit})
-        return [NodeRef("Enterprise", r["id"], r["name"]) for r in rows]
 
     # -- snapshot export ----------------------------------------------------------------
     def _pages(
@@ -606,7 +478,7 @@ class Neo4jStore:
         )
 
     def export_relations(self, rel_type: str, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
-        head = tuple((name, pa.string()) for name in _RELATION_HEAD)
+        head = tuple((name, pa.string()) for name in RELATION_HEAD[:-1])
         return self._pages(
             lambda after: cy.export_relations(self.domain, rel_type, after),
             "key",
@@ -638,28 +510,3 @@ def _arrow_fields(columns: tuple[FieldSpec, ...]) -> tuple[tuple[str, pa.DataTyp
 def _native(value: Any) -> Any:
     """A value read from Neo4j as the embedded backend returns it (dates as ``date``)."""
     return value.to_native() if isinstance(value, Date) else value
-
-
-def _conform(table: pa.Table, columns: tuple[FieldSpec, ...]) -> pa.Table:
-    """The stored columns that ``table`` has, key first, in the domain's order and types."""
-    fields = [(name, t) for name, t in _arrow_fields(columns) if name in table.column_names]
-    if not fields or fields[0][0] != columns[0].name:
-        raise StoreError(f"the batch lacks the key column {columns[0].name!r}")
-    return table.select([name for name, _ in fields]).cast(pa.schema(fields))
-
-
-def _require_unique_keys(keys: pa.ChunkedArray | pa.Array, what: str) -> None:
-    """Refuse null or repeated keys: either would make an upsert ambiguous or not idempotent."""
-    if keys.null_count:
-        raise StoreError(f"{what}: {keys.null_count} row(s) without a key")
-    if pc.count_distinct(keys).as_py() < len(keys):
-        raise StoreError(f"{what}: the batch repeats a key")
-
-
-def _defaults(columns: tuple[FieldSpec, ...], carried: tuple[str, ...]) -> dict[str, Any]:
-    """Domain defaults of the columns a batch does not carry, for the rows it creates."""
-    return {
-        f.name: pa.scalar(f.default).cast(f.arrow_type).as_py()
-        for f in columns
-        if f.default is not None and f.name not in carried
-    }

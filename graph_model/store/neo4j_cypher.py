@@ -6,9 +6,8 @@ each checked here against the domain's allowlist, and hop bounds, integers
 checked against ``MAX_HOPS`` (Cypher takes quantifier bounds only as literals).
 An input can therefore never change the shape of a statement.
 
-The stored layout is the embedded backend's (``ladybug_cypher.node_columns``,
-``relation_columns``, ``relation_pairs``), so both backends hold the same
-properties and give the same answers:
+The stored layout is the one both backends share (``graph_model.store.layout``),
+so both hold the same properties and give the same answers:
 
 - nodes ``(:Enterprise)``, ``(:Person)`` and ``(:Record)``, each keyed by ``id``
   (a uniqueness constraint); a record hangs off its enterprise by
@@ -26,63 +25,23 @@ Both need Neo4j 5.21 or later; the 5.26 LTS is the supported release.
 
 from __future__ import annotations
 
-from graph_model.domain import Domain, FieldSpec
-from graph_model.store.ladybug_cypher import (
-    MAX_HOPS,
+from graph_model.domain import Domain
+from graph_model.store.layout import (
     RELATED_PARTY_TYPES,
+    check_direction,
+    check_hops,
+    check_keyed_rel,
+    check_label,
+    check_pair,
+    check_rel,
+    known_columns,
     node_columns,
     q,
     relation_columns,
-    relation_pairs,
 )
 
 # Backend bookkeeping, not part of the domain: the layout fingerprint lives on this label.
 META_LABEL = "CreditGraphMeta"
-
-
-def _label(domain: Domain, label: str) -> str:
-    if label not in domain.labels:
-        raise ValueError(f"label {label!r} is not in the domain allowlist")
-    return label
-
-
-def _rel(domain: Domain, rel_type: str) -> str:
-    if rel_type not in domain.relation_types:
-        raise ValueError(f"relation type {rel_type!r} is not in the domain allowlist")
-    return rel_type
-
-
-def _keyed_rel(domain: Domain, rel_type: str) -> str:
-    # HAS_RECORD only links records to their enterprise: it has no key and no validity.
-    if _rel(domain, rel_type) not in {r.type for r in domain.relations}:
-        raise ValueError(f"relation type {rel_type!r} is not a domain relation with a key")
-    return rel_type
-
-
-def _direction(direction: str, allowed: tuple[str, ...]) -> str:
-    if direction not in allowed:
-        raise ValueError(f"direction must be one of {allowed}, got {direction!r}")
-    return direction
-
-
-def _hops(hops: int) -> int:
-    # bool is an int subclass; True would be written into the statement as "True".
-    if isinstance(hops, bool) or not isinstance(hops, int) or not 1 <= hops <= MAX_HOPS:
-        raise ValueError(f"hops must be an integer from 1 to {MAX_HOPS}, got {hops!r}")
-    return hops
-
-
-def _pair(domain: Domain, rel_type: str, from_label: str, to_label: str) -> None:
-    if (from_label, to_label) not in relation_pairs(domain, rel_type):
-        raise ValueError(f"{rel_type} does not connect {from_label!r} to {to_label!r}")
-
-
-def _known(allowed: tuple[FieldSpec, ...], columns: tuple[str, ...]) -> tuple[str, ...]:
-    names = {f.name for f in allowed}
-    unknown = [c for c in columns if c not in names]
-    if unknown:
-        raise ValueError(f"columns {unknown} are not stored properties")
-    return columns
 
 
 def _sets(var: str, columns: tuple[str, ...]) -> str:
@@ -112,17 +71,17 @@ def schema_statements(domain: Domain) -> tuple[str, ...]:
         key = node_columns(domain, label)[0].name
         out.append(
             f"CREATE CONSTRAINT {q(f'{label.lower()}_{key}')} IF NOT EXISTS "
-            f"FOR (n:{_label(domain, label)}) REQUIRE n.{q(key)} IS UNIQUE"
+            f"FOR (n:{check_label(domain, label)}) REQUIRE n.{q(key)} IS UNIQUE"
         )
     for spec in domain.relations:
-        rel = _keyed_rel(domain, spec.type)
+        rel = check_keyed_rel(domain, spec.type)
         out.append(
             f"CREATE CONSTRAINT {q(f'{rel.lower()}_key')} IF NOT EXISTS "
             f"FOR ()-[r:{rel}]-() REQUIRE r.{q('key')} IS UNIQUE"
         )
     out.append(
         f"CREATE INDEX {q('enterprise_name')} IF NOT EXISTS "
-        f"FOR (n:{_label(domain, 'Enterprise')}) ON (n.{q('name')})"
+        f"FOR (n:{check_label(domain, 'Enterprise')}) ON (n.{q('name')})"
     )
     return tuple(out)
 
@@ -144,9 +103,9 @@ def merge_nodes(domain: Domain, label: str, columns: tuple[str, ...]) -> str:
     """
     cols = node_columns(domain, label)
     key = q(cols[0].name)
-    sets = _sets("n", _known(cols[1:], columns))
+    sets = _sets("n", known_columns(cols[1:], columns))
     return (
-        f"UNWIND $rows AS row MERGE (n:{_label(domain, label)} {{{key}: row.{key}}}) "
+        f"UNWIND $rows AS row MERGE (n:{check_label(domain, label)} {{{key}: row.{key}}}) "
         "ON CREATE SET n += $defaults" + (f" SET {sets}" if sets else "") + " "
         "RETURN count(*) AS written"
     )
@@ -160,14 +119,14 @@ def merge_relations(
     A row whose endpoint does not exist is dropped by the MATCH: the caller compares the
     returned count with the rows sent.
     """
-    _pair(domain, rel_type, from_label, to_label)
+    check_pair(domain, rel_type, from_label, to_label)
     cols = relation_columns(domain, rel_type)
-    sets = _sets("r", _known(cols[1:], columns))
-    rel = _keyed_rel(domain, rel_type)
+    sets = _sets("r", known_columns(cols[1:], columns))
+    rel = check_keyed_rel(domain, rel_type)
     return (
         f"UNWIND $rows AS row "
-        f"MATCH (a:{_label(domain, from_label)} {{id: row._from}}) "
-        f"MATCH (b:{_label(domain, to_label)} {{id: row._to}}) "
+        f"MATCH (a:{check_label(domain, from_label)} {{id: row._from}}) "
+        f"MATCH (b:{check_label(domain, to_label)} {{id: row._to}}) "
         f"MERGE (a)-[r:{rel} {{{q('key')}: row.{q('key')}}}]->(b) "
         "ON CREATE SET r += $defaults" + (f" SET {sets}" if sets else "") + " "
         "RETURN count(*) AS written"
@@ -181,12 +140,13 @@ def create_records(domain: Domain, columns: tuple[str, ...]) -> str:
     by the MATCH and caught by the returned count.
     """
     cols = node_columns(domain, "Record")
-    if "enterprise_id" not in _known(cols[1:], columns):
+    if "enterprise_id" not in known_columns(cols[1:], columns):
         raise ValueError("new records need their enterprise_id column")
     key = q(cols[0].name)
     return (
-        f"UNWIND $rows AS row MATCH (e:{_label(domain, 'Enterprise')} {{id: row.enterprise_id}}) "
-        f"CREATE (e)-[:{_rel(domain, 'HAS_RECORD')}]->(n:{_label(domain, 'Record')}) "
+        f"UNWIND $rows AS row "
+        f"MATCH (e:{check_label(domain, 'Enterprise')} {{id: row.enterprise_id}}) "
+        f"CREATE (e)-[:{check_rel(domain, 'HAS_RECORD')}]->(n:{check_label(domain, 'Record')}) "
         f"SET n += $defaults, n.{key} = row.{key}, {_sets('n', columns)} "
         "RETURN count(*) AS written"
     )
@@ -196,11 +156,11 @@ def update_records(domain: Domain, columns: tuple[str, ...]) -> str:
     """Set ``columns`` of existing records from ``$rows``; the link to the enterprise stays
     as created (as in the embedded backend)."""
     cols = node_columns(domain, "Record")
-    if not _known(cols[1:], columns):
+    if not known_columns(cols[1:], columns):
         raise ValueError("an update needs at least one column")
     key = q(cols[0].name)
     return (
-        f"UNWIND $rows AS row MATCH (n:{_label(domain, 'Record')} {{{key}: row.{key}}}) "
+        f"UNWIND $rows AS row MATCH (n:{check_label(domain, 'Record')} {{{key}: row.{key}}}) "
         f"SET {_sets('n', columns)} RETURN count(*) AS written"
     )
 
@@ -208,16 +168,16 @@ def update_records(domain: Domain, columns: tuple[str, ...]) -> str:
 def existing_keys(domain: Domain, label: str) -> str:
     """The keys of ``$keys`` that a node of ``label`` has."""
     key = _key(domain, label)
-    return f"UNWIND $keys AS k MATCH (n:{_label(domain, label)} {{{key}: k}}) RETURN k"
+    return f"UNWIND $keys AS k MATCH (n:{check_label(domain, label)} {{{key}: k}}) RETURN k"
 
 
 def node_values(domain: Domain, label: str, column: str) -> str:
     """The keys of ``$keys`` that a node of ``label`` has, with its property ``column``."""
     cols = node_columns(domain, label)
-    (name,) = _known(cols[1:], (column,))
+    (name,) = known_columns(cols[1:], (column,))
     key = _key(domain, label)
     return (
-        f"UNWIND $keys AS k MATCH (n:{_label(domain, label)} {{{key}: k}}) "
+        f"UNWIND $keys AS k MATCH (n:{check_label(domain, label)} {{{key}: k}}) "
         f"RETURN k, n.{q(name)} AS v"
     )
 
@@ -226,11 +186,11 @@ def node_values(domain: Domain, label: str, column: str) -> str:
 
 
 def count_nodes(domain: Domain, label: str) -> str:
-    return f"MATCH (n:{_label(domain, label)}) RETURN count(n) AS n"
+    return f"MATCH (n:{check_label(domain, label)}) RETURN count(n) AS n"
 
 
 def count_relations(domain: Domain, rel_type: str) -> str:
-    return f"MATCH ()-[r:{_rel(domain, rel_type)}]->() RETURN count(r) AS n"
+    return f"MATCH ()-[r:{check_rel(domain, rel_type)}]->() RETURN count(r) AS n"
 
 
 COUNT_RECORDS_BY_KIND = "MATCH (r:Record) RETURN r.kind AS kind, count(*) AS n ORDER BY kind"
@@ -274,12 +234,12 @@ def neighbours(domain: Domain, rel_types: tuple[str, ...], direction: str) -> st
     """
     if not rel_types:
         raise ValueError("at least one relation type is needed")
-    types = "|".join(_keyed_rel(domain, t) for t in rel_types)
+    types = "|".join(check_keyed_rel(domain, t) for t in rel_types)
     arrows = {"out": ("-", "->"), "in": ("<-", "-"), "both": ("-", "-")}
-    left, right = arrows[_direction(direction, tuple(arrows))]
+    left, right = arrows[check_direction(direction, tuple(arrows))]
     return (
-        f"OPTIONAL MATCH (e:{_label(domain, 'Enterprise')} {{id: $id}}) "
-        f"OPTIONAL MATCH (p:{_label(domain, 'Person')} {{id: $id}}) "
+        f"OPTIONAL MATCH (e:{check_label(domain, 'Enterprise')} {{id: $id}}) "
+        f"OPTIONAL MATCH (p:{check_label(domain, 'Person')} {{id: $id}}) "
         "WITH coalesce(e, p) AS a "
         f"MATCH (a){left}[r:{types}]{right}(b) "
         "RETURN type(r) AS type, r.key AS key, properties(r) AS props, "
@@ -293,19 +253,19 @@ def related_parties(domain: Domain, max_hops: int) -> str:
     """Every shortest tie to every enterprise within ``max_hops`` through people, holdings
     and guarantees valid on ``$as_of``, by length, enterprise id and joined relation keys
     (the caller keeps the first per enterprise, as with the embedded store)."""
-    types = "|".join(_keyed_rel(domain, t) for t in RELATED_PARTY_TYPES)
+    types = "|".join(check_keyed_rel(domain, t) for t in RELATED_PARTY_TYPES)
     return (
         f"MATCH p = ALL SHORTEST (a:Enterprise {{id: $id}})"
-        f"-[r:{types} WHERE {_VALID}]-{{1,{_hops(max_hops)}}}(b:Enterprise) "
+        f"-[r:{types} WHERE {_VALID}]-{{1,{check_hops(max_hops)}}}(b:Enterprise) "
         f"WHERE b <> a {_PATH_COLUMNS}, {_KEYS} ORDER BY len, b.id, keys LIMIT $limit"
     )
 
 
 def ownership(domain: Domain, direction: str, max_depth: int) -> str:
     """Shareholding chains up to the owners or down to the holdings, valid on ``$as_of``."""
-    hops = _hops(max_depth)
-    rel = _keyed_rel(domain, "HOLDS_SHARES")
-    up = _direction(direction, ("up", "down")) == "up"
+    hops = check_hops(max_depth)
+    rel = check_keyed_rel(domain, "HOLDS_SHARES")
+    up = check_direction(direction, ("up", "down")) == "up"
     left, right = ("<-", "-") if up else ("-", "->")
     return (
         f"MATCH p = (e:Enterprise {{id: $id}}){left}[r:{rel} WHERE {_VALID}]{right}"
@@ -315,9 +275,9 @@ def ownership(domain: Domain, direction: str, max_depth: int) -> str:
 
 def guarantee_paths(domain: Domain, direction: str, max_hops: int) -> str:
     """Guarantee chains from (``out``) or into (``in``) an enterprise, valid on ``$as_of``."""
-    hops = _hops(max_hops)
-    rel = _keyed_rel(domain, "GUARANTEES")
-    out = _direction(direction, ("out", "in")) == "out"
+    hops = check_hops(max_hops)
+    rel = check_keyed_rel(domain, "GUARANTEES")
+    out = check_direction(direction, ("out", "in")) == "out"
     left, right = ("-", "->") if out else ("<-", "-")
     return (
         f"MATCH p = (e:Enterprise {{id: $id}}){left}[r:{rel} WHERE {_VALID}]{right}"
@@ -345,7 +305,7 @@ def export_nodes(domain: Domain, label: str, after: bool) -> str:
         where.append("(n.established_on IS NULL OR n.established_on <= $as_of)")
     ret = ", ".join(f"n.{q(f.name)} AS {q(f.name)}" for f in cols)
     return (
-        f"MATCH (n:{_label(domain, label)}) WHERE {' AND '.join(where)} "
+        f"MATCH (n:{check_label(domain, label)}) WHERE {' AND '.join(where)} "
         f"RETURN {ret} ORDER BY {key} LIMIT $limit"
     )
 
@@ -354,7 +314,7 @@ def export_relations(domain: Domain, rel_type: str, after: bool) -> str:
     """A page of relations valid on ``$as_of``, with their endpoint keys, in key order."""
     props = "".join(f", r.{q(f.name)} AS {q(f.name)}" for f in relation_columns(domain, rel_type))
     return (
-        f"MATCH (a)-[r:{_keyed_rel(domain, rel_type)}]->(b) "
+        f"MATCH (a)-[r:{check_keyed_rel(domain, rel_type)}]->(b) "
         f"WHERE {_page('r.`key`', after)} AND {_VALID} "
         f"RETURN a.id AS {q('_from')}, head(labels(a)) AS {q('_from_label')}, "
         f"b.id AS {q('_to')}, head(labels(b)) AS {q('_to_label')}{props} "
@@ -366,6 +326,6 @@ def export_records(domain: Domain, after: bool) -> str:
     """A page of records that started on or before ``$as_of``."""
     ret = ", ".join(f"r.{q(f.name)} AS {q(f.name)}" for f in node_columns(domain, "Record"))
     return (
-        f"MATCH (r:{_label(domain, 'Record')}) WHERE {_page('r.id', after)} "
+        f"MATCH (r:{check_label(domain, 'Record')}) WHERE {_page('r.id', after)} "
         f"AND r.`start` <= $as_of RETURN {ret} ORDER BY r.id LIMIT $limit"
     )

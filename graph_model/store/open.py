@@ -11,7 +11,7 @@ from neo4j.exceptions import ConfigurationError
 from graph_model.settings import Settings
 from graph_model.store.ladybug import LadybugStore
 from graph_model.store.neo4j import Neo4jStore, redact_uri
-from graph_model.store.protocol import StoreError, refuse_unfinished_load
+from graph_model.store.protocol import GraphStore, StoreError, refuse_unfinished_load
 
 # Bolt, routed (neo4j) or to one server (bolt), plain or TLS. The driver's HTTP support is a
 # preview it warns about, and the store relies on Bolt sessions.
@@ -20,7 +20,7 @@ _SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 
 def open_store(
     settings: Settings, *, read_only: bool = False, unfinished_ok: bool = False
-) -> LadybugStore | Neo4jStore:
+) -> GraphStore:
     """The store the settings name, ready to use.
 
     For Neo4j the driver is made here and handed over to the store, which closes it on
@@ -29,7 +29,7 @@ def open_store(
     checks that the database holds CreditGraph data of this layout, and, unless
     ``unfinished_ok``, that no load stopped half way through writing to it.
     """
-    store: LadybugStore | Neo4jStore
+    store: GraphStore
     if settings.neo4j_uri:
         store = _open_neo4j(settings, settings.neo4j_uri, read_only)
         location = f"Neo4j at {redact_uri(settings.neo4j_uri)}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, Self
 
 import pyarrow as pa
 
@@ -166,6 +166,12 @@ class GraphStore(Protocol):
 
     def close(self) -> None:
         """Release the database."""
+
+    def __enter__(self) -> Self:
+        """The store itself, closed when the ``with`` block ends."""
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the store."""
 
     # -- reader side ------------------------------------------------------
     def counts(self) -> StoreCounts:

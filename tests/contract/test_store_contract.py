@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from graph_model.domain import load_domain
-from graph_model.store.ladybug_cypher import RELATED_PARTY_TYPES
+from graph_model.store.layout import RELATED_PARTY_TYPES
 from graph_model.store.protocol import (
     Entity,
     GraphStore,
