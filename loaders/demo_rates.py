@@ -1,6 +1,6 @@
 """The demo city's currency rate table: its foreign guarantees are in USD
-(``loaders/generator.py`` draws 2 % of them so), converted at an illustrative rate that says
-so in its source. Real data take the rates of their own source (docs/data-contract.md,
+(``loaders/generator/guarantees.py`` draws 2 % of them so), converted at an illustrative rate
+that says so in its source. Real data take the rates of their own source (docs/data-contract.md,
 "Currency rates")."""
 
 from __future__ import annotations

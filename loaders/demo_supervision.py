@@ -1,6 +1,6 @@
 """Synthetic supervision inputs for the demo city: an inspector file and a bank's loan book.
 
-Like the city itself (``loaders/generator.py``) everything here is invented and seeded: the
+Like the city itself (``loaders/generator/``) everything here is invented and seeded: the
 same city and seed give the same inspectors and the same watchlist. They exist so that the
 demo's data home has what every page of the board and every documented command needs (a
 sampling plan needs inspectors, a bank's warnings need a watchlist).

@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo city (loaders/generator.py).
+"""Tests of the synthetic demo city (loaders/generator/).
 
 One 4,000-firm city is drawn per module and checked against the data contract
 (graph_model/domain.yaml) and against the shape the demo promises: heavy tails,
