@@ -25,6 +25,7 @@ from risk.model.reasons import Reason
 from risk.model.scores import GradeRecord
 from risk.screening import Level, Status
 from risk.snapshot_index import SnapshotIndex, finite
+from risk.supervision.plans import PlanRecord
 from risk.supervision.walk import Step
 from risk.wording import Language, evidence_text, reason_sentence
 
@@ -570,19 +571,9 @@ class PlansOut(Paged):
     items: list[PlanSummaryOut]
 
 
-class PlanOut(Model):
+class PlanOut(PlanRecord):
     """A recorded plan (internal: grades and forced reasons; see the export for publication)."""
 
-    plan_id: str
-    created_at: str
-    spec: dict[str, Any]
-    seed: int
-    pool_fingerprint: str
-    pool_classes: dict[str, dict[str, int]]
-    inspectors_fingerprint: str
-    objects: list[dict[str, Any]]
-    recusals: list[dict[str, Any]]
-    unassigned: list[str]
     already_recorded: bool = Field(
         default=False,
         description="On a draw: the same draw (spec, seed, pool, inspectors) was recorded "

@@ -147,19 +147,8 @@ def _summary(record: PlanRecord) -> PlanSummaryOut:
     )
 
 
-def _plan_out(record: PlanRecord) -> PlanOut:
-    return PlanOut(
-        plan_id=record.plan_id,
-        created_at=record.created_at,
-        spec=record.spec,
-        seed=record.seed,
-        pool_fingerprint=record.pool_fingerprint,
-        pool_classes=record.pool_classes,
-        inspectors_fingerprint=record.inspectors_fingerprint,
-        objects=record.objects,
-        recusals=record.recusals,
-        unassigned=record.unassigned,
-    )
+def _plan_out(record: PlanRecord, already_recorded: bool = False) -> PlanOut:
+    return PlanOut(**record.model_dump(), already_recorded=already_recorded)
 
 
 @router.post(
@@ -190,7 +179,7 @@ def create_plan(
         record, _, created = drawn.save(services.settings.plans_dir)
     if not created:
         response.status_code = 200
-    return _plan_out(record).model_copy(update={"already_recorded": not created})
+    return _plan_out(record, already_recorded=not created)
 
 
 @router.get("/plans", summary="Recorded plans, oldest first")

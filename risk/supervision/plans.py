@@ -18,7 +18,6 @@ import os
 import secrets
 import tempfile
 from collections import Counter
-from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict
 
 from graph_model.csv_cells import safe_cell
 from graph_model.domain import load_domain
@@ -45,9 +45,14 @@ class PlanError(CreditGraphError, ValueError):
     code = "plan_conflict"
 
 
-@dataclass(frozen=True)
-class PlanRecord:
-    """A drawn plan, as recorded (internal: it holds grades; see :func:`publication`)."""
+class PlanRecord(BaseModel):
+    """A drawn plan, as recorded (internal: it holds grades; see :func:`publication`).
+
+    The API answers it as it is (``api.schemas.PlanOut`` extends it), so the record's fields
+    are written once, here.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     plan_id: str
     created_at: str
@@ -72,7 +77,7 @@ class PlanRecord:
         """
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.plan_id}.json"
-        body = {"format": FORMAT_VERSION, **asdict(self)}
+        body = {"format": FORMAT_VERSION, **self.model_dump()}
         with tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=folder, prefix=".draft-", suffix=".json", delete=False
         ) as fh:
