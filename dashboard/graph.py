@@ -22,7 +22,6 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 from dash import html
 
 from dashboard.i18n import Language, text
@@ -93,15 +92,8 @@ class GraphIndex:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.n_enterprises = snapshot.n_enterprises
-        self.ids = pa.concat_arrays(
-            [snapshot.enterprises["id"].combine_chunks(), snapshot.persons["id"].combine_chunks()]
-        )
-        self.names = pa.concat_arrays(
-            [
-                snapshot.enterprises["name"].combine_chunks(),
-                snapshot.persons["name"].combine_chunks(),
-            ]
-        )
+        self.ids = snapshot.node_ids
+        self.names = snapshot.node_names
         # Persons known by name only (one firm's: the same name elsewhere is someone else).
         self.name_only = np.concatenate(
             [np.zeros(self.n_enterprises, bool), ~persons_tying_firms(snapshot.persons)]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -92,12 +93,24 @@ class Snapshot:
     def n_nodes(self) -> int:
         return int(self.enterprises.num_rows + self.persons.num_rows)
 
+    @cached_property
+    def node_ids(self) -> pa.Array:
+        """The id of every node in index order: enterprise ids, then person keys."""
+        return self._node_column("id")
+
+    @cached_property
+    def node_names(self) -> pa.Array:
+        """The name of every node in index order (null where none is known)."""
+        return self._node_column("name")
+
+    def _node_column(self, name: str) -> pa.Array:
+        return pa.concat_arrays(
+            [self.enterprises[name].combine_chunks(), self.persons[name].combine_chunks()]
+        )
+
     def index_of(self, ids: pa.Array | list[str]) -> np.ndarray:
         """Node index of each id (enterprise id or person key); -1 when absent."""
-        keys = pa.concat_arrays(
-            [self.enterprises["id"].combine_chunks(), self.persons["id"].combine_chunks()]
-        )
-        found = pc.index_in(pa.array(ids, pa.string()), value_set=keys)
+        found = pc.index_in(pa.array(ids, pa.string()), value_set=self.node_ids)
         return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64))
 
     def save(self, folder: Path) -> Path:

@@ -132,16 +132,8 @@ class SnapshotIndex:
         ctx = FeatureContext(snapshot, rates)
         self.as_of: date = snapshot.as_of
         self.n_enterprises = snapshot.n_enterprises
-        ent, per = snapshot.enterprises, snapshot.persons
-        self.ids = np.concatenate(
-            [ent["id"].to_numpy(zero_copy_only=False), per["id"].to_numpy(zero_copy_only=False)]
-        )
-        self.names = np.concatenate(
-            [
-                ent["name"].to_numpy(zero_copy_only=False),
-                per["name"].to_numpy(zero_copy_only=False),
-            ]
-        )
+        self.ids = snapshot.node_ids.to_numpy(zero_copy_only=False)
+        self.names = snapshot.node_names.to_numpy(zero_copy_only=False)
         self._order = np.argsort(self.ids, kind="stable")
         self._sorted = self.ids[self._order]
         self.bad = ctx.bad
