@@ -30,7 +30,8 @@ import pytest
 from conftest import SALT, graph_state
 from typer.testing import CliRunner
 
-import cli.app as cli
+import cli.common
+from cli.app import app
 from graph_model.identifiers import is_valid_uscc
 from graph_model.settings import Settings
 from graph_model.store.ladybug import LadybugStore
@@ -118,7 +119,7 @@ def base_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     home = tmp_path_factory.mktemp("corpus-base")
     with pytest.MonkeyPatch.context() as monkeypatch:
         _use_env(monkeypatch, home, {})
-        result = CliRunner().invoke(cli.app, ["load", str(CORPUS / "_base"), "--strict", "--quiet"])
+        result = CliRunner().invoke(app, ["load", str(CORPUS / "_base"), "--strict", "--quiet"])
     assert result.exit_code == 0, result.output
     yield home, _state(_settings(home).embedded_store_path)
 
@@ -230,7 +231,7 @@ def test_case(
 
             return stage
 
-        monkeypatch.setattr(cli, "_bars", bars)
+        monkeypatch.setattr(cli.common, "progress_bars", bars)
     secrets = _raw_ids(work)
     db = _settings(home).embedded_store_path
     _use_env(monkeypatch, home, case.env)
@@ -240,7 +241,7 @@ def test_case(
         args += ["--max-reject-rate", str(case.max_reject_rate)]
     if case.encoding:
         args += ["--encoding", case.encoding]
-    result = CliRunner().invoke(cli.app, args)
+    result = CliRunner().invoke(app, args)
     output = result.output
 
     assert result.exit_code == case.exit, output

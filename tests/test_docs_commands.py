@@ -359,7 +359,7 @@ def test_every_documented_command_runs_on_the_demo(
 
 
 def test_sample_ids_in_the_docs_are_firms_of_the_demo(tmp_path: Path) -> None:
-    from cli.app import DEMO_ENTERPRISES
+    from cli.data import DEMO_ENTERPRISES
     from loaders.generator import generate_city
 
     generate_city(tmp_path, DEMO_ENTERPRISES, seed=0)
