@@ -6,11 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from datetime import date
-from pathlib import Path
-
-import pyarrow.parquet as pq
 
 from graph_model.snapshot import Snapshot
 
@@ -23,23 +18,6 @@ RELATION_WORDS = {
     "HOLDS_SHARES": "holds shares",
     "GUARANTEES": "guarantees",
 }
-
-
-def person_names(snapshots_dir: Path, days: Iterable[date]) -> dict[str, str]:
-    """Person key → name, from the saved snapshots of ``days`` (those that are saved)."""
-    names: dict[str, str] = {}
-    for day in sorted(set(days)):
-        path = snapshots_dir / day.isoformat() / "persons.parquet"
-        if path.is_file():
-            persons = pq.read_table(path, columns=["id", "name"])
-            names.update(
-                (key, name)
-                for key, name in zip(
-                    persons["id"].to_pylist(), persons["name"].to_pylist(), strict=True
-                )
-                if name
-            )
-    return names
 
 
 def with_names(text: str, names: dict[str, str]) -> str:

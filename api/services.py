@@ -15,12 +15,10 @@ Nothing here computes features or scores: those are jobs (``creditgraph features
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Annotated
 
 import pyarrow as pa
@@ -35,9 +33,9 @@ from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
 from graph_model.store.open import open_store
 from graph_model.store.protocol import GraphStore, StoreError
-from risk.model.artefact import current_version
+from risk.data_home import DataHome, NoSnapshotError, ScoresMeta
 from risk.model.reasons import parse_reasons
-from risk.model.scores import GradeRecord, ReasonSettings, scores_file
+from risk.model.scores import GradeRecord, ReasonSettings
 from risk.snapshot_index import SnapshotIndex
 from risk.supervision.extension import extension_checks
 
@@ -59,37 +57,22 @@ class GradeBook:
     rows: dict[str, int]
 
     @classmethod
-    def load(cls, scores_dir: Path, models_dir: Path) -> GradeBook | None:
+    def load(cls, home: DataHome) -> GradeBook | None:
         """The grades of the latest scored date (the current model's when it scored it)."""
-        days = (
-            sorted(
-                p.name
-                for p in scores_dir.glob("????-??-??")
-                if p.is_dir() and any(p.glob("*.parquet"))
-            )
-            if scores_dir.is_dir()
-            else []
-        )
-        if not days:
-            return None
-        day = date.fromisoformat(days[-1])
-        path = scores_file(scores_dir, day, preferred=current_version(models_dir))
+        days = home.scored_dates()
+        path = home.scores_file(days[-1]) if days else None
         if path is None:
             return None
         table = pq.read_table(
             path, columns=["id", "model_version", "score", "rank", "grade", "reasons"]
         )
-        meta = json.loads(pq.read_schema(path).metadata[b"creditgraph"])
+        meta = ScoresMeta.read(path)
         ids = table["id"].to_pylist()
         return cls(
-            as_of=day,
-            model_version=str(meta["model_version"]),
-            population=int(meta["population"]),
-            reason_settings=ReasonSettings(
-                meta["reasons"]["top_k"],
-                meta["reasons"]["share"],
-                meta["reasons"]["evidence_items"],
-            ),
+            as_of=days[-1],
+            model_version=meta.model_version,
+            population=meta.population,
+            reason_settings=meta.reason_settings,
             table=table,
             rows={enterprise: i for i, enterprise in enumerate(ids)},
         )
@@ -124,6 +107,7 @@ class Services:
     """The app's resources; see the module docstring. Made by :meth:`open`."""
 
     settings: Settings
+    home: DataHome
     keyring: KeyRing
     audit: AuditLog
     store: GraphStore | None
@@ -147,6 +131,7 @@ class Services:
             log.warning(
                 "no API keys configured (CREDITGRAPH_API_KEYS): every route but health refuses"
             )
+        home = DataHome(settings)
         store, store_problem = None, None
         try:
             store = open_store(settings, read_only=True)
@@ -155,7 +140,7 @@ class Services:
             log.error("store not served: %s", exc)
         index, snapshot_problem, snapshot = None, None, None
         try:
-            snapshot = _latest_snapshot(settings.snapshots_dir, date.today())
+            snapshot = home.latest_snapshot(date.today())
             index = SnapshotIndex(snapshot, read_rates(settings.rates_path))
         except NoSnapshotError as exc:
             snapshot_problem = str(exc)
@@ -184,7 +169,7 @@ class Services:
                 "`creditgraph snapshot --as-of …` (the server log says why)"
             )
             log.error("snapshot not served: %s", exc, exc_info=True)
-        grades = GradeBook.load(settings.scores_dir, settings.models_dir)
+        grades = GradeBook.load(home)
         extension = None
         if snapshot is not None:
             same_day = grades is not None and grades.as_of == snapshot.as_of
@@ -193,6 +178,7 @@ class Services:
             )
         return cls(
             settings=settings,
+            home=home,
             keyring=keyring,
             audit=AuditLog(settings.audit_path),
             store=store,
@@ -236,27 +222,6 @@ class Services:
         if self.store is not None:
             self.store.close()
         self.audit.close()
-
-
-class NoSnapshotError(Exception):
-    """The data home holds no saved snapshot."""
-
-
-def _latest_snapshot(folder: Path, today: date) -> Snapshot:
-    """The saved snapshot of the latest date up to ``today``: one dated later is a mistake
-    (a future --as-of) and is never served."""
-    days = (
-        sorted(
-            p
-            for p in folder.glob("????-??-??")
-            if (p / "manifest.json").is_file() and p.name <= today.isoformat()
-        )
-        if folder.is_dir()
-        else []
-    )
-    if not days:
-        raise NoSnapshotError("no snapshot has been taken: run `creditgraph snapshot --as-of …`")
-    return Snapshot.load(days[-1])
 
 
 def get_services(request: Request) -> Services:

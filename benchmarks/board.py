@@ -114,9 +114,8 @@ def _scores(ids: pa.Array, day: date, seed: int) -> pa.Table:
 def prepare(work: Path, enterprises: int) -> None:
     """Build the data home the board is measured on."""
     from graph_model.settings import Settings
-    from graph_model.snapshot import Snapshot
+    from risk.data_home import DataHome
     from risk.model.dataset import in_operation
-    from risk.model.scores import save_scores
 
     home = work / "home"
     settings = Settings(home=home)
@@ -133,13 +132,13 @@ def prepare(work: Path, enterprises: int) -> None:
         )
     if not settings.embedded_store_path.exists():
         _cli(home, "load", str(work / "data"), "--quiet", "--strict")
+    data_home = DataHome(settings)
     for seed, day in enumerate(DATES):
-        folder = settings.snapshots_dir / day.isoformat()
-        if not (folder / "manifest.json").exists():
+        if not data_home.has_snapshot(day):
             _cli(home, "snapshot", "--as-of", day.isoformat())
-        snap = Snapshot.load(folder)
+        snap = data_home.snapshot(day)
         population = snap.enterprises["id"].filter(pa.array(in_operation(snap.enterprises, day)))
-        save_scores(_scores(population.combine_chunks(), day, seed), settings.scores_dir)
+        data_home.save_scores(_scores(population.combine_chunks(), day, seed))
         del snap
     (settings.models_dir).mkdir(parents=True, exist_ok=True)
     (settings.models_dir / "CURRENT").write_text(MODEL + "\n", encoding="utf-8")

@@ -267,10 +267,11 @@ def _score(settings: Any) -> dict[str, object]:
     reasons with evidence for the worst share, and the stored file; scoring again without
     reasons isolates their cost."""
     from graph_model.store.open import open_store
+    from risk.data_home import DataHome
     from risk.model.artefact import load_artefact
     from risk.model.dataset import FeatureSource
     from risk.model.jobs import ModelConfig
-    from risk.model.scores import ReasonSettings, save_scores, score_snapshot
+    from risk.model.scores import ReasonSettings, score_snapshot
 
     out: dict[str, object] = {}
     started = time.perf_counter()
@@ -285,7 +286,7 @@ def _score(settings: Any) -> dict[str, object]:
     artefact = load_artefact(settings.models_dir)
     started = time.perf_counter()
     table = score_snapshot(artefact, snapshot, matrix, config.policy, config.reasons)
-    save_scores(table, settings.scores_dir)
+    DataHome(settings).save_scores(table)
     out["score_grade_reasons_s"] = round(time.perf_counter() - started, 1)
     out["scored"] = table.num_rows
     out["explained"] = table.num_rows - table["reasons"].null_count

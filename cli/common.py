@@ -6,7 +6,6 @@ by ``train`` and ``demo``).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -22,12 +21,10 @@ from tqdm import tqdm
 
 from graph_model.rates import RatesError, RateTable, read_rates
 from graph_model.settings import Settings
-from graph_model.snapshot import FORMAT_VERSION as SNAPSHOT_FORMAT
 from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.open import open_store
 from loaders.load import LoadRefused, LoadSummary, load_folder, percent
-from risk.model.artefact import current_version
-from risk.model.scores import scores_file
+from risk.data_home import DataHome
 from risk.model.train import BASELINE_MODEL, GRAPH_MODEL
 from risk.wording import LANGUAGES, Language
 
@@ -120,7 +117,7 @@ def save_snapshot(settings: Settings, day: date) -> Snapshot:
     started = time.perf_counter()
     with open_store(settings, read_only=True) as store:
         snap = take_snapshot(store, day)
-    folder = snap.save(settings.snapshots_dir / day.isoformat())
+    folder = DataHome(settings).save_snapshot(snap)
     edges = sum(r.edge_count for r in snap.relations.values())
     persons = snap.n_nodes - snap.n_enterprises
     typer.echo(
@@ -134,9 +131,9 @@ def save_snapshot(settings: Settings, day: date) -> Snapshot:
 def snapshot_of(settings: Settings, day: date) -> Snapshot:
     """The saved snapshot of ``day``, taken from the store first if there is none or it was
     saved in an older format (before the record rules, for instance)."""
-    manifest = settings.snapshots_dir / day.isoformat() / "manifest.json"
-    if manifest.exists() and json.loads(manifest.read_text())["format"] == SNAPSHOT_FORMAT:
-        return Snapshot.load(manifest.parent)
+    home = DataHome(settings)
+    if home.has_snapshot(day, readable=True):
+        return home.snapshot(day)
     return save_snapshot(settings, day)
 
 
@@ -285,11 +282,12 @@ def print_metrics(evaluation: dict[str, Any]) -> None:
 def stored_gradings(settings: Settings, before: date, day: date) -> tuple[pa.Table, ...]:
     """The model's stored grades of both dates, of one model version (grades of two models
     are not comparable); none when either date was not scored with it."""
-    current = scores_file(settings.scores_dir, day, preferred=current_version(settings.models_dir))
+    home = DataHome(settings)
+    current = home.scores_file(day)
     if current is None:
         typer.echo(f"no stored scores of {day}: no grade warnings (creditgraph score --as-of …)")
         return ()
-    previous = scores_file(settings.scores_dir, before, model_version=current.stem)
+    previous = home.scores_file(before, current.stem)
     if previous is None:
         typer.echo(f"no scores of {before} by model {current.stem}: no grade warnings")
         return ()

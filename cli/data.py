@@ -6,7 +6,6 @@ demo city in the data home) and ``docs`` (the generated data-contract.md and fea
 from __future__ import annotations
 
 import itertools
-import json
 import shutil
 import time
 from datetime import date, timedelta
@@ -37,6 +36,7 @@ from loaders.demo_rates import DEMO_USD_RATE, write_demo_rates
 from loaders.demo_supervision import demo_loan_book, write_demo_inspectors
 from loaders.generator import generate_city
 from loaders.read import ENCODINGS
+from risk.data_home import ScoresMeta
 from risk.features import FAMILIES, compute_features
 from risk.features.doc import render_features_doc
 from risk.model.dates import last_month_end_on_or_before, shift_months
@@ -268,7 +268,7 @@ def _demo_model(settings: Settings, days: list[date]) -> None:
             typer.echo(f"6/7 scoring and grading {len(days)} dates")
             for day in days:
                 scores_path, table = score_job(settings, store, day)
-                counts = json.loads(table.schema.metadata[b"creditgraph"])["counts"]
+                counts = ScoresMeta.of(table.schema).counts
                 grades = ", ".join(f"{g} {n:,}" for g, n in counts.items())
                 typer.echo(f"  {day}: {grades} → {scores_path}")
     except ModelError as exc:

@@ -23,6 +23,7 @@ from cli.common import (
     read_settings,
 )
 from graph_model.store.open import open_store
+from risk.data_home import DataHome, ScoresMeta
 from risk.model.jobs import (
     evaluate_job,
     explain_job,
@@ -34,7 +35,7 @@ from risk.model.jobs import (
 )
 from risk.model.label_file import read_label_file
 from risk.model.labels import LabelDefinition, label_source_lines
-from risk.model.scores import GradeRecord, grade_history
+from risk.model.scores import GradeRecord
 from risk.wording import Language, evidence_text, reason_sentence
 
 LabelsOption = Annotated[
@@ -149,14 +150,12 @@ def score(
         path, table = score_job(
             settings, store, day, model, tuple(explain_ids or ()), progress_lines(quiet)
         )
-    meta = json.loads(table.schema.metadata[b"creditgraph"])
-    typer.echo(
-        f"scored {meta['population']:,} enterprises as of {day} with {meta['model_version']}"
-    )
-    cutoffs = {"": None, **meta["cutoffs"]}
-    for (grade, count), cut in zip(meta["counts"].items(), cutoffs.values(), strict=True):
+    meta = ScoresMeta.of(table.schema)
+    typer.echo(f"scored {meta.population:,} enterprises as of {day} with {meta.model_version}")
+    cutoffs = {"": None, **meta.raw["cutoffs"]}
+    for (grade, count), cut in zip(meta.counts.items(), cutoffs.values(), strict=True):
         above = f"score > {cut:.4f}" if cut is not None else ""
-        typer.echo(f"  {grade}  {count:>10,}  {count / max(meta['population'], 1):>6.1%}  {above}")
+        typer.echo(f"  {grade}  {count:>10,}  {count / max(meta.population, 1):>6.1%}  {above}")
     worst = table.sort_by("rank").slice(0, 5).to_pylist()
     for row in worst:
         reasons = json.loads(row["reasons"]) if row["reasons"] else []
@@ -207,16 +206,16 @@ def explain(
     if as_of:
         day = option_date(as_of)
     else:
-        scored = sorted(p.name for p in settings.scores_dir.glob("*") if p.is_dir())
+        scored = DataHome(settings).scored_dates()
         if not scored:
             raise fail("no date has been scored yet: run `creditgraph score` first")
-        day = date.fromisoformat(scored[-1])
+        day = scored[-1]
     with open_store(settings, read_only=True) as store:
         record = explain_job(settings, store, enterprise_id, day, model)
     _print_grade(record, lang)
     if history:
         typer.echo("history:")
-        for past in grade_history(settings.scores_dir, enterprise_id):
+        for past in DataHome(settings).grade_history(enterprise_id):
             typer.echo(
                 f"  {past.as_of}  {past.grade}  {past.score:.4f}  rank {past.rank:,} of "
                 f"{past.population:,}  ({past.model_version})"

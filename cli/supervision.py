@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import typer
 from pydantic import ValidationError
 
-from api.names import PathWords, person_names, with_names
+from api.names import PathWords, with_names
 from cli.common import (
     LanguageOption,
     fail,
@@ -37,8 +37,7 @@ from cli.common import (
 from graph_model.csv_cells import write_safe_csv
 from graph_model.settings import Settings
 from graph_model.store.open import open_store
-from risk.model.artefact import current_version
-from risk.model.scores import scores_file
+from risk.data_home import DataHome
 from risk.supervision.expiry import due_escalations
 from risk.supervision.extension import extension_checks
 from risk.supervision.inspectors import read_inspectors
@@ -137,9 +136,7 @@ def _plan_grading(
     ``day`` (of ``model_version`` if given, else of the current model)."""
     if grades is not None:
         return _grading(grades, day), grades.name
-    path = scores_file(
-        settings.scores_dir, day, model_version, preferred=current_version(settings.models_dir)
-    )
+    path = DataHome(settings).scores_file(day, model_version)
     if path is None:
         which = f" by model {model_version}" if model_version else ""
         raise fail(
@@ -361,7 +358,7 @@ def extension_check(
     day = option_date(as_of)
     snap = snapshot_of(settings, day)
     started = time.perf_counter()
-    stored = scores_file(settings.scores_dir, day, preferred=current_version(settings.models_dir))
+    stored = DataHome(settings).scores_file(day)
     if grades is not None or stored is not None:
         grading: pa.Table | None = _plan_grading(settings, day, grades)[0]
     else:
@@ -453,7 +450,7 @@ def _print_warning(w: StoredWarning, names: dict[str, str], lang: Language | Non
 
 def _warning_names(settings: Settings, warnings: list[StoredWarning]) -> dict[str, str]:
     """Names of the persons in these warnings, from the saved snapshots of their dates."""
-    return person_names(settings.snapshots_dir, (date.fromisoformat(w.as_of) for w in warnings))
+    return DataHome(settings).person_names(date.fromisoformat(w.as_of) for w in warnings)
 
 
 @warnings_app.command("list")

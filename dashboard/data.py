@@ -16,7 +16,6 @@ least recently used first, beyond ``max_dates``.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,11 +33,10 @@ from dashboard.graph import GraphIndex, foreign_amounts
 from graph_model.rates import RateTable, read_rates
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
+from risk.data_home import DataHome, ScoresMeta
 from risk.features.context import FeatureContext
 from risk.features.guarantees import Circle, GuaranteeGraph, guarantee_circles, guarantee_graph
-from risk.model.artefact import current_version
 from risk.model.reasons import Reason, parse_reasons
-from risk.model.scores import scores_file
 from risk.supervision.extension import black_listed, extension_checks
 from risk.supervision.inspectors import Inspector, read_inspectors
 from risk.supervision.plans import PlanRecord
@@ -82,10 +80,9 @@ class Stored:
     """A date's stored scores as the scorer wrote them (risk/model/scores.py), reasons aside."""
 
     as_of: date
-    model_version: str
     table: pa.Table
     """``id``, ``grade``, ``score``, ``rank``."""
-    meta: dict[str, Any]
+    meta: ScoresMeta
 
 
 @dataclass(frozen=True)
@@ -125,6 +122,7 @@ class BoardData:
 
     def __init__(self, settings: Settings, config: BoardConfig, max_dates: int = 2) -> None:
         self.settings = settings
+        self.home = DataHome(settings)
         self.config = config
         self._max_dates = max_dates
         self._values: dict[tuple[Any, ...], Any] = {}
@@ -169,17 +167,7 @@ class BoardData:
     # -- dates ---------------------------------------------------------------
     def dates(self) -> tuple[date, ...]:
         """Dates with a saved snapshot, oldest first."""
-        folder = self.settings.snapshots_dir
-        if not folder.is_dir():
-            return ()
-        found = []
-        for child in folder.iterdir():
-            if (child / "manifest.json").exists():
-                try:
-                    found.append(date.fromisoformat(child.name))
-                except ValueError:
-                    continue
-        return tuple(sorted(found))
+        return self.home.snapshot_dates()
 
     def default_date(self) -> date | None:
         """The configured date if it has a snapshot, else the latest one."""
@@ -190,17 +178,7 @@ class BoardData:
 
     def scored_dates(self) -> tuple[date, ...]:
         """Dates with stored scores, oldest first."""
-        folder = self.settings.scores_dir
-        if not folder.is_dir():
-            return ()
-        found = []
-        for child in folder.iterdir():
-            if child.is_dir() and any(child.glob("*.parquet")):
-                try:
-                    found.append(date.fromisoformat(child.name))
-                except ValueError:
-                    continue
-        return tuple(sorted(found))
+        return self.home.scored_dates()
 
     def previous_scored(self, day: date) -> date | None:
         """The scored date before ``day``, if any."""
@@ -212,7 +190,7 @@ class BoardData:
         """The saved snapshot of ``day``."""
         return self._cached(
             ("snapshot", day),
-            lambda: Snapshot.load(self.settings.snapshots_dir / day.isoformat()),
+            lambda: self.home.snapshot(day),
             day,
         )
 
@@ -241,10 +219,6 @@ class BoardData:
 
         return name
 
-    def _scores_path(self, day: date) -> Path | None:
-        preferred = current_version(self.settings.models_dir)
-        return scores_file(self.settings.scores_dir, day, preferred=preferred)
-
     def grades(self, day: date) -> Grades | None:
         """The stored grades of ``day`` (the current model's if it scored that date), or None
         when the date was not scored."""
@@ -255,16 +229,11 @@ class BoardData:
         Kept for every date asked for: the enterprise page's history reads them all."""
 
         def build() -> Stored | None:
-            path = self._scores_path(day)
+            path = self.home.scores_file(day)
             if path is None:
                 return None
-            meta = json.loads(pq.read_schema(path).metadata[b"creditgraph"])
-            return Stored(
-                day,
-                str(meta.get("model_version", path.stem)),
-                pq.read_table(path, columns=["id", "grade", "score", "rank"]),
-                meta,
-            )
+            table = pq.read_table(path, columns=["id", "grade", "score", "rank"])
+            return Stored(day, table, ScoresMeta.read(path))
 
         return self._cached(("stored", day), build)
 
@@ -272,7 +241,7 @@ class BoardData:
         """``id`` and ``reasons`` (JSON) of the enterprises whose reasons were stored."""
 
         def build() -> pa.Table:
-            path = self._scores_path(day)
+            path = self.home.scores_file(day)
             if path is None:
                 return pa.table({"id": pa.array([], pa.string()), "reasons": pa.array([])})
             table = pq.read_table(path, columns=["id", "reasons"])
@@ -309,16 +278,13 @@ class BoardData:
         grade[has] = table["grade"].to_numpy(zero_copy_only=False)[take]
         score = np.full(len(rows), np.nan)
         score[has] = table["score"].to_numpy(zero_copy_only=False)[take]
-        classes = tuple(meta.get("grades", {}).get("classes", {})) or tuple(
-            sorted(set(grade[has].tolist()))
-        )
         return Grades(
-            model_version=stored.model_version,
-            classes=classes,
+            model_version=meta.model_version,
+            classes=meta.classes,
             grade=_frozen(grade),
             score=_frozen(score),
             table=table.select(["id", "grade", "score"]),
-            population=int(meta.get("population", table.num_rows)),
+            population=meta.population,
         )
 
     def grade_counts(self, day: date, by: str) -> pa.Table:
@@ -352,11 +318,9 @@ class BoardData:
         """Grade counts of every scored date, from the files' metadata (no rows read)."""
         out = []
         for day in self.scored_dates():
-            path = self._scores_path(day)
-            if path is None:
-                continue
-            meta = json.loads(pq.read_schema(path).metadata[b"creditgraph"])
-            out.append(MonthMix(day, {str(k): int(v) for k, v in meta["counts"].items()}))
+            path = self.home.scores_file(day)
+            if path is not None:
+                out.append(MonthMix(day, ScoresMeta.read(path).counts))
         return tuple(out)
 
     def graded(self, enterprise_id: str, day: date, with_reasons: bool = True) -> Graded | None:
@@ -378,11 +342,11 @@ class BoardData:
                 reasons = parse_reasons(table["reasons"][at].as_py())
         return Graded(
             day,
-            stored.model_version,
+            stored.meta.model_version,
             found["grade"],
             found["score"],
             found["rank"],
-            int(stored.meta.get("population", stored.table.num_rows)),
+            stored.meta.population,
             reasons,
         )
 

@@ -32,6 +32,8 @@ from graph_model.store.protocol import GraphStore
 
 # 2: records carry repair and objection fields, and ``end`` is the effective end.
 FORMAT_VERSION = 2
+MANIFEST = "manifest.json"
+PERSONS = "persons.parquet"
 _ENDED_STATUSES = ("revoked", "deregistered", "moved_out")
 
 
@@ -113,11 +115,20 @@ class Snapshot:
         found = pc.index_in(pa.array(ids, pa.string()), value_set=self.node_ids)
         return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64))
 
+    @staticmethod
+    def saved_in(folder: Path, *, readable: bool = False) -> bool:
+        """Whether ``folder`` holds a whole saved snapshot (its manifest is written last);
+        ``readable``: in the format this version reads."""
+        manifest = folder / MANIFEST
+        if not manifest.is_file():
+            return False
+        return not readable or json.loads(manifest.read_text())["format"] == FORMAT_VERSION
+
     def save(self, folder: Path) -> Path:
-        """Write the snapshot to ``folder`` (Parquet files and a manifest)."""
+        """Write the snapshot to ``folder`` (Parquet files, then the manifest)."""
         folder.mkdir(parents=True, exist_ok=True)
         pq.write_table(self.enterprises, folder / "enterprises.parquet")
-        pq.write_table(self.persons, folder / "persons.parquet")
+        pq.write_table(self.persons, folder / PERSONS)
         pq.write_table(self.records, folder / "records.parquet")
         for rel_type, rel in self.relations.items():
             edges = rel.properties.append_column("_src", pa.array(rel.sources)).append_column(
@@ -129,17 +140,17 @@ class Snapshot:
             "as_of": self.as_of.isoformat(),
             "relations": sorted(self.relations),
         }
-        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
         return folder
 
     @classmethod
     def load(cls, folder: Path) -> Snapshot:
         """Read a snapshot written by :meth:`save`."""
-        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest = json.loads((folder / MANIFEST).read_text())
         if manifest["format"] != FORMAT_VERSION:
             raise ValueError(f"{folder}: snapshot format {manifest['format']} is not supported")
         enterprises = pq.read_table(folder / "enterprises.parquet")
-        persons = pq.read_table(folder / "persons.parquet")
+        persons = pq.read_table(folder / PERSONS)
         n = enterprises.num_rows + persons.num_rows
         relations = {}
         for rel_type in manifest["relations"]:

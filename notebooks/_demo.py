@@ -18,9 +18,9 @@ from graph_model.store.open import open_store
 from loaders.demo_rates import write_demo_rates
 from loaders.generator import generate_city
 from loaders.load import load_folder
+from risk.data_home import DataHome
 from risk.model.artefact import ModelArtefact, current_version, load_artefact
 from risk.model.jobs import observed_through, score_job, train_job
-from risk.model.scores import scores_file
 
 DEMO_ENTERPRISES = 20_000
 
@@ -49,12 +49,12 @@ def demo_settings() -> Settings:
 def demo_snapshot(as_of: date) -> Snapshot:
     """The snapshot of ``as_of``: read if saved, else taken from the store and saved."""
     settings = demo_settings()
-    folder = settings.snapshots_dir / as_of.isoformat()
-    if (folder / "manifest.json").exists():
-        return Snapshot.load(folder)
+    home = DataHome(settings)
+    if home.has_snapshot(as_of):
+        return home.snapshot(as_of)
     with open_store(settings, read_only=True) as store:
         snap = take_snapshot(store, as_of)
-    snap.save(folder)
+    home.save_snapshot(snap)
     return snap
 
 
@@ -67,7 +67,7 @@ def demo_model() -> tuple[ModelArtefact, Path]:
             train_job(store, settings)
         artefact = load_artefact(settings.models_dir)
         day = observed_through(store, settings)
-        scores = scores_file(settings.scores_dir, day, artefact.version)
+        scores = DataHome(settings).scores_file(day, artefact.version)
         if scores is None:
             scores, _ = score_job(settings, store, day)
     return artefact, scores

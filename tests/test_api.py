@@ -856,6 +856,7 @@ def _failing_services(api_client: TestClient, error: Exception, tmp_path: Any) -
     real = services(api_client)
     return Services(
         settings=real.settings,
+        home=real.home,
         keyring=real.keyring,
         audit=real.audit.__class__(tmp_path / "audit.sqlite3"),
         store=_FailingStore(error),  # type: ignore[arg-type]

@@ -46,7 +46,8 @@ from dashboard.jobs import Jobs
 from dashboard.pages import circles, enterprise, extension, overview, sampling, warnings
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
-from risk.model.scores import SCHEMA, save_scores
+from risk.data_home import DataHome
+from risk.model.scores import SCHEMA
 from risk.supervision.registry import open_registry
 from risk.supervision.warnings import SCHEMA as WARNING_SCHEMA
 from risk.supervision.warnings import save_warnings
@@ -145,8 +146,8 @@ def home(tmp_path: Path) -> Settings:
     settings = Settings(home=tmp_path / "home")
     snap = _city().build()
     snap.save(settings.snapshots_dir / AS_OF.isoformat())
-    save_scores(_scores(AS_OF, GRADES_NOW, {"F0": [REASON]}), settings.scores_dir)
-    save_scores(_scores(PREVIOUS, GRADES_BEFORE, {}), settings.scores_dir)
+    DataHome(settings).save_scores(_scores(AS_OF, GRADES_NOW, {"F0": [REASON]}))
+    DataHome(settings).save_scores(_scores(PREVIOUS, GRADES_BEFORE, {}))
     rows = [
         ("grade_worsened", "F0", "grade@x", "C → D"),
         ("related_bad_record", "F8", "black_list:0", "F8 <-[LEGAL_REP]- P2 -[LEGAL_REP]-> F7"),

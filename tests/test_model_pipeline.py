@@ -27,6 +27,7 @@ from graph_model.snapshot import Snapshot
 from graph_model.store.ladybug import LadybugStore
 from loaders.generator import generate_city
 from loaders.load import load_folder
+from risk.data_home import DataHome
 from risk.features import FeatureMatrix
 from risk.features.catalog import load_catalog
 from risk.features.context import FeatureContext
@@ -39,7 +40,7 @@ from risk.model.grades import GradePolicy
 from risk.model.label_file import read_label_file
 from risk.model.labels import DEFAULT_EVENTS, LabelDefinition
 from risk.model.reasons import parse_reasons, reasons_json
-from risk.model.scores import ReasonSettings, grade_history, read_grade, score_snapshot
+from risk.model.scores import ReasonSettings, score_snapshot
 
 ENTERPRISES = 6_000
 SEED = 3
@@ -224,7 +225,7 @@ def test_a_grade_can_be_explained_later(city: City) -> None:
     )
     stored = table.filter(pc.equal(table["id"], plain["id"])).to_pylist()[0]["reasons"]
     assert reasons_json(later.reasons or []) == stored
-    assert read_grade(city.settings.scores_dir, "91330000MA0000000X", city.scored) is None
+    assert DataHome(city.settings).read_grade("91330000MA0000000X", city.scored) is None
     with pytest.raises(ModelError, match="no stored grade"):
         jobs.explain_job(city.settings, None, worst["id"], date(2020, 1, 31))
 
@@ -233,7 +234,7 @@ def test_grade_history_reads_every_scored_date(city: City) -> None:
     earlier = shift_months(city.scored, -6)
     jobs.score_job(city.settings, city.store, earlier)
     worst = _scores(city)[0]["id"]
-    history = grade_history(city.settings.scores_dir, worst)
+    history = DataHome(city.settings).grade_history(worst)
     assert [h.as_of for h in history] == [earlier, city.scored]
     assert history[-1].rank == 1
 

@@ -29,7 +29,6 @@ from graph_model.industries import industry_name
 from graph_model.regions import region_name
 from graph_model.store.protocol import Entity
 from risk.model.artefact import MODEL_VERSION_PATTERN
-from risk.model.scores import grade_history, read_grade
 from risk.screening import RecordStatus, record_statuses
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
@@ -130,8 +129,7 @@ def grade(
         day = as_of or (services.grades.as_of if services.grades is not None else None)
         if day is None:
             raise NotFound("no stored grades: run `creditgraph score` first")
-        found = read_grade(
-            services.settings.scores_dir,
+        found = services.home.read_grade(
             enterprise_id,
             day,
             model_version,
@@ -147,7 +145,7 @@ def grades(
     services: ServicesDep, caller: Regulator, enterprise_id: EnterpriseIdPath, lang: AnswerLanguage
 ) -> list[GradeOut]:
     """The enterprise's grade on every scored date and model version (regulators only)."""
-    history = grade_history(services.settings.scores_dir, enterprise_id)
+    history = services.home.grade_history(enterprise_id)
     return [GradeOut.of(r, lang) for r in history]
 
 

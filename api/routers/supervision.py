@@ -58,7 +58,6 @@ from api.schemas import (
 from api.services import EXTENSION_HOPS, Services, ServicesDep
 from graph_model.snapshot import Snapshot
 from graph_model.store.protocol import NodeRef
-from risk.model.scores import scores_file
 from risk.supervision.extension import extension_checks
 from risk.supervision.inspectors import Inspector, read_inspectors
 from risk.supervision.plans import PlanRecord, draw_plan, publication, replay
@@ -103,7 +102,7 @@ def _served_snapshot(services: Services, day: date) -> Snapshot:
 
 
 def _grading(services: Services, day: date, model_version: str) -> pa.Table:
-    path = scores_file(services.settings.scores_dir, day, model_version=model_version)
+    path = services.home.scores_file(day, model_version)
     if path is None:
         raise Invalid(
             f"no grades of model {model_version!r} stored for {day}: run `creditgraph score "

@@ -33,7 +33,6 @@ from dashboard.components import (
 from dashboard.data import BoardData
 from dashboard.i18n import Language, industry_label, text
 from dashboard.jobs import Jobs
-from risk.model.scores import scores_file
 from risk.supervision.inspectors import InspectorFileError
 from risk.supervision.plans import PlanError, PlanRecord, draw_plan, publication, replay
 from risk.supervision.sampling import PlanSpec, SamplingError, presets
@@ -136,7 +135,7 @@ def replay_plan(
     try:
         record = data.plan(plan_id)
         spec = PlanSpec.model_validate(record.spec)
-        path = scores_file(data.settings.scores_dir, spec.as_of, model_version=spec.grading)
+        path = data.home.scores_file(spec.as_of, spec.grading)
         if path is None:
             return "error", f"{spec.as_of}: no stored scores of model {spec.grading!r}"
         if not inspector_file:

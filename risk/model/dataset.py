@@ -163,7 +163,7 @@ class FeatureSource:
     def snapshot(self, day: date) -> Snapshot:
         """The saved snapshot of ``day``, or one taken from the store."""
         folder = self._snapshots_dir / day.isoformat()
-        if self._reuse and (folder / "manifest.json").exists():
+        if self._reuse and Snapshot.saved_in(folder):
             return Snapshot.load(folder)
         if self._store is None:
             raise ModelError(f"no saved snapshot of {day} and no store to take one from")

@@ -27,11 +27,11 @@ from graph_model.rates import RatesError, read_rates
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
 from graph_model.store.protocol import GraphStore
+from risk.data_home import DataHome
 from risk.features.context import FeatureContext
 from risk.model.artefact import (
     ModelArtefact,
     catalog_hash,
-    current_version,
     library_versions,
     load_artefact,
     save_artefact,
@@ -64,8 +64,6 @@ from risk.model.scores import (
     GradeRecord,
     ReasonSettings,
     check_features,
-    read_grade,
-    save_scores,
     score_snapshot,
 )
 from risk.model.train import (
@@ -509,11 +507,11 @@ def _scoring_inputs(
 ) -> tuple[Snapshot, FeatureSource]:
     """The snapshot of ``day`` (saved in the data home: explanations read it later)."""
     source = _feature_source(settings, store, True, progress)
-    folder = settings.snapshots_dir / day.isoformat()
-    if (folder / "manifest.json").exists():
-        return Snapshot.load(folder), source
+    home = DataHome(settings)
+    if home.has_snapshot(day):
+        return home.snapshot(day), source
     snapshot = source.snapshot(day)
-    snapshot.save(folder)
+    home.save_snapshot(snapshot)
     return snapshot, source
 
 
@@ -531,7 +529,7 @@ def score_job(
     snapshot, source = _scoring_inputs(settings, store, as_of, progress)
     matrix = source.matrix(as_of, snapshot)
     table = score_snapshot(artefact, snapshot, matrix, config.policy, config.reasons, explain_ids)
-    return save_scores(table, settings.scores_dir), table
+    return DataHome(settings).save_scores(table), table
 
 
 def explain_job(
@@ -544,8 +542,7 @@ def explain_job(
     """The stored grade of an enterprise on a date, with its reasons; reasons not stored
     (the enterprise was outside the worst share) are computed from the same model, snapshot
     and features, so they are the ones scoring would have stored."""
-    preferred = current_version(settings.models_dir)
-    record = read_grade(settings.scores_dir, enterprise_id, as_of, version, preferred)
+    record = DataHome(settings).read_grade(enterprise_id, as_of, version)
     if record is None:
         raise ModelError(
             f"no stored grade of {enterprise_id} on {as_of}: the date was not scored with that "

@@ -7,33 +7,30 @@ calibrated probability of a bad outcome within the horizon), ``rank`` (1 = highe
 enterprises outside the worst ``reasons_share`` unless asked for). The file's metadata holds
 the grade policy, the cut-offs it gave and the counts per grade. Files are never
 overwritten by another model: each model version has its own, so "why was X graded D on
-2025-03-31" is answered from what was stored that day (:func:`read_grade`), and an
-enterprise's history across dates from every file (:func:`grade_history`).
+2025-03-31" is answered from what was stored that day, and an enterprise's history across
+dates from every file (``risk.data_home.DataHome`` reads them).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from graph_model.snapshot import Snapshot
 from risk.features import FeatureMatrix
 from risk.features.context import FeatureContext
-from risk.model.artefact import MODEL_VERSION_PATTERN, ModelArtefact
+from risk.model.artefact import ModelArtefact
 from risk.model.dataset import in_operation
 from risk.model.errors import ModelError
 from risk.model.evidence import EvidenceFinder
 from risk.model.grades import GradePolicy
-from risk.model.reasons import Reason, explain, parse_reasons, reasons_json
+from risk.model.reasons import Reason, explain, reasons_json
 
 SCHEMA = pa.schema(
     [
@@ -154,77 +151,3 @@ def score_snapshot(
         },
     }
     return table.replace_schema_metadata({b"creditgraph": json.dumps(meta)})
-
-
-def scores_path(scores_dir: Path, as_of: date, model_version: str) -> Path:
-    return scores_dir / as_of.isoformat() / f"{model_version}.parquet"
-
-
-def save_scores(table: pa.Table, scores_dir: Path) -> Path:
-    """Write a table made by :func:`score_snapshot` to its place in ``scores_dir``."""
-    meta = json.loads(table.schema.metadata[b"creditgraph"])
-    path = scores_path(scores_dir, date.fromisoformat(meta["as_of"]), meta["model_version"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path)
-    return path
-
-
-def scores_file(
-    scores_dir: Path, as_of: date, model_version: str | None = None, preferred: str | None = None
-) -> Path | None:
-    """The scores of ``as_of``: of ``model_version`` if given, else of ``preferred`` (the
-    current model) if scored, else the latest written; None when the date was not scored."""
-    folder = scores_dir / as_of.isoformat()
-    if model_version is not None:
-        if not re.fullmatch(MODEL_VERSION_PATTERN, model_version):
-            raise ValueError(f"{model_version!r} is not a model version")
-        path = folder / f"{model_version}.parquet"
-        return path if path.exists() else None
-    if preferred is not None and (folder / f"{preferred}.parquet").exists():
-        return folder / f"{preferred}.parquet"
-    files = sorted(folder.glob("*.parquet"), key=lambda p: (p.stat().st_mtime, p.name))
-    return files[-1] if files else None
-
-
-def _record(path: Path, enterprise_id: str) -> GradeRecord | None:
-    table = pq.read_table(path, filters=[("id", "=", enterprise_id)])
-    if table.num_rows == 0:
-        return None
-    row = table.to_pylist()[0]
-    meta = json.loads(pq.read_schema(path).metadata[b"creditgraph"])
-    return GradeRecord(
-        enterprise_id=row["id"],
-        as_of=row["as_of"],
-        model_version=row["model_version"],
-        score=row["score"],
-        rank=row["rank"],
-        population=meta["population"],
-        grade=row["grade"],
-        reasons=parse_reasons(row["reasons"]) if row["reasons"] is not None else None,
-        reason_settings=ReasonSettings(
-            meta["reasons"]["top_k"], meta["reasons"]["share"], meta["reasons"]["evidence_items"]
-        ),
-    )
-
-
-def read_grade(
-    scores_dir: Path,
-    enterprise_id: str,
-    as_of: date,
-    model_version: str | None = None,
-    preferred: str | None = None,
-) -> GradeRecord | None:
-    """The grade, score and stored reasons of an enterprise on a date (None when the date
-    was not scored or the enterprise was not in its population)."""
-    path = scores_file(scores_dir, as_of, model_version, preferred)
-    return _record(path, enterprise_id) if path is not None else None
-
-
-def grade_history(scores_dir: Path, enterprise_id: str) -> list[GradeRecord]:
-    """Every stored grade of an enterprise, oldest date first (all model versions)."""
-    out = []
-    for path in sorted(scores_dir.glob("*/*.parquet")):
-        found = _record(path, enterprise_id)
-        if found is not None:
-            out.append(found)
-    return sorted(out, key=lambda r: (r.as_of, r.model_version))
