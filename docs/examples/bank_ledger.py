@@ -19,8 +19,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-
-NOT_GIVEN = {"", "-", "—", "无", "暂无"}
+from export_tables import read_table
 
 CURRENCIES = {
     "人民币": "CNY",
@@ -35,21 +34,6 @@ CURRENCIES = {
 
 LABEL = "bank default"
 """The outcome's name in the labels file (any name: every label counts as bad)."""
-
-
-def read(folder: Path, name: str) -> pd.DataFrame:
-    """A ledger table as text (None where nothing is given)."""
-    if (folder / f"{name}.xlsx").exists():
-        table = pd.read_excel(folder / f"{name}.xlsx", dtype=str)
-    else:
-        path = folder / f"{name}.csv"
-        try:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030")
-    table.columns = [str(c).strip() for c in table.columns]
-    table = table.apply(lambda column: column.str.strip())
-    return table.where(~table.isin(NOT_GIVEN) & table.notna(), None)
 
 
 def wan(values: pd.Series) -> pd.Series:
@@ -68,9 +52,11 @@ def day(values: pd.Series) -> pd.Series:
 def convert(raw: Path, out: Path, labels: Path) -> dict[str, int]:
     """Write the contract files of the ledger in ``raw`` to ``out`` and its defaults to
     ``labels``; return the rows written per file."""
-    borrowers = read(raw, "借款人")
-    contracts = read(raw, "担保合同")
-    defaults = read(raw, "贷款违约")
+    tables = {name: read_table(raw, name) for name in ("借款人", "担保合同", "贷款违约")}
+    missing = [name for name, table in tables.items() if table is None]
+    if missing:
+        raise SystemExit(f"{raw}: no {', '.join(missing)} table (.csv or .xlsx) in the ledger")
+    borrowers, contracts, defaults = tables.values()
     out.mkdir(parents=True, exist_ok=True)
 
     enterprises = pd.DataFrame(

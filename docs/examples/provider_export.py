@@ -20,13 +20,12 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from export_tables import read_table, yuan
 
 from graph_model.domain import load_domain
 
 SOURCE = "provider"
 """Dataset name of the ``SRC:`` ids: lower-case letters, digits and ``_``."""
-
-NOT_GIVEN = {"", "-", "—", "无", "暂无", "不公示", "非公示项"}
 
 STATUS = load_domain().node("Enterprise").field("status").reads
 """登记状态 → status, as the loader reads it (存续 → active, 吊销，未注销 → revoked…).
@@ -39,32 +38,6 @@ rows. Other posts (财务负责人) are no officers of the contract and are left
 PARTY = load_domain().record("lawsuit").field("role").reads
 """诉讼身份 → role of a lawsuit. On appeal the first-instance role counts:
 上诉人（原审被告） is a defendant. Other roles (申请人 of a non-litigation case) are left out."""
-
-
-def read(folder: Path, name: str) -> pd.DataFrame | None:
-    """A raw table as text (None where nothing is given), or None when the file is missing."""
-    if (folder / f"{name}.xlsx").exists():
-        table = pd.read_excel(folder / f"{name}.xlsx", dtype=str)
-    elif (folder / f"{name}.csv").exists():
-        path = folder / f"{name}.csv"
-        try:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030")
-    else:
-        return None
-    table.columns = [str(c).strip() for c in table.columns]
-    table = table.apply(lambda column: column.str.strip())
-    return table.where(~table.isin(NOT_GIVEN) & table.notna(), None)
-
-
-def yuan(values: pd.Series) -> pd.Series:
-    """Amounts in 万元 (``500``, ``1000万人民币``, ``1,000.5万元``) in yuan; any other text
-    (``50万美元``) is passed on as given, for the loader to warn about."""
-    text = values.str.replace(",", "", regex=False)
-    number = text.str.extract(r"^(\d+(?:\.\d+)?)(?:万元?)?(?:人民币)?$", expand=False)
-    converted = (pd.to_numeric(number) * 10_000).round(2).astype(str)
-    return converted.where(number.notna(), values)
 
 
 def source_id(values: pd.Series) -> pd.Series:
@@ -81,7 +54,7 @@ def person(ids: pd.Series, names: pd.Series) -> tuple[pd.Series, pd.Series]:
 def convert(raw: Path, out: Path) -> dict[str, int]:
     """Write the contract files of the provider export in ``raw`` to ``out``; return the
     rows written per file."""
-    firms = read(raw, "企业列表")
+    firms = read_table(raw, "企业列表")
     if firms is None:
         raise SystemExit(f"{raw}: no 企业列表.csv or .xlsx")
     out.mkdir(parents=True, exist_ok=True)
@@ -120,13 +93,13 @@ def convert(raw: Path, out: Path) -> dict[str, int]:
     if ended.any():
         print(f"企业列表: {int(ended.sum())} firm(s) revoked or deregistered, day not given")
 
-    people = read(raw, "人员列表")
+    people = read_table(raw, "人员列表")
     if people is not None:
         tables["persons"] = pd.DataFrame(
             {"source_id": source_id(people["人员ID"]), "name": people["姓名"]}
         )
 
-    staff = read(raw, "主要人员")
+    staff = read_table(raw, "主要人员")
     if staff is not None:
         posts = staff.assign(post=staff["职务"].str.split("兼")).explode("post")
         roles = posts["post"].map(ROLES)
@@ -140,7 +113,7 @@ def convert(raw: Path, out: Path) -> dict[str, int]:
             }
         )[roles.notna()].drop_duplicates()
 
-    holders = read(raw, "股东信息")
+    holders = read_table(raw, "股东信息")
     others = pd.DataFrame(columns=["id", "name"])
     if holders is not None:
         natural = holders["股东类型"] == "自然人"
@@ -165,7 +138,7 @@ def convert(raw: Path, out: Path) -> dict[str, int]:
         [tables["enterprises"], others.drop_duplicates("id")], ignore_index=True
     )
 
-    branches = read(raw, "分支机构")
+    branches = read_table(raw, "分支机构")
     if branches is not None:
         tables["branches"] = pd.DataFrame(
             {
@@ -174,7 +147,7 @@ def convert(raw: Path, out: Path) -> dict[str, int]:
             }
         )
 
-    suits = read(raw, "裁判文书")
+    suits = read_table(raw, "裁判文书")
     if suits is not None:
         # 上诉人（原审被告）: the part in brackets after 原审 if any, else the whole.
         first = suits["诉讼身份"].str.extract(r"原审(原告|被告|第三人)", expand=False)
@@ -194,7 +167,7 @@ def convert(raw: Path, out: Path) -> dict[str, int]:
             }
         )[role.notna()]
 
-    enforced = read(raw, "被执行人")
+    enforced = read_table(raw, "被执行人")
     if enforced is not None:
         tables["enforcements"] = pd.DataFrame(
             {
@@ -206,7 +179,7 @@ def convert(raw: Path, out: Path) -> dict[str, int]:
             }
         )
 
-    dishonest = read(raw, "失信被执行人")
+    dishonest = read_table(raw, "失信被执行人")
     if dishonest is not None:
         tables["dishonest_debtors"] = pd.DataFrame(
             {

@@ -18,11 +18,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from export_tables import read_table, yuan
 
 from graph_model.domain import load_domain
-
-NOT_GIVEN = {"", "-", "—", "无", "暂无", "不公示", "非公示项"}
-"""What registries write for 'no value'."""
 
 STATUS = load_domain().node("Enterprise").field("status").reads
 """登记状态 → status, as the loader reads it (存续 → active, 吊销，未注销 → revoked…).
@@ -44,23 +42,6 @@ ABNORMAL_REASONS = {
 异常名录管理暂行办法》 第四条)."""
 
 
-def read(folder: Path, name: str) -> pd.DataFrame | None:
-    """A raw table as text (None where nothing is given), or None when the file is missing."""
-    if (folder / f"{name}.xlsx").exists():
-        table = pd.read_excel(folder / f"{name}.xlsx", dtype=str)
-    elif (folder / f"{name}.csv").exists():
-        path = folder / f"{name}.csv"
-        try:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030")
-    else:
-        return None
-    table.columns = [str(c).strip() for c in table.columns]
-    table = table.apply(lambda column: column.str.strip())
-    return table.where(~table.isin(NOT_GIVEN) & table.notna(), None)
-
-
 def enterprise_id(values: pd.Series) -> pd.Series:
     """统一社会信用代码 as the contract keys it: upper case; an old 15-digit registration
     number (注册号) becomes ``REG:<number>``."""
@@ -68,19 +49,10 @@ def enterprise_id(values: pd.Series) -> pd.Series:
     return ids.where(~ids.str.fullmatch(r"\d{15}", na=False), "REG:" + ids)
 
 
-def yuan(values: pd.Series) -> pd.Series:
-    """Amounts in 万元 (``500``, ``500万元``, ``1,000.5万元人民币``) in yuan; any other text
-    (``50万美元``, ``一百万元``) is passed on as given, for the loader to warn about."""
-    text = values.str.replace(",", "", regex=False)
-    number = text.str.extract(r"^(\d+(?:\.\d+)?)(?:万元?)?(?:人民币)?$", expand=False)
-    converted = (pd.to_numeric(number) * 10_000).round(2).astype(str)
-    return converted.where(number.notna(), values)
-
-
 def convert(raw: Path, out: Path) -> dict[str, int]:
     """Write the contract files of the registry export in ``raw`` to ``out``; return the
     rows written per file."""
-    base = read(raw, "企业基本信息")
+    base = read_table(raw, "企业基本信息")
     if base is None:
         raise SystemExit(f"{raw}: no 企业基本信息.csv or .xlsx")
     out.mkdir(parents=True, exist_ok=True)
@@ -105,7 +77,7 @@ def convert(raw: Path, out: Path) -> dict[str, int]:
     }
     others: list[pd.DataFrame] = []  # firms named by a row but not in 企业基本信息
 
-    officers = read(raw, "主要人员")
+    officers = read_table(raw, "主要人员")
     if officers is not None:
         posts = officers.assign(post=officers["职务"].str.split("兼")).explode("post")
         roles = posts["post"].map(ROLES)
@@ -120,7 +92,7 @@ def convert(raw: Path, out: Path) -> dict[str, int]:
             }
         )[roles.notna()].drop_duplicates()  # 董事长 and 董事 of one person: one director
 
-    holders = read(raw, "股东及出资信息")
+    holders = read_table(raw, "股东及出资信息")
     if holders is not None:
         person = holders["股东类型"].str.contains("自然人", na=False)
         holder_ids = enterprise_id(holders["证照/证件号码"])
@@ -138,7 +110,7 @@ def convert(raw: Path, out: Path) -> dict[str, int]:
         )
         others.append(pd.DataFrame({"id": holder_ids, "name": holders["股东名称"]})[~person])
 
-    branches = read(raw, "分支机构")
+    branches = read_table(raw, "分支机构")
     if branches is not None:
         branch_ids = enterprise_id(branches["分支机构统一社会信用代码/注册号"])
         tables["branches"] = pd.DataFrame(
@@ -146,7 +118,7 @@ def convert(raw: Path, out: Path) -> dict[str, int]:
         )
         others.append(pd.DataFrame({"id": branch_ids, "name": branches["分支机构名称"]}))
 
-    abnormal = read(raw, "经营异常名录")
+    abnormal = read_table(raw, "经营异常名录")
     if abnormal is not None:
         reason = pd.Series(None, index=abnormal.index, dtype=object)
         for phrase, code in ABNORMAL_REASONS.items():
