@@ -6,6 +6,9 @@ loaders (validation), the stores (schema, Cypher allowlists) and the docs
 generator read. Nothing here knows about a particular backend.
 """
 
+# long: each spec of the domain beside the reading of domain.yaml that builds and checks it:
+# split, a rule's meaning and its checks would live in two modules.
+
 from __future__ import annotations
 
 import functools

@@ -97,6 +97,8 @@ class GenerationSummary:
         return self.out_dir / f"{file}.{self.fmt}"
 
 
+# long: the stages in the order their random draws fix a seed's city, each with its
+# progress line; a caller reads the whole recipe of the city here, top to bottom.
 def generate_city(
     out_dir: Path,
     n_enterprises: int,

@@ -28,6 +28,9 @@ class Groups:
     sizes: np.ndarray  # members per group
 
 
+# long: one stage of the city: its random draws must stay in this order for a seed to
+# give the same city, and its steps share the stage's arrays; split, they would be passed
+# from function to function instead of read in sequence.
 def draw_groups(
     rng: np.random.Generator, f: Firms, span: Span, k: Knobs, people: People
 ) -> tuple[Rows, Rows, Rows, int, Groups]:

@@ -57,6 +57,9 @@ def _walks(
     return nodes[keep], nodes[np.minimum(nxt, len(nodes) - 1)][keep], wid[keep]
 
 
+# long: one stage of the city: its random draws must stay in this order for a seed to
+# give the same city, and its steps share the stage's arrays; split, they would be passed
+# from function to function instead of read in sequence.
 def draw_guarantees(
     rng: np.random.Generator, f: Firms, groups: Groups, span: Span, k: Knobs
 ) -> Rows:

@@ -26,6 +26,9 @@ from loaders.generator.knobs import Knobs
 from loaders.generator.people import People
 
 
+# long: one stage of the city: its random draws must stay in this order for a seed to
+# give the same city, and its steps share the stage's arrays; split, they would be passed
+# from function to function instead of read in sequence.
 def draw_history(
     rng: np.random.Generator,
     f: Firms,

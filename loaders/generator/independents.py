@@ -38,6 +38,9 @@ def _separate(firm: np.ndarray, person: np.ndarray, people: People) -> None:
     person[dup] = people.take(len(dup))
 
 
+# long: one stage of the city: its random draws must stay in this order for a seed to
+# give the same city, and its steps share the stage's arrays; split, they would be passed
+# from function to function instead of read in sequence.
 def draw_independents(
     rng: np.random.Generator, f: Firms, k: Knobs, people: People, n_group_foreign: int
 ) -> tuple[Rows, Rows, Rows]:

@@ -159,6 +159,9 @@ def _jan_first(years: np.ndarray) -> np.ndarray:
     return (years - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
 
 
+# long: one stage of the city: its random draws must stay in this order for a seed to
+# give the same city, and its steps share the stage's arrays; split, they would be passed
+# from function to function instead of read in sequence.
 def draw_records(
     rng: np.random.Generator,
     f: Firms,

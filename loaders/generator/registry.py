@@ -189,6 +189,9 @@ def enterprise_names(rng: np.random.Generator, f: Firms, groups: Groups) -> pa.A
     return pa.concat_arrays([domestic, abroad])
 
 
+# long: one stage of the city: its random draws must stay in this order for a seed to
+# give the same city, and its steps share the stage's arrays; split, they would be passed
+# from function to function instead of read in sequence.
 def contacts(
     rng: np.random.Generator, f: Firms, groups: Groups
 ) -> tuple[pa.Array, pa.Array, pa.Array]:

@@ -97,6 +97,8 @@ def _table(fields: tuple[FieldSpec, ...], columns: Mapping[str, pa.Array], what:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+# long: one contract table after another, each column beside the generator array it comes
+# from; split, a table's columns would be spread over functions that share every array.
 def contract_tables(
     rng: np.random.Generator,
     f: Firms,
@@ -214,6 +216,8 @@ def contract_tables(
     return out
 
 
+# long: the columns of every record kind, in the contract's order, from one set of arrays;
+# split per kind, each piece would take the same dozen arrays as arguments.
 def _record_columns(
     kind: str, rows: Rows, f: Firms, firm_ids: Callable[[np.ndarray], pa.Array]
 ) -> dict[str, pa.Array]:
