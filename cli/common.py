@@ -23,7 +23,8 @@ from graph_model.rates import RatesError, RateTable, read_rates
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.open import open_store
-from loaders.load import LoadRefused, LoadSummary, load_folder, percent
+from loaders.load import load_folder
+from loaders.summary import LoadRefused, LoadSummary, percent
 from risk.data_home import DataHome
 from risk.model.train import BASELINE_MODEL, GRAPH_MODEL
 from risk.wording import LANGUAGES, Language

@@ -26,7 +26,7 @@ from graph_model.industries import industry_name, resolve_industry, sections
 from graph_model.regions import current_codes, divisions, region_name, regions, resolve_region
 from graph_model.settings import Settings
 from graph_model.store.ladybug import LadybugStore
-from loaders.load import LoadRefused, LoadSummary, load_folder
+from loaders.load import load_folder
 from loaders.read import (
     XLSX_MAX_RATIO,
     XLSX_MAX_UNPACKED,
@@ -35,6 +35,7 @@ from loaders.read import (
     find_files,
     read_source,
 )
+from loaders.summary import LoadRefused, LoadSummary
 from loaders.validate import Problems, convert_field
 
 WriteFiles = Callable[[str, dict[str, str | bytes]], Path]

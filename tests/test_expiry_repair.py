@@ -18,7 +18,8 @@ from graph_model.domain import load_domain
 from graph_model.record_rules import add_months, disputed, effective_ends
 from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.ladybug import LadybugStore
-from loaders.load import LoadSummary, load_folder
+from loaders.load import load_folder
+from loaders.summary import LoadSummary
 from risk.features import compute_features
 from risk.supervision.expiry import due_escalations
 

@@ -24,13 +24,8 @@ from graph_model.identifiers import (
 )
 from graph_model.snapshot import take_snapshot
 from graph_model.store.ladybug import LadybugStore
-from loaders.load import (
-    TABLE_LOSS_WARNING,
-    LoadRefused,
-    LoadSummary,
-    TableResult,
-    load_folder,
-)
+from loaders.load import load_folder
+from loaders.summary import TABLE_LOSS_WARNING, LoadRefused, LoadSummary, TableResult
 
 WriteFiles = Callable[[str, dict[str, str | bytes]], Path]
 

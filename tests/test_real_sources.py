@@ -15,7 +15,8 @@ from conftest import SALT, graph_state, make_resident_id, make_uscc
 
 from graph_model.snapshot import take_snapshot
 from graph_model.store.ladybug import LadybugStore
-from loaders.load import LoadSummary, load_folder
+from loaders.load import load_folder
+from loaders.summary import LoadSummary
 from risk.features import compute_features
 
 WriteFiles = Callable[[str, dict[str, str | bytes]], Path]
