@@ -4,8 +4,8 @@ docstring as help, and the one mapping of the domain's errors to a message and a
 
 The commands live by group: ``cli.data`` (generate, load, stats, snapshot, features, demo,
 docs), ``cli.model`` (train, evaluate, score, explain, labels), ``cli.supervision`` (plan,
-extension-check, warnings, watchlist, records) and ``cli.serve`` (board, serve); what they
-share is in ``cli.common``. Heavy work runs here, never inside an API request. Settings are
+extension-check), ``cli.warnings`` (warnings, watchlist, records) and ``cli.serve`` (board,
+serve); what they share is in ``cli.common``. Heavy work runs here, never inside an API request. Settings are
 read once from the environment (``CREDITGRAPH_*``) when a command starts and passed down.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import typer
 
-from cli import data, model, serve, supervision
+from cli import data, model, serve, supervision, warnings
 from cli.common import fail
 from graph_model.errors import CreditGraphError
 
@@ -42,9 +42,9 @@ app.command()(serve.board)
 app.command()(serve.serve)
 app.command()(data.docs)
 app.add_typer(supervision.plan_app, name="plan")
-app.add_typer(supervision.warnings_app, name="warnings")
-app.add_typer(supervision.watchlist_app, name="watchlist")
-app.add_typer(supervision.records_app, name="records")
+app.add_typer(warnings.warnings_app, name="warnings")
+app.add_typer(warnings.watchlist_app, name="watchlist")
+app.add_typer(warnings.records_app, name="records")
 app.add_typer(model.labels_app, name="labels")
 
 

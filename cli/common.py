@@ -6,6 +6,7 @@ by ``train`` and ``demo``).
 
 from __future__ import annotations
 
+import csv
 import os
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import typer
 from pydantic import ValidationError
@@ -293,3 +295,46 @@ def stored_gradings(settings: Settings, before: date, day: date) -> tuple[pa.Tab
         typer.echo(f"no scores of {before} by model {current.stem}: no grade warnings")
         return ()
     return tuple(pq.read_table(p, columns=["id", "grade", "score"]) for p in (previous, current))
+
+
+def not_shown(shown: int, total: int, what: str, more: str = "") -> None:
+    """Say how many rows a printed list left out, and how to get them: ``--limit`` to print
+    them all, and ``more`` (e.g. "--out FILE writes them to a CSV file") when given."""
+    if total > shown:
+        how = f"--limit {total} prints them all" + (f"; {more}" if more else "")
+        typer.echo(f"… {total - shown:,} more {what} not shown ({how})")
+
+
+def read_table(path: Path, what: str) -> pa.Table:
+    """A CSV (all columns as text) or Parquet file, or a clear error."""
+    if not path.is_file():
+        raise fail(f"{what} {path}: no such file")
+    if path.suffix == ".parquet":
+        return pq.read_table(path)
+    try:
+        # Every column as text: ids such as 330200… must not turn into numbers.
+        with path.open(encoding="utf-8") as fh:
+            names = next(csv.reader(fh), [])
+        types = {name: pa.string() for name in names}
+        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise fail(f"{what} {path}: {exc}") from None
+
+
+def read_grading(path: Path, day: date) -> pa.Table:
+    """Grades (id, grade, score) from a file: the model's scores, or a grading of your own."""
+    table = read_table(path, "grades")
+    missing = {"id", "grade", "score"} - set(table.column_names)
+    if missing:
+        raise fail(f"grades {path}: missing column(s) {', '.join(sorted(missing))}")
+    try:
+        score = table["score"].cast(pa.float64())
+    except pa.ArrowInvalid:
+        raise fail(f"grades {path}: column score must be numbers") from None
+    return pa.table(
+        {
+            "id": table["id"].cast(pa.string()),
+            "grade": table["grade"].cast(pa.string()),
+            "score": score,
+        }
+    )

@@ -1,18 +1,14 @@
-"""The supervision commands (docs/supervision.md): the ``plan`` group (双随机 sampling plans:
-draw with inspectors and recusals, list, show, replay, export, import results),
-``extension-check`` (延伸检查), the ``warnings`` group (raise, list, show, set-state), the
-``watchlist`` group (create, add, remove, show, list) and the ``records`` group
-(due-escalations).
+"""The inspection commands (docs/supervision.md): the ``plan`` group (双随机 sampling plans:
+draw with inspectors and recusals, list, show, replay, export, import results) and
+``extension-check`` (延伸检查). The registry's commands (warnings, watchlists, records) are
+in ``cli.warnings``.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -23,22 +19,20 @@ import pyarrow.parquet as pq
 import typer
 from pydantic import ValidationError
 
-from api.names import PathWords, with_names
+from api.names import PathWords
 from cli.common import (
-    LanguageOption,
     fail,
+    not_shown,
     option_date,
-    parse_language,
+    read_grading,
     read_settings,
+    read_table,
     run_load,
     snapshot_of,
-    stored_gradings,
 )
 from graph_model.csv_cells import write_safe_csv
 from graph_model.settings import Settings
-from graph_model.store.open import open_store
 from risk.data_home import DataHome
-from risk.supervision.expiry import due_escalations
 from risk.supervision.extension import extension_checks
 from risk.supervision.inspectors import read_inspectors
 from risk.supervision.plans import (
@@ -48,85 +42,12 @@ from risk.supervision.plans import (
     replay,
     results_to_inspections,
 )
-from risk.supervision.registry import Registry, open_registry
 from risk.supervision.sampling import Forced, PlanSpec, presets
-from risk.supervision.warnings import (
-    DEFAULT_HOPS,
-    MAX_HOPS,
-    WARNING_TYPES,
-    StoredWarning,
-    compute_warnings,
-    count_warnings,
-    get_warning,
-    list_warnings,
-    save_warnings,
-    set_state,
-)
-from risk.supervision.watchlists import (
-    OWNER_KINDS,
-    add_members,
-    all_watchlists,
-    create_watchlist,
-    remove_members,
-    show_watchlist,
-)
-from risk.wording import Language, warning_evidence, warning_subject, word
 
 plan_app = typer.Typer(
     help="双随机 sampling plans: draw, list, show, replay, export, import results.",
     no_args_is_help=True,
 )
-warnings_app = typer.Typer(
-    help="Warnings (风险预警) between two as-of dates: raise, list, show, set-state.",
-    no_args_is_help=True,
-)
-watchlist_app = typer.Typer(
-    help="Watchlists: the enterprises a bank or a regulator watches.", no_args_is_help=True
-)
-records_app = typer.Typer(help="Records by the rules of their kind.", no_args_is_help=True)
-
-
-def _not_shown(shown: int, total: int, what: str, more: str = "") -> None:
-    """Say how many rows a printed list left out, and how to get them: ``--limit`` to print
-    them all, and ``more`` (e.g. "--out FILE writes them to a CSV file") when given."""
-    if total > shown:
-        how = f"--limit {total} prints them all" + (f"; {more}" if more else "")
-        typer.echo(f"… {total - shown:,} more {what} not shown ({how})")
-
-
-def _read_table(path: Path, what: str) -> pa.Table:
-    """A CSV (all columns as text) or Parquet file, or a clear error."""
-    if not path.is_file():
-        raise fail(f"{what} {path}: no such file")
-    if path.suffix == ".parquet":
-        return pq.read_table(path)
-    try:
-        # Every column as text: ids such as 330200… must not turn into numbers.
-        with path.open(encoding="utf-8") as fh:
-            names = next(csv.reader(fh), [])
-        types = {name: pa.string() for name in names}
-        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise fail(f"{what} {path}: {exc}") from None
-
-
-def _grading(path: Path, day: date) -> pa.Table:
-    """Grades (id, grade, score) from a file: the model's scores, or a grading of your own."""
-    table = _read_table(path, "grades")
-    missing = {"id", "grade", "score"} - set(table.column_names)
-    if missing:
-        raise fail(f"grades {path}: missing column(s) {', '.join(sorted(missing))}")
-    try:
-        score = table["score"].cast(pa.float64())
-    except pa.ArrowInvalid:
-        raise fail(f"grades {path}: column score must be numbers") from None
-    return pa.table(
-        {
-            "id": table["id"].cast(pa.string()),
-            "grade": table["grade"].cast(pa.string()),
-            "score": score,
-        }
-    )
 
 
 def _plan_grading(
@@ -135,7 +56,7 @@ def _plan_grading(
     """(grades, name of the grading): the file given, else the model's stored scores of
     ``day`` (of ``model_version`` if given, else of the current model)."""
     if grades is not None:
-        return _grading(grades, day), grades.name
+        return read_grading(grades, day), grades.name
     path = DataHome(settings).scores_file(day, model_version)
     if path is None:
         which = f" by model {model_version}" if model_version else ""
@@ -191,7 +112,7 @@ def plan_draw(
     settings = read_settings()
     day = option_date(as_of)
     grading, grading_name = _plan_grading(settings, day, grades)
-    forced_rows = _read_table(forced, "forced objects").to_pylist() if forced else []
+    forced_rows = read_table(forced, "forced objects").to_pylist() if forced else []
     try:
         spec = PlanSpec(
             item=item,
@@ -261,7 +182,7 @@ def plan_list(
     records = sorted((PlanRecord.load(folder, p.stem) for p in paths), key=lambda r: r.created_at)
     if not records:
         typer.echo(f"no plans in {folder}")
-    _not_shown(min(limit, len(records)), len(records), "older plans")
+    not_shown(min(limit, len(records)), len(records), "older plans")
     for record in records[-limit:]:
         typer.echo(
             f"{record.plan_id}  {record.created_at}  {record.spec['item']}  "
@@ -283,12 +204,12 @@ def plan_show(
             f"  {o['id']} {o['grade']} {o['selected']:<7}{' '.join(o['inspectors'])}  {o['reason']}"
         )
     export = f"`creditgraph plan export {plan_id} --out FILE` writes them for publication"
-    _not_shown(min(limit, len(record.objects)), len(record.objects), "objects", export)
+    not_shown(min(limit, len(record.objects)), len(record.objects), "objects", export)
     for r in record.recusals[:limit]:
         typer.echo(
             f"  recused {r['inspector']} from {r['enterprise']}: {r['reason']}, {r['hops']} hop(s)"
         )
-    _not_shown(min(limit, len(record.recusals)), len(record.recusals), "recusals")
+    not_shown(min(limit, len(record.recusals)), len(record.recusals), "recusals")
 
 
 @plan_app.command("replay")
@@ -337,7 +258,7 @@ def plan_import_results(
     """Load a plan's inspection results as inspection records (they feed the next grading)."""
     settings = read_settings()
     record = _load_plan(settings, plan_id)
-    rows = results_to_inspections(record, _read_table(results, "results"), authority)
+    rows = results_to_inspections(record, read_table(results, "results"), authority)
     with tempfile.TemporaryDirectory() as tmp:
         pacsv.write_csv(rows, Path(tmp) / "inspections.csv")
         run_load(settings, Path(tmp), strict=True, quiet=True)
@@ -380,247 +301,4 @@ def extension_check(
     for row in shown.to_pylist():
         path = words.text(row["black_listed_id"], row["path"])
         typer.echo(f"  {row['grade'] or '-'} {row['hops']} hop(s)  {path} {row['related_name']}")
-    _not_shown(shown.num_rows, table.num_rows, "related firms", "--out FILE writes them to CSV")
-
-
-@contextmanager
-def _read_registry(settings: Settings) -> Iterator[Registry]:
-    """The supervision registry for a command that only reads it. A data home without one
-    reads as an empty registry (in memory): a read must not create the file."""
-    with open_registry(settings.supervision_path, read_only=True) as registry:
-        yield registry
-
-
-@warnings_app.command("raise")
-def warnings_raise(
-    as_of: Annotated[str, typer.Option(help="Current date, yyyy-mm-dd.")],
-    previous: Annotated[str, typer.Option(help="Previous date (the last run), yyyy-mm-dd.")],
-    hops: Annotated[
-        int, typer.Option(min=1, max=MAX_HOPS, help="Related parties within this many hops.")
-    ] = DEFAULT_HOPS,
-    grades: Annotated[
-        Path | None, typer.Option(help="Grades of --as-of (id, grade, score); default: stored.")
-    ] = None,
-    previous_grades: Annotated[
-        Path | None, typer.Option(help="Grades of --previous; default: stored scores.")
-    ] = None,
-) -> None:
-    """Raise the warnings between two dates and store the new ones.
-
-    A warning already known is not stored again. Uses the saved snapshots of both dates, taken
-    from the store when missing, and for worse grades the grade files given or else the
-    model's stored scores.
-    """
-    settings = read_settings()
-    day, before = option_date(as_of), option_date(previous, "--previous")
-    if (grades is None) != (previous_grades is None):
-        raise typer.BadParameter("give both --grades and --previous-grades, or neither")
-    if before >= day:
-        raise typer.BadParameter(f"--previous {before} must come before --as-of {day}")
-    if grades is not None and previous_grades is not None:
-        gradings = (_grading(previous_grades, before), _grading(grades, day))
-    else:
-        gradings = stored_gradings(settings, before, day)
-    earlier, current = snapshot_of(settings, before), snapshot_of(settings, day)
-    started = time.perf_counter()
-    table = compute_warnings(earlier, current, *gradings, hops=hops)
-    with open_registry(settings.supervision_path) as registry:
-        run = save_warnings(registry, table, day, before, hops, current)
-    for kind, n in run.by_type.items():
-        typer.echo(f"  {kind:<24}{n:>10,}")
-    typer.echo(
-        f"run {run.run_id}: {run.found:,} warnings, {run.added:,} new, "
-        f"{run.found - run.added:,} known already, {run.closed:,} closed (record repaired "
-        f"or annulled) in {time.perf_counter() - started:.1f} s → {settings.supervision_path}"
-    )
-
-
-def _print_warning(w: StoredWarning, names: dict[str, str], lang: Language | None = None) -> None:
-    """A warning in two lines; persons of its evidence by name (``names``), where known;
-    type, state and evidence in words of ``lang`` when given."""
-    mark = " DISPUTED" if w.disputed else ""
-    if lang is None:
-        typer.echo(f"#{w.id} {w.state:<6} {w.type:<22} {w.enterprise_id}  {w.event_on}{mark}")
-        typer.echo(f"    {with_names(w.evidence, names)}")
-        return
-    state, kind = word("warning_state", w.state, lang), word("warning_type", w.type, lang)
-    typer.echo(f"#{w.id} {state}  {kind}  {w.enterprise_id}  {w.event_on}{mark}")
-    typer.echo(f"    {warning_evidence(w.evidence, lang, names.get)}")
-
-
-def _warning_names(settings: Settings, warnings: list[StoredWarning]) -> dict[str, str]:
-    """Names of the persons in these warnings, from the saved snapshots of their dates."""
-    return DataHome(settings).person_names(date.fromisoformat(w.as_of) for w in warnings)
-
-
-@warnings_app.command("list")
-def warnings_list(
-    state: Annotated[str | None, typer.Option(help="new, seen or closed.")] = None,
-    watchlist: Annotated[str | None, typer.Option(help="Only the members of this list.")] = None,
-    kind: Annotated[
-        str | None, typer.Option("--type", help=f"One of {', '.join(WARNING_TYPES)}.")
-    ] = None,
-    enterprise: Annotated[str | None, typer.Option(help="Only this enterprise.")] = None,
-    as_of: Annotated[str | None, typer.Option(help="Only raised for this date.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
-    language: LanguageOption = None,
-) -> None:
-    """Stored warnings, newest run first."""
-    settings = read_settings()
-    lang = parse_language(language)
-    day = option_date(as_of) if as_of else None
-    with _read_registry(settings) as registry:
-        found = list_warnings(
-            registry,
-            state=state,
-            watchlist=watchlist,
-            type_=kind,
-            enterprise_id=enterprise,
-            as_of=day,
-            limit=limit,
-        )
-        total = count_warnings(
-            registry,
-            state=state,
-            watchlist=watchlist,
-            type_=kind,
-            enterprise_id=enterprise,
-            as_of=day,
-        )
-    names = _warning_names(settings, found)
-    for w in found:
-        _print_warning(w, names, lang)
-    _not_shown(len(found), total, "warnings")
-    typer.echo(f"{total:,} warning(s)")
-    if not settings.supervision_path.exists():
-        typer.echo(f"no warnings raised in {settings.home} yet: `creditgraph warnings raise`")
-
-
-@warnings_app.command("show")
-def warnings_show(
-    warning_id: Annotated[int, typer.Argument(help="Warning number.")],
-    language: LanguageOption = None,
-) -> None:
-    """A warning with its evidence and the history of its state."""
-    settings = read_settings()
-    lang = parse_language(language)
-    with _read_registry(settings) as registry:
-        w, history = get_warning(registry, warning_id)
-    _print_warning(w, _warning_names(settings, [w]), lang)
-    subject = w.subject if lang is None else warning_subject(w.subject, lang)
-    typer.echo(f"    subject {subject}, raised for {w.as_of}")
-    for h in history:
-        note = f": {h.note}" if h.note else ""
-        typer.echo(f"    {h.at} {h.actor} {h.from_state} → {h.to_state}{note}")
-
-
-@warnings_app.command("set-state")
-def warnings_set_state(
-    warning_id: Annotated[int, typer.Argument(help="Warning number.")],
-    state: Annotated[str, typer.Argument(help="seen or closed.")],
-    by: Annotated[str, typer.Option(help="Who changes it (recorded).")],
-    note: Annotated[str | None, typer.Option(help="Why (recorded).")] = None,
-) -> None:
-    """Mark a warning seen or closed; who and when are recorded."""
-    with open_registry(read_settings().supervision_path) as registry:
-        w = set_state(registry, warning_id, state, by, note)
-    typer.echo(f"warning #{w.id} is {w.state}")
-
-
-@watchlist_app.command("create")
-def watchlist_create(
-    name: Annotated[str, typer.Argument(help="Name of the list, unique.")],
-    owner: Annotated[str, typer.Option(help="The bank or the regulator that watches.")],
-    owner_kind: Annotated[str, typer.Option(help=f"One of {', '.join(OWNER_KINDS)}.")],
-) -> None:
-    """Create an empty watchlist."""
-    with open_registry(read_settings().supervision_path) as registry:
-        create_watchlist(registry, name, owner, owner_kind)
-    typer.echo(f"watchlist {name!r} created for {owner} ({owner_kind})")
-
-
-@watchlist_app.command("add")
-def watchlist_add(
-    name: Annotated[str, typer.Argument(help="Watchlist.")],
-    ids: Annotated[list[str], typer.Argument(help="Enterprise ids (USCC or external ids).")],
-) -> None:
-    """Add enterprises the store knows to a watchlist."""
-    settings = read_settings()
-    with open_store(settings, read_only=True) as store:
-        known = store.existing_keys("Enterprise", pa.array(ids, pa.string()))
-    unknown = [i for i, ok in zip(ids, known.to_pylist(), strict=True) if not ok]
-    if unknown:
-        raise fail(f"no such enterprise in the store: {', '.join(unknown)}; nothing added")
-    with open_registry(settings.supervision_path) as registry:
-        added = add_members(registry, name, ids)
-    typer.echo(f"{added} added to {name!r} ({len(set(ids)) - added} were on it already)")
-
-
-@watchlist_app.command("remove")
-def watchlist_remove(
-    name: Annotated[str, typer.Argument(help="Watchlist.")],
-    ids: Annotated[list[str], typer.Argument(help="Enterprise ids.")],
-) -> None:
-    """Remove enterprises from a watchlist."""
-    with open_registry(read_settings().supervision_path) as registry:
-        removed = remove_members(registry, name, ids)
-    typer.echo(f"{removed} removed from {name!r}")
-
-
-@watchlist_app.command("show")
-def watchlist_show(
-    name: Annotated[str, typer.Argument(help="Watchlist.")],
-    limit: Annotated[int, typer.Option(min=1, help="Members printed at most.")] = 50,
-) -> None:
-    """A watchlist's owner and members."""
-    with _read_registry(read_settings()) as registry:
-        w = show_watchlist(registry, name)
-    typer.echo(f"{w.name}: {w.owner} ({w.owner_kind}), created {w.created_at}")
-    for member in w.members[:limit]:
-        typer.echo(f"  {member}")
-    _not_shown(min(limit, len(w.members)), len(w.members), "members")
-    typer.echo(f"{len(w.members):,} member(s)")
-
-
-@watchlist_app.command("list")
-def watchlist_list(
-    limit: Annotated[int, typer.Option(min=1, help="Watchlists printed at most.")] = 50,
-) -> None:
-    """Every watchlist with its owner and size."""
-    settings = read_settings()
-    with _read_registry(settings) as registry:
-        lists = all_watchlists(registry)
-    for name, owner, kind, members in lists[:limit]:
-        typer.echo(f"{name:<24}{owner} ({kind}){members:>10,} member(s)")
-    _not_shown(min(limit, len(lists)), len(lists), "watchlists")
-    if not lists:
-        typer.echo(f"no watchlists in {settings.home}: `creditgraph watchlist create`")
-
-
-@records_app.command("due-escalations")
-def records_due_escalations(
-    as_of: Annotated[str, typer.Option(help="Date, yyyy-mm-dd.")],
-    out: Annotated[Path | None, typer.Option(help="Write every row to this CSV file.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="Rows printed.")] = 50,
-) -> None:
-    """Abnormal-list entries due for the black list: still in force three years after listing.
-
-    Moving one is a decision of the listing authority; nothing is written to the store.
-    """
-    settings = read_settings()
-    due = due_escalations(snapshot_of(settings, option_date(as_of)))
-    shown = due.slice(0, limit)
-    for row in shown.to_pylist():
-        mark = " DISPUTED" if row["disputed"] else ""
-        typer.echo(
-            f"{row['enterprise_id']}  {row['name']}  {row['record_id']}  listed "
-            f"{row['listed_on']}, due {row['due_on']} ({row['days_overdue']} days ago) "
-            f"→ {row['to']}{mark}"
-        )
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_safe_csv(due, out)
-        typer.echo(f"wrote {out}")
-    else:
-        _not_shown(shown.num_rows, due.num_rows, "escalations", "--out FILE writes them to CSV")
-    typer.echo(f"{due.num_rows:,} escalation(s) due on {as_of}")
+    not_shown(shown.num_rows, table.num_rows, "related firms", "--out FILE writes them to CSV")
