@@ -1,7 +1,8 @@
 """API keys and who holds them, shared by the HTTP API (``api.auth``) and the board
 (``dashboard.auth``): one key check for both, and nothing here imports a web framework.
 
-Keys come from the settings (``CREDITGRAPH_API_KEYS``) and map to a client name and a role:
+Keys come from the settings (``CREDITGRAPH_API_KEYS``, read by ``access.settings``) and map to
+a client name and a role (:class:`ApiClient`):
 
 - ``regulator``: everything, grades and sampling plans included;
 - ``bank``: screening (with a screening level, never the grade) and watchlists; person
@@ -19,12 +20,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import get_args
+from typing import Literal, get_args
 
-from graph_model.settings import ApiClient, ApiRole
+from pydantic import BaseModel, ConfigDict, Field
 
+ApiRole = Literal["regulator", "bank", "analyst"]
 ROLES: tuple[str, ...] = get_args(ApiRole)
 HEADER = "X-API-Key"
+
+
+class ApiClient(BaseModel):
+    """Who holds an API key: a name for the audit log and the role that decides access."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    role: ApiRole
 
 
 def mask_name(name: str | None) -> str | None:

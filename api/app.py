@@ -19,12 +19,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from access.audit import AuditMiddleware
+from access.settings import AccessSettings
 from api import errors
 from api.auth import Gate
 from api.routers import audit, circles, enterprises, graph, health, screening, supervision
 from api.schemas import ErrorOut
 from api.services import Services
-from graph_model.settings import Settings
 
 API_VERSION = "1.0.0"
 
@@ -51,7 +51,7 @@ _ERRORS = {
 }
 
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+def create_app(settings: AccessSettings, services: Services | None = None) -> FastAPI:
     """The API app over the data home of ``settings``, or over ``services`` already open
     (then the caller owns them and closes them; the app closes only what it opened)."""
     served = services if services is not None else Services.open(settings)

@@ -27,9 +27,9 @@ from fastapi import Depends, Request
 
 from access.audit import AuditLog
 from access.keyring import KeyRing
+from access.settings import AccessSettings
 from api.errors import Unavailable
 from graph_model.rates import RatesError, read_rates
-from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
 from graph_model.store.open import open_store
 from graph_model.store.protocol import GraphStore, StoreError
@@ -106,7 +106,7 @@ class GradeBook:
 class Services:
     """The app's resources; see the module docstring. Made by :meth:`open`."""
 
-    settings: Settings
+    settings: AccessSettings
     home: DataHome
     keyring: KeyRing
     audit: AuditLog
@@ -120,7 +120,7 @@ class Services:
     plan_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def open(cls, settings: Settings) -> Services:
+    def open(cls, settings: AccessSettings) -> Services:
         """Open the store, read the latest snapshot and grades, open the audit log.
 
         A missing or unreadable store or snapshot does not stop the server: readiness says

@@ -251,13 +251,13 @@ def measure(work: Path) -> None:
     """Start-up, server-side page times, browser page times and ego expansion, as a table."""
     from werkzeug.serving import make_server
 
+    from access.settings import AccessSettings
     from dashboard.app import create_app, route
     from dashboard.config import BoardConfig
     from dashboard.data import BoardData
     from dashboard.pages.enterprise import on_tap
-    from graph_model.settings import Settings
 
-    settings = Settings(home=work / "home")
+    settings = AccessSettings(home=work / "home")
     config = BoardConfig()
     data = BoardData(settings, config)
     started = time.perf_counter()

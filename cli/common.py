@@ -1,7 +1,7 @@
-"""What the command groups share: the settings read once when a command starts, the one
-way a command refuses (``fail``, exit code 2), date and language options, snapshots taken or
-reused, the load with its summary, and the model's progress lines and test metrics (printed
-by ``train`` and ``demo``).
+"""What the command groups share: the settings read once when a command starts (with the
+API keys for the commands that serve), the one way a command refuses (``fail``, exit code 2),
+date and language options, snapshots taken or reused, the load with its summary, and the
+model's progress lines and test metrics (printed by ``train`` and ``demo``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -21,6 +21,7 @@ import typer
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from access.settings import AccessSettings
 from graph_model.rates import RatesError, RateTable, read_rates
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot, take_snapshot
@@ -30,6 +31,8 @@ from loaders.summary import LoadRefused, LoadSummary, percent
 from risk.data_home import DataHome
 from risk.model.train import BASELINE_MODEL, GRAPH_MODEL
 from risk.wording import LANGUAGES, Language
+
+S = TypeVar("S", bound=Settings)
 
 EXIT_REFUSED = 2
 """Exit code of a command that refused (bad input, nothing done); a refused load wrote nothing."""
@@ -49,8 +52,19 @@ def read_settings(home: Literal["read", "create", "store"] = "read") -> Settings
     is said instead of a new empty home being made there; ``create`` may make it (load,
     demo); ``store`` needs it only for the embedded store (Neo4j keeps the graph elsewhere).
     """
+    return _home_checked(_from_environment(Settings), home)
+
+
+def read_access_settings() -> AccessSettings:
+    """The settings of a command that serves (board, serve): every command's and the API
+    keys (access/settings.py); the data home must exist, as for :func:`read_settings`."""
+    return _home_checked(_from_environment(AccessSettings), "read")
+
+
+def _from_environment(kind: type[S]) -> S:
+    """``kind`` read from the ``CREDITGRAPH_*`` environment, or refused in one line."""
     try:
-        settings = Settings()
+        return kind()
     except ValidationError as exc:
         # Each error's own message only: pydantic's full text quotes the input (secrets).
         reasons = "; ".join(
@@ -59,6 +73,10 @@ def read_settings(home: Literal["read", "create", "store"] = "read") -> Settings
             for e in exc.errors()
         )
         raise fail(f"invalid CREDITGRAPH_* settings: {reasons}") from None
+
+
+def _home_checked(settings: S, home: Literal["read", "create", "store"]) -> S:
+    """``settings``, with their data home made (``create``) or refused when it is missing."""
     if home == "create":
         # The command that makes a data home makes it whole, whichever store holds the graph:
         # the next command (snapshot, stats) finds it.

@@ -14,7 +14,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from api.app import create_app
-from cli.common import fail, option_date, rate_table, read_settings
+from cli.common import fail, option_date, rate_table, read_access_settings
 
 
 def _is_loopback(host: str) -> bool:
@@ -82,7 +82,7 @@ def board(
     from dashboard.config import BoardConfig
 
     first_day = option_date(as_of) if as_of else None
-    settings = read_settings()
+    settings = read_access_settings()
     if not any(c.role in BOARD_ROLES for c in settings.api_clients().values()):
         raise fail(
             "no regulator or analyst key in CREDITGRAPH_API_KEYS: nobody could log in to the "
@@ -140,7 +140,7 @@ def serve(
     Loading and serving are separate: the embedded store cannot be opened read-only while a
     load writes to it, so stop the server, load, snapshot and score, then start it again.
     """
-    settings = read_settings()
+    settings = read_access_settings()
     _check_bind(host, allow_remote, "the API")
     started = time.perf_counter()
     api = create_app(settings)

@@ -21,13 +21,13 @@ from flask import Flask
 
 from access.audit import AuditLog
 from access.keyring import Caller, KeyRing
+from access.settings import AccessSettings
 from dashboard.auth import LOGOUT, BoardGate
 from dashboard.config import BoardConfig
 from dashboard.data import BoardData
 from dashboard.i18n import LANGUAGES, Language, text
 from dashboard.jobs import Jobs
 from dashboard.pages import circles, enterprise, extension, overview, sampling, warnings
-from graph_model.settings import Settings
 
 PAGES = (
     ("/", "nav_overview"),
@@ -145,7 +145,7 @@ def _layout(data: BoardData, caller: Caller | None) -> html.Div:
 
 
 def create_app(
-    settings: Settings, config: BoardConfig | None = None, data: BoardData | None = None
+    settings: AccessSettings, config: BoardConfig | None = None, data: BoardData | None = None
 ) -> Dash:
     """The board over the data home of ``settings``.
 

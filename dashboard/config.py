@@ -1,5 +1,5 @@
 """Configuration of the board: what it shows and how much, separate from the installation's
-settings (graph_model.settings), which say where the data lives."""
+settings (access.settings), which say where the data lives and whose keys log in."""
 
 from __future__ import annotations
 

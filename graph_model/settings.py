@@ -1,33 +1,21 @@
-"""The one settings object. Read from the environment (prefix ``CREDITGRAPH_``)
-when a command starts, then passed in; never read at import time."""
+"""The settings of the data, the store and the risk model: the one settings object every
+command reads. Read from the environment (prefix ``CREDITGRAPH_``) when a command starts, then
+passed in; never read at import time. The HTTP API and the board read these and their API keys
+(``access.settings.AccessSettings``)."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SALT = "creditgraph-development-salt"
-MIN_PRODUCTION_KEY_LENGTH = 32
 MIN_PRODUCTION_SALT_LENGTH = 16
 """A salt shorter than this is guessable with the ID numbers' small space (18 characters, a
 region, a birth date and a serial); 16 random characters are 64 bits and more."""
-"""API keys shorter than this are refused in production (a guessable or test key)."""
-
-ApiRole = Literal["regulator", "bank", "analyst"]
-
-
-class ApiClient(BaseModel):
-    """Who holds an API key: a name for the audit log and the role that decides access."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(min_length=1, max_length=100)
-    role: ApiRole
 
 
 class Settings(BaseSettings):
@@ -106,12 +94,6 @@ class Settings(BaseSettings):
     # Evidence items (paths, circle, shared contacts) kept per reason.
     reasons_evidence_items: int = Field(default=5, ge=1, le=100)
 
-    # -- HTTP API (docs/api.md) --
-    # API keys as JSON: {"<key>": {"name": "<client>", "role": "regulator|bank|analyst"}}. A
-    # secret: never printed, logged nor put in an error message. Empty: every request but
-    # health is refused. Production refuses keys shorter than 32 characters.
-    api_keys: SecretStr = SecretStr("{}")
-
     @model_validator(mode="after")
     def _choose_load_batch_rows(self) -> Settings:
         if self.load_batch_rows == 0:
@@ -136,37 +118,7 @@ class Settings(BaseSettings):
             raise ValueError(
                 "CREDITGRAPH_NEO4J_PASSWORD must be set when CREDITGRAPH_NEO4J_URI is set"
             )
-        clients = self.api_clients()
-        if self.environment == "production" and any(
-            len(key) < MIN_PRODUCTION_KEY_LENGTH for key in clients
-        ):
-            raise ValueError(
-                f"CREDITGRAPH_API_KEYS: every key must have at least {MIN_PRODUCTION_KEY_LENGTH} "
-                "characters in production"
-            )
         return self
-
-    def api_clients(self) -> dict[str, ApiClient]:
-        """The API keys and who holds them; refuses malformed JSON without echoing a key."""
-        try:
-            raw = json.loads(self.api_keys.get_secret_value())
-        except json.JSONDecodeError:
-            raise ValueError("CREDITGRAPH_API_KEYS is not valid JSON") from None
-        if not isinstance(raw, dict):
-            raise ValueError('CREDITGRAPH_API_KEYS must be a JSON object {"<key>": {...}}')
-        clients = {}
-        for number, (key, holder) in enumerate(raw.items(), start=1):
-            # Entries are named by position: the key itself is the secret.
-            if not key:
-                raise ValueError(f"CREDITGRAPH_API_KEYS entry {number}: the key is empty")
-            try:
-                clients[key] = ApiClient.model_validate(holder)
-            except ValidationError as exc:
-                problems = "; ".join(
-                    f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors()
-                )
-                raise ValueError(f"CREDITGRAPH_API_KEYS entry {number}: {problems}") from None
-        return clients
 
     @property
     def embedded_store_path(self) -> Path:
@@ -212,11 +164,6 @@ class Settings(BaseSettings):
     def rates_path(self) -> Path:
         """The currency rate table (graph_model/rates.py): CNY per unit of each currency."""
         return self.home / "rates.csv"
-
-    @property
-    def audit_path(self) -> Path:
-        """The API's append-only audit log, an SQLite database."""
-        return self.home / "audit" / "audit.sqlite3"
 
     @property
     def supervision_path(self) -> Path:

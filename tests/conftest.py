@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from neo4j_live import OwnServer
 
+from access.settings import AccessSettings
 from graph_model.identifiers import resident_id_check_char, uscc_check_char
-from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
 from graph_model.store.ladybug import LadybugStore
 from graph_model.store.protocol import GraphStore
@@ -96,7 +96,7 @@ API_KEYS = {
 class ApiCity:
     """A small city served by the API: loaded, trained, scored, with warnings raised."""
 
-    settings: Settings
+    settings: AccessSettings
     scored: date
     model_version: str
 
@@ -118,7 +118,7 @@ def api_city(tmp_path_factory: pytest.TempPathFactory) -> ApiCity:
     from risk.supervision.warnings import compute_warnings, save_warnings
 
     root = tmp_path_factory.mktemp("api")
-    settings = Settings(home=root / "home", train_threads=2, api_keys=json.dumps(API_KEYS))
+    settings = AccessSettings(home=root / "home", train_threads=2, api_keys=json.dumps(API_KEYS))
     generate_city(root / "data", 6_000, seed=3)
     settings.embedded_store_path.parent.mkdir(parents=True)
     with LadybugStore(settings.embedded_store_path) as store:

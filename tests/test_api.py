@@ -16,10 +16,10 @@ from conftest import API_KEYS, ApiCity, make_uscc
 from fastapi.testclient import TestClient
 from feature_graphs import AS_OF, SnapshotBuilder
 
+from access.settings import AccessSettings
 from api.app import create_app
 from api.services import Services
 from graph_model.identifiers import uscc_check_char
-from graph_model.settings import Settings
 from graph_model.snapshot import take_snapshot
 from graph_model.store.ladybug import LadybugStore
 from graph_model.store.protocol import SchemaMismatchError, StoreError
@@ -401,7 +401,7 @@ def test_circles_are_listed_by_amount_with_members_and_guarantees(api_client: Te
 def test_circle_guarantees_keep_their_currency_and_totals_convert_at_the_rate(
     tmp_path: Any,
 ) -> None:
-    settings = Settings(home=tmp_path / "home", api_keys=json.dumps(API_KEYS))
+    settings = AccessSettings(home=tmp_path / "home", api_keys=json.dumps(API_KEYS))
     a, b, c = (make_uscc(k) for k in (1, 2, 3))
     city = SnapshotBuilder().firms_named(a, b, c)
     city.tie("GUARANTEES", a, b, amount=1_000_000.0, currency="CNY")

@@ -23,8 +23,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
+from access.settings import AccessSettings
 from api.app import create_app
-from graph_model.settings import Settings
 
 EXAMPLES = 20
 
@@ -38,7 +38,7 @@ class _NoServices:
 
 OPERATIONS = sorted(
     (method.upper(), path)
-    for path, item in create_app(Settings(), _NoServices()).openapi()["paths"].items()  # type: ignore[arg-type]
+    for path, item in create_app(AccessSettings(), _NoServices()).openapi()["paths"].items()  # type: ignore[arg-type]
     for method in item
 )
 

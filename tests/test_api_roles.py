@@ -13,9 +13,9 @@ from conftest import API_KEYS, ApiCity
 from fastapi.testclient import TestClient
 
 from access.keyring import ROLES, mask_name
+from access.settings import AccessSettings
 from api.app import create_app
 from api.services import Services
-from graph_model.settings import Settings
 
 KEY_OF_ROLE = {"regulator": "regulator-key", "bank": "bank-key", "analyst": "analyst-key"}
 EXPECTED = {
@@ -45,7 +45,7 @@ class _NoServices:
 
 def _operations() -> dict[tuple[str, str], tuple[str, ...] | None]:
     """(method, path) of every documented operation → its roles (None: no key)."""
-    spec = create_app(Settings(), _NoServices()).openapi()  # type: ignore[arg-type]
+    spec = create_app(AccessSettings(), _NoServices()).openapi()  # type: ignore[arg-type]
     out: dict[tuple[str, str], tuple[str, ...] | None] = {}
     for path, item in spec["paths"].items():
         for method, operation in item.items():

@@ -117,6 +117,30 @@ def test_stats_without_a_store_says_what_to_do(home: Path) -> None:
     assert "creditgraph load" in out
 
 
+@pytest.mark.parametrize("command", ["serve", "board"])
+def test_bad_api_keys_stop_the_servers_in_one_line_that_shows_no_key(
+    home: Path, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home.mkdir()
+    monkeypatch.setenv("CREDITGRAPH_API_KEYS", '{"a-secret-key": {"name": "x", "role": "boss"}}')
+    code, out = run(command)
+    assert code == 2
+    assert out == (
+        "error: invalid CREDITGRAPH_* settings: CREDITGRAPH_API_KEYS entry 1: role: Input "
+        "should be 'regulator', 'bank' or 'analyst'\n"
+    )
+
+
+def test_the_jobs_do_not_read_the_api_keys(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only ``serve`` and ``board`` take keys (access/settings.py): a job runs whatever the
+    servers' keys say."""
+    home.mkdir()
+    monkeypatch.setenv("CREDITGRAPH_API_KEYS", "not JSON")
+    code, out = run("plan", "list")
+    assert code == 0, out
+    assert "no plans in" in out
+
+
 def test_snapshot_writes_a_readable_folder(home: Path) -> None:
     from graph_model.snapshot import Snapshot
 

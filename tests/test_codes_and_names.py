@@ -19,12 +19,12 @@ import pytest
 from conftest import API_KEYS, make_resident_id, make_uscc
 from fastapi.testclient import TestClient
 
+from access.settings import AccessSettings
 from api.app import create_app
 from graph_model.contract_doc import render_data_contract
 from graph_model.domain import DATE_FORMS, FieldSpec, load_domain
 from graph_model.industries import industry_name, resolve_industry, sections
 from graph_model.regions import current_codes, divisions, region_name, regions, resolve_region
-from graph_model.settings import Settings
 from graph_model.store.ladybug import LadybugStore
 from loaders.load import load_folder
 from loaders.read import (
@@ -463,7 +463,7 @@ def test_a_source_file_knows_its_kind(tmp_path: Path) -> None:
 def test_the_api_profile_names_the_region_and_the_industry(
     tmp_path: Path, write_files: WriteFiles
 ) -> None:
-    settings = Settings(home=tmp_path / "home", api_keys=json.dumps(API_KEYS))
+    settings = AccessSettings(home=tmp_path / "home", api_keys=json.dumps(API_KEYS))
     firm = make_uscc(1)
     text = f"id,name,region_code,industry\n{firm},甲,宁波市海曙区,汽车制造业\n"
     settings.embedded_store_path.parent.mkdir(parents=True)

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from access.audit import AuditEntry, AuditFilter, AuditLog
+from access.settings import AccessSettings
 from cli.app import app as cli
 from dashboard.app import PAGES, create_app, logout_href, route, who
 from dashboard.auth import SESSION_LIFETIME, safe_next
@@ -142,8 +143,8 @@ REASON = {
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Settings:
-    settings = Settings(home=tmp_path / "home")
+def home(tmp_path: Path) -> AccessSettings:
+    settings = AccessSettings(home=tmp_path / "home")
     snap = _city().build()
     snap.save(settings.snapshots_dir / AS_OF.isoformat())
     DataHome(settings).save_scores(_scores(AS_OF, GRADES_NOW, {"F0": [REASON]}))
@@ -176,7 +177,7 @@ def home(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def data(home: Settings) -> BoardData:
+def data(home: AccessSettings) -> BoardData:
     return BoardData(home, BoardConfig(ego_limit=3, warm=False))
 
 
@@ -297,7 +298,7 @@ def test_warnings_are_filtered_and_show_the_grade_change(data: BoardData) -> Non
 
 
 def test_without_a_registry_the_warnings_page_says_how_to_raise_them(
-    data: BoardData, home: Settings
+    data: BoardData, home: AccessSettings
 ) -> None:
     home.supervision_path.unlink()
     assert data.warnings(AS_OF) is None
@@ -644,7 +645,7 @@ def test_every_grid_row_has_a_unique_string_id(data: BoardData) -> None:
     assert any(g.rowData for g in grids if g.id == "extension-grid")
 
 
-def test_create_app_wires_every_page_and_warms_the_latest_date(home: Settings) -> None:
+def test_create_app_wires_every_page_and_warms_the_latest_date(home: AccessSettings) -> None:
     data = BoardData(home, BoardConfig())
     app = create_app(home, BoardConfig(), data)
     outputs = " ".join(app.callback_map)
@@ -663,7 +664,7 @@ def test_create_app_wires_every_page_and_warms_the_latest_date(home: Settings) -
 
 
 def test_an_empty_home_shows_what_to_do(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path / "empty")
+    settings = AccessSettings(home=tmp_path / "empty")
     data = BoardData(settings, BoardConfig())
     create_app(settings, BoardConfig(), data)
     assert data.dates() == () and data.default_date() is None
@@ -671,7 +672,7 @@ def test_an_empty_home_shows_what_to_do(tmp_path: Path) -> None:
 
 
 def test_the_board_command_prepares_the_app_and_serves_it(
-    home: Settings, monkeypatch: pytest.MonkeyPatch
+    home: AccessSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     served: list[dict[str, Any]] = []
     monkeypatch.setattr(Dash, "run", lambda _app, **kw: served.append(kw))
@@ -697,13 +698,13 @@ REASON_TEXT = REASON["sentence"]
 
 
 @pytest.fixture
-def keyed(home: Settings) -> Settings:
+def keyed(home: AccessSettings) -> AccessSettings:
     """The hand-built home with one API key per role (tests/conftest.py)."""
-    return Settings(home=home.home, api_keys=json.dumps(API_KEYS))
+    return AccessSettings(home=home.home, api_keys=json.dumps(API_KEYS))
 
 
 @pytest.fixture
-def board(keyed: Settings) -> Dash:
+def board(keyed: AccessSettings) -> Dash:
     return create_app(keyed, BoardConfig(warm=False))
 
 
@@ -728,7 +729,7 @@ def _page_request(path: str, search: str = "", lang: str = "en") -> dict[str, An
     }
 
 
-def _audit_rows(settings: Settings) -> list[AuditEntry]:
+def _audit_rows(settings: AccessSettings) -> list[AuditEntry]:
     log = AuditLog(settings.audit_path)
     try:
         return log.read(AuditFilter(limit=1000)).rows[::-1]
@@ -736,7 +737,9 @@ def _audit_rows(settings: Settings) -> list[AuditEntry]:
         log.close()
 
 
-def test_without_a_key_every_board_url_is_refused_unread(board: Dash, keyed: Settings) -> None:
+def test_without_a_key_every_board_url_is_refused_unread(
+    board: Dash, keyed: AccessSettings
+) -> None:
     client = board.server.test_client()
     answer = client.post("/_dash-update-component", json=_page_request("/enterprise/F0"))
     assert answer.status_code == 401 and answer.json is not None
@@ -776,7 +779,7 @@ def test_without_a_key_every_board_url_is_refused_unread(board: Dash, keyed: Set
     assert not any("key" in json.dumps(r.subjects) for r in rows)
 
 
-def test_a_bank_key_gets_nothing(board: Dash, keyed: Settings) -> None:
+def test_a_bank_key_gets_nothing(board: Dash, keyed: AccessSettings) -> None:
     client = board.server.test_client()
     bank = {"X-API-Key": _key("bank")}
     answer = client.post(
@@ -807,7 +810,9 @@ def test_a_bank_key_gets_nothing(board: Dash, keyed: Settings) -> None:
 
 
 @pytest.mark.parametrize("role", ["regulator", "analyst"])
-def test_regulator_and_analyst_keys_read_the_board(board: Dash, keyed: Settings, role: str) -> None:
+def test_regulator_and_analyst_keys_read_the_board(
+    board: Dash, keyed: AccessSettings, role: str
+) -> None:
     client = board.server.test_client()
     key = {"X-API-Key": _key(role)}
     answer = client.post(
@@ -847,7 +852,7 @@ def test_regulator_and_analyst_keys_read_the_board(board: Dash, keyed: Settings,
 
 
 def test_login_sets_a_strict_http_only_cookie_and_logout_clears_it(
-    board: Dash, keyed: Settings
+    board: Dash, keyed: AccessSettings
 ) -> None:
     client = board.server.test_client()
     wrong = client.post("/login", data={"key": "guess", "lang": "en"})
@@ -883,7 +888,7 @@ def test_login_sets_a_strict_http_only_cookie_and_logout_clears_it(
     ]
 
 
-def test_a_session_holds_on_its_own_app_only(keyed: Settings) -> None:
+def test_a_session_holds_on_its_own_app_only(keyed: AccessSettings) -> None:
     """The cookie's secret is drawn per app: a cookie of one board opens no other."""
     first = create_app(keyed, BoardConfig(warm=False)).server.test_client()
     second = create_app(keyed, BoardConfig(warm=False)).server.test_client()
@@ -921,7 +926,7 @@ def test_the_login_only_returns_to_paths_of_the_board() -> None:
 
 
 def test_the_board_command_needs_a_board_key_and_a_loopback_address(
-    home: Settings, monkeypatch: pytest.MonkeyPatch
+    home: AccessSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     served: list[dict[str, Any]] = []
     monkeypatch.setattr(Dash, "run", lambda _app, **kw: served.append(kw))
@@ -952,7 +957,7 @@ def test_the_board_command_needs_a_board_key_and_a_loopback_address(
 
 
 def test_the_api_server_binds_by_the_same_rule(
-    home: Settings, monkeypatch: pytest.MonkeyPatch
+    home: AccessSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CREDITGRAPH_HOME", str(home.home))
     monkeypatch.delenv("CREDITGRAPH_NEO4J_URI", raising=False)
@@ -1001,7 +1006,7 @@ def test_a_draw_runs_as_a_background_job_and_its_page_polls_it(data: BoardData) 
     jobs.close()
 
 
-def test_each_app_has_its_own_jobs(home: Settings) -> None:
+def test_each_app_has_its_own_jobs(home: AccessSettings) -> None:
     """No module-level registry: two apps, two job tables."""
     first, second = Jobs(), Jobs()
     job = first.submit(lambda: 42)

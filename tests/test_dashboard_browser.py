@@ -41,6 +41,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
+from access.settings import AccessSettings
 from dashboard.app import create_app
 from dashboard.config import BoardConfig
 from dashboard.data import BoardData
@@ -105,7 +106,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def board(demo_home: Path) -> Iterator[tuple[str, BoardData]]:
     """The board served on a free loopback port for the whole session, with the test keys."""
-    settings = Settings(home=demo_home, api_keys=json.dumps(API_KEYS))
+    settings = AccessSettings(home=demo_home, api_keys=json.dumps(API_KEYS))
     config = BoardConfig()
     data = BoardData(settings, config)
     app = create_app(settings, config, data)

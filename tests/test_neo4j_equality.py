@@ -26,9 +26,9 @@ from fastapi.testclient import TestClient
 from neo4j_live import USER, Server, shared_server
 from typer.testing import CliRunner
 
+from access.settings import AccessSettings
 from api.app import create_app
 from cli.app import app
-from graph_model.settings import Settings
 from graph_model.store.open import open_store
 
 ENTERPRISES = 6_000
@@ -41,7 +41,7 @@ BANK = {"X-API-Key": "bank-key"}
 
 @dataclass(frozen=True)
 class Demo:
-    settings: Settings
+    settings: AccessSettings
     output: str
 
 
@@ -64,7 +64,7 @@ def _demo(home: Path, server: Server | None) -> Demo:
     store: dict[str, Any] = (
         {} if server is None else {"neo4j_uri": server.uri, "neo4j_password": server.password}
     )
-    settings = Settings(home=home, api_keys=json.dumps(API_KEYS), **store)
+    settings = AccessSettings(home=home, api_keys=json.dumps(API_KEYS), **store)
     return Demo(settings, result.output)
 
 
