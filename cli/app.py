@@ -5,8 +5,9 @@ docstring as help, and the one mapping of the domain's errors to a message and a
 The commands live by group: ``cli.data`` (generate, load, stats, snapshot, features, demo,
 docs), ``cli.model`` (train, evaluate, score, explain, labels), ``cli.supervision`` (plan,
 extension-check), ``cli.warnings`` (warnings, watchlist, records) and ``cli.serve`` (board,
-serve); what they share is in ``cli.common``. Heavy work runs here, never inside an API request. Settings are
-read once from the environment (``CREDITGRAPH_*``) when a command starts and passed down.
+serve); what they share is in ``cli.common``. Heavy work runs here, never inside an API
+request. Settings are read once from the environment (``CREDITGRAPH_*``) when a command
+starts and passed down.
 """
 
 from __future__ import annotations
