@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from cli.common import fail, option_date, rate_table, read_access_settings
+from risk.data_home import DataHome
 
 
 def _is_loopback(host: str) -> bool:
@@ -106,7 +107,7 @@ def board(
         if error["loc"] == ("time_zone",):
             raise typer.BadParameter(f"--time-zone: {error['msg']}") from None
         raise typer.BadParameter(f"--language must be zh or en: {error['msg']}") from None
-    if not settings.snapshots_dir.is_dir() or not any(settings.snapshots_dir.iterdir()):
+    if not DataHome(settings).snapshot_dates():
         typer.echo(
             f"no saved snapshot in {settings.snapshots_dir}: the board will be empty until "
             "`creditgraph score` (or `creditgraph snapshot`) saves one"
