@@ -11,7 +11,7 @@ import dash_ag_grid as dag
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from dashboard.graph import GRADE_COLOURS
+from dashboard.graph_style import GRADE_COLOURS
 from dashboard.i18n import Language, text
 from graph_model.regions import region_name
 

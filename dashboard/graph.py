@@ -12,6 +12,8 @@ that no two labels overlap however many nodes are shown (readable at 200 nodes, 
 The ego graph spreads by kind: what points at the centre (its people, shareholders and
 guarantors) on the left, what it points at (its holdings and the loans it guarantees) on the
 right. Amounts are in one unit per graph (:func:`money_unit`), said in the legend or title.
+How a graph looks (colours, stylesheet, legend, the panel's height) is
+:mod:`dashboard.graph_style`'s.
 """
 
 from __future__ import annotations
@@ -19,15 +21,13 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
 import numpy as np
-from dash import html
 
 from dashboard.i18n import Language, text
 from graph_model.snapshot import RelationArrays, Snapshot
 from risk.features.context import persons_tying_firms
-from risk.wording import label, word
+from risk.wording import word
 
 REL_ORDER = ("LEGAL_REP", "HOLDS_SHARES", "OFFICER", "GUARANTEES")
 """Relation types shown, strongest tie first: the cap keeps legal representatives and
@@ -38,21 +38,6 @@ MORE_PREFIX = "more|"
 
 SCAN = 2_000
 """Ties read per expanded node beyond its limit: bounds the work on a hub of thousands."""
-
-GRADE_COLOURS = {"A": "#2e7d32", "B": "#9e9d24", "C": "#ef6c00", "D": "#c62828", "E": "#6a1b9a"}
-"""Grade colours, shared by the charts and the graphs."""
-
-UNGRADED = "#90a4ae"
-PERSON = "#5c6bc0"
-EDGE_COLOURS = {
-    "LEGAL_REP": "#1565c0",
-    "OFFICER": "#78909c",
-    "HOLDS_SHARES": "#00897b",
-    "GUARANTEES": "#8d6e63",
-}
-"""Edge colour per relation type (guarantees also dashed)."""
-DEFAULTED = "#d32f2f"
-ON_PATH = "#8e24aa"
 
 _MONEY_UNITS: dict[str, tuple[float, str]] = {"zh": (1e4, "万元"), "en": (1e3, "thousand CNY")}
 """The one unit amounts are drawn in: 万元 in Chinese, thousands of CNY in English."""
@@ -360,18 +345,6 @@ its label (12 characters)."""
 ROW = 32.0
 """Distance between two rows: a node and its one-line label."""
 
-MIN_HEIGHT, MAX_HEIGHT = 520, 2400
-"""Height of a graph panel in pixels: it grows with the rows of the graph, so that labels
-stay near their size (scroll the page) rather than shrink to nothing when fitted."""
-
-
-def graph_style(elements: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """The style of a graph panel tall enough for ``elements`` at about zoom 1."""
-    ys = [float(e["position"]["y"]) for e in elements if "position" in e]
-    span = (max(ys) - min(ys)) if ys else 0.0
-    height = int(min(MAX_HEIGHT, max(MIN_HEIGHT, span + 3 * ROW)))
-    return {"width": "100%", "height": f"{height}px"}
-
 
 def layered_positions(
     root: str, children: Mapping[str, list[str]], left: Collection[str] = ()
@@ -478,175 +451,3 @@ def path_elements(
         for edge_id, (source, target, rel_type, marked) in edges.items()
     ]
     return [*nodes.values(), *links]
-
-
-def stylesheet() -> list[dict[str, object]]:
-    """Cytoscape styles: enterprises as round boxes coloured by grade, persons as circles,
-    'and N more' as a dashed pill; labels beside the nodes on the outer side; edges coloured
-    by relation type with their label at the outer end; highlighted paths thick purple.
-    Labels smaller than 7 px on screen are hidden until one zooms in."""
-    rules: list[dict[str, object]] = [
-        {
-            "selector": "node",
-            "style": {
-                "label": "data(label)",
-                "font-size": 13,
-                "min-zoomed-font-size": 7,
-                "text-valign": "bottom",
-                "text-margin-y": 4,
-                "color": "#263238",
-                "background-color": UNGRADED,
-                "width": 22,
-                "height": 22,
-            },
-        },
-        {"selector": ".person", "style": {"background-color": PERSON, "shape": "ellipse"}},
-        {
-            "selector": ".name-only",
-            "style": {"border-width": 2, "border-style": "dashed", "border-color": "#263238"},
-        },
-        {
-            "selector": ".enterprise",
-            "style": {"shape": "round-rectangle", "width": 30, "height": 22},
-        },
-        {
-            "selector": ".side-right",
-            "style": {
-                "text-halign": "right",
-                "text-valign": "center",
-                "text-margin-x": 6,
-                "text-margin-y": 0,
-            },
-        },
-        {
-            "selector": ".side-left",
-            "style": {
-                "text-halign": "left",
-                "text-valign": "center",
-                "text-margin-x": -6,
-                "text-margin-y": 0,
-            },
-        },
-        {
-            "selector": ".side-below",
-            "style": {
-                "text-valign": "bottom",
-                "text-halign": "center",
-                "text-margin-y": 4,
-                "text-background-color": "#ffffff",
-                "text-background-opacity": 0.85,
-            },
-        },
-        {
-            "selector": ".center",
-            "style": {
-                "border-width": 4,
-                "border-color": "#1565c0",
-                "width": 40,
-                "height": 30,
-                "font-weight": "bold",
-                "text-valign": "bottom",
-                "text-halign": "center",
-            },
-        },
-        {"selector": ".expanded", "style": {"border-width": 2, "border-color": "#37474f"}},
-        {
-            "selector": ".more",
-            "style": {
-                "shape": "round-rectangle",
-                "background-color": "#eceff1",
-                "border-style": "dashed",
-                "border-width": 1,
-                "border-color": "#78909c",
-                "width": 70,
-                "height": 18,
-                "text-valign": "center",
-                "text-halign": "center",
-                "text-margin-x": 0,
-                "text-margin-y": 0,
-                "font-size": 10,
-            },
-        },
-        {
-            "selector": "edge",
-            "style": {
-                "font-size": 10,
-                "min-zoomed-font-size": 7,
-                "color": "#37474f",
-                "curve-style": "bezier",
-                "target-arrow-shape": "triangle",
-                "arrow-scale": 0.8,
-                "width": 1.5,
-                "line-color": UNGRADED,
-                "target-arrow-color": UNGRADED,
-                "text-background-color": "#ffffff",
-                "text-background-opacity": 0.85,
-                "text-background-padding": 1,
-                "source-label": "data(source_label)",
-                "target-label": "data(target_label)",
-                "source-text-offset": 70,
-                "target-text-offset": 70,
-            },
-        },
-        {
-            "selector": "edge[label][!source_label][!target_label]",
-            "style": {"label": "data(label)"},
-        },
-        *_edge_colour_rules(),
-        {"selector": "edge.GUARANTEES", "style": {"line-style": "dashed"}},
-        {"selector": "edge.more", "style": {"target-arrow-shape": "none", "line-style": "dotted"}},
-        {
-            "selector": "edge.on-path",
-            "style": {"line-color": ON_PATH, "target-arrow-color": ON_PATH, "width": 4},
-        },
-        {"selector": "node.on-path", "style": {"border-width": 3, "border-color": ON_PATH}},
-    ]
-    rules.extend(
-        {"selector": f".grade-{grade}", "style": {"background-color": colour}}
-        for grade, colour in GRADE_COLOURS.items()
-    )
-    return rules
-
-
-def _edge_colour_rules() -> list[dict[str, object]]:
-    return [
-        {"selector": f"edge.{t}", "style": {"line-color": c, "target-arrow-color": c}}
-        for t, c in EDGE_COLOURS.items()
-    ]
-
-
-def legend(lang: Language, edges: Sequence[str] = (), extra: Sequence[str] = ()) -> html.Div:
-    """What the colours and shapes of a graph mean: grades, persons, 'and N more', and the
-    relation types in ``edges`` (``extra``: ``name_only``, ``defaulted``, ``on_path``,
-    ``money``)."""
-    items: list[Any] = [
-        _swatch(text("grade", lang) + " " + grade, GRADE_COLOURS[grade], "box")
-        for grade in ("A", "B", "C", "D")
-    ]
-    items.append(_swatch(text("legend_ungraded", lang), UNGRADED, "box"))
-    items.append(_swatch(text("legend_person", lang), PERSON, "dot"))
-    if "name_only" in extra:
-        items.append(_swatch(text("legend_name_only", lang), PERSON, "dot legend-name-only"))
-    for rel_type in edges:
-        said = label("relation", rel_type, lang)
-        items.append(
-            _swatch(said, EDGE_COLOURS[rel_type], "dash" if rel_type == "GUARANTEES" else "line")
-        )
-    if "defaulted" in extra:
-        items.append(_swatch(text("legend_defaulted", lang), DEFAULTED, "line"))
-    if "on_path" in extra:
-        items.append(_swatch(text("legend_on_path", lang), ON_PATH, "line"))
-    if "more" in extra:
-        items.append(html.Span(text("legend_more", lang), className="legend-item legend-more"))
-    if "money" in extra:
-        items.append(
-            html.Span(text("legend_money", lang, unit=money_unit(lang)), className="legend-item")
-        )
-    return html.Div(items, className="legend")
-
-
-def _swatch(label: str, colour: str, shape: str) -> html.Span:
-    return html.Span(
-        [html.Span(className=f"legend-{shape}", style={"--swatch": colour}), label],
-        className="legend-item",
-    )

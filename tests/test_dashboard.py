@@ -39,9 +39,8 @@ from dashboard.graph import (
     ego_elements,
     expand,
     layered_positions,
-    legend,
-    stylesheet,
 )
+from dashboard.graph_style import legend, stylesheet
 from dashboard.i18n import LABELS, industry_label, text
 from dashboard.jobs import Jobs
 from dashboard.pages import circles, enterprise, extension, overview, sampling, warnings

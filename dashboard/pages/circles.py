@@ -19,16 +19,14 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from dashboard.components import card, column, count_column, dropdown, grid, notice
 from dashboard.data import BoardData
 from dashboard.graph import (
-    DEFAULTED,
     amount_label,
     foreign_amounts,
     in_unit,
-    legend,
     money,
     money_unit,
     node_element,
-    stylesheet,
 )
+from dashboard.graph_style import DEFAULTED, legend, stylesheet
 from dashboard.i18n import Language, text
 from risk.features.guarantees import debtrank
 

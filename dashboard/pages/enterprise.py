@@ -13,16 +13,8 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.components import card, column, dropdown, grade_badge, grid, notice, styled
 from dashboard.data import RECORD_KINDS, BoardData, Graded
-from dashboard.graph import (
-    GRADE_COLOURS,
-    MORE_PREFIX,
-    REL_ORDER,
-    ego_elements,
-    expand,
-    graph_style,
-    legend,
-    stylesheet,
-)
+from dashboard.graph import MORE_PREFIX, REL_ORDER, ego_elements, expand
+from dashboard.graph_style import GRADE_COLOURS, graph_style, legend, stylesheet
 from dashboard.i18n import Language, industry_label, text
 from graph_model.regions import region_name
 from risk.wording import NameOf, evidence_text, label, reason_sentence, record_detail

@@ -15,14 +15,8 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.components import column, dropdown, grid, notice
 from dashboard.data import BoardData
-from dashboard.graph import (
-    REL_ORDER,
-    GraphIndex,
-    graph_style,
-    legend,
-    path_elements,
-    stylesheet,
-)
+from dashboard.graph import REL_ORDER, GraphIndex, path_elements
+from dashboard.graph_style import graph_style, legend, stylesheet
 from dashboard.i18n import Language, text
 from graph_model.csv_cells import write_safe_csv
 from risk.wording import word
