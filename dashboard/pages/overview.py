@@ -11,10 +11,11 @@ import pyarrow as pa
 from dash import dcc, html
 
 from dashboard.components import card, column, grade_colours, grid, notice, styled
-from dashboard.data import RECORD_KINDS, BoardData
+from dashboard.data import RECORD_KINDS, BoardData, Grades
 from dashboard.i18n import Language, industry_label, text
 from dashboard.pages.warnings import warning_rows
 from graph_model.regions import region_name
+from graph_model.snapshot import Snapshot
 from risk.wording import label
 
 
@@ -83,14 +84,32 @@ def records_bars(active: dict[str, int], lang: Language) -> go.Figure:
 
 def render(data: BoardData, day: date, lang: Language) -> html.Div:
     """The overview of ``day``."""
-    snap = data.snapshot(day)
     grades = data.grades(day)
     active = data.active_records(day)
     warnings = data.warnings(day)
-    top = warning_rows(data, day, lang, stored=warnings) if warnings is not None else []
-    top = top[: data.config.top_warnings]
+    return html.Div(
+        [
+            _cards(data.snapshot(day), grades, active, warnings, lang),
+            _grade_charts(data, day, grades, lang),
+            _month_charts(data, grades, active, lang),
+            html.H3(text("top_warnings", lang)),
+            html.P(text("click_to_open", lang), className="hint"),
+            _top_warnings(data, day, warnings, lang),
+            html.P(text("internal_note", lang), className="hint"),
+        ]
+    )
+
+
+def _cards(
+    snap: Snapshot,
+    grades: Grades | None,
+    active: dict[str, int],
+    warnings: pa.Table | None,
+    lang: Language,
+) -> html.Div:
+    """The counts of the day: enterprises, graded, records in force, open warnings."""
     graded = int((grades.grade != "").sum()) if grades else 0
-    cards = html.Div(
+    return html.Div(
         [
             card(text("enterprises", lang), f"{snap.n_enterprises:,}"),
             card(
@@ -108,82 +127,77 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
         ],
         className="cards",
     )
-    charts: list[Any] = []
+
+
+def _grade_charts(data: BoardData, day: date, grades: Grades | None, lang: Language) -> Any:
+    """Graded firms by region and by industry (a notice without scores)."""
     if grades is None:
-        charts.append(notice(text("no_scores", lang)))
-    else:
-        charts.append(
-            html.Div(
-                [
-                    dcc.Graph(
-                        id="overview-regions",
-                        figure=grade_bars(
-                            data.grade_counts(day, "region_code"),
-                            grades.classes,
-                            text("grade_by_region", lang),
-                            lang,
-                        ),
-                        config={"displayModeBar": False},
-                    ),
-                    dcc.Graph(
-                        id="overview-industries",
-                        figure=grade_bars(
-                            data.grade_counts(day, "industry"),
-                            grades.classes,
-                            text("grade_by_industry", lang),
-                            lang,
-                            industries=True,
-                        ),
-                        config={"displayModeBar": False},
-                    ),
-                ],
-                className="two-columns",
-            )
-        )
-    charts.append(
-        html.Div(
-            [
-                dcc.Graph(
-                    id="overview-months",
-                    figure=mix_lines(
-                        data, grades.classes if grades else ("A", "B", "C", "D"), lang
-                    ),
-                    config={"displayModeBar": False},
-                ),
-                dcc.Graph(
-                    id="overview-records",
-                    figure=records_bars(active, lang),
-                    config={"displayModeBar": False},
-                ),
-            ],
-            className="two-columns",
-        )
-    )
-    warning_block: Any
-    if warnings is None:
-        warning_block = notice(text("no_registry", lang))
-    else:
-        warning_block = grid(
-            "overview-warnings",
-            top,
-            [
-                column("type_label", lang, "warning_type"),
-                column("name", lang, "name"),
-                column("grade_change", lang),
-                column("event_on", lang),
-                column("region", lang, minWidth=130),
-            ],
-            lang,
-            row_id="row_id",
-            height=330,
-        )
+        return notice(text("no_scores", lang))
     return html.Div(
         [
-            cards,
-            *charts,
-            html.H3(text("top_warnings", lang)),
-            html.P(text("click_to_open", lang), className="hint"),
-            warning_block,
-            html.P(text("internal_note", lang), className="hint"),
-        ]
+            dcc.Graph(
+                id="overview-regions",
+                figure=grade_bars(
+                    data.grade_counts(day, "region_code"),
+                    grades.classes,
+                    text("grade_by_region", lang),
+                    lang,
+                ),
+                config={"displayModeBar": False},
+            ),
+            dcc.Graph(
+                id="overview-industries",
+                figure=grade_bars(
+                    data.grade_counts(day, "industry"),
+                    grades.classes,
+                    text("grade_by_industry", lang),
+                    lang,
+                    industries=True,
+                ),
+                config={"displayModeBar": False},
+            ),
+        ],
+        className="two-columns",
+    )
+
+
+def _month_charts(
+    data: BoardData, grades: Grades | None, active: dict[str, int], lang: Language
+) -> html.Div:
+    """The grade mix month by month beside the records in force."""
+    return html.Div(
+        [
+            dcc.Graph(
+                id="overview-months",
+                figure=mix_lines(data, grades.classes if grades else ("A", "B", "C", "D"), lang),
+                config={"displayModeBar": False},
+            ),
+            dcc.Graph(
+                id="overview-records",
+                figure=records_bars(active, lang),
+                config={"displayModeBar": False},
+            ),
+        ],
+        className="two-columns",
+    )
+
+
+def _top_warnings(data: BoardData, day: date, warnings: pa.Table | None, lang: Language) -> Any:
+    """The latest warnings of the registry (a notice without one)."""
+    if warnings is None:
+        return notice(text("no_registry", lang))
+    top = warning_rows(data, day, lang, stored=warnings)[: data.config.top_warnings]
+    return grid(
+        "overview-warnings",
+        top,
+        [
+            column("type_label", lang, "warning_type"),
+            column("name", lang, "name"),
+            column("grade_change", lang),
+            column("event_on", lang),
+            column("region", lang, minWidth=130),
+        ],
+        lang,
+        row_id="row_id",
+        height=330,
     )
