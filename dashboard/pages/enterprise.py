@@ -207,9 +207,75 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
         )
     name = data.snapshot(day).enterprises["name"][row].as_py()
     record = data.graded(enterprise_id, day)
-    history = data.history(enterprise_id)
-    records = data.records_of(day, row).to_pylist()
+    return html.Div(
+        [
+            search,
+            html.H2(
+                [name, html.Span(f"  {enterprise_id}", className="muted")], id="enterprise-name"
+            ),
+            _facts(data, day, row, lang),
+            _grade_block(record, lang),
+            _reasons_and_history(data, day, enterprise_id, record, lang),
+            *_ego_graph(data, day, enterprise_id, lang),
+            *_records(data, day, row, lang),
+        ]
+    )
+
+
+def _reasons_and_history(
+    data: BoardData, day: date, enterprise_id: str, record: Graded | None, lang: Language
+) -> html.Div:
+    """The stored reasons beside the score on every stored date."""
+    return html.Div(
+        [
+            html.Div([_reasons(record, lang, data.node_name(day))], className="column"),
+            html.Div(
+                [
+                    dcc.Graph(
+                        id="enterprise-history",
+                        figure=history_figure(data.history(enterprise_id), lang),
+                        config={"displayModeBar": False},
+                    )
+                ],
+                className="column",
+            ),
+        ],
+        className="two-columns",
+    )
+
+
+def _ego_graph(data: BoardData, day: date, enterprise_id: str, lang: Language) -> list[Any]:
+    """The ego graph with its legend, its expansion state and the side panel of a click."""
     state, elements, _ = on_tap(data, day, enterprise_id, None, None, lang)
+    return [
+        html.H3(text("ego_graph", lang)),
+        legend(lang, REL_ORDER, ("name_only", "more", "money")),
+        dcc.Store(id="ego-center", data=enterprise_id),
+        dcc.Store(id="ego-state", data=state),
+        html.Div(
+            [
+                cyto.Cytoscape(
+                    id="ego-graph",
+                    elements=elements,
+                    layout={"name": "preset", "fit": True, "padding": 30},
+                    stylesheet=stylesheet(),
+                    style=graph_style(elements),
+                    minZoom=0.1,
+                    maxZoom=1.5,  # a small graph is not blown up to fill the panel
+                ),
+                html.Div(id="ego-selected", className="side-panel"),
+            ],
+            className="graph-with-panel",
+        ),
+    ]
+
+
+def _records(data: BoardData, day: date, row: int, lang: Language) -> list[Any]:
+    """The enterprise's records on a timeline and in a grid (a notice when it has none)."""
+    records = data.records_of(day, row).to_pylist()
+    title = html.H3(text("records", lang))
+    if not records:
+        return [title, notice(text("no_records", lang))]
     record_rows = [
         {
             "authority": r.get("authority"),
@@ -221,75 +287,28 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
         }
         for r in records
     ]
-    return html.Div(
-        [
-            search,
-            html.H2(
-                [name, html.Span(f"  {enterprise_id}", className="muted")], id="enterprise-name"
-            ),
-            _facts(data, day, row, lang),
-            _grade_block(record, lang),
-            html.Div(
-                [
-                    html.Div([_reasons(record, lang, data.node_name(day))], className="column"),
-                    html.Div(
-                        [
-                            dcc.Graph(
-                                id="enterprise-history",
-                                figure=history_figure(history, lang),
-                                config={"displayModeBar": False},
-                            )
-                        ],
-                        className="column",
-                    ),
-                ],
-                className="two-columns",
-            ),
-            html.H3(text("ego_graph", lang)),
-            legend(lang, REL_ORDER, ("name_only", "more", "money")),
-            dcc.Store(id="ego-center", data=enterprise_id),
-            dcc.Store(id="ego-state", data=state),
-            html.Div(
-                [
-                    cyto.Cytoscape(
-                        id="ego-graph",
-                        elements=elements,
-                        layout={"name": "preset", "fit": True, "padding": 30},
-                        stylesheet=stylesheet(),
-                        style=graph_style(elements),
-                        minZoom=0.1,
-                        maxZoom=1.5,  # a small graph is not blown up to fill the panel
-                    ),
-                    html.Div(id="ego-selected", className="side-panel"),
-                ],
-                className="graph-with-panel",
-            ),
-            html.H3(text("records", lang)),
-            dcc.Graph(
-                id="enterprise-timeline",
-                figure=timeline_figure(records, day, lang),
-                config={"displayModeBar": False},
-            )
-            if records
-            else notice(text("no_records", lang)),
-            grid(
-                "records-grid",
-                record_rows,
-                [
-                    column("kind_label", lang, "kind"),
-                    column("start", lang),
-                    column("end", lang),
-                    column("reason", lang, minWidth=240),
-                    column("authority", lang),
-                ],
-                lang,
-                row_id="row_id",
-                height=260,
-            )
-            if records
-            else None,
-        ]
-    )
+    return [
+        title,
+        dcc.Graph(
+            id="enterprise-timeline",
+            figure=timeline_figure(records, day, lang),
+            config={"displayModeBar": False},
+        ),
+        grid(
+            "records-grid",
+            record_rows,
+            [
+                column("kind_label", lang, "kind"),
+                column("start", lang),
+                column("end", lang),
+                column("reason", lang, minWidth=240),
+                column("authority", lang),
+            ],
+            lang,
+            row_id="row_id",
+            height=260,
+        ),
+    ]
 
 
 def register(app: Dash, data: BoardData) -> None:
