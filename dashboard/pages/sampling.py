@@ -158,41 +158,6 @@ def plan_view(
 ) -> html.Div:
     """A plan: class sizes, objects with inspectors, recusals, and the export buttons;
     recorded reasons in ``lang``, firms by ``name`` where known."""
-    drawn: dict[str, int] = {}
-    for o in record.objects:
-        drawn[o["grade"]] = drawn.get(o["grade"], 0) + 1
-    classes = [
-        {
-            "grade": g,
-            "pool": s["pool"],
-            "eligible": s["eligible"],
-            "forced": s["forced"],
-            "drawn": drawn.get(g, 0),
-        }
-        for g, s in record.pool_classes.items()
-    ]
-    objects = [
-        {
-            **{k: o[k] for k in ("id", "name", "grade")},
-            "reason": plan_reason(o["reason"], lang, name),
-            "selected": label("selected", o["selected"], lang),
-            "inspectors": " ".join(o["inspectors"]),
-            "score": round(o["score"], 4),
-        }
-        for o in record.objects
-    ]
-    recusals = [
-        {
-            "inspector": r["inspector"],
-            "enterprise": r["enterprise"],
-            "enterprise_name": (name(r["enterprise"]) if name else None) or r["enterprise"],
-            "reason": plan_reason(r["reason"], lang, name),
-            "hops": r["hops"],
-            # An inspector may be recused from one firm on several grounds: one row each.
-            "row_id": str(k),
-        }
-        for k, r in enumerate(record.recusals)
-    ]
     return html.Div(
         [
             html.H3(f"{text('plan', lang)} {record.plan_id}", id="plan-title"),
@@ -217,53 +182,103 @@ def plan_view(
                 ],
                 className="filters",
             ),
-            grid(
-                "plan-classes",
-                classes,
-                [
-                    column("grade", lang),
-                    count_column("pool", lang),
-                    count_column("eligible", lang),
-                    count_column("forced", lang),
-                    count_column("drawn", lang),
-                ],
-                lang,
-                row_id="grade",
-                height=240,
-                grid_options={"pagination": False},
-            ),
-            grid(
-                "plan-objects",
-                objects,
-                [
-                    column("id", lang, minWidth=170),
-                    column("name", lang, minWidth=200),
-                    column("grade", lang, maxWidth=100),
-                    column("score", lang, maxWidth=110),
-                    column("selected", lang, maxWidth=110),
-                    column("inspectors", lang, "inspector", minWidth=160),
-                    column("reason", lang, minWidth=200),
-                ],
-                lang,
-                row_id="id",
-                height=380,
-            ),
-            html.H3(f"{text('recusals', lang)} ({len(recusals):,})"),
-            grid(
-                "plan-recusals",
-                recusals,
-                [
-                    column("inspector", lang),
-                    column("enterprise_name", lang, "name", minWidth=200),
-                    column("reason", lang, minWidth=300),
-                    column("hops", lang),
-                ],
-                lang,
-                row_id="row_id",
-                height=220,
-            ),
+            _classes_grid(record, lang),
+            _objects_grid(record, lang, name),
+            html.H3(f"{text('recusals', lang)} ({len(record.recusals):,})"),
+            _recusals_grid(record, lang, name),
             html.P(f"{text('unassigned', lang)}: {len(record.unassigned):,}"),
         ]
+    )
+
+
+def _classes_grid(record: PlanRecord, lang: Language) -> Any:
+    """Per grade: the pool, the eligible, the forced and the drawn."""
+    drawn: dict[str, int] = {}
+    for o in record.objects:
+        drawn[o["grade"]] = drawn.get(o["grade"], 0) + 1
+    classes = [
+        {
+            "grade": g,
+            "pool": s["pool"],
+            "eligible": s["eligible"],
+            "forced": s["forced"],
+            "drawn": drawn.get(g, 0),
+        }
+        for g, s in record.pool_classes.items()
+    ]
+    return grid(
+        "plan-classes",
+        classes,
+        [
+            column("grade", lang),
+            count_column("pool", lang),
+            count_column("eligible", lang),
+            count_column("forced", lang),
+            count_column("drawn", lang),
+        ],
+        lang,
+        row_id="grade",
+        height=240,
+        grid_options={"pagination": False},
+    )
+
+
+def _objects_grid(record: PlanRecord, lang: Language, name: NameOf | None) -> Any:
+    """The drawn firms with their inspectors and why each was drawn."""
+    objects = [
+        {
+            **{k: o[k] for k in ("id", "name", "grade")},
+            "reason": plan_reason(o["reason"], lang, name),
+            "selected": label("selected", o["selected"], lang),
+            "inspectors": " ".join(o["inspectors"]),
+            "score": round(o["score"], 4),
+        }
+        for o in record.objects
+    ]
+    return grid(
+        "plan-objects",
+        objects,
+        [
+            column("id", lang, minWidth=170),
+            column("name", lang, minWidth=200),
+            column("grade", lang, maxWidth=100),
+            column("score", lang, maxWidth=110),
+            column("selected", lang, maxWidth=110),
+            column("inspectors", lang, "inspector", minWidth=160),
+            column("reason", lang, minWidth=200),
+        ],
+        lang,
+        row_id="id",
+        height=380,
+    )
+
+
+def _recusals_grid(record: PlanRecord, lang: Language, name: NameOf | None) -> Any:
+    """The inspectors recused from a firm, and why."""
+    recusals = [
+        {
+            "inspector": r["inspector"],
+            "enterprise": r["enterprise"],
+            "enterprise_name": (name(r["enterprise"]) if name else None) or r["enterprise"],
+            "reason": plan_reason(r["reason"], lang, name),
+            "hops": r["hops"],
+            # An inspector may be recused from one firm on several grounds: one row each.
+            "row_id": str(k),
+        }
+        for k, r in enumerate(record.recusals)
+    ]
+    return grid(
+        "plan-recusals",
+        recusals,
+        [
+            column("inspector", lang),
+            column("enterprise_name", lang, "name", minWidth=200),
+            column("reason", lang, minWidth=300),
+            column("hops", lang),
+        ],
+        lang,
+        row_id="row_id",
+        height=220,
     )
 
 
@@ -284,81 +299,45 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
     grades = data.grades(day)
     if grades is None:
         return html.Div([html.H2(text("nav_sampling", lang)), notice(text("no_scores", lang))])
-    rules = presets()
-    default = rules["default"]
-    ent = data.snapshot(day).enterprises
-    regions = sorted(set(pc.unique(ent["region_code"]).to_pylist()) - {None})
-    industries = sorted(set(pc.unique(ent["industry"]).to_pylist()) - {None})
+    return html.Div(
+        [
+            html.H2(text("nav_sampling", lang)),
+            html.P(text("internal_note", lang), className="hint"),
+            _form(data, day, grades.classes, lang),
+            html.Div(
+                [
+                    html.Span(text("past_plans", lang) + " "),
+                    dropdown(
+                        lang,
+                        id="plan-past",
+                        options=data.plan_ids(),
+                        value=None,
+                        placeholder=text("past_plans", lang),
+                    ),
+                    html.Button(text("replay", lang), id="plan-replay", className="button"),
+                ],
+                className="filters",
+            ),
+            html.Div(id="plan-message"),
+            dcc.Store(id="plan-id"),
+            dcc.Store(id="plan-job"),
+            dcc.Interval(id="plan-poll", interval=500, disabled=True),
+            dcc.Download(id="plan-download"),
+            html.Div(id="plan-result"),
+        ]
+    )
+
+
+def _form(data: BoardData, day: date, classes: tuple[str, ...], lang: Language) -> html.Div:
+    """The draw's form: the item, the ratios, the pool, the seed and the inspector file."""
     files = data.inspector_files()
-    plans = data.plan_ids()
-    ratio_inputs = [
-        html.Label(
-            [
-                g,
-                dcc.Input(
-                    id={"type": "ratio", "grade": g},
-                    type="number",
-                    min=0,
-                    max=1,
-                    step=0.01,
-                    value=rules["presets"][default]["ratios"].get(g),
-                    className="ratio",
-                ),
-            ]
-        )
-        for g in grades.classes
-    ]
-    form = html.Div(
+    return html.Div(
         [
             html.Label(
                 [text("item", lang), dcc.Input(id="plan-item", value="双随机抽查", type="text")]
             ),
-            html.Label(
-                [
-                    text("preset", lang),
-                    dropdown(
-                        lang,
-                        id="plan-preset",
-                        value=default,
-                        clearable=False,
-                        options=[
-                            {"label": p.get(f"title_{lang}", p["title"]), "value": k}
-                            for k, p in rules["presets"].items()
-                        ],
-                    ),
-                ]
-            ),
-            html.Div([html.Span(text("ratios", lang)), *ratio_inputs], className="ratios"),
-            html.Label(
-                [
-                    text("regions", lang),
-                    dropdown(
-                        lang,
-                        id="plan-regions",
-                        multi=True,
-                        options=region_options(regions, lang),
-                    ),
-                ]
-            ),
-            html.Label(
-                [
-                    text("industries", lang),
-                    dropdown(
-                        lang,
-                        id="plan-industries",
-                        multi=True,
-                        options=[
-                            {"label": industry_label(i, lang), "value": i} for i in industries
-                        ],
-                    ),
-                ]
-            ),
-            html.Label(
-                [
-                    text("extension_hops", lang),
-                    dropdown(lang, id="plan-extension", options=[1, 2, 3]),
-                ]
-            ),
+            *_preset_and_ratios(classes, lang),
+            *_pool_inputs(data, day, lang),
             html.Label([text("seed", lang), dcc.Input(id="plan-seed", type="number", min=0)]),
             html.Label(
                 [
@@ -375,33 +354,84 @@ def render(data: BoardData, day: date, lang: Language) -> html.Div:
         ],
         className="plan-form",
     )
-    return html.Div(
-        [
-            html.H2(text("nav_sampling", lang)),
-            html.P(text("internal_note", lang), className="hint"),
-            form,
-            html.Div(
-                [
-                    html.Span(text("past_plans", lang) + " "),
-                    dropdown(
-                        lang,
-                        id="plan-past",
-                        options=plans,
-                        value=None,
-                        placeholder=text("past_plans", lang),
-                    ),
-                    html.Button(text("replay", lang), id="plan-replay", className="button"),
-                ],
-                className="filters",
-            ),
-            html.Div(id="plan-message"),
-            dcc.Store(id="plan-id"),
-            dcc.Store(id="plan-job"),
-            dcc.Interval(id="plan-poll", interval=500, disabled=True),
-            dcc.Download(id="plan-download"),
-            html.Div(id="plan-result"),
-        ]
-    )
+
+
+def _preset_and_ratios(classes: tuple[str, ...], lang: Language) -> list[Any]:
+    """The preset, and a ratio per grade set to the default preset's."""
+    rules = presets()
+    default = rules["default"]
+    ratios = [
+        html.Label(
+            [
+                g,
+                dcc.Input(
+                    id={"type": "ratio", "grade": g},
+                    type="number",
+                    min=0,
+                    max=1,
+                    step=0.01,
+                    value=rules["presets"][default]["ratios"].get(g),
+                    className="ratio",
+                ),
+            ]
+        )
+        for g in classes
+    ]
+    return [
+        html.Label(
+            [
+                text("preset", lang),
+                dropdown(
+                    lang,
+                    id="plan-preset",
+                    value=default,
+                    clearable=False,
+                    options=[
+                        {"label": p.get(f"title_{lang}", p["title"]), "value": k}
+                        for k, p in rules["presets"].items()
+                    ],
+                ),
+            ]
+        ),
+        html.Div([html.Span(text("ratios", lang)), *ratios], className="ratios"),
+    ]
+
+
+def _pool_inputs(data: BoardData, day: date, lang: Language) -> list[Any]:
+    """The pool's filters: regions and industries of the day's firms, extension hops."""
+    ent = data.snapshot(day).enterprises
+    regions = sorted(set(pc.unique(ent["region_code"]).to_pylist()) - {None})
+    industries = sorted(set(pc.unique(ent["industry"]).to_pylist()) - {None})
+    return [
+        html.Label(
+            [
+                text("regions", lang),
+                dropdown(
+                    lang,
+                    id="plan-regions",
+                    multi=True,
+                    options=region_options(regions, lang),
+                ),
+            ]
+        ),
+        html.Label(
+            [
+                text("industries", lang),
+                dropdown(
+                    lang,
+                    id="plan-industries",
+                    multi=True,
+                    options=[{"label": industry_label(i, lang), "value": i} for i in industries],
+                ),
+            ]
+        ),
+        html.Label(
+            [
+                text("extension_hops", lang),
+                dropdown(lang, id="plan-extension", options=[1, 2, 3]),
+            ]
+        ),
+    ]
 
 
 def register(app: Dash, data: BoardData, jobs: Jobs) -> None:
