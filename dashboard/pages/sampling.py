@@ -436,6 +436,13 @@ def _pool_inputs(data: BoardData, day: date, lang: Language) -> list[Any]:
 
 def register(app: Dash, data: BoardData, jobs: Jobs) -> None:
     """Wire the sampling page's callbacks; draws run as ``jobs`` of the app."""
+    _register_form(app)
+    _register_draw(app, data, jobs)
+    _register_plans(app, data)
+
+
+def _register_form(app: Dash) -> None:
+    """A preset sets the ratios of the form."""
 
     @app.callback(
         Output({"type": "ratio", "grade": ALL}, "value"),
@@ -446,6 +453,10 @@ def register(app: Dash, data: BoardData, jobs: Jobs) -> None:
     def _preset(preset: str, ids: list[dict[str, str]]) -> list[float | None]:
         ratios = presets()["presets"][preset]["ratios"]
         return [ratios.get(i["grade"]) for i in ids]
+
+
+def _register_draw(app: Dash, data: BoardData, jobs: Jobs) -> None:
+    """The Draw button submits a draw as a job; the poll shows it running, then the plan."""
 
     @app.callback(
         Output("plan-job", "data"),
@@ -512,6 +523,10 @@ def register(app: Dash, data: BoardData, jobs: Jobs) -> None:
     )
     def _collect(_ticks: int, job_id: str | None, lang: Language) -> tuple[Any, ...]:
         return collect(jobs, data, job_id, lang)
+
+
+def _register_plans(app: Dash, data: BoardData) -> None:
+    """A recorded plan: shown when picked, replayed, its publication exported."""
 
     @app.callback(
         Output("plan-result", "children", allow_duplicate=True),
