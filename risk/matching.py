@@ -1,0 +1,192 @@
+"""Find an enterprise by the name an applicant writes: ranked candidates with a score and
+the reasons for it, as a bank screens applicants.
+
+A name is compared by its *core*: Unicode NFKC (full-width letters, digits and brackets
+become half-width), traditional characters as simplified (OpenCC's ``t2s`` data), Latin
+letters in lower case, brackets, spaces and punctuation dropped, and the legal form at the
+end (有限公司, 有限责任公司, 股份有限公司, Co., Ltd., Limited…) set aside. Cores are compared
+with rapidfuzz's normalised Indel similarity (0-100); a query in Latin letters is also
+compared with the pinyin of the registered names (pypinyin), so ``Ningbo Fanxiang Dianzi
+Shangwu`` finds 宁波帆祥电子商务有限公司.
+
+Cost: building the matcher normalises every name once (O(N) in the names' length; the
+pinyin of the register is computed on the first Latin query, about 30 µs a name). A query
+scans every core once in rapidfuzz's C code (``process.extract``): O(N·L) with L the core
+length, about 0.1 s for a million names here; no index beyond the cores is kept.
+
+The score threshold of a confident match (:data:`CONFIDENT`) was chosen on a labelled set
+of perturbed demo names (docs/matching.md, tests/test_matching.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from opencc import OpenCC
+from pypinyin import lazy_pinyin
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+CONFIDENT = 92.0
+"""A candidate scoring this or more (and alone at its score) is a match; below it the
+candidates are offered, never taken (docs/matching.md: how it was chosen)."""
+
+CANDIDATES = 5
+"""Candidates answered per query by default."""
+
+LEGAL_FORMS = (
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "股份公司",
+    "有限合伙",
+    "companylimited",
+    "coltd",
+    "limited",
+    "ltd",
+    "gmbh",
+    "inc",
+    "corporation",
+    "corp",
+    "co",
+)
+"""Legal forms set aside at the end of a core (longest first; Latin ones as they read once
+spaces and punctuation are dropped)."""
+
+_DROPPED = re.compile(r"[\s()\[\]{}<>《》【】「」'\"`.,;:!?&·・、，。；：！？\-_/\\]+")
+_LATIN = re.compile(r"[a-z]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Core:
+    """A name as it is compared: its core and the legal form set aside ("" when none)."""
+
+    core: str
+    form: str
+    simplified: bool
+    """Whether traditional characters were read as simplified ones."""
+
+
+@functools.cache
+def _t2s() -> OpenCC:
+    return OpenCC("t2s")
+
+
+def core_of(name: str) -> Core:
+    """The core of a name (see the module docstring)."""
+    given = unicodedata.normalize("NFKC", name).strip().lower()
+    simple = _t2s().convert(given)
+    text = _DROPPED.sub("", simple)
+    form = ""
+    for candidate in LEGAL_FORMS:
+        if text.endswith(candidate) and len(text) > len(candidate):
+            text, form = text[: -len(candidate)], candidate
+            break
+    return Core(text, form, simple != given)
+
+
+def _pinyin(core: str) -> str:
+    """The core with its Chinese characters as toneless pinyin, no spaces."""
+    return "".join(lazy_pinyin(core)) if _CJK.search(core) else core
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A registered enterprise a query may mean: its score (0-100) and why."""
+
+    id: str
+    name: str
+    score: float
+    reasons: tuple[str, ...]
+
+
+class NameMatcher:
+    """Ranked candidates for a name among the registered ones.
+
+    Args:
+        ids: enterprise ids, aligned with ``names``.
+        names: registered names (None where a firm has none: never matched).
+    """
+
+    def __init__(self, ids: Sequence[str], names: Sequence[str | None]) -> None:
+        keep = [i for i, name in enumerate(names) if name]
+        self._ids = [ids[i] for i in keep]
+        self._names = [str(names[i]) for i in keep]
+        self._cores = [core_of(name) for name in self._names]
+        self._keys = [c.core for c in self._cores]
+
+    @functools.cached_property
+    def _pinyin_keys(self) -> list[str]:
+        return [_pinyin(key) for key in self._keys]
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def match(self, name: str, limit: int = CANDIDATES) -> list[Candidate]:
+        """The best ``limit`` candidates for ``name``, best first (ties by id); none under a
+        score of 50."""
+        query = core_of(name)
+        if not query.core:
+            return []
+        scores = self._scores(query.core)
+        order = np.lexsort((np.array(self._ids, dtype=object), -scores))
+        out = []
+        for i in order[:limit]:
+            if scores[i] < 50:
+                break
+            out.append(self._candidate(int(i), name, query, float(scores[i])))
+        return out
+
+    def _scores(self, key: str) -> np.ndarray:
+        scores = process.cdist([key], self._keys, scorer=fuzz.ratio, workers=1)[0]
+        scores = scores.astype(float)
+        if _LATIN.search(key) and not _CJK.search(key):
+            by_sound = process.cdist([key], self._pinyin_keys, scorer=fuzz.ratio, workers=1)[0]
+            scores = np.maximum(scores, by_sound.astype(float))
+        return np.asarray(scores)
+
+    def _candidate(self, i: int, given: str, query: Core, score: float) -> Candidate:
+        found = self._cores[i]
+        reasons: list[str] = []
+        if given.strip() == self._names[i]:
+            reasons.append("the registered name, as given")
+        elif query.core == found.core:
+            reasons.append("the same name once legal form, brackets, width and case are set aside")
+        elif _LATIN.search(query.core) and query.core == self._pinyin_keys[i]:
+            reasons.append("the pinyin of the registered name")
+        else:
+            edits = Levenshtein.distance(query.core, found.core)
+            if (
+                _LATIN.search(query.core)
+                and not _CJK.search(query.core)
+                and _CJK.search(found.core)
+            ):
+                edits = Levenshtein.distance(query.core, self._pinyin_keys[i])
+                reasons.append(f"the pinyin of the registered name but {edits} letter(s)")
+            else:
+                reasons.append(f"the registered name but {edits} character(s)")
+        if query.form != found.form and given.strip() != self._names[i]:
+            shown = {"": "none"}
+            reasons.append(
+                f"legal form {shown.get(query.form, query.form)} given, "
+                f"{shown.get(found.form, found.form)} registered"
+            )
+        if query.simplified:
+            reasons.append("traditional characters read as simplified")
+        return Candidate(self._ids[i], self._names[i], round(score, 1), tuple(reasons))
+
+
+def confident(candidates: Sequence[Candidate], threshold: float = CONFIDENT) -> Candidate | None:
+    """The candidate a query is taken to mean: the best, when it scores ``threshold`` or
+    more and no other candidate scores as much (two firms of one name are not told apart)."""
+    if not candidates or candidates[0].score < threshold:
+        return None
+    if len(candidates) > 1 and candidates[1].score >= candidates[0].score:
+        return None
+    return candidates[0]

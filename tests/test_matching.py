@@ -1,0 +1,97 @@
+"""The name matcher (risk/matching.py): what it tolerates, what it refuses to guess, and its
+precision and recall on perturbed names of a demo city (benchmarks/matching.py builds the
+labelled set; docs/matching.md has the figures at 20,000 firms)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from benchmarks.matching import KINDS, labelled_queries, measure
+from loaders.generator import generate_city
+from risk.matching import CONFIDENT, NameMatcher, confident, core_of
+
+IDS = ["E1", "E2", "E3", "E4", "E5"]
+NAMES = [
+    "宁波帆祥电子商务有限公司",
+    "宁波帆祥电子商务有限责任公司",
+    "慈溪市海和进出口有限公司",
+    "Everbright Asia (Hong Kong) Limited",
+    "宁波（北仑）荣方人力资源有限公司",
+]
+
+
+@pytest.fixture(scope="module")
+def small() -> NameMatcher:
+    return NameMatcher(IDS, NAMES)
+
+
+def test_the_core_sets_aside_form_width_brackets_and_traditional_characters() -> None:
+    assert core_of("宁波帆祥电子商务有限公司").core == "宁波帆祥电子商务"
+    assert core_of("宁波帆祥电子商务有限公司").form == "有限公司"
+    assert core_of("寧波帆祥電子商務有限責任公司").core == "宁波帆祥电子商务"
+    assert core_of("寧波帆祥電子商務有限責任公司").simplified
+    assert core_of("宁波（北仑）荣方人力资源 有限公司").core == "宁波北仑荣方人力资源"
+    assert (
+        core_of("ＥＶＥＲＢＲＩＧＨＴ Asia (Hong Kong) Co., Ltd.").core == "everbrightasiahongkong"
+    )
+    assert core_of("有限公司").core == "有限公司"  # a form alone is not set aside
+
+
+def test_a_name_two_firms_share_once_forms_are_set_aside_is_not_a_match(
+    small: NameMatcher,
+) -> None:
+    found = small.match("宁波帆祥电子商务股份有限公司")
+    assert [c.id for c in found[:2]] == ["E1", "E2"]
+    assert found[0].score == found[1].score == 100.0
+    assert "legal form 股份有限公司 given, 有限公司 registered" in found[0].reasons
+    assert confident(found) is None  # two firms: the applicant must say which (USCC)
+
+
+def test_exact_traditional_bracketed_and_pinyin_names_find_their_firm(
+    small: NameMatcher,
+) -> None:
+    exact = small.match("慈溪市海和进出口有限公司")
+    assert exact[0].id == "E3" and exact[0].reasons == ("the registered name, as given",)
+    assert confident(exact) == exact[0]
+    traditional = small.match("慈溪市海和進出口有限公司")
+    assert traditional[0].id == "E3"
+    assert "traditional characters read as simplified" in traditional[0].reasons
+    brackets = small.match("宁波(北仑)荣方人力资源有限公司")
+    assert brackets[0].id == "E5" and brackets[0].score == 100.0
+    pinyin = small.match("Cixishi Haihe Jinchukou Co., Ltd.")
+    assert pinyin[0].id == "E3" and pinyin[0].score == 100.0
+    assert "the pinyin of the registered name" in pinyin[0].reasons
+    english = small.match("EVERBRIGHT ASIA (HONG KONG) LTD")
+    assert english[0].id == "E4" and confident(english) == english[0]
+
+
+def test_a_typo_is_offered_with_its_distance_but_not_taken(small: NameMatcher) -> None:
+    found = small.match("慈溪市海和进出品有限公司")
+    assert found[0].id == "E3" and found[0].score < CONFIDENT
+    assert "the registered name but 1 character(s)" in found[0].reasons
+    assert confident(found) is None
+
+
+def test_nothing_near_gives_no_candidates(small: NameMatcher) -> None:
+    assert small.match("完全不同的名字") == []
+    assert small.match("  （）  ") == []
+
+
+def test_precision_and_recall_on_perturbed_names_of_a_demo_city(tmp_path: Path) -> None:
+    cities = []
+    for seed in (1, 2):
+        generate_city(tmp_path / f"c{seed}", 2_000, seed=seed)
+        table = pq.read_table(tmp_path / f"c{seed}" / "enterprises.parquet", columns=["id", "name"])
+        cities.append((table["id"].to_pylist(), table["name"].to_pylist()))
+    (ids, names), (_, others) = cities
+    matcher = NameMatcher(ids, names)
+    queries = labelled_queries([n for n in names if n], [n for n in others if n], 7, 60)
+    assert {q.kind for q in queries} == {*KINDS, "unknown"}
+    (quality,) = measure(matcher, dict(zip(ids, names, strict=True)), queries, [CONFIDENT])
+    assert quality.precision >= 0.98
+    assert quality.recall >= 0.65
+    for kind in ("form", "width", "traditional", "pinyin"):
+        assert quality.recall_by_kind[kind] >= 0.9, (kind, quality.recall_by_kind)
