@@ -23,7 +23,7 @@ from access.settings import AccessSettings
 from api import errors
 from api.auth import Gate
 from api.routers import audit, circles, enterprises, graph, health, screening, supervision
-from api.schemas import ErrorOut
+from api.schemas.common import ErrorOut
 from api.services import Services
 
 API_VERSION = "1.0.0"

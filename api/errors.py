@@ -3,7 +3,7 @@
 Routers raise :class:`ApiError` subclasses, or let the domain's own errors through (a store
 that cannot be reached, a plan that cannot be replayed). Every one is a
 :class:`~graph_model.errors.CreditGraphError` that carries its status and code, so one handler
-answers them all, and every answer has the same body, :class:`~api.schemas.ErrorOut`:
+answers them all, and every answer has the same body, :class:`~api.schemas.common.ErrorOut`:
 ``{"code": ..., "message": ..., "errors": [...]}``. Messages are the domain's own, written
 for the user; a 500 never carries internals.
 """

@@ -9,14 +9,8 @@ from fastapi import APIRouter, Query
 
 from access.audit import AuditFilter
 from api.auth import Regulator, document_roles
-from api.schemas import (
-    AuditEntryOut,
-    AuditOut,
-    Limit,
-    OptionalEnterpriseIdQuery,
-    Paged,
-    TableOffset,
-)
+from api.schemas.audit import AuditEntryOut, AuditOut
+from api.schemas.common import Limit, OptionalEnterpriseIdQuery, Paged, TableOffset
 from api.services import ServicesDep
 
 router = APIRouter(prefix="/v1", tags=["audit"])

@@ -8,19 +8,15 @@ from fastapi import APIRouter, Query
 
 from api.auth import Caller, Explorer, document_roles
 from api.errors import NotFound
-from api.schemas import (
+from api.schemas.circles import (
     CircleEdgeOut,
     CircleMemberOut,
     CircleOut,
     CirclesOut,
     CircleSummaryOut,
     EnterpriseCircleOut,
-    EnterpriseIdPath,
-    Limit,
-    NodeOut,
-    Offset,
-    Paged,
 )
+from api.schemas.common import EnterpriseIdPath, Limit, NodeOut, Offset, Paged
 from api.services import ServicesDep
 from risk.snapshot_index import CircleDetail, CircleSummary, SnapshotIndex, finite
 

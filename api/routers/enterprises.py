@@ -10,20 +10,17 @@ from fastapi import APIRouter, Query
 from api.auth import Explorer, Regulator, document_roles
 from api.errors import NotFound
 from api.language import AnswerLanguage
-from api.schemas import (
+from api.schemas.common import (
     COUNTED,
     EARLIEST,
     LATEST,
     EnterpriseIdPath,
-    EnterpriseOut,
-    GradeOut,
     Limit,
     NodeOut,
     Offset,
     Paged,
-    RecordOut,
-    SearchOut,
 )
+from api.schemas.enterprises import EnterpriseOut, GradeOut, RecordOut, SearchOut
 from api.services import Services, ServicesDep
 from graph_model.industries import industry_name
 from graph_model.regions import region_name

@@ -10,22 +10,24 @@ from fastapi import APIRouter, Query
 from api.auth import Explorer, document_roles
 from api.errors import NotFound
 from api.routers.enterprises import enterprise_or_404
-from api.schemas import (
+from api.schemas.common import (
     COUNTED,
     AsOf,
-    BeneficialOwnersOut,
     EdgeOut,
     EnterpriseIdPath,
     EnterpriseIdQuery,
     Limit,
-    NeighbourOut,
-    NeighboursOut,
     NodeOut,
     Offset,
-    OwnershipOut,
     Paged,
-    PathBetweenOut,
     PathOut,
+)
+from api.schemas.graph import (
+    BeneficialOwnersOut,
+    NeighbourOut,
+    NeighboursOut,
+    OwnershipOut,
+    PathBetweenOut,
     RelatedPartiesOut,
     StakeOut,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api.auth import document_roles
-from api.schemas import HealthOut, ReadyOut
+from api.schemas.health import HealthOut, ReadyOut
 from api.services import ServicesDep
 from graph_model.store.protocol import StoreError
 from risk.model.artefact import current_version

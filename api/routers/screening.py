@@ -12,13 +12,12 @@ from api.errors import Invalid, NotFound
 from api.language import AnswerLanguage
 from api.routers.circles import summary_out
 from api.routers.enterprises import record_out
-from api.schemas import (
+from api.schemas.common import NodeOut, PathOut
+from api.schemas.enterprises import GradeOut
+from api.schemas.screening import (
     BatchScreeningIn,
     BatchScreeningOut,
     FindingOut,
-    GradeOut,
-    NodeOut,
-    PathOut,
     RelatedExposureOut,
     ScreeningItemOut,
     ScreeningOut,

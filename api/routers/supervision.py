@@ -24,18 +24,19 @@ from api.auth import Caller, Regulator, Watcher, document_roles
 from api.errors import Busy, Forbidden, Invalid, NotFound
 from api.language import AnswerLanguage
 from api.routers.enterprises import enterprise_or_404
-from api.schemas import (
+from api.schemas.common import (
     EARLIEST,
     LATEST,
-    ExtensionChecksOut,
-    ExtensionRowOut,
     Limit,
-    MembersChangedOut,
-    MembersIn,
     NodeOut,
     Offset,
     OptionalEnterpriseIdQuery,
     Paged,
+    TableOffset,
+)
+from api.schemas.supervision import (
+    ExtensionChecksOut,
+    ExtensionRowOut,
     PlanId,
     PlanIn,
     PlanOut,
@@ -43,9 +44,12 @@ from api.schemas import (
     PlanSummaryOut,
     ReplayIn,
     ReplayOut,
+)
+from api.schemas.warnings import (
+    MembersChangedOut,
+    MembersIn,
     StateChangeOut,
     StateIn,
-    TableOffset,
     WarningDetailOut,
     WarningOut,
     WarningsOut,

@@ -48,8 +48,8 @@ class PlanError(CreditGraphError, ValueError):
 class PlanRecord(BaseModel):
     """A drawn plan, as recorded (internal: it holds grades; see :func:`publication`).
 
-    The API answers it as it is (``api.schemas.PlanOut`` extends it), so the record's fields
-    are written once, here.
+    The API answers it as it is (``api.schemas.supervision.PlanOut`` extends it), so the
+    record's fields are written once, here.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
