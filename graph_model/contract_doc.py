@@ -125,8 +125,20 @@ def _record_identity(rec: RecordSpec) -> list[str]:
 def render_data_contract(domain: Domain | None = None) -> str:
     """The data contract as Markdown."""
     d = domain or load_domain()
-    ids = d.identifiers
     out = [
+        *_intro(),
+        *_identifiers_section(d),
+        *_nodes_section(d),
+        *_relations_section(d),
+        *_records_section(d),
+        *_rates_section(),
+    ]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _intro() -> list[str]:
+    """The title, the files of a load, how rows are validated and what refuses a file."""
+    return [
         HEADER,
         "",
         "# Data contract",
@@ -181,6 +193,13 @@ def render_data_contract(domain: Domain | None = None) -> str:
         "the header's last column, or a row beyond Excel's 1,048,576. Only one of "
         "`<table>.csv`, `.xlsx` and `.parquet` may be given for a table.",
         "",
+    ]
+
+
+def _identifiers_section(d: Domain) -> list[str]:
+    """Enterprise ids (USCC and external schemes) and the ways a person is identified."""
+    ids = d.identifiers
+    out = [
         "## Identifiers",
         "",
         f"- **USCC**: {ids['uscc']}",
@@ -195,12 +214,22 @@ def render_data_contract(domain: Domain | None = None) -> str:
     schemes = ", ".join(f"`{s}`" for s in source["schemes"])
     out.append(f"- **Persons by source id**: {source['description']} Schemes: {schemes}.")
     out.append(f"- **Persons by name only**: {ids['person_name']}")
-    out += ["", "## Nodes", ""]
+    return [*out, ""]
+
+
+def _nodes_section(d: Domain) -> list[str]:
+    """One part per node type: its file, description, key and columns."""
+    out = ["## Nodes", ""]
     for n in d.nodes:
         key = f"`{n.key}`" + (f", else `{n.alternate_key}`" if n.alternate_key else "")
         out += [f"### {n.label} — `{n.file}`", "", n.description, "", f"Key: {key}.", ""]
         out += [*_table(n.fields), ""]
-    out += [
+    return out
+
+
+def _relations_section(d: Domain) -> list[str]:
+    """Validity and updates of relations, then one part per relation type."""
+    out = [
         "## Relations",
         "",
         "Every relation has `valid_from` and `valid_to` (empty = open). Loading a row whose key "
@@ -230,7 +259,12 @@ def render_data_contract(domain: Domain | None = None) -> str:
             *_table(r.fields),
             "",
         ]
-    out += [
+    return out
+
+
+def _records_section(d: Domain) -> list[str]:
+    """What records share (key, bad records, windows, repair), then one part per kind."""
+    out = [
         "## Records",
         "",
         "Records on enterprises share `record_no`, `enterprise_id`, `start` and `end`; "
@@ -251,8 +285,7 @@ def render_data_contract(domain: Domain | None = None) -> str:
     for rec in d.records:
         out += [f"### {rec.kind} — `{rec.file}`", "", rec.description, ""]
         out += [*_record_rules(rec), *_table(rec.fields), ""]
-    out += _rates_section()
-    return "\n".join(out).rstrip() + "\n"
+    return out
 
 
 def _rates_section() -> list[str]:
