@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph_model.domain import load_domain
-from risk.features.catalog import load_catalog
+from risk.features.catalog import Catalog, load_catalog
 from risk.features.context import HUB_PERSON_CAP, LISTING_KINDS, MAX_CHAIN
 from risk.features.guarantees import MAX_CYCLE_LENGTH
 from risk.features.ownership import BENEFICIAL_OWNER_SHARE, MAX_TERMS, PRUNE_BELOW
@@ -17,7 +17,13 @@ def _cell(text: str) -> str:
 def render_features_doc() -> str:
     """The features reference: vocabulary, bounds, then one table per family."""
     catalog = load_catalog()
-    lines = [
+    lines = [*_intro(), *_vocabulary(), *_bounds(), *_families(catalog)]
+    return "\n".join(lines) + "\n"
+
+
+def _intro() -> list[str]:
+    """The title, what a row and a column are, and the commands that compute them."""
+    return [
         "# Features",
         "",
         "<!-- Generated from risk/features/catalog.yaml by `creditgraph docs`; do not edit. -->",
@@ -31,6 +37,12 @@ def render_features_doc() -> str:
         "creditgraph features --as-of 2025-06-30   # → features/2025-06-30.parquet in the home",
         "```",
         "",
+    ]
+
+
+def _vocabulary() -> list[str]:
+    """The words the definitions use: active, listed, bad record, related, identified."""
+    return [
         "## Vocabulary",
         "",
         "- **active record**: started on or before the as-of date and not ended by then.",
@@ -53,6 +65,12 @@ def render_features_doc() -> str:
         "  checks, recusal and evidence paths. A firm whose people are known by name only thus",
         "  reads 0 on those features: unknown ties, not proven absence.",
         "",
+    ]
+
+
+def _bounds() -> list[str]:
+    """The bound of every graph algorithm and what it costs in accuracy."""
+    return [
         "## Bounds",
         "",
         "Every graph algorithm is bounded; these are the bounds and what they cost in accuracy.",
@@ -76,6 +94,12 @@ def render_features_doc() -> str:
         "  components (a cross-holding or a circle counts as one step), so they are exact up",
         f"  to {MAX_CHAIN} links.",
         "",
+    ]
+
+
+def _families(catalog: Catalog) -> list[str]:
+    """The table of families, then one table of features per family."""
+    lines = [
         "## Families",
         "",
         "| family | features | uses the graph | cost |",
@@ -98,4 +122,4 @@ def render_features_doc() -> str:
             lines.append(
                 f"| `{f.name}` | {_cell(f.definition)} | {_cell(f.reason)} | {_cell(f.unit)} |"
             )
-    return "\n".join(lines) + "\n"
+    return lines
