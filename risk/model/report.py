@@ -137,11 +137,6 @@ def _curves(preds: Predictions) -> list[str]:
 
 def render_report(manifest: dict[str, Any], evaluation: dict[str, Any], preds: Predictions) -> str:
     """The HTML report of one model's evaluation."""
-    models = list(evaluation["models"])
-    metrics = evaluation["models"]
-    gain = lift(metrics[GRAPH_MODEL], metrics[BASELINE_MODEL])
-    label = manifest["label"]
-    split = manifest["training_data"]["split"]
     out = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>CreditGraph model {escape(manifest['model_version'])}</title>",
@@ -149,6 +144,24 @@ def render_report(manifest: dict[str, Any], evaluation: dict[str, Any], preds: P
         f"<h1>Model {escape(manifest['model_version'])}: evaluation</h1>",
         "<p class='note'>Synthetic data gives synthetic figures: read them as a check of the "
         "method, not as the accuracy of a real deployment.</p>",
+        *_trained_on(manifest, evaluation),
+        *_headline(evaluation, preds),
+        *_grades(evaluation),
+        *_per_date(evaluation),
+        *_stability(evaluation),
+        *_calibration(evaluation),
+        *_importance(manifest),
+        *_rows_per_date(manifest),
+        "</body></html>",
+    ]
+    return "\n".join(out)
+
+
+def _trained_on(manifest: dict[str, Any], evaluation: dict[str, Any]) -> list[str]:
+    """The label, the windows, the rows and what reproduces the model."""
+    label = manifest["label"]
+    split = manifest["training_data"]["split"]
+    return [
         "<h2>What was trained on what</h2>",
         _facts(
             [
@@ -173,6 +186,15 @@ def render_report(manifest: dict[str, Any], evaluation: dict[str, Any], preds: P
             ]
         ),
         *_tested_labels(evaluation),
+    ]
+
+
+def _headline(evaluation: dict[str, Any], preds: Predictions) -> list[str]:
+    """The metrics of both models side by side with the graph's lift, then the curves."""
+    models = list(evaluation["models"])
+    metrics = evaluation["models"]
+    gain = lift(metrics[GRAPH_MODEL], metrics[BASELINE_MODEL])
+    return [
         "<h2>Headline: the graph against the no-graph baseline (test window)</h2>",
         _table(
             ["metric", *(TITLES[m] for m in models), "graph − baseline"],
@@ -185,9 +207,14 @@ def render_report(manifest: dict[str, Any], evaluation: dict[str, Any], preds: P
         *_curves(preds),
         "</div>",
     ]
+
+
+def _grades(evaluation: dict[str, Any]) -> list[str]:
+    """The grade policy, then each grade's share of firms and bad rate per model."""
+    models = list(evaluation["models"])
     grades = evaluation["grades"]
     classes = [g["grade"] for g in grades[GRAPH_MODEL]]
-    out += [
+    return [
         "<h2>Grades</h2>",
         f"<p>Policy: {escape(_policy_words(evaluation['policy']))}; cut on each test "
         "date separately.</p>",
@@ -204,6 +231,13 @@ def render_report(manifest: dict[str, Any], evaluation: dict[str, Any], preds: P
             {TITLES[m]: [g["bad_rate"] for g in grades[m]] for m in models},
             "bad rate",
         ),
+    ]
+
+
+def _per_date(evaluation: dict[str, Any]) -> list[str]:
+    """Rows, bad firms and both models' ROC-AUC and PR-AUC on each test date."""
+    models = list(evaluation["models"])
+    return [
         "<h2>Per test date</h2>",
         _table(
             [
@@ -222,6 +256,13 @@ def render_report(manifest: dict[str, Any], evaluation: dict[str, Any], preds: P
                 for d in evaluation["by_date"]
             ],
         ),
+    ]
+
+
+def _stability(evaluation: dict[str, Any]) -> list[str]:
+    """The population stability index of the scores from one test date to the next."""
+    models = list(evaluation["models"])
+    return [
         "<h2>Score stability (PSI)</h2>",
         "<p class='note'>Below 0.1 stable, 0.1–0.25 worth a look, above 0.25 shifted.</p>",
         _table(
@@ -231,6 +272,12 @@ def render_report(manifest: dict[str, Any], evaluation: dict[str, Any], preds: P
                 for i, a in enumerate(evaluation["psi"][GRAPH_MODEL])
             ],
         ),
+    ]
+
+
+def _calibration(evaluation: dict[str, Any]) -> list[str]:
+    """Mean score against observed bad rate in ten equal groups, one table per model."""
+    return [
         "<h2>Calibration tables</h2>",
         *(
             f"<h3>{TITLES[m]}</h3>"
@@ -241,10 +288,14 @@ def render_report(manifest: dict[str, Any], evaluation: dict[str, Any], preds: P
                     for i, c in enumerate(evaluation["calibration"][m])
                 ],
             )
-            for m in models
+            for m in evaluation["models"]
         ),
-        "<h2>Features that weigh most (graph model, total gain)</h2>",
-        _importance(manifest),
+    ]
+
+
+def _rows_per_date(manifest: dict[str, Any]) -> list[str]:
+    """Firms, bad firms, rows used and events of every as-of date the model saw."""
+    return [
         "<h2>Rows and bad outcomes per as-of date</h2>",
         _table(
             ["window", "as of", "firms", "bad", "rows used", "events (firms)"],
@@ -260,9 +311,7 @@ def render_report(manifest: dict[str, Any], evaluation: dict[str, Any], preds: P
                 for d in manifest["training_data"]["dates"]
             ],
         ),
-        "</body></html>",
     ]
-    return "\n".join(out)
 
 
 def _tested_labels(evaluation: dict[str, Any]) -> list[str]:
@@ -292,7 +341,8 @@ def _policy_words(policy: dict[str, Any]) -> str:
     return f"{kind}: {values}"
 
 
-def _importance(manifest: dict[str, Any]) -> str:
+def _importance(manifest: dict[str, Any]) -> list[str]:
+    """The features with the largest share of the graph model's total gain."""
     catalog = load_catalog()
     gains = manifest["models"][GRAPH_MODEL]["importance_gain"]
     total = sum(gains.values()) or 1.0
@@ -301,4 +351,7 @@ def _importance(manifest: dict[str, Any]) -> str:
     for name, g in ranked:
         spec = catalog.feature(name)
         rows.append([name, spec.family, "yes" if spec.graph else "no", g / total])
-    return _table(["feature", "family", "graph", "share of gain"], rows)
+    return [
+        "<h2>Features that weigh most (graph model, total gain)</h2>",
+        _table(["feature", "family", "graph", "share of gain"], rows),
+    ]
