@@ -202,6 +202,16 @@ class Rows:
     def positives(self) -> int:
         return int(self.y.sum())
 
+    @classmethod
+    def concat(cls, parts: list[Rows]) -> Rows:
+        """The rows of ``parts`` (a window's dates) end to end, in their order."""
+        return cls(
+            as_of=np.concatenate([p.as_of for p in parts]),
+            ids=pa.concat_arrays([p.ids for p in parts]),
+            x=np.concatenate([p.x for p in parts]),
+            y=np.concatenate([p.y for p in parts]),
+        )
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -243,7 +253,7 @@ def build_dataset(
     for day in split.dates:
         events.check_observed(day)
     digest = hashlib.sha256()
-    blocks: dict[str, list[tuple[np.ndarray, pa.Array, np.ndarray, np.ndarray]]] = {}
+    blocks: dict[str, list[Rows]] = {}
     names: tuple[str, ...] = ()
     summary = []
     for block, dates in (("train", split.train), ("valid", split.valid), ("test", split.test)):
@@ -268,11 +278,11 @@ def build_dataset(
                 else np.arange(len(y))
             )
             blocks[block].append(
-                (
-                    np.full(len(kept), np.datetime64(day, "D")),
-                    ids.take(pa.array(kept)),
-                    matrix.values[rows[kept]],
-                    y[kept],
+                Rows(
+                    as_of=np.full(len(kept), np.datetime64(day, "D")),
+                    ids=ids.take(pa.array(kept)),
+                    x=matrix.values[rows[kept]],
+                    y=y[kept],
                 )
             )
             summary.append(
@@ -287,15 +297,7 @@ def build_dataset(
             )
             if progress is not None:
                 progress(f"{block} {day}: {len(y):,} firms, {int(y.sum()):,} bad ({y.mean():.2%})")
-    windows = {
-        block: Rows(
-            as_of=np.concatenate([p[0] for p in parts]),
-            ids=pa.concat_arrays([p[1] for p in parts]),
-            x=np.concatenate([p[2] for p in parts]),
-            y=np.concatenate([p[3] for p in parts]),
-        )
-        for block, parts in blocks.items()
-    }
+    windows = {block: Rows.concat(parts) for block, parts in blocks.items()}
     for block, title in (("train", "training"), ("valid", "validation"), ("test", "test")):
         if windows[block].positives == 0:
             raise ModelError(
