@@ -16,6 +16,11 @@ share of confident answers that name the right firm, recall the share of perturb
 answered confidently and rightly.
 
     python -m benchmarks.matching --enterprises 20000
+    python -m benchmarks.matching --enterprises 20000 --scale 1000000
+
+``--scale N`` also times the matcher over N registered names (the city's names, each made
+distinct by a number after its city prefix): the build, and the 50th and 99th percentile of
+a query, in Chinese and in pinyin.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from opencc import OpenCC
 from pypinyin import lazy_pinyin
+from rapidfuzz import fuzz, process
 
 from loaders.generator import generate_city
 from risk.matching import NameMatcher, confident, core_of
@@ -142,10 +148,46 @@ def measure(
     return out
 
 
+def timing(names: list[str], size: int, queries: int = 300) -> str:
+    """Build time and query percentiles of a matcher over ``size`` names made from ``names``."""
+    made = [n[:2] + str(i) + n[2:] for i in range(size // len(names) + 1) for n in names][:size]
+    started = time.perf_counter()
+    matcher = NameMatcher([f"E{i}" for i in range(len(made))], made)
+    built = time.perf_counter() - started
+    rng = random.Random(3)
+    # The raw floor: rapidfuzz scoring one query against every core, no shortlist.
+    cores = [core_of(n).core for n in made]
+    floor = []
+    for text in rng.sample(names, 20):
+        started = time.perf_counter()
+        process.cdist([core_of(text).core], cores, scorer=fuzz.ratio, workers=1)
+        floor.append(time.perf_counter() - started)
+    raw = sorted(floor)[len(floor) // 2]
+    lines = [
+        f"{len(made):,} names: built in {built:.1f} s; raw floor (every core scored) "
+        f"p50 {raw * 1000:.1f} ms"
+    ]
+    for kind in ("form", "pinyin"):
+        asked = [q.text for q in labelled_queries(names, [], 5, queries) if q.kind == kind]
+        took = []
+        for text in rng.sample(asked, min(len(asked), queries)):
+            started = time.perf_counter()
+            matcher.match(text)
+            took.append(time.perf_counter() - started)
+        took.sort()
+        p50, p99 = took[len(took) // 2], took[int(len(took) * 0.99)]
+        lines.append(
+            f"  {kind} queries: p50 {p50 * 1000:.1f} ms ({p50 / raw:.2f}× the floor), "
+            f"p99 {p99 * 1000:.1f} ms"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--enterprises", type=int, default=20_000)
     parser.add_argument("--per-kind", type=int, default=300)
+    parser.add_argument("--scale", type=int, default=0, help="also time N names")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cities = []
@@ -170,6 +212,8 @@ def main() -> None:
         kinds = "  ".join(f"{r.recall_by_kind.get(k, 0):.2f}" for k in KINDS)
         quality = f"{r.precision:>9.3f}  {r.recall:>6.3f}  {r.false_matches:>5}"
         print(f"{r.threshold:>9.0f}  {quality}  {kinds}")
+    if args.scale:
+        print(timing([n for n in names if n], args.scale))
 
 
 if __name__ == "__main__":

@@ -91,9 +91,66 @@ def core_of(name: str) -> Core:
     return Core(text, form, simple != given)
 
 
-def _pinyin(core: str) -> str:
-    """The core with its Chinese characters as toneless pinyin, no spaces."""
-    return "".join(lazy_pinyin(core)) if _CJK.search(core) else core
+def _pinyin_table(keys: Sequence[str]) -> dict[int, str]:
+    """Each Chinese character of ``keys`` → its toneless pinyin (its usual reading: a
+    character read otherwise in a phrase differs by a letter or two, as a typo would)."""
+    chars = {c for key in keys for c in key if "\u4e00" <= c <= "\u9fff"}
+    return {ord(c): lazy_pinyin(c)[0] for c in sorted(chars)}
+
+
+class _Grams:
+    """Which keys share a run of ``n`` characters with a query: candidates before scoring.
+
+    The keys' code points are read at once (NumPy over their UTF-32 text); every run of
+    ``n`` is a number, sorted with the key it is in. A query's runs find their keys by
+    binary search; runs in more than ``COMMON`` of the keys (宁波, 有限) are skipped unless
+    the query has no other. Cost: O(K log K) to build for K runs in all keys; a query
+    O(r log K + hits), hits being the keys sharing a run.
+    """
+
+    COMMON = 0.05
+
+    def __init__(self, keys: Sequence[str], n: int) -> None:
+        self.n = n
+        self.size = len(keys)
+        lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+        points = np.frombuffer("".join(keys).encode("utf-32-le"), dtype=np.uint32)
+        windows = max(len(points) - n + 1, 0)
+        # A window of n characters counts where it starts and ends inside one key.
+        row = np.repeat(np.arange(len(keys)), lengths)
+        inside = np.arange(len(points)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        fits = (inside + n <= np.repeat(lengths, lengths))[:windows]
+        codes = self._codes(points, n)[fits]
+        rows = row[:windows][fits]
+        order = np.lexsort((rows, codes))
+        self.codes, self.rows = codes[order], rows[order]
+
+    @staticmethod
+    def _codes(points: np.ndarray, n: int) -> np.ndarray:
+        codes = points[: len(points) - n + 1].astype(np.int64)
+        for k in range(1, n):
+            codes = codes * 0x110000 + points[k : len(points) - n + 1 + k]
+        return codes
+
+    def candidates(self, key: str, most: int) -> np.ndarray:
+        """Up to ``most`` keys sharing the most runs with ``key``, in no order."""
+        if len(key) < self.n:
+            return np.arange(self.size) if self.size <= most else np.zeros(0, np.int64)
+        points = np.frombuffer(key.encode("utf-32-le"), dtype=np.uint32)
+        wanted = np.unique(self._codes(points, self.n))
+        lo = np.searchsorted(self.codes, wanted, "left")
+        hi = np.searchsorted(self.codes, wanted, "right")
+        present = hi > lo
+        rare = present & ((hi - lo) <= self.COMMON * self.size)
+        use = rare if rare.any() else present
+        if not use.any():
+            return np.zeros(0, np.int64)
+        lo, hi = lo[use], hi[use]
+        hits = np.concatenate([self.rows[a:b] for a, b in zip(lo, hi, strict=True)])
+        found, shared = np.unique(hits, return_counts=True)
+        if len(found) <= most:
+            return found
+        return found[np.argpartition(-shared, most - 1)[:most]]
 
 
 @dataclass(frozen=True)
@@ -114,16 +171,20 @@ class NameMatcher:
         names: registered names (None where a firm has none: never matched).
     """
 
+    SHORTLIST = 2_000
+    """Keys scored per query: those sharing the most character runs with it."""
+
     def __init__(self, ids: Sequence[str], names: Sequence[str | None]) -> None:
         keep = [i for i, name in enumerate(names) if name]
         self._ids = [ids[i] for i in keep]
         self._names = [str(names[i]) for i in keep]
         self._cores = [core_of(name) for name in self._names]
         self._keys = [c.core for c in self._cores]
-
-    @functools.cached_property
-    def _pinyin_keys(self) -> list[str]:
-        return [_pinyin(key) for key in self._keys]
+        self._grams = _Grams(self._keys, 2)
+        table = _pinyin_table(self._keys)
+        self._pinyin = table
+        self._pinyin_keys = [key.translate(table) for key in self._keys]
+        self._pinyin_grams = _Grams(self._pinyin_keys, 3)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -134,22 +195,26 @@ class NameMatcher:
         query = core_of(name)
         if not query.core:
             return []
-        scores = self._scores(query.core)
-        order = np.lexsort((np.array(self._ids, dtype=object), -scores))
-        out = []
-        for i in order[:limit]:
-            if scores[i] < 50:
-                break
-            out.append(self._candidate(int(i), name, query, float(scores[i])))
-        return out
+        rows, scores = self._scores(query.core)
+        ranked = sorted(
+            (-float(score), self._ids[row], int(row))
+            for row, score in zip(rows, scores, strict=True)
+            if score >= 50
+        )
+        return [self._candidate(row, name, query, -score) for score, _, row in ranked[:limit]]
 
-    def _scores(self, key: str) -> np.ndarray:
-        scores = process.cdist([key], self._keys, scorer=fuzz.ratio, workers=1)[0]
-        scores = scores.astype(float)
+    def _scores(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """The shortlisted keys for ``key`` and their scores."""
         if _LATIN.search(key) and not _CJK.search(key):
-            by_sound = process.cdist([key], self._pinyin_keys, scorer=fuzz.ratio, workers=1)[0]
-            scores = np.maximum(scores, by_sound.astype(float))
-        return np.asarray(scores)
+            rows = self._pinyin_grams.candidates(key, self.SHORTLIST)
+            keys = [self._pinyin_keys[r] for r in rows]
+        else:
+            rows = self._grams.candidates(key, self.SHORTLIST)
+            keys = [self._keys[r] for r in rows]
+        if len(rows) == 0:
+            return rows, np.zeros(0)
+        scores = process.cdist([key], keys, scorer=fuzz.ratio, workers=1)[0]
+        return rows, np.asarray(scores, dtype=float)
 
     def _candidate(self, i: int, given: str, query: Core, score: float) -> Candidate:
         found = self._cores[i]

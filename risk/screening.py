@@ -26,17 +26,19 @@ stood on the snapshot's date, so that one answer speaks of one day.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
 import pyarrow as pa
+from rapidfuzz import fuzz
 
 from graph_model.domain import Domain, load_domain
 from graph_model.identifiers import enterprise_id_valid_array, mask_contact
 from graph_model.record_rules import disputed, effective_records
 from graph_model.store.protocol import GraphStore, NodeRef
 from risk.features.suspected import RARE_GROUP
+from risk.matching import Candidate, NameMatcher, confident, core_of
 from risk.snapshot_index import CircleSummary, RelatedBad, SharedContact, SnapshotIndex
 
 Level = Literal["low", "elevated", "high"]
@@ -300,13 +302,14 @@ CANDIDATES = 5
 _SCHEME = re.compile(r"^[A-Z]{2,10}:")
 
 
-def resolve(store: GraphStore, query: str) -> Resolved:
+def resolve(store: GraphStore, query: str, matcher: NameMatcher | None = None) -> Resolved:
     """Read a query as an enterprise id (USCC or external id) or an exact registered name.
 
     A query shaped like a USCC (18 letters and digits) or an external id (``SCHEME:``) must
     be a valid one: a wrong check character is ``invalid``, never a name search. A name must
     match a registered name exactly (a prefix is not an identification); near matches come
-    back as candidates.
+    back as candidates: by ``matcher`` when given (legal form, width, 繁简, pinyin, typos:
+    risk/matching.py), else the names that start with the query.
     """
     text = query.strip()
     if not text:
@@ -338,10 +341,112 @@ def resolve(store: GraphStore, query: str) -> Resolved:
             message=f"{len(exact)} enterprises are registered as {text!r}: screen by USCC",
             candidates=tuple(exact[:CANDIDATES]),
         )
+    if matcher is not None:
+        near = matcher.match(text, CANDIDATES)
+        found = [NodeRef("Enterprise", c.id, c.name) for c in near]
+        listed = "; the nearest registered names are listed, best first"
+    else:
+        listed = "; enterprises whose name starts with it are listed"
     return Resolved(
         query,
         "not_found",
-        message=f"no enterprise is registered as {text!r}"
-        + ("; enterprises whose name starts with it are listed" if found else ""),
+        message=f"no enterprise is registered as {text!r}" + (listed if found else ""),
         candidates=tuple(found[:CANDIDATES]),
     )
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """An applicant as a bank's file gives it: a name, and what else is known."""
+
+    name: str
+    uscc: str | None = None
+    legal_representative: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplicantMatch:
+    """The registered enterprise an applicant is taken to be (None when not confident), and
+    the candidates with their scores and reasons, best first."""
+
+    matched: Candidate | None
+    candidates: tuple[Candidate, ...]
+
+
+ADDRESS_SAME = 85.0
+"""Similarity (0-100) from which a given address is taken as the registered one."""
+
+
+def match_applicant(index: SnapshotIndex, applicant: Applicant, limit: int) -> ApplicantMatch:
+    """Match an applicant against the served snapshot's register (yente's ``/match`` in
+    spirit).
+
+    A valid USCC of a registered firm decides; otherwise the name is matched
+    (risk/matching.py). A given legal representative or address confirms a candidate
+    or speaks against it, in its reasons. A legal representative who is not the
+    registered one vetoes a confident match. A person's name is never echoed.
+    """
+    uscc = (applicant.uscc or "").strip().upper()
+    row = index.enterprise(uscc) if uscc and enterprise_id_valid_array([uscc])[0] else None
+    if row is not None:
+        name = str(index.names[row] or "")
+        score = 100.0 if not applicant.name.strip() else _name_score(index, row, applicant.name)
+        why = ["the USCC given"]
+        if score < 100:
+            why.append(f"the name given scores {score:g} against the registered one")
+        found = _checked(index, row, Candidate(uscc, name, 100.0, tuple(why)), applicant)
+        return ApplicantMatch(found if not _vetoed(found) else None, (found,))
+    candidates = [
+        _checked(index, index.enterprise(c.id), c, applicant)
+        for c in index.matcher.match(applicant.name, limit)
+    ]
+    if uscc:
+        candidates = [
+            replace(c, reasons=(*c.reasons, "the USCC given is not registered")) for c in candidates
+        ]
+    taken = confident(candidates)
+    if taken is not None and (_vetoed(taken) or uscc):
+        taken = None
+    return ApplicantMatch(taken, tuple(candidates))
+
+
+_REP_DIFFERS = "legal representative given is not the registered one"
+
+
+def _name_score(index: SnapshotIndex, row: int, name: str) -> float:
+    registered = index.matcher.match(name, limit=CANDIDATES)
+    return next((c.score for c in registered if c.id == index.ids[row]), 0.0)
+
+
+def _checked(
+    index: SnapshotIndex, row: int | None, candidate: Candidate, applicant: Applicant
+) -> Candidate:
+    """``candidate`` with what the applicant's legal representative and address say."""
+    if row is None:
+        return candidate
+    why = list(candidate.reasons)
+    if applicant.legal_representative:
+        given = core_of(applicant.legal_representative).core
+        reps = {core_of(str(index.names[p] or "")).core for p in index.legal_representatives(row)}
+        reps.discard("")
+        if reps:
+            why.append(
+                "legal representative given is the registered one"
+                if given in reps
+                else _REP_DIFFERS
+            )
+    if applicant.address:
+        registered = index.address(row)
+        if registered:
+            similar = fuzz.ratio(core_of(applicant.address).core, core_of(registered).core)
+            why.append(
+                "address given is the registered one"
+                if similar >= ADDRESS_SAME
+                else "address given differs from the registered one"
+            )
+    return replace(candidate, reasons=tuple(why))
+
+
+def _vetoed(candidate: Candidate) -> bool:
+    return _REP_DIFFERS in candidate.reasons

@@ -20,6 +20,7 @@ binary search plus a walk over at most ``MAX_VISITED`` nodes.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +34,7 @@ from risk.features.context import FeatureContext
 from risk.features.guarantees import circle_labels, guarantee_circles, guarantee_graph
 from risk.features.ownership import BENEFICIAL_OWNER_SHARE, integrated_stakes
 from risk.features.suspected import CONTACTS, RARE_GROUP, contact_groups
+from risk.matching import NameMatcher
 from risk.supervision.walk import Adjacency, Step
 
 TIE_TYPES = ("LEGAL_REP", "OFFICER", "HOLDS_SHARES", "GUARANTEES")
@@ -146,6 +148,18 @@ class SnapshotIndex:
         self.ties = Adjacency(snapshot, TIE_TYPES)
         self._legal_reps(snapshot)
         self._contacts(snapshot)
+
+    @functools.cached_property
+    def matcher(self) -> NameMatcher:
+        """The registered names for name matching (risk/matching.py), made on the first
+        match: normalising a name costs about 10 µs, too much for every server start."""
+        firms = slice(0, self.n_enterprises)
+        return NameMatcher(self.ids[firms].tolist(), self.names[firms].tolist())
+
+    def address(self, row: int) -> str | None:
+        """The registered address of an enterprise row (None when not given)."""
+        value = self._contact_values["address"][row].as_py()
+        return str(value) if value else None
 
     # -- ids ---------------------------------------------------------------------------
     def node(self, node_id: str) -> int | None:

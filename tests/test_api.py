@@ -994,3 +994,74 @@ def test_keys_are_never_written_to_the_audit_log(api_client: TestClient) -> None
     data += wal.read_bytes() if wal.exists() else b""
     for key in ("regulator-key", "bank-key", "analyst-key"):
         assert key.encode() not in data
+
+
+# -- name matching (risk/matching.py) ------------------------------------------------------------
+
+
+def _unique_firm(idx: SnapshotIndex) -> int:
+    names = list(idx.names[: idx.n_enterprises])
+    return next(
+        i
+        for i, n in enumerate(names)
+        if n and names.count(n) == 1 and n.endswith("有限公司") and idx.legal_representatives(i)
+    )
+
+
+def test_matching_a_name_as_written_finds_the_firm_with_scores_and_reasons(
+    api_client: TestClient,
+) -> None:
+    idx = index(api_client)
+    row = _unique_firm(idx)
+    name = str(idx.names[row])
+    # Another legal form and full-width brackets around nothing: the same firm, confidently.
+    given = name.removesuffix("有限公司") + "有限责任公司"
+    body = ok(api_client.get("/v1/screening/match", params={"name": given}, headers=BANK))
+    assert body["matched"]["enterprise"]["id"] == idx.ids[row]
+    assert body["matched"]["score"] == 100.0
+    assert "legal form 有限责任公司 given, 有限公司 registered" in body["matched"]["reasons"]
+    assert body["screening"]["enterprise"]["id"] == idx.ids[row]
+    # One character wrong: offered as the best candidate, not taken.
+    typo = name[:3] + ("甲" if name[3] != "甲" else "乙") + name[4:]
+    body = ok(api_client.get("/v1/screening/match", params={"name": typo}, headers=BANK))
+    assert body["matched"] is None and body["screening"] is None
+    assert body["candidates"][0]["enterprise"]["id"] == idx.ids[row]
+    assert any("but 1 character(s)" in r for r in body["candidates"][0]["reasons"])
+    # Screening by that name is not a bare 404: the near names are offered.
+    near = api_client.get("/v1/screening", params={"q": typo}, headers=BANK)
+    assert near.status_code == 404 and idx.ids[row] in near.json()["message"]
+
+
+def test_batch_match_takes_a_uscc_and_lets_a_wrong_legal_representative_veto(
+    api_client: TestClient,
+) -> None:
+    idx = index(api_client)
+    row = _unique_firm(idx)
+    name, firm = str(idx.names[row]), str(idx.ids[row])
+    rep = str(idx.names[idx.legal_representatives(row)[0]])
+    applicants = [
+        {"name": name, "legal_representative": rep},
+        {"name": name, "legal_representative": "查无此人"},
+        {"name": "完全不同的名字", "uscc": firm},
+        {"name": name, "uscc": make_uscc(999_999)},
+    ]
+    body = ok(api_client.post("/v1/screening/match", json={"applicants": applicants}, headers=BANK))
+    assert body["threshold"] == 92.0
+    confirmed, vetoed, by_uscc, unknown_uscc = body["items"]
+    assert confirmed["matched"]["enterprise"]["id"] == firm
+    assert "legal representative given is the registered one" in confirmed["matched"]["reasons"]
+    assert vetoed["matched"] is None
+    assert (
+        "legal representative given is not the registered one" in vetoed["candidates"][0]["reasons"]
+    )
+    assert by_uscc["matched"]["enterprise"]["id"] == firm
+    assert by_uscc["matched"]["reasons"][0] == "the USCC given"
+    assert unknown_uscc["matched"] is None
+    assert "the USCC given is not registered" in unknown_uscc["candidates"][0]["reasons"]
+    # The person's name is never echoed, whatever matched.
+    assert rep not in json.dumps(body, ensure_ascii=False)
+    too_many = api_client.post(
+        "/v1/screening/match", json={"applicants": [{"name": "x"}] * 101}, headers=BANK
+    )
+    assert too_many.status_code == 422
+    assert api_client.get("/v1/screening/match?name=x", headers=ANALYST).status_code == 403

@@ -4,13 +4,18 @@ labelled set; docs/matching.md has the figures at 20,000 firms)."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import ApiCity
+from typer.testing import CliRunner
 
 from benchmarks.matching import KINDS, labelled_queries, measure
+from cli.app import app
 from loaders.generator import generate_city
+from risk.data_home import DataHome
 from risk.matching import CONFIDENT, NameMatcher, confident, core_of
 
 IDS = ["E1", "E2", "E3", "E4", "E5"]
@@ -95,3 +100,30 @@ def test_precision_and_recall_on_perturbed_names_of_a_demo_city(tmp_path: Path) 
     assert quality.recall >= 0.65
     for kind in ("form", "width", "traditional", "pinyin"):
         assert quality.recall_by_kind[kind] >= 0.9, (kind, quality.recall_by_kind)
+
+
+def test_the_match_command_lists_candidates_and_writes_them(
+    api_city: ApiCity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CREDITGRAPH_HOME", str(api_city.settings.home))
+    snapshot = DataHome(api_city.settings).snapshot(api_city.scored)
+    names = snapshot.enterprises["name"].to_pylist()
+    firm = next(i for i, n in enumerate(names) if n and names.count(n) == 1 and "有限公司" in n)
+    name, firm_id = names[firm], snapshot.enterprises["id"][firm].as_py()
+    runner = CliRunner()
+    result = runner.invoke(app, ["match", name.replace("有限公司", "有限责任公司")])
+    assert result.exit_code == 0, result.output
+    assert f"match {firm_id} {name}" in result.output
+    assert "legal form 有限责任公司 given, 有限公司 registered" in result.output
+    applicants = tmp_path / "applicants.csv"
+    applicants.write_text(f"name,uscc\n{name[:-1]},\n完全不同的名字,{firm_id}\n", encoding="utf-8")
+    out = tmp_path / "matches.csv"
+    result = runner.invoke(app, ["match", "--file", str(applicants), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["applicant"] for r in rows} == {"1", "2"}
+    by_uscc = [r for r in rows if r["applicant"] == "2"]
+    assert by_uscc == [{**by_uscc[0], "candidate_id": firm_id, "matched": "true", "score": "100"}]
+    result = runner.invoke(app, ["match"])
+    assert result.exit_code == 2 and "give names, or --file" in result.output

@@ -15,9 +15,14 @@ from api.routers.enterprises import record_out
 from api.schemas.common import NodeOut, PathOut
 from api.schemas.enterprises import GradeOut
 from api.schemas.screening import (
+    ApplicantIn,
     BatchScreeningIn,
     BatchScreeningOut,
+    CandidateOut,
     FindingOut,
+    MatchIn,
+    MatchItemOut,
+    MatchOut,
     RelatedExposureOut,
     ScreeningItemOut,
     ScreeningOut,
@@ -26,7 +31,17 @@ from api.schemas.screening import (
 from api.services import Services, ServicesDep
 from graph_model.identifiers import mask_id_numbers_in
 from graph_model.store.protocol import NodeRef
-from risk.screening import RELATED_HOPS, Resolved, resolve, screen, shown_value
+from risk.matching import CONFIDENT, Candidate, NameMatcher
+from risk.screening import (
+    RELATED_HOPS,
+    Applicant,
+    Resolved,
+    match_applicant,
+    resolve,
+    screen,
+    shown_value,
+)
+from risk.snapshot_index import SnapshotIndex
 from risk.wording import Language
 
 router = APIRouter(prefix="/v1/screening", tags=["screening"])
@@ -117,7 +132,7 @@ def screen_one(
     related parties with bad records within 2 hops, addresses and phones shared with firms
     with bad records, guarantee circle — with the reasons, all as of the served snapshot's
     date (``snapshot_as_of``). Not the regulator's grade, which regulators get alongside."""
-    resolved = resolve(services.require_store(), q)
+    resolved = resolve(services.require_store(), q, _matcher(services))
     if resolved.enterprise_id is not None:
         note_subjects(request, [resolved.enterprise_id])
     item = _screen(services, caller, resolved, lang)
@@ -144,10 +159,77 @@ def screen_batch(
 ) -> BatchScreeningOut:
     """One item per query, in order. A malformed code, an unknown id or an ambiguous name is
     an item with its status and message; the batch itself never fails for them."""
-    store = services.require_store()
-    items = [_screen(services, caller, resolve(store, q), lang) for q in body.queries]
+    store, matcher = services.require_store(), _matcher(services)
+    items = [_screen(services, caller, resolve(store, q, matcher), lang) for q in body.queries]
     note_subjects(request, [i.result.enterprise.id for i in items if i.result is not None])
     return BatchScreeningOut(items=items)
+
+
+def _matcher(services: Services) -> NameMatcher | None:
+    """The served snapshot's names for near matches; None without a snapshot."""
+    return services.index.matcher if services.index is not None else None
+
+
+def _candidate_out(index: SnapshotIndex, found: Candidate, caller: Caller) -> CandidateOut:
+    row = index.enterprise(found.id)
+    enterprise = (
+        NodeOut.at(index, row, caller)
+        if row is not None
+        else NodeOut.of(NodeRef("Enterprise", found.id, found.name), caller)
+    )
+    return CandidateOut(enterprise=enterprise, score=found.score, reasons=list(found.reasons))
+
+
+def _match_item(
+    services: Services, caller: Caller, applicant: ApplicantIn, limit: int, lang: Language
+) -> MatchItemOut:
+    index = services.require_index()
+    found = match_applicant(
+        index,
+        Applicant(
+            applicant.name, applicant.uscc, applicant.legal_representative, applicant.address
+        ),
+        limit,
+    )
+    screening = None
+    if found.matched is not None:
+        resolved = Resolved(applicant.name, "ok", enterprise_id=found.matched.id)
+        screening = _screen(services, caller, resolved, lang).result
+    return MatchItemOut(
+        name=mask_id_numbers_in(applicant.name),
+        matched=_candidate_out(index, found.matched, caller) if found.matched else None,
+        candidates=[_candidate_out(index, c, caller) for c in found.candidates],
+        screening=screening,
+    )
+
+
+@router.post("/match", summary="Match up to 100 applicants by name, USCC, representative")
+def match(
+    services: ServicesDep, caller: Screener, body: MatchIn, request: Request, lang: AnswerLanguage
+) -> MatchOut:
+    """Each applicant answered with scored candidates, best first, each with its reasons
+    (legal form, width, 繁简, pinyin, typos; a given legal representative or address
+    confirming or speaking against it); a confident match is screened too. How the
+    threshold was chosen, with the matcher's precision and recall: docs/matching.md."""
+    items = [_match_item(services, caller, a, body.limit, lang) for a in body.applicants]
+    note_subjects(request, [i.matched.enterprise.id for i in items if i.matched is not None])
+    return MatchOut(threshold=CONFIDENT, items=items)
+
+
+@router.get("/match", summary="Candidates for one name, scored, with reasons")
+def match_one(
+    services: ServicesDep,
+    caller: Screener,
+    request: Request,
+    lang: AnswerLanguage,
+    name: Annotated[str, Query(min_length=1, max_length=200, examples=["宁波帆祥电子商务"])],
+    limit: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> MatchItemOut:
+    """The candidates for a name as ``POST /match`` answers one applicant."""
+    item = _match_item(services, caller, ApplicantIn(name=name), limit, lang)
+    if item.matched is not None:
+        note_subjects(request, [item.matched.enterprise.id])
+    return item
 
 
 document_roles(router)

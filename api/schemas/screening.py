@@ -83,3 +83,45 @@ class ScreeningItemOut(Model):
 
 class BatchScreeningOut(Model):
     items: list[ScreeningItemOut]
+
+
+class ApplicantIn(Model):
+    """An applicant as the bank's file gives it; only the name is required."""
+
+    name: str = Field(min_length=1, max_length=200, examples=["宁波帆祥电子商务有限责任公司"])
+    uscc: str | None = Field(default=None, max_length=40, examples=[USCC_EXAMPLE])
+    legal_representative: str | None = Field(
+        default=None, max_length=100, description="Confirms or vetoes a candidate; never echoed"
+    )
+    address: str | None = Field(default=None, max_length=300)
+
+
+class MatchIn(Model):
+    """Up to 100 applicants, answered in order."""
+
+    applicants: list[ApplicantIn] = Field(min_length=1, max_length=100)
+    limit: int = Field(default=5, ge=1, le=20, description="Candidates per applicant")
+
+
+class CandidateOut(Model):
+    enterprise: NodeOut
+    score: float = Field(
+        description="0-100: how alike the names are once forms, width and "
+        "繁简 are set aside (docs/matching.md)"
+    )
+    reasons: list[str]
+
+
+class MatchItemOut(Model):
+    name: str = Field(description="The applicant's name, as given (ID-like runs masked)")
+    matched: CandidateOut | None = Field(
+        description="The enterprise taken to be the applicant: a USCC of a registered firm, "
+        "or the best name at the threshold or more, alone at its score and not vetoed"
+    )
+    candidates: list[CandidateOut]
+    screening: ScreeningOut | None = Field(description="The matched enterprise's screening")
+
+
+class MatchOut(Model):
+    threshold: float = Field(description="Score from which a name is taken as a match")
+    items: list[MatchItemOut]
