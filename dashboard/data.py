@@ -36,6 +36,7 @@ from graph_model.snapshot import Snapshot
 from risk.data_home import DataHome, ScoresMeta
 from risk.features.context import FeatureContext
 from risk.features.guarantees import Circle, GuaranteeGraph, guarantee_circles, guarantee_graph
+from risk.matching import NameMatcher
 from risk.model.reasons import Reason, parse_reasons
 from risk.supervision.extension import black_listed, extension_checks
 from risk.supervision.inspectors import Inspector, read_inspectors
@@ -380,7 +381,9 @@ class BoardData:
         return dict(self._cached(("active_records", day), count, day))
 
     def search(self, day: date, query: str, limit: int = 20) -> list[tuple[str, str]]:
-        """Enterprises whose id starts with or whose name contains ``query``: (id, name)."""
+        """Enterprises whose id starts with or whose name contains ``query``, then the names
+        the matcher finds near it (another legal form, 繁体, pinyin, a typo: risk/matching.py),
+        best first: (id, name)."""
         query = query.strip()
         if not query:
             return []
@@ -390,7 +393,21 @@ class BoardData:
             pc.match_substring(ent["name"], query),
         )
         found = ent.filter(pc.fill_null(mask, False)).slice(0, limit)
-        return list(zip(found["id"].to_pylist(), found["name"].to_pylist(), strict=True))
+        out = list(zip(found["id"].to_pylist(), found["name"].to_pylist(), strict=True))
+        if len(out) < limit:
+            seen = {eid for eid, _ in out}
+            near = self.matcher(day).match(query, limit)
+            out += [(c.id, c.name) for c in near if c.id not in seen][: limit - len(out)]
+        return out
+
+    def matcher(self, day: date) -> NameMatcher:
+        """The registered names of ``day`` for near matches (built once per date)."""
+
+        def build() -> NameMatcher:
+            ent = self.snapshot(day).enterprises
+            return NameMatcher(ent["id"].to_pylist(), ent["name"].to_pylist())
+
+        return self._cached(("matcher", day), build, day)
 
     # -- guarantee circles -----------------------------------------------------
     def circles(self, day: date) -> Circles:

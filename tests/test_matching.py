@@ -10,10 +10,14 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from conftest import ApiCity
+from opencc import OpenCC
 from typer.testing import CliRunner
 
 from benchmarks.matching import KINDS, labelled_queries, measure
 from cli.app import app
+from dashboard.config import BoardConfig
+from dashboard.data import BoardData
+from dashboard.pages.enterprise import search_options
 from loaders.generator import generate_city
 from risk.data_home import DataHome
 from risk.matching import CONFIDENT, NameMatcher, confident, core_of
@@ -127,3 +131,18 @@ def test_the_match_command_lists_candidates_and_writes_them(
     assert by_uscc == [{**by_uscc[0], "candidate_id": firm_id, "matched": "true", "score": "100"}]
     result = runner.invoke(app, ["match"])
     assert result.exit_code == 2 and "give names, or --file" in result.output
+
+
+def test_the_board_search_offers_the_near_names_after_the_substring_hits(
+    api_city: ApiCity,
+) -> None:
+    data = BoardData(api_city.settings, BoardConfig())
+    snapshot = data.snapshot(api_city.scored)
+    names = snapshot.enterprises["name"].to_pylist()
+    firm = next(i for i, n in enumerate(names) if n and names.count(n) == 1 and "有限公司" in n)
+    name, firm_id = names[firm], snapshot.enterprises["id"][firm].as_py()
+    traditional = OpenCC("s2t").convert(name)
+    assert traditional != name
+    assert data.search(api_city.scored, traditional, limit=5)[0] == (firm_id, name)
+    options = search_options(data, api_city.scored, traditional, "zh")
+    assert options[0]["value"] == firm_id
