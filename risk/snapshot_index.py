@@ -30,6 +30,7 @@ import scipy.sparse as sp
 
 from graph_model.rates import RateTable
 from graph_model.snapshot import Snapshot
+from graph_model.walk import Search
 from risk.features.context import FeatureContext
 from risk.features.guarantees import circle_labels, guarantee_circles, guarantee_graph
 from risk.features.ownership import BENEFICIAL_OWNER_SHARE, integrated_stakes
@@ -341,11 +342,18 @@ class SnapshotIndex:
     # -- walks ----------------------------------------------------------------------------
     def related_bad(self, row: int, hops: int) -> list[RelatedBad]:
         """Enterprises within ``hops`` with a bad record, nearest first, with a shortest path."""
-        reached = self.ties.walk([row], hops)
+        ties = self.ties
+        reached = ties.reach([row], hops)
+        kept = np.flatnonzero((reached.hops > 0) & (reached.node < self.n_enterprises))
+        kept = kept[self.bad[reached.node[kept]]]
         out = [
-            RelatedBad(r.node, r.hops, r.path, bool(self.black_listed[r.node]))
-            for r in reached.values()
-            if r.node < self.n_enterprises and self.bad[r.node]
+            RelatedBad(
+                int(reached.node[r]),
+                int(reached.hops[r]),
+                ties.path(reached, r),
+                bool(self.black_listed[reached.node[r]]),
+            )
+            for r in kept.tolist()
         ]
         return sorted(out, key=lambda r: (not r.black_listed, r.hops, self.ids[r.node]))
 
@@ -353,72 +361,37 @@ class SnapshotIndex:
         """A shortest path of ties between two nodes, at most ``max_hops`` long; None when
         there is none (or the search visited ``MAX_VISITED`` nodes without meeting).
 
-        Breadth first from both ends, always widening the smaller side; hubs are entered but
-        not walked through, except at the two ends.
+        Breadth first from both ends, always widening the smaller side by one level; hubs are
+        entered but not walked through, except at the two ends. The path goes through the
+        first node of the widened side's new level that the other side has reached.
         """
         if not 1 <= max_hops <= MAX_PATH_HOPS:
             raise ValueError(f"max_hops must be within 1..{MAX_PATH_HOPS}, got {max_hops}")
         if source == target:
             return ()
         adj = self.ties
-        # parent[side][node] = (previous node, adjacency position) towards that side's end.
-        parent: tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]] = (
-            {source: (-1, -1)},
-            {target: (-1, -1)},
-        )
-        frontier = ([source], [target])
-        ends = (source, target)
-        depth = [0, 0]
-        while depth[0] + depth[1] < max_hops and frontier[0] and frontier[1]:
-            side = 0 if len(frontier[0]) <= len(frontier[1]) else 1
-            mine, theirs = parent[side], parent[1 - side]
-            nxt = []
-            meet = None
-            for node in frontier[side]:
-                if depth[side] > 0 and adj.hub[node]:
-                    continue
-                for pos in range(adj.indptr[node], adj.indptr[node + 1]):
-                    other = int(adj.neighbour[pos])
-                    if other in mine:
-                        continue
-                    mine[other] = (node, pos)
-                    nxt.append(other)
-                    # Meeting at a hub would walk through it: only the two ends may be hubs.
-                    if meet is None and other in theirs and (not adj.hub[other] or other in ends):
-                        meet = other
-                if meet is not None:
-                    break
-            if meet is not None:
-                return self._joined(parent, meet)
-            if len(parent[0]) + len(parent[1]) > MAX_VISITED:
+        ends = np.array([source, target])
+        sides = [Search(adj.indptr, adj.neighbour, [end], hubs=adj.hub) for end in ends]
+        while sides[0].hops + sides[1].hops < max_hops:
+            sizes = [s.level.stop - s.level.start for s in sides]
+            side = 0 if sizes[0] <= sizes[1] else 1
+            mine, theirs = sides[side], sides[1 - side]
+            if not mine.advance():
                 return None
-            frontier = (nxt, frontier[1]) if side == 0 else (frontier[0], nxt)
-            depth[side] += 1
+            new = mine.level_nodes
+            # Meeting at a hub would walk through it: only the two ends may be hubs.
+            meets = np.isin(new, theirs.found.node) & (~adj.hub[new] | np.isin(new, ends))
+            if meets.any():
+                first = int(np.argmax(meets))
+                at = np.flatnonzero(theirs.found.node == new[first])[0]
+                rows = [mine.level.start + first, int(at)]
+                if side == 1:
+                    rows.reverse()
+                left, right = (adj.path(s.found, r) for s, r in zip(sides, rows, strict=True))
+                return left + tuple(reversed(right))
+            if len(sides[0].found.node) + len(sides[1].found.node) > MAX_VISITED:
+                return None
         return None
-
-    def _joined(
-        self, parent: tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]], meet: int
-    ) -> tuple[Step, ...]:
-        """The path source → meet → target from the two search trees, relations as stored."""
-        left: list[Step] = []
-        node = meet
-        while parent[0][node][0] >= 0:
-            prev, pos = parent[0][node]
-            left.append(self._step(prev, node, pos))
-            node = prev
-        right: list[Step] = []
-        node = meet
-        while parent[1][node][0] >= 0:
-            prev, pos = parent[1][node]
-            right.append(self._step(prev, node, pos))
-            node = prev
-        return tuple(reversed(left)) + tuple(right)
-
-    def _step(self, walked_from: int, walked_to: int, pos: int) -> Step:
-        adj = self.ties
-        rel_type = adj.rel_types[adj.type_code[pos]]
-        a, b = (walked_from, walked_to) if adj.forward[pos] else (walked_to, walked_from)
-        return Step(rel_type, str(self.ids[a]), str(self.ids[b]))
 
 
 def finite(value: float | None) -> float | None:

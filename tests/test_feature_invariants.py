@@ -18,6 +18,7 @@ from feature_graphs import SnapshotBuilder
 
 from graph_model.snapshot import take_snapshot
 from graph_model.store.ladybug import LadybugStore
+from graph_model.walk import shortest_cycle
 from loaders.generator import generate_city
 from loaders.load import load_folder
 from risk.features import compute_features
@@ -28,7 +29,6 @@ from risk.features.guarantees import (
     cycle_lengths,
     guarantee_circles,
     guarantee_graph,
-    shortest_cycle,
 )
 from risk.features.ownership import integrated_stakes
 
@@ -67,13 +67,14 @@ def test_circles_are_the_strong_components_and_every_cycle_is_real(seed: int) ->
     graph = guarantee_graph(ctx)
     labels, sizes = circle_labels(graph)
     lengths = cycle_lengths(graph, labels, sizes)
+    rel = ctx.snapshot.relations["GUARANTEES"]  # the CSR the evidence searches
     for circle in circles:
         members = set(circle.members.tolist())
         assert all(
             s in members and t in members for s, t in zip(circle.src, circle.dst, strict=True)
         )
         for node in members:
-            cycle = shortest_cycle(graph, node, MAX_CYCLE_LENGTH)
+            cycle = shortest_cycle(rel.indptr, rel.indices, node, MAX_CYCLE_LENGTH)
             # networkx: the shortest way back to the node, over any of its guarantors.
             back = min(
                 nx.shortest_path_length(g, node, u) + 1
@@ -99,8 +100,9 @@ def test_cycle_search_respects_its_length_bound() -> None:
         b.tie("GUARANTEES", f"F{i}", f"F{(i + 1) % 10}", amount=1.0, currency="CNY")
     ctx = FeatureContext(b.build())
     graph = guarantee_graph(ctx)
-    assert shortest_cycle(graph, 0, 9) is None
-    assert shortest_cycle(graph, 0, 10) == list(range(10))
+    rel = ctx.snapshot.relations["GUARANTEES"]
+    assert shortest_cycle(rel.indptr, rel.indices, 0, 9) is None
+    assert shortest_cycle(rel.indptr, rel.indices, 0, 10) == list(range(10))
     labels, sizes = circle_labels(graph)
     assert np.isnan(cycle_lengths(graph, labels, sizes)).all()  # 10 > MAX_CYCLE_LENGTH
 

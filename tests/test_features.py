@@ -419,10 +419,14 @@ def test_only_identified_people_tie_firms_together() -> None:
     assert v["listed_pagerank"]["E"] < v["listed_pagerank"]["A"] / 10
     ctx = FeatureContext(snap)
     assert ctx.ties_firms.tolist() == [True, True, False]
-    walk = Adjacency(snap, ("LEGAL_REP", "OFFICER", "HOLDS_SHARES"))
-    reached = {walk.ids[r] for r in walk.walk([b.index("E")], 2)}
-    assert reached == {"name"}  # the person is reached, F is not
-    assert walk.ids[b.index("B")] in {walk.ids[r] for r in walk.walk([b.index("A")], 2)}
+    ties = Adjacency(snap, ("LEGAL_REP", "OFFICER", "HOLDS_SHARES"))
+
+    def reached(firm: str) -> set[str]:
+        found = ties.reach([b.index(firm)], 2)
+        return {ties.ids[r] for r in found.node[found.hops > 0]}
+
+    assert reached("E") == {"name"}  # the person is reached, F is not
+    assert ties.ids[b.index("B")] in reached("A")
 
 
 def test_loaded_people_by_name_never_tie_firms(

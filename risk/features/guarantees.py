@@ -18,7 +18,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
-from scipy.sparse.csgraph import breadth_first_order
 
 from graph_model.rates import BASE_CURRENCY
 from risk.features.context import (
@@ -148,28 +147,6 @@ def guarantee_circles(ctx: FeatureContext) -> list[Circle]:
     ]
     circles.sort(key=lambda c: (-c.amount, int(c.members[0])))
     return circles
-
-
-def shortest_cycle(graph: GuaranteeGraph, node: int, max_length: int) -> list[int] | None:
-    """A shortest guarantee cycle through ``node``: the enterprises in guarantee order, ``node``
-    first (the last one guarantees ``node``); None when there is none of at most
-    ``max_length`` guarantees. One breadth-first search, O(G)."""
-    closers = np.unique(graph.src[graph.dst == node])
-    if node in closers:
-        return [node]
-    _, predecessors = breadth_first_order(
-        graph.matrix(), node, directed=True, return_predecessors=True
-    )
-    best: list[int] | None = None
-    for last in closers:
-        if predecessors[last] < 0:
-            continue
-        path = [int(last)]
-        while path[-1] != node:
-            path.append(int(predecessors[path[-1]]))
-        if len(path) <= max_length and (best is None or len(path) < len(best)):
-            best = path[::-1]
-    return best
 
 
 def cycle_lengths(graph: GuaranteeGraph, labels: np.ndarray, sizes: np.ndarray) -> np.ndarray:

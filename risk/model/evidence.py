@@ -19,7 +19,9 @@ the feature saw, and needs no store round trip per firm):
 Community features have no evidence of their own (communities are not kept after feature
 computation). Every search is bounded: at most ``limit`` items per reason, two hops, chains
 of ``MAX_CHAIN_LINKS`` shareholdings, cycles of ``MAX_CYCLE_LENGTH`` guarantees,
-``MAX_SCAN`` neighbours looked at per node and step and ``MAX_VISITED`` nodes per search.
+``MAX_SCAN`` neighbours looked at per node and step and ``MAX_VISITED`` nodes per search (and
+edges per step of the path searches); the paths and cycles are breadth-first searches of
+:mod:`graph_model.walk`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
+from graph_model.walk import Search, shortest_cycle
 from risk.features.context import HUB_PERSON_CAP, FeatureContext, adverse_records, numbers
 from risk.features.guarantees import MAX_CYCLE_LENGTH
 from risk.features.people import BLACK_LIST_YEARS
@@ -48,7 +51,8 @@ MAX_SCAN = 2_000
 """Neighbours looked at per node and step of a search: hubs stay cheap."""
 
 MAX_VISITED = 20_000
-"""Nodes a search reaches at most (two hops around a big group)."""
+"""A search starts no hop once it has reached this many nodes (two hops around a big group),
+and a path search looks at no more edges in one hop."""
 
 _EPOCH = date(1970, 1, 1)
 _ROLE_WORDS = {"LEGAL_REP": "legal representative", "HOLDS_SHARES": "shareholder"}
@@ -485,32 +489,24 @@ class EvidenceFinder:
         """Breadth-first search from ``row`` to ``target`` nodes, one NumPy step per hop,
         stopped once a hop has found enough or ``MAX_VISITED`` nodes were reached; each path
         told step by step."""
-        seen = np.array([row])
-        frontier = seen
-        parent: dict[int, int] = {}
-        found: list[int] = []
-        for _ in range(hops):
-            if len(found) >= self.limit or len(seen) >= MAX_VISITED:
-                break
-            starts = graph.indptr[frontier]
-            counts = np.minimum(graph.indptr[frontier + 1] - starts, MAX_SCAN)
-            offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-            nodes = graph.indices[np.repeat(starts, counts) + offsets][:MAX_VISITED]
-            parents = np.repeat(frontier, counts)[:MAX_VISITED]
-            fresh = ~np.isin(nodes, seen)
-            nodes, first = np.unique(nodes[fresh], return_index=True)
-            parent.update(zip(nodes.tolist(), parents[fresh][first].tolist(), strict=True))
-            hits = nodes[target[nodes]]
+        search = Search(
+            graph.indptr,
+            graph.indices,
+            [row],
+            max_scan=MAX_SCAN,
+            max_level_scan=MAX_VISITED,
+            max_visited=MAX_VISITED,
+        )
+        found: list[int] = []  # rows of the search, nearest first, then the latest listed
+        while search.hops < hops and len(found) < self.limit and search.advance():
+            at = np.flatnonzero(target[search.level_nodes])
+            hits = search.level_nodes[at]
             latest = self.ctx.latest_listing_day[hits]
-            found += hits[np.lexsort((hits, -latest))].tolist()
-            seen = np.concatenate([seen, nodes])
-            frontier = nodes
+            found += (search.level.start + at[np.lexsort((hits, -latest))]).tolist()
+        reached = search.found
         out = []
         for end in found[: self.limit]:
-            path = [end]
-            while path[-1] in parent:
-                path.append(parent[path[-1]])
-            path.reverse()
+            path = reached.node[reached.path(end)].tolist()
             text, ids, steps = self._label(row), [self._ids[row]], [self._node(row)]
             for a, b in itertools.pairwise(path):
                 part, step_ids, step_steps = step(a, b)
@@ -572,33 +568,17 @@ class EvidenceFinder:
             out.append(Evidence(text, (self._ids[row], self._ids[firm]), steps))
         return out
 
-    def _cycle(self, links: _Links, row: int, max_length: int) -> list[int] | None:
-        """A shortest directed cycle through ``row`` of at most ``max_length`` edges between
-        enterprises: the nodes in edge order, ``row`` first. Breadth-first, bounded."""
-        parent = {row: -1}
-        frontier = [row]
-        for _ in range(max_length):
-            nxt = []
-            for node in frontier:
-                for r in links.by_src.of(node)[:MAX_SCAN]:
-                    other = int(links.dst[r])
-                    if other >= self._n:
-                        continue
-                    if other == row:
-                        path = [node]
-                        while parent[path[-1]] != -1:
-                            path.append(parent[path[-1]])
-                        return path[::-1]
-                    if other not in parent:
-                        parent[other] = node
-                        nxt.append(other)
-            if len(parent) >= MAX_VISITED:
-                break
-            frontier = nxt
-        return None
+    def _cycle(self, rel_type: str, row: int, max_length: int) -> list[int] | None:
+        """A shortest directed cycle of ``rel_type`` relations through ``row`` of at most
+        ``max_length`` of them: the nodes in edge order, ``row`` first. Breadth-first,
+        bounded by ``MAX_SCAN`` and ``MAX_VISITED``."""
+        rel = self.ctx.snapshot.relations[rel_type]
+        return shortest_cycle(
+            rel.indptr, rel.indices, row, max_length, max_scan=MAX_SCAN, max_visited=MAX_VISITED
+        )
 
     def _cross_holding(self, row: int) -> list[Evidence]:
-        cycle = self._cycle(self._shares, row, MAX_CHAIN_LINKS)
+        cycle = self._cycle("HOLDS_SHARES", row, MAX_CHAIN_LINKS)
         if cycle is None:
             return []
         text = " –holds→ ".join(self._label(n) for n in [*cycle, row])
@@ -608,7 +588,7 @@ class EvidenceFinder:
 
     # -- guarantees -----------------------------------------------------------------------
     def _circle(self, row: int) -> list[Evidence]:
-        cycle = self._cycle(self._guarantee_links, row, MAX_CYCLE_LENGTH)
+        cycle = self._cycle("GUARANTEES", row, MAX_CYCLE_LENGTH)
         if cycle is None:
             return []
         text = " –guarantees→ ".join(self._label(n) for n in [*cycle, row])

@@ -73,18 +73,23 @@ def extension_checks(
         grade[has] = grading["grade"].to_numpy(zero_copy_only=False)[take]
         score[has] = grading["score"].to_numpy(zero_copy_only=False)[take]
 
-    columns: dict[str, list[object]] = {name: [] for name in SCHEMA.names}
-    for source in sources.tolist():
-        reached = [r for node, r in adjacency.walk([source], hops).items() if node < n]
-        for r in reached:
-            columns["black_listed_id"].append(str(adjacency.ids[source]))
-            columns["black_listed_name"].append(str(names[source]))
-            columns["related_id"].append(str(adjacency.ids[r.node]))
-            columns["related_name"].append(str(names[r.node]))
-            columns["hops"].append(r.hops)
-            columns["grade"].append(grade[r.node])
-            columns["score"].append(None if np.isnan(score[r.node]) else float(score[r.node]))
-            columns["path"].append(json.dumps([[s.source, s.type, s.target] for s in r.path]))
+    # One search per black-listed firm, all at once; the related enterprises it reaches.
+    reached = adjacency.reach(sources, hops)
+    kept = np.flatnonzero((reached.hops > 0) & (reached.node < n))
+    source, node = reached.source[kept], reached.node[kept]
+    columns = {
+        "black_listed_id": adjacency.ids[source],
+        "black_listed_name": names[source],
+        "related_id": adjacency.ids[node],
+        "related_name": names[node],
+        "hops": reached.hops[kept],
+        "grade": grade[node],
+        "score": pa.array(score[node], mask=np.isnan(score[node])),
+        "path": [
+            json.dumps([[s.source, s.type, s.target] for s in adjacency.path(reached, r)])
+            for r in kept.tolist()
+        ],
+    }
     # One ranking over the whole list, not per black-listed firm: the riskiest first.
     return pa.table(columns, schema=SCHEMA).sort_by(
         [

@@ -199,8 +199,9 @@ def conflicts(
     enterprises: np.ndarray,
 ) -> dict[int, list[tuple[int, Conflict]]]:
     """Conflicts with the given enterprise indices: {enterprise index: [(inspector number,
-    conflict)]}. One bounded walk per inspector from its person, relatives and employers."""
-    wanted = set(enterprises.tolist())
+    conflict)]}. One bounded walk from each inspector's person, relatives and employers."""
+    is_wanted = np.zeros(snapshot.n_nodes, dtype=bool)
+    is_wanted[enterprises] = True
     adjacency = Adjacency(snapshot, TIE_TYPES)
     out: dict[int, list[tuple[int, Conflict]]] = {}
 
@@ -219,18 +220,27 @@ def conflicts(
     ]
     # One lookup for every tie: looking ids up one by one would scan the node list each time.
     found = snapshot.index_of([key for _, key, _ in ties]) if ties else np.array([], int)
+    # One search per tie in the graph, all at once: the wanted enterprises each reaches, by
+    # seed, nearest first.
+    reached = adjacency.reach(found[found >= 0], hops)
+    hits = np.flatnonzero((reached.hops > 0) & is_wanted[reached.node])
+    hits = hits[np.argsort(reached.source[hits], kind="stable")]
+    seeds = reached.source[hits]
     for (k, _, why), seed in zip(ties, found.tolist(), strict=True):
         if seed < 0:
             continue  # not in the graph: no ties to walk
         insp_id = inspectors[k].id
-        if seed < snapshot.n_enterprises and seed in wanted:
+        if seed < snapshot.n_enterprises and is_wanted[seed]:
             add(seed, k, Conflict(insp_id, str(adjacency.ids[seed]), why, 0, ()))
-        for node, reached in adjacency.walk([seed], hops).items():
-            if node < snapshot.n_enterprises and node in wanted:
-                conflict = Conflict(
-                    insp_id, str(adjacency.ids[node]), f"tied to {why}", reached.hops, reached.path
-                )
-                add(node, k, conflict)
+        lo, hi = np.searchsorted(seeds, [seed, seed + 1])
+        for row in hits[lo:hi].tolist():
+            node = int(reached.node[row])
+            hops_away, path = int(reached.hops[row]), adjacency.path(reached, row)
+            add(
+                node,
+                k,
+                Conflict(insp_id, str(adjacency.ids[node]), f"tied to {why}", hops_away, path),
+            )
     if same_region:
         region = snapshot.enterprises["region_code"].to_numpy(zero_copy_only=False)
         for k, insp in enumerate(inspectors):

@@ -1,19 +1,22 @@
-"""Bounded walks on a snapshot's graph, with the path that explains every node reached.
+"""The tie graph of a snapshot: walks that explain every node they reach.
 
-Recusal (an inspector tied to an enterprise) and extension checks (firms tied to a
-black-listed one) both ask "what is within k hops of these nodes, and through
-what?". The neighbourhoods are small once hub persons are not walked through, so a
-breadth-first walk per question, over CSR arrays, is fast and gives the paths.
+Recusal (an inspector tied to an enterprise), extension checks (firms tied to a black-listed
+one) and the served related firms and paths ask "what is within k hops of these nodes, and
+through what?". :class:`Adjacency` holds the ties of some relation types both ways, each entry
+with its type and stored direction, and marks the hubs; it searches with
+:mod:`graph_model.walk` and tells each path found as the relations it takes, as stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from graph_model.snapshot import Snapshot
+from graph_model.walk import Reach, reach
 from risk.features.context import HUB_PERSON_CAP, persons_tying_firms
 
 
@@ -24,15 +27,6 @@ class Step:
     type: str
     source: str
     target: str
-
-
-@dataclass(frozen=True)
-class Reached:
-    """A node reached by a walk: how many hops away and the relations that lead there."""
-
-    node: int
-    hops: int
-    path: tuple[Step, ...]
 
 
 class Adjacency:
@@ -77,41 +71,22 @@ class Adjacency:
         )
         self.n_enterprises = snapshot.n_enterprises
 
-    def walk(self, seeds: Iterable[int], max_hops: int) -> dict[int, Reached]:
-        """Every node within ``max_hops`` of the seeds (seeds excluded), by breadth first;
-        each with one shortest path from a seed. Hubs are reached but not expanded, except
-        when they are seeds themselves (a person's own ties always count)."""
-        seed_list = list(dict.fromkeys(int(s) for s in seeds))
-        parent: dict[int, tuple[int, int]] = {s: (-1, -1) for s in seed_list}
-        hops = dict.fromkeys(seed_list, 0)
-        frontier = seed_list
-        for depth in range(1, max_hops + 1):
-            nxt = []
-            for node in frontier:
-                if depth > 1 and self.hub[node]:
-                    continue
-                lo, hi = self.indptr[node], self.indptr[node + 1]
-                for pos in range(lo, hi):
-                    other = int(self.neighbour[pos])
-                    if other not in parent:
-                        parent[other] = (node, pos)
-                        hops[other] = depth
-                        nxt.append(other)
-            frontier = nxt
-            if not frontier:
-                break
-        return {
-            node: Reached(node, hops[node], self._path(node, parent))
-            for node in parent
-            if hops[node] > 0
-        }
+    def reach(self, sources: Sequence[int] | np.ndarray, max_hops: int) -> Reach:
+        """Every node within ``max_hops`` of each source (each searched on its own), hubs
+        reached but not walked through unless a source (a person's own ties always count);
+        see :func:`graph_model.walk.reach` for the order, the paths kept and the cost."""
+        return reach(self.indptr, self.neighbour, sources, max_hops, hubs=self.hub)
 
-    def _path(self, node: int, parent: dict[int, tuple[int, int]]) -> tuple[Step, ...]:
-        steps = []
-        while parent[node][0] >= 0:
-            prev, pos = parent[node]
-            rel_type = self.rel_types[self.type_code[pos]]
-            a, b = (prev, node) if self.forward[pos] else (node, prev)
-            steps.append(Step(rel_type, str(self.ids[a]), str(self.ids[b])))
-            node = prev
-        return tuple(reversed(steps))
+    def path(self, found: Reach, row: int) -> tuple[Step, ...]:
+        """The relations, as stored, of the shortest path from ``row``'s source to it."""
+        rows = found.path(row)
+        return tuple(
+            self.step(int(found.node[a]), int(found.node[b]), int(found.edge[b]))
+            for a, b in itertools.pairwise(rows)
+        )
+
+    def step(self, walked_from: int, walked_to: int, pos: int) -> Step:
+        """The relation at adjacency position ``pos``, walked from one node to the other."""
+        rel_type = self.rel_types[self.type_code[pos]]
+        a, b = (walked_from, walked_to) if self.forward[pos] else (walked_to, walked_from)
+        return Step(rel_type, str(self.ids[a]), str(self.ids[b]))

@@ -26,8 +26,9 @@ Repaired records and records annulled by an upheld objection are not in snapshot
 warnings they raised before. Warnings, their states and runs persist in the supervision
 registry (:mod:`risk.supervision.registry`).
 
-Everything is vectorised over the snapshot arrays: breadth-first search of all sources at
-once, one level at a time, and evidence strings built column-wise with Arrow.
+Everything is vectorised over the snapshot arrays: one breadth-first search per source, all at
+once and one level at a time (:func:`graph_model.walk.reach`), and evidence strings built
+column-wise with Arrow.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import scipy.sparse as sp
 
 from graph_model.record_rules import disputed
 from graph_model.snapshot import Snapshot
+from graph_model.walk import Reach, reach
 from risk.features.context import (
     HUB_PERSON_CAP,
     LISTING_KINDS,
@@ -103,57 +105,7 @@ def new_bad_records(previous: Snapshot, current: Snapshot) -> np.ndarray:
     return np.flatnonzero(fresh)
 
 
-# -- breadth-first search of many sources at once -------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reach:
-    """Nodes reached from each source, one row per (source, node) at its shortest distance;
-    ``parent`` is the row one hop closer to the source (-1 for the sources themselves)."""
-
-    source: np.ndarray
-    node: np.ndarray
-    hops: np.ndarray
-    parent: np.ndarray
-
-
-def reach(graph: sp.csr_matrix, sources: np.ndarray, max_hops: int) -> Reach:
-    """Every node within ``max_hops`` of each source along ``graph``'s rows, with a shortest
-    path back to the source. Rows are level by level; within a level, by (source, node).
-
-    Cost: the sum of the degrees of the nodes reached before the last level, times
-    log(rows) for the visited check.
-    """
-    n = graph.shape[0]
-    roots = np.unique(np.asarray(sources, dtype=np.int64))
-    source, node = [roots], [roots]
-    hops, parent = [np.zeros(len(roots), np.int64)], [np.full(len(roots), -1, np.int64)]
-    visited = roots * n + roots
-    level_rows = np.arange(len(roots))
-    for depth in range(1, max_hops + 1):
-        at = node[-1]
-        starts = graph.indptr[at]
-        counts = graph.indptr[at + 1] - starts
-        total = int(counts.sum())
-        if total == 0:
-            break
-        which = np.repeat(np.arange(len(at)), counts)
-        offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        nxt = graph.indices[starts[which] + offsets].astype(np.int64)
-        keys = source[-1][which] * n + nxt
-        fresh = ~np.isin(keys, visited)
-        keys, first = np.unique(keys[fresh], return_index=True)
-        if len(keys) == 0:
-            break
-        source.append(keys // n)
-        node.append(keys % n)
-        hops.append(np.full(len(keys), depth, np.int64))
-        parent.append(level_rows[which[fresh][first]])
-        level_rows = np.arange(len(keys)) + sum(len(s) for s in source[:-1])
-        visited = np.union1d(visited, keys)
-    return Reach(
-        np.concatenate(source), np.concatenate(node), np.concatenate(hops), np.concatenate(parent)
-    )
+# -- paths -----------------------------------------------------------------------------------
 
 
 def _join(*parts: pa.Array | str) -> pa.Array:
@@ -372,7 +324,8 @@ def related_warnings(ctx: FeatureContext, ties: _Ties, new_bad: np.ndarray, hops
     """``related_bad_record`` for the enterprises within ``hops`` of each new bad record."""
     rec = ctx.snapshot.records
     owner = rec["enterprise"].to_numpy()[new_bad]
-    found = reach(ctx.related, owner, hops)
+    graph = ctx.related
+    found = reach(graph.indptr, graph.indices, owner, hops)
     step = pa.nulls(len(found.node), pa.string())
     inner = np.flatnonzero(found.hops > 0)
     step = _put(
@@ -453,7 +406,7 @@ def circle_warnings(previous: Snapshot, ctx: FeatureContext, ids: pa.Array) -> p
     back = sp.csr_matrix(
         (np.ones(int(inside.sum())), (graph.dst[inside], graph.src[inside])), shape=(n, n)
     )
-    found = reach(back, graph.dst[defaults], int(sizes.max(initial=1)))
+    found = reach(back.indptr, back.indices, graph.dst[defaults], int(sizes.max(initial=1)))
     step = pa.nulls(len(found.node), pa.string())
     inner = found.hops > 0
     step = _put(
