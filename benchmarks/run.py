@@ -164,7 +164,8 @@ def _warnings(settings: object) -> dict[str, object]:
     from graph_model.snapshot import Snapshot, take_snapshot
     from graph_model.store.open import open_store
     from risk.supervision.registry import open_registry
-    from risk.supervision.warnings import DEFAULT_HOPS, compute_warnings, save_warnings
+    from risk.supervision.warning_registry import save_warnings
+    from risk.supervision.warnings import DEFAULT_HOPS, compute_warnings
 
     saved = settings.snapshots_dir  # type: ignore[attr-defined]
     out: dict[str, object] = {}

@@ -43,7 +43,8 @@ from risk.model.dates import last_month_end_on_or_before, shift_months
 from risk.model.errors import ModelError
 from risk.model.jobs import evaluate_job, observed_through, score_job, train_job
 from risk.supervision.registry import open_registry
-from risk.supervision.warnings import DEFAULT_HOPS, compute_warnings, save_warnings
+from risk.supervision.warning_registry import save_warnings
+from risk.supervision.warnings import DEFAULT_HOPS, compute_warnings
 from risk.supervision.watchlists import add_members, create_watchlist
 
 DEMO_ENTERPRISES = 20_000

@@ -33,18 +33,15 @@ from graph_model.store.open import open_store
 from risk.data_home import DataHome
 from risk.supervision.expiry import due_escalations
 from risk.supervision.registry import Registry, open_registry
-from risk.supervision.warnings import (
-    DEFAULT_HOPS,
-    MAX_HOPS,
-    WARNING_TYPES,
+from risk.supervision.warning_registry import (
     StoredWarning,
-    compute_warnings,
     count_warnings,
     get_warning,
     list_warnings,
     save_warnings,
     set_state,
 )
+from risk.supervision.warnings import DEFAULT_HOPS, MAX_HOPS, WARNING_TYPES, compute_warnings
 from risk.supervision.watchlists import (
     OWNER_KINDS,
     add_members,

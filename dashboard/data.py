@@ -42,7 +42,7 @@ from risk.supervision.extension import black_listed, extension_checks
 from risk.supervision.inspectors import Inspector, read_inspectors
 from risk.supervision.plans import PlanRecord
 from risk.supervision.registry import open_registry
-from risk.supervision.warnings import list_warnings
+from risk.supervision.warning_registry import list_warnings
 
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ into words:
 - :func:`reason_sentence` for a model reason: the catalog's English sentence or the Chinese
   one, from the feature and its value (the stored sentence when the feature is unknown);
 - :func:`evidence_text` for a reason's graph evidence, from its language-free steps
-  (:class:`risk.model.evidence.Evidence`), names as stored;
+  (:class:`risk.model.evidence_steps.Evidence`), names as stored;
 - :func:`warning_evidence` and :func:`warning_subject` for a warning's evidence path, which
   the warnings job writes in store ids and relation types (risk/supervision/warnings.py):
   relations become words and ids become names where a ``name`` lookup knows them (persons by

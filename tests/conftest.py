@@ -115,7 +115,8 @@ def api_city(tmp_path_factory: pytest.TempPathFactory) -> ApiCity:
     from risk.model import jobs
     from risk.model.dates import shift_months
     from risk.supervision.registry import open_registry
-    from risk.supervision.warnings import compute_warnings, save_warnings
+    from risk.supervision.warning_registry import save_warnings
+    from risk.supervision.warnings import compute_warnings
 
     root = tmp_path_factory.mktemp("api")
     settings = AccessSettings(home=root / "home", train_threads=2, api_keys=json.dumps(API_KEYS))

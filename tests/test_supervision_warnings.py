@@ -24,14 +24,8 @@ from loaders.generator import generate_city
 from loaders.load import load_folder
 from risk.features.context import FeatureContext, count_by
 from risk.supervision.registry import Registry, SupervisionError, open_registry
-from risk.supervision.warnings import (
-    bad_records,
-    compute_warnings,
-    get_warning,
-    list_warnings,
-    save_warnings,
-    set_state,
-)
+from risk.supervision.warning_registry import get_warning, list_warnings, save_warnings, set_state
+from risk.supervision.warnings import bad_records, compute_warnings
 from risk.supervision.watchlists import (
     add_members,
     all_watchlists,

@@ -67,7 +67,7 @@ from risk.supervision.inspectors import Inspector, read_inspectors
 from risk.supervision.plans import PlanRecord, draw_plan, publication, replay
 from risk.supervision.registry import Registry, SupervisionError, open_registry
 from risk.supervision.sampling import PlanSpec
-from risk.supervision.warnings import (
+from risk.supervision.warning_registry import (
     StoredWarning,
     count_warnings,
     get_warning,

@@ -29,9 +29,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -43,6 +41,17 @@ from risk.features.context import HUB_PERSON_CAP, FeatureContext, adverse_record
 from risk.features.guarantees import MAX_CYCLE_LENGTH
 from risk.features.people import BLACK_LIST_YEARS
 from risk.features.suspected import CONTACTS
+from risk.model.evidence_steps import (
+    Evidence,
+    Grouped,
+    Links,
+    Step,
+    cycle_steps,
+    money_text,
+    note_text,
+    percent,
+    share_or_none,
+)
 
 MAX_CHAIN_LINKS = 10
 """Shareholding chains are followed up to this many links."""
@@ -57,101 +66,6 @@ and a path search looks at no more edges in one hop."""
 _EPOCH = date(1970, 1, 1)
 _ROLE_WORDS = {"LEGAL_REP": "legal representative", "HOLDS_SHARES": "shareholder"}
 _CONTACT_WORDS = {"address": "address", "phone": "phone", "email": "e-mail"}
-
-
-Step = list[Any]
-"""One token of a piece of evidence, in no language: ``["firm", id, name, notes]`` (notes:
-``[kind, detail, since]`` of its bad records), ``["person", id, name]``, or a tie or phrase
-(``["roles", [codes]]``, ``["holds", "out"|"in", share]``, ``["guarantees", "out"|"in",
-amount, currency, defaulted_on]``, ``["related"]``, ``["chain", stake]``,
-``["listed_itself"]``, ``["cross_holding"]``, ``["guarantee_cycle"]``, ``["mutual"]``,
-``["same", contact, value, [nodes], more]``). :func:`risk.wording.evidence_text` puts them
-in words, in Chinese or English."""
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One piece of evidence: a readable line (English), the ids of the nodes it names, in
-    order, and the same line as language-free steps (empty in reasons stored before them)."""
-
-    text: str
-    nodes: tuple[str, ...]
-    steps: tuple[Step, ...] = ()
-
-    def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"text": self.text, "nodes": list(self.nodes)}
-        if self.steps:
-            out["steps"] = [list(s) for s in self.steps]
-        return out
-
-
-@dataclass(frozen=True)
-class _Grouped:
-    """Rows of aligned arrays grouped by a key in ``0..n-1`` (a CSR over row numbers)."""
-
-    order: np.ndarray
-    indptr: np.ndarray
-
-    @classmethod
-    def by(cls, keys: np.ndarray, n: int) -> _Grouped:
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(keys, minlength=n), out=indptr[1:])
-        return cls(np.argsort(keys, kind="stable"), indptr)
-
-    def of(self, key: int) -> np.ndarray:
-        return self.order[self.indptr[key] : self.indptr[key + 1]]
-
-
-@dataclass(frozen=True)
-class _Links:
-    """Relations as aligned arrays (node indices, and a value per edge: a role, a stake or
-    an edge number), grouped by source and by target."""
-
-    src: np.ndarray
-    dst: np.ndarray
-    value: np.ndarray
-    by_src: _Grouped
-    by_dst: _Grouped
-
-    @classmethod
-    def of(cls, src: np.ndarray, dst: np.ndarray, value: np.ndarray, n: int) -> _Links:
-        return cls(src, dst, value, _Grouped.by(src, n), _Grouped.by(dst, n))
-
-
-def _percent(share: float) -> str:
-    return "share unknown" if np.isnan(share) else f"{share:.0%}"
-
-
-def _money(amount: float, currency: str) -> str:
-    return f"¥{amount:,.0f}" if currency == "CNY" else f"{amount:,.0f} {currency}"
-
-
-def _share(value: float) -> float | None:
-    """A stake or an amount for a step: None when unknown (JSON has no NaN)."""
-    return None if np.isnan(value) else float(value)
-
-
-def _note_text(note: tuple[str, str, str]) -> str:
-    """A bad record of a firm in the English of the stored text: 'black list since …'."""
-    kind, detail, since = note
-    if kind == "abnormal_list":
-        what = f"abnormal list ({detail})"
-    elif kind == "penalty":
-        what = f"{detail} penalty"
-    elif kind == "commitment":
-        what = "broken credit commitment"
-    else:
-        what = kind.replace("_", " ")
-    return f"{what} since {since}"
-
-
-def _cycle_steps(label: str, tie: Step, nodes: list[Step]) -> list[Step]:
-    """``[label], n1, tie, n2, tie, …, nk, tie``: a cycle told from its first node, the
-    caller closing it with the first node again."""
-    out: list[Step] = [[label]]
-    for node in nodes:
-        out += [node, tie]
-    return out
 
 
 class EvidenceFinder:
@@ -248,7 +162,7 @@ class EvidenceFinder:
         return np.concatenate([np.asarray(n, dtype=object) for n in names])
 
     @functools.cached_property
-    def _roles(self) -> tuple[_Links, np.ndarray]:
+    def _roles(self) -> tuple[Links, np.ndarray]:
         """Person → enterprise ties (value: the role in words) and each tie's relation type."""
         n = self._n
         src, dst, role, kind = [], [], [], []
@@ -264,7 +178,7 @@ class EvidenceFinder:
                 role.append(np.asarray(words.to_numpy(zero_copy_only=False), dtype=object)[person])
             else:
                 role.append(np.full(count, _ROLE_WORDS[rel_type], dtype=object))
-        links = _Links.of(
+        links = Links.of(
             np.concatenate(src), np.concatenate(dst), np.concatenate(role), self.ctx.n_nodes
         )
         return links, np.concatenate(kind)
@@ -278,15 +192,15 @@ class EvidenceFinder:
         return count
 
     @functools.cached_property
-    def _shares(self) -> _Links:
+    def _shares(self) -> Links:
         ed = self.ctx.edges("HOLDS_SHARES")
         share = numbers(ed.properties["share"])
-        return _Links.of(ed.src, ed.dst, share, self.ctx.n_nodes)
+        return Links.of(ed.src, ed.dst, share, self.ctx.n_nodes)
 
     @functools.cached_property
-    def _guarantee_links(self) -> _Links:
+    def _guarantee_links(self) -> Links:
         ed = self.ctx.edges("GUARANTEES")
-        return _Links.of(ed.src, ed.dst, np.arange(len(ed.src)), self.ctx.n_nodes)
+        return Links.of(ed.src, ed.dst, np.arange(len(ed.src)), self.ctx.n_nodes)
 
     @functools.cached_property
     def _guarantee_props(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -321,13 +235,13 @@ class EvidenceFinder:
             since = date.fromordinal(_EPOCH.toordinal() + int(rec.start[i])).isoformat()
             detail = {"abnormal_list": reason[i], "penalty": severity[i]}.get(kind, "")
             notes.setdefault(int(rec.enterprise[i]), []).append((kind, str(detail), since))
-        return {firm: sorted(parts, key=_note_text) for firm, parts in notes.items()}
+        return {firm: sorted(parts, key=note_text) for firm, parts in notes.items()}
 
     def _label(self, node: int) -> str:
         """A node's name, with the bad records of an enterprise in brackets."""
         name = str(self._names[node]) or str(self._ids[node])
         notes = self._notes.get(node) if node < self._n else None
-        return f"{name} [{'; '.join(_note_text(n) for n in notes)}]" if notes else name
+        return f"{name} [{'; '.join(note_text(n) for n in notes)}]" if notes else name
 
     def _node(self, node: int) -> Step:
         """A node as a step: an enterprise with its bad records, or a person."""
@@ -435,8 +349,8 @@ class EvidenceFinder:
         ):
             for r in shares.by_src.of(holder):
                 if shares.dst[r] == held:
-                    share = _share(shares.value[r])
-                    text = arrow.format(_percent(shares.value[r])) + self._label(b)
+                    share = share_or_none(shares.value[r])
+                    text = arrow.format(percent(shares.value[r])) + self._label(b)
                     return text, end, (["holds", way, share], self._node(b))
         g = self._guarantee_links
         amount, currency, _ = self._guarantee_props
@@ -446,8 +360,8 @@ class EvidenceFinder:
         ):
             for r in g.by_src.of(guarantor):
                 if g.dst[r] == guaranteed:
-                    money = _money(amount[r], currency[r])
-                    tie = ["guarantees", way, _share(amount[r]), str(currency[r]), None]
+                    money = money_text(amount[r], currency[r])
+                    tie = ["guarantees", way, share_or_none(amount[r]), str(currency[r]), None]
                     return arrow.format(money) + self._label(b), end, (tie, self._node(b))
         return f" –related– {self._label(b)}", end, (["related"], self._node(b))
 
@@ -546,11 +460,14 @@ class EvidenceFinder:
         for edges, stake in sorted(chains, key=rank)[: self.limit]:
             text, steps = self._label(row), [self._node(row)]
             for r in edges:
-                text += f" ←{_percent(shares.value[r])}– {self._label(int(shares.src[r]))}"
-                steps += [["holds", "in", _share(shares.value[r])], self._node(int(shares.src[r]))]
+                text += f" ←{percent(shares.value[r])}– {self._label(int(shares.src[r]))}"
+                steps += [
+                    ["holds", "in", share_or_none(shares.value[r])],
+                    self._node(int(shares.src[r])),
+                ]
             if len(edges) > 1:
-                text += f" (through the chain: {_percent(stake)})"
-                steps.append(["chain", _share(stake)])
+                text += f" (through the chain: {percent(stake)})"
+                steps.append(["chain", share_or_none(stake)])
             nodes = (self._ids[row], *(self._ids[shares.src[r]] for r in edges))
             out.append(Evidence(text, nodes, tuple(steps)))
         return out
@@ -563,8 +480,12 @@ class EvidenceFinder:
         out = []
         for r in edges[order][: self.limit]:
             firm = int(shares.dst[r])
-            text = f"{self._label(row)} –holds {_percent(shares.value[r])} of→ {self._label(firm)}"
-            steps = (self._node(row), ["holds", "out", _share(shares.value[r])], self._node(firm))
+            text = f"{self._label(row)} –holds {percent(shares.value[r])} of→ {self._label(firm)}"
+            steps = (
+                self._node(row),
+                ["holds", "out", share_or_none(shares.value[r])],
+                self._node(firm),
+            )
             out.append(Evidence(text, (self._ids[row], self._ids[firm]), steps))
         return out
 
@@ -582,7 +503,7 @@ class EvidenceFinder:
         if cycle is None:
             return []
         text = " –holds→ ".join(self._label(n) for n in [*cycle, row])
-        steps = _cycle_steps("cross_holding", ["holds", "out", None], [*map(self._node, cycle)])
+        steps = cycle_steps("cross_holding", ["holds", "out", None], [*map(self._node, cycle)])
         nodes = tuple(self._ids[n] for n in cycle)
         return [Evidence(f"cross-holding: {text}", nodes, (*steps, self._node(row)))]
 
@@ -593,7 +514,7 @@ class EvidenceFinder:
             return []
         text = " –guarantees→ ".join(self._label(n) for n in [*cycle, row])
         tie = ["guarantees", "out", None, None, None]
-        steps = _cycle_steps("guarantee_cycle", tie, [*map(self._node, cycle)])
+        steps = cycle_steps("guarantee_cycle", tie, [*map(self._node, cycle)])
         nodes = tuple(self._ids[n] for n in cycle)
         return [Evidence(f"guarantee cycle: {text}", nodes, (*steps, self._node(row)))]
 
@@ -622,21 +543,21 @@ class EvidenceFinder:
         out = []
         for i in order[: self.limit]:
             r, o = int(edges[i]), int(other[i])
-            money = _money(amount[r], currency[r])
+            money = money_text(amount[r], currency[r])
             default = f", defaulted {defaulted[r].isoformat()}" if has_default[i] else ""
             guarantor, guaranteed = (row, o) if side == "given" else (o, row)
             text = (
                 f"{self._label(guarantor)} –guarantees {money}{default}→ {self._label(guaranteed)}"
             )
             when = defaulted[r].isoformat() if has_default[i] else None
-            tie = ["guarantees", "out", _share(amount[r]), str(currency[r]), when]
+            tie = ["guarantees", "out", share_or_none(amount[r]), str(currency[r]), when]
             steps = (self._node(guarantor), tie, self._node(guaranteed))
             out.append(Evidence(text, (self._ids[row], self._ids[o]), steps))
         return out
 
     # -- suspected relations ----------------------------------------------------------------
     @functools.cached_property
-    def _contact_groups(self) -> dict[str, tuple[np.ndarray, _Grouped, pa.Array]]:
+    def _contact_groups(self) -> dict[str, tuple[np.ndarray, Grouped, pa.Array]]:
         """Per contact: group of each enterprise (-1 when empty), members per group, values."""
         out = {}
         for contact in CONTACTS:
@@ -644,8 +565,8 @@ class EvidenceFinder:
             group = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
             group = np.asarray(group, dtype=np.int64)
             has = np.flatnonzero(group >= 0)
-            members = _Grouped.by(group[has], len(encoded.dictionary))
-            out[contact] = (group, _Grouped(has[members.order], members.indptr), encoded.dictionary)
+            members = Grouped.by(group[has], len(encoded.dictionary))
+            out[contact] = (group, Grouped(has[members.order], members.indptr), encoded.dictionary)
         return out
 
     def _contacts(self, row: int) -> list[Evidence]:

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from risk.features.catalog import load_catalog
-from risk.model.evidence import Evidence, EvidenceFinder
+from risk.model.evidence import EvidenceFinder
+from risk.model.evidence_steps import Evidence
 from risk.model.train import FittedModel
 
 
