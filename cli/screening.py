@@ -43,14 +43,15 @@ def match(
 ) -> None:
     """Match applicants to registered enterprises: candidates with scores (0-100) and reasons;
     a match only at 92 or more, alone at its score (docs/matching.md)."""
+    settings = read_settings()
+    day = option_date(as_of) if as_of else None
     given = [Applicant(n) for n in names or ()]
     if applicants is not None:
         given += _read_applicants(applicants)
     if not given:
         raise fail("give names, or --file with an applicants table")
-    settings = read_settings()
     home = DataHome(settings)
-    snapshot = home.snapshot(option_date(as_of)) if as_of else home.latest_snapshot(date.today())
+    snapshot = home.snapshot(day) if day else home.latest_snapshot(date.today())
     started = time.perf_counter()
     index = SnapshotIndex(snapshot, rate_table(settings))
     found = [match_applicant(index, a, limit) for a in given]
