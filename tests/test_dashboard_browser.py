@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 from conftest import API_KEYS
+from opencc import OpenCC
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
@@ -650,4 +651,37 @@ def test_a_plan_is_drawn_and_exported(
     assert browser.find_element(By.ID, "plan-title").text == title
     assert set(plans.glob("*.json")) == recorded
     _picture(browser, "sampling-exists")
+    assert _console_errors(browser) == []
+
+
+def test_the_enterprise_search_finds_a_name_written_otherwise(
+    signed_in: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    """A name in traditional characters with another legal form, typed into the search,
+    offers the registered firm (risk/matching.py), and choosing it opens its page."""
+    url, data = signed_in
+    day = data.default_date()
+    assert day is not None
+    names = data.snapshot(day).enterprises["name"].to_pylist()
+    row = next(
+        i
+        for i, n in enumerate(names)
+        if n and names.count(n) == 1 and n.endswith("有限公司") and OpenCC("s2t").convert(n) != n
+    )
+    firm = data.snapshot(day).enterprises["id"][row].as_py()
+    written = OpenCC("s2t").convert(names[row]).removesuffix("有限公司") + "有限責任公司"
+    _open(browser, url + f"/enterprise/{_explained(data)}", "#enterprise-search")
+    browser.find_element(By.ID, "enterprise-search").click()
+    box = _until(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input.dash-dropdown-search"), "box"
+    )
+    box[0].send_keys(written)
+    option = _until(
+        browser,
+        lambda d: d.find_elements(By.XPATH, f"//*[contains(normalize-space(text()), '({firm})')]"),
+        "the registered firm offered",
+    )
+    _picture(browser, "enterprise-search-near-name")
+    option[-1].click()
+    _until(browser, lambda d: d.current_url.endswith(f"/enterprise/{firm}"), "its page")
     assert _console_errors(browser) == []

@@ -24,9 +24,13 @@ def search_options(
     data: BoardData, day: date, query: str | None, lang: Language, current: str | None = None
 ) -> list[dict[str, str]]:
     """Dropdown options for a search: matching enterprises (id and name), the current one
-    kept so that the dropdown still shows it."""
+    kept so that the dropdown still shows it. Each option carries the query as its
+    ``search`` text: the dropdown filters what it is given by the typed words, and a near
+    name (another legal form, 繁体, pinyin) does not contain them."""
     found = data.search(day, query or "")
-    options = [{"label": f"{name} ({eid})", "value": eid} for eid, name in found]
+    options = [
+        {"label": f"{name} ({eid})", "value": eid, "search": query or ""} for eid, name in found
+    ]
     if current and all(o["value"] != current for o in options):
         row = data.row_of(day, current)
         if row is not None:
