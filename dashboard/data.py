@@ -404,8 +404,13 @@ class BoardData:
         """The registered names of ``day`` for near matches (built once per date)."""
 
         def build() -> NameMatcher:
-            ent = self.snapshot(day).enterprises
-            return NameMatcher(ent["id"].to_pylist(), ent["name"].to_pylist())
+            snap = self.snapshot(day)
+            ent = snap.enterprises
+            return NameMatcher(
+                ent["id"].to_pylist(),
+                ent["name"].to_pylist(),
+                snap.former_names.to_pylist(),
+            )
 
         return self._cached(("matcher", day), build, day)
 

@@ -105,6 +105,15 @@ class Snapshot:
         """The name of every node in index order (null where none is known)."""
         return self._node_column("name")
 
+    @cached_property
+    def former_names(self) -> pa.Array:
+        """The enterprises' ``former_names`` field (曾用名), in row order; all null in a
+        snapshot saved before the field existed."""
+        ent = self.enterprises
+        if "former_names" not in ent.column_names:
+            return pa.nulls(ent.num_rows, pa.string())
+        return ent["former_names"].combine_chunks()
+
     def _node_column(self, name: str) -> pa.Array:
         return pa.concat_arrays(
             [self.enterprises[name].combine_chunks(), self.persons[name].combine_chunks()]

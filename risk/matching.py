@@ -7,7 +7,8 @@ letters in lower case, brackets, spaces and punctuation dropped, and the legal f
 end (有限公司, 有限责任公司, 股份有限公司, Co., Ltd., Limited…) set aside. Cores are compared
 with rapidfuzz's normalised Indel similarity (0-100); a query in Latin letters is also
 compared with the pinyin of the registered names (pypinyin), so ``Ningbo Fanxiang Dianzi
-Shangwu`` finds 宁波帆祥电子商务有限公司.
+Shangwu`` finds 宁波帆祥电子商务有限公司. A firm's former names (曾用名) are matched as its
+registered name is, and a candidate found by one says so.
 
 Cost: building the matcher normalises every name once (O(N) in the names' length; the
 pinyin of the register is computed on the first Latin query, about 30 µs a name). A query
@@ -61,6 +62,12 @@ spaces and punctuation are dropped)."""
 _DROPPED = re.compile(r"[\s()\[\]{}<>《》【】「」'\"`.,;:!?&·・、，。；：！？\-_/\\]+")
 _LATIN = re.compile(r"[a-z]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_FORMER_SEPARATORS = re.compile(r"[；;|\n]+")
+
+
+def former_names(value: str | None) -> list[str]:
+    """The former names of an enterprise's ``former_names`` field (domain.yaml), in order."""
+    return [n.strip() for n in _FORMER_SEPARATORS.split(value or "") if n.strip()]
 
 
 @dataclass(frozen=True)
@@ -169,16 +176,29 @@ class NameMatcher:
     Args:
         ids: enterprise ids, aligned with ``names``.
         names: registered names (None where a firm has none: never matched).
+        former: the firms' ``former_names`` fields, aligned with ``names`` (None: none).
+
+    A *key* is one name a firm is known by: its registered name or a former one.
     """
 
     SHORTLIST = 2_000
     """Keys scored per query: those sharing the most character runs with it."""
 
-    def __init__(self, ids: Sequence[str], names: Sequence[str | None]) -> None:
+    def __init__(
+        self,
+        ids: Sequence[str],
+        names: Sequence[str | None],
+        former: Sequence[str | None] | None = None,
+    ) -> None:
         keep = [i for i, name in enumerate(names) if name]
         self._ids = [ids[i] for i in keep]
         self._names = [str(names[i]) for i in keep]
-        self._cores = [core_of(name) for name in self._names]
+        # Registered names first (key k is firm k), then former names with their firm.
+        given = former or [None] * len(names)
+        olds = [(k, old) for k, i in enumerate(keep) for old in former_names(given[i])]
+        self._firm = list(range(len(keep))) + [k for k, _ in olds]
+        self._texts = self._names + [old for _, old in olds]
+        self._cores = [core_of(text) for text in self._texts]
         self._keys = [c.core for c in self._cores]
         self._grams = _Grams(self._keys, 2)
         table = _pinyin_table(self._keys)
@@ -190,18 +210,27 @@ class NameMatcher:
         return len(self._ids)
 
     def match(self, name: str, limit: int = CANDIDATES) -> list[Candidate]:
-        """The best ``limit`` candidates for ``name``, best first (ties by id); none under a
-        score of 50."""
+        """The best ``limit`` candidates for ``name``, best first (at one score, firms found
+        by their registered name before those found by a former one, then by id); none
+        under a score of 50. A firm is a candidate once, by its best key."""
         query = core_of(name)
         if not query.core:
             return []
         rows, scores = self._scores(query.core)
         ranked = sorted(
-            (-float(score), self._ids[row], int(row))
+            (-float(score), row >= len(self._ids), self._ids[self._firm[row]], int(row))
             for row, score in zip(rows, scores, strict=True)
             if score >= 50
         )
-        return [self._candidate(row, name, query, -score) for score, _, row in ranked[:limit]]
+        out: list[Candidate] = []
+        seen: set[int] = set()
+        for score, _, _, row in ranked:
+            if len(out) == limit:
+                break
+            if self._firm[row] not in seen:
+                seen.add(self._firm[row])
+                out.append(self._candidate(row, name, query, -score))
+        return out
 
     def _scores(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """The shortlisted keys for ``key`` and their scores."""
@@ -218,13 +247,17 @@ class NameMatcher:
 
     def _candidate(self, i: int, given: str, query: Core, score: float) -> Candidate:
         found = self._cores[i]
+        firm = self._firm[i]
         reasons: list[str] = []
-        if given.strip() == self._names[i]:
-            reasons.append("the registered name, as given")
+        if i != firm:
+            reasons.append(f"a former name (曾用名): {self._texts[i]}")
+        the = "the registered name" if i == firm else "the former name"
+        if given.strip() == self._texts[i]:
+            reasons.append(f"{the}, as given")
         elif query.core == found.core:
-            reasons.append("the same name once legal form, brackets, width and case are set aside")
+            reasons.append(f"{the} once legal form, brackets, width and case are set aside")
         elif _LATIN.search(query.core) and query.core == self._pinyin_keys[i]:
-            reasons.append("the pinyin of the registered name")
+            reasons.append(f"the pinyin of {the}")
         else:
             edits = Levenshtein.distance(query.core, found.core)
             if (
@@ -233,10 +266,10 @@ class NameMatcher:
                 and _CJK.search(found.core)
             ):
                 edits = Levenshtein.distance(query.core, self._pinyin_keys[i])
-                reasons.append(f"the pinyin of the registered name but {edits} letter(s)")
+                reasons.append(f"the pinyin of {the} but {edits} letter(s)")
             else:
-                reasons.append(f"the registered name but {edits} character(s)")
-        if query.form != found.form and given.strip() != self._names[i]:
+                reasons.append(f"{the} but {edits} character(s)")
+        if query.form != found.form and given.strip() != self._texts[i]:
             shown = {"": "none"}
             reasons.append(
                 f"legal form {shown.get(query.form, query.form)} given, "
@@ -244,7 +277,7 @@ class NameMatcher:
             )
         if query.simplified:
             reasons.append("traditional characters read as simplified")
-        return Candidate(self._ids[i], self._names[i], round(score, 1), tuple(reasons))
+        return Candidate(self._ids[firm], self._names[firm], round(score, 1), tuple(reasons))
 
 
 def confident(candidates: Sequence[Candidate], threshold: float = CONFIDENT) -> Candidate | None:

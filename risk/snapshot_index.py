@@ -149,13 +149,16 @@ class SnapshotIndex:
         self.ties = Adjacency(snapshot, TIE_TYPES)
         self._legal_reps(snapshot)
         self._contacts(snapshot)
+        self._former = snapshot.former_names
 
     @functools.cached_property
     def matcher(self) -> NameMatcher:
         """The registered names for name matching (risk/matching.py), made on the first
         match: normalising a name costs about 10 µs, too much for every server start."""
         firms = slice(0, self.n_enterprises)
-        return NameMatcher(self.ids[firms].tolist(), self.names[firms].tolist())
+        return NameMatcher(
+            self.ids[firms].tolist(), self.names[firms].tolist(), self._former.to_pylist()
+        )
 
     def address(self, row: int) -> str | None:
         """The registered address of an enterprise row (None when not given)."""

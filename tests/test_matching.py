@@ -84,6 +84,28 @@ def test_a_typo_is_offered_with_its_distance_but_not_taken(small: NameMatcher) -
     assert confident(found) is None
 
 
+def test_a_former_name_finds_its_firm_once_and_says_so() -> None:
+    matcher = NameMatcher(
+        ["E1", "E2", "E3"],
+        ["宁波银晨商贸有限公司", "宁波中达商贸有限公司", "宁波联阳餐饮管理有限公司"],
+        ["宁波中达商贸有限公司；宁波中达贸易有限公司", None, " | 宁波旧名餐饮有限公司"],
+    )
+    # E1 was 宁波中达商贸 before E2 took the name: both offered, neither taken.
+    found = matcher.match("宁波中达商贸有限公司")
+    assert [c.id for c in found[:2]] == ["E2", "E1"] and confident(found) is None
+    assert found[0].reasons == ("the registered name, as given",)
+    assert found[1].name == "宁波银晨商贸有限公司"
+    assert found[1].reasons[:2] == (
+        "a former name (曾用名): 宁波中达商贸有限公司",
+        "the former name, as given",
+    )
+    older = matcher.match("寧波中達貿易有限責任公司")
+    assert older[0].id == "E1" and confident(older) == older[0]
+    assert [c.id for c in older].count("E1") == 1  # by its best name only
+    assert "a former name (曾用名): 宁波中达贸易有限公司" in older[0].reasons
+    assert matcher.match("宁波旧名餐饮有限公司")[0].id == "E3"
+
+
 def test_nothing_near_gives_no_candidates(small: NameMatcher) -> None:
     assert small.match("完全不同的名字") == []
     assert small.match("  （）  ") == []
@@ -131,6 +153,14 @@ def test_the_match_command_lists_candidates_and_writes_them(
     assert by_uscc == [{**by_uscc[0], "candidate_id": firm_id, "matched": "true", "score": "100"}]
     result = runner.invoke(app, ["match"])
     assert result.exit_code == 2 and "give names, or --file" in result.output
+    # The demo city renamed some firms: their former names find them.
+    former = snapshot.former_names.to_pylist()
+    renamed = next(i for i, n in enumerate(former) if n and former.count(n) == 1)
+    result = runner.invoke(app, ["match", former[renamed]])
+    assert result.exit_code == 0, result.output
+    renamed_id = snapshot.enterprises["id"][renamed].as_py()
+    assert f"{renamed_id} {names[renamed]}" in result.output
+    assert f"a former name (曾用名): {former[renamed]}" in result.output
 
 
 def test_the_board_search_offers_the_near_names_after_the_substring_hits(

@@ -147,9 +147,12 @@ def enterprise_ids(rng: np.random.Generator, f: Firms) -> pa.Array:
     return pa.concat_arrays([uscc, external])
 
 
-def enterprise_names(rng: np.random.Generator, f: Firms, groups: Groups) -> pa.Array:
+def enterprise_names(
+    rng: np.random.Generator, f: Firms, groups: Groups
+) -> tuple[pa.Array, pa.Array]:
     """Names from district, brand (a group's members share one), industry word and legal
-    form; English names for the foreign shareholders."""
+    form; English names for the foreign shareholders. Then the former names (曾用名): every
+    25th domestic firm but the shops was renamed once, from another brand."""
     dom = np.flatnonzero(f.kind != FOREIGN)
     n = len(dom)
     kind, region = f.kind[dom], f.region[dom]
@@ -171,13 +174,20 @@ def enterprise_names(rng: np.random.Generator, f: Firms, groups: Groups) -> pa.A
     form = np.where(rng.random(n) < 0.07, 1, 0)
     form[top], form[shop] = 2, 3
     prefixes = [d[2] for d in DISTRICTS] + [d[1] for d in DISTRICTS]
-    domestic = join_strings(
-        pick_strings(prefixes, region + np.where(shop, len(DISTRICTS), 0)),
-        pick_strings(_BRAND_CHARS, brand[:, 0]),
-        pick_strings(_BRAND_CHARS, brand[:, 1]),
-        pick_strings([*words, *_INDIVIDUAL_WORDS, "控股"], word),
-        pick_strings(forms, form),
-    )
+
+    def named(brands: np.ndarray) -> pa.Array:
+        return join_strings(
+            pick_strings(prefixes, region + np.where(shop, len(DISTRICTS), 0)),
+            pick_strings(_BRAND_CHARS, brands[:, 0]),
+            pick_strings(_BRAND_CHARS, brands[:, 1]),
+            pick_strings([*words, *_INDIVIDUAL_WORDS, "控股"], word),
+            pick_strings(forms, form),
+        )
+
+    domestic = named(brand)
+    # Drawn without the random stream, so that a seed's city is otherwise unchanged.
+    renamed = pa.array((np.arange(n) % 25 == 3) & ~shop)
+    former = pc.if_else(renamed, named((brand + 7) % len(_BRAND_CHARS)), pa.nulls(n, pa.string()))
     foreign = np.flatnonzero(f.kind == FOREIGN)
     m = len(foreign)
     abroad = join_strings(
@@ -186,7 +196,8 @@ def enterprise_names(rng: np.random.Generator, f: Firms, groups: Groups) -> pa.A
         pick_strings(_FOREIGN_WORDS, rng.integers(0, len(_FOREIGN_WORDS), m)),
         pick_strings([c[2] for c in COUNTRIES], f.country[foreign]),
     )
-    return pa.concat_arrays([domestic, abroad])
+    names = pa.concat_arrays([domestic, abroad])
+    return names, pa.concat_arrays([former, pa.nulls(m, pa.string())])
 
 
 # long: one stage of the city: its random draws must stay in this order for a seed to

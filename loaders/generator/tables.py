@@ -117,6 +117,11 @@ def contract_tables(
     ent = enterprise_ids(rng, f)
     person, person_name = person_columns(rng, n_people, span, reps, officers, holdings)
     address, phone, email = contacts(rng, f, groups)
+    names, former = enterprise_names(rng, f, groups)
+    # A branch is named after its head office: it has no former name of its own.
+    branch = np.zeros(f.n, dtype=bool)
+    branch[extras.branches["branch"]] = True
+    former = pc.if_else(pa.array(branch), pa.nulls(f.n, pa.string()), former)
 
     def firm_ids(idx: np.ndarray) -> pa.Array:
         return ent.take(pa.array(idx))
@@ -127,7 +132,8 @@ def contract_tables(
     nodes = {
         "Enterprise": {
             "id": ent,
-            "name": branch_names(enterprise_names(rng, f, groups), f, extras.branches),
+            "name": branch_names(names, f, extras.branches),
+            "former_names": former,
             "region_code": pick_strings([d[0] for d in DISTRICTS], f.region),
             "industry": pick_strings([s[0] for s in SECTIONS], f.industry),
             "registered_capital": _floats(f.capital),
