@@ -90,6 +90,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "click_to_open": ("点击一行打开企业画像", "Click a row to open the enterprise"),
     # enterprise
     "search": ("企业名称或统一社会信用代码", "Enterprise name or USCC"),
+    "former_names": ("曾用名：", "Former names: "),
     "no_enterprise": ("没有该企业", "No such enterprise"),
     "status": ("状态", "Status"),
     "capital": ("注册资本", "Registered capital"),

@@ -11,12 +11,14 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import ApiCity
 from opencc import OpenCC
+from test_dashboard import texts
 from typer.testing import CliRunner
 
 from benchmarks.matching import KINDS, labelled_queries, measure
 from cli.app import app
 from dashboard.config import BoardConfig
 from dashboard.data import BoardData
+from dashboard.pages import enterprise
 from dashboard.pages.enterprise import search_options
 from loaders.generator import generate_city
 from risk.data_home import DataHome
@@ -176,3 +178,11 @@ def test_the_board_search_offers_the_near_names_after_the_substring_hits(
     assert data.search(api_city.scored, traditional, limit=5)[0] == (firm_id, name)
     options = search_options(data, api_city.scored, traditional, "zh")
     assert options[0]["value"] == firm_id
+    # A renamed firm: found by its former name, which its page shows.
+    former = snapshot.former_names.to_pylist()
+    renamed = next(i for i, n in enumerate(former) if n and former.count(n) == 1)
+    renamed_id = snapshot.enterprises["id"][renamed].as_py()
+    assert data.search(api_city.scored, former[renamed], limit=5)[0][0] == renamed_id
+    page = enterprise.render(data, api_city.scored, "zh", renamed_id)
+    assert f"曾用名：{former[renamed]}" in texts(page)
+    assert "曾用名" not in texts(enterprise.render(data, api_city.scored, "zh", firm_id))

@@ -17,6 +17,7 @@ from dashboard.graph import MORE_PREFIX, REL_ORDER, ego_elements, expand
 from dashboard.graph_style import GRADE_COLOURS, graph_style, legend, stylesheet
 from dashboard.i18n import Language, industry_label, text
 from graph_model.regions import region_name
+from risk.matching import former_names
 from risk.wording import NameOf, evidence_text, label, reason_sentence, record_detail
 
 
@@ -209,13 +210,20 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
                 notice(text("no_enterprise", lang), "error"),
             ]
         )
-    name = data.snapshot(day).enterprises["name"][row].as_py()
+    snapshot = data.snapshot(day)
+    name = snapshot.enterprises["name"][row].as_py()
+    former = former_names(snapshot.former_names[row].as_py())
     record = data.graded(enterprise_id, day)
     return html.Div(
         [
             search,
             html.H2(
                 [name, html.Span(f"  {enterprise_id}", className="muted")], id="enterprise-name"
+            ),
+            *(
+                [html.P(text("former_names", lang) + "；".join(former), className="muted")]
+                if former
+                else []
             ),
             _facts(data, day, row, lang),
             _grade_block(record, lang),
