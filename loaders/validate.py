@@ -186,7 +186,7 @@ def _np(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def _text(col: pa.Array) -> pa.Array:
     """Column as trimmed strings, blanks as null (works for typed Parquet columns too)."""
-    if pa.types.is_date32(col.type) or pa.types.is_timestamp(col.type):
+    if pa.types.is_timestamp(col.type):
         col = pc.strftime(col, "%Y-%m-%d")
     elif not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
         col = pc.cast(col, pa.string())
@@ -476,11 +476,18 @@ def check_order(
     """``after`` constraints: a field must not precede the one it follows."""
     for spec in fields:
         if spec.after and spec.name in table and spec.after in table:
-            before = pc.less(table[spec.name], table[spec.after])
-            shown = pc.binary_join_element_wise(
-                _text(table[spec.name]), _text(table[spec.after]), " < "
-            )
-            problems.add(_np(before), spec.name, f"{spec.name} is before {spec.after}", shown)
+            before = _np(pc.less(table[spec.name], table[spec.after]))
+            shown = _joined_where(before, " < ", table[spec.name], table[spec.after])
+            problems.add(before, spec.name, f"{spec.name} is before {spec.after}", shown)
+
+
+def _joined_where(mask: np.ndarray, between: str, *columns: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The columns' values as text joined by ``between`` on the rows of ``mask``, null on
+    the others: only the rows a check reports are formatted (a million dates are not)."""
+    at = pa.array(np.flatnonzero(mask))
+    taken = [pa.chunked_array([c]).take(at).combine_chunks() for c in columns]
+    joined = pc.binary_join_element_wise(*(_text(c) for c in taken), between)
+    return pc.replace_with_mask(pa.nulls(len(mask), pa.string()), pa.array(mask), joined)
 
 
 def check_requires(
@@ -510,9 +517,7 @@ def check_repair_wait(table: pa.Table, spec: RecordSpec, problems: Problems) -> 
     earliest = earliest_repair(wait, table)
     repaired = as_days(table[REPAIRED_ON])
     early = ~np.isnat(repaired) & ~np.isnat(earliest) & (repaired < earliest)
-    shown = pc.binary_join_element_wise(
-        _text(table[REPAIRED_ON]), _text(to_dates(earliest)), " < earliest "
-    )
+    shown = _joined_where(early, " < earliest ", table[REPAIRED_ON], to_dates(earliest))
     problems.add(
         early,
         REPAIRED_ON,
