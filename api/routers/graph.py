@@ -24,7 +24,6 @@ from api.schemas.common import (
 )
 from api.schemas.graph import (
     BeneficialOwnersOut,
-    ControllerOut,
     NeighbourOut,
     NeighboursOut,
     OwnershipOut,
@@ -32,15 +31,12 @@ from api.schemas.graph import (
     PathBetweenOut,
     RelatedPartiesOut,
     StakeOut,
-    TreeNodeOut,
 )
 from api.services import ServicesDep
 from risk.ownership_tree import DEFAULT_CHILDREN as TREE_CHILDREN
 from risk.ownership_tree import DEFAULT_DEPTH as TREE_DEPTH
 from risk.ownership_tree import MAX_CHILDREN as TREE_MAX_CHILDREN
 from risk.ownership_tree import MAX_DEPTH as TREE_MAX_DEPTH
-from risk.ownership_tree import actual_controller
-from risk.ownership_tree import ownership_tree as build_tree
 from risk.snapshot_index import MAX_PATH_HOPS
 
 router = APIRouter(prefix="/v1", tags=["graph"])
@@ -247,23 +243,7 @@ def ownership_tree(
     row = index.enterprise(enterprise_id)
     if row is None:
         raise NotFound(f"no enterprise {enterprise_id} in the snapshot of {index.as_of}")
-    tree = build_tree(index, row, direction, depth, children)
-    return OwnershipTreeOut(
-        enterprise_id=enterprise_id,
-        direction=direction,
-        depth=depth,
-        children=children,
-        as_of=index.as_of,
-        nodes=tree.nodes,
-        tree=TreeNodeOut.of(index, tree.root, caller),
-        controller=ControllerOut.of(index, actual_controller(index, row), caller),
-        beneficial_owners=[
-            StakeOut(
-                node=NodeOut.at(index, s.holder, caller), direct=s.direct, integrated=s.integrated
-            )
-            for s in index.beneficial_owners(row)
-        ],
-    )
+    return OwnershipTreeOut.of(index, row, direction, depth, children, caller)
 
 
 document_roles(router)

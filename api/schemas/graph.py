@@ -10,7 +10,13 @@ from pydantic import Field
 
 from api.auth import Caller
 from api.schemas.common import EdgeOut, Model, NodeOut, Paged, PathOut
-from risk.ownership_tree import Controller, TreeNode
+from risk.ownership_tree import (
+    Controller,
+    Direction,
+    TreeNode,
+    actual_controller,
+    ownership_tree,
+)
 from risk.snapshot_index import SnapshotIndex
 
 
@@ -159,3 +165,34 @@ class OwnershipTreeOut(Model):
     tree: TreeNodeOut
     controller: ControllerOut
     beneficial_owners: list[StakeOut]
+
+    @classmethod
+    def of(
+        cls,
+        index: SnapshotIndex,
+        row: int,
+        direction: Direction,
+        depth: int,
+        children: int,
+        caller: Caller,
+    ) -> OwnershipTreeOut:
+        """The answer for enterprise ``row``, persons' names as ``caller`` may see them."""
+        tree = ownership_tree(index, row, direction, depth, children)
+        return cls(
+            enterprise_id=str(index.ids[row]),
+            direction=direction,
+            depth=depth,
+            children=children,
+            as_of=index.as_of,
+            nodes=tree.nodes,
+            tree=TreeNodeOut.of(index, tree.root, caller),
+            controller=ControllerOut.of(index, actual_controller(index, row), caller),
+            beneficial_owners=[
+                StakeOut(
+                    node=NodeOut.at(index, s.holder, caller),
+                    direct=s.direct,
+                    integrated=s.integrated,
+                )
+                for s in index.beneficial_owners(row)
+            ],
+        )
