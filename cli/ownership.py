@@ -11,7 +11,14 @@ import typer
 
 from access.keyring import Caller
 from api.schemas.graph import ControllerOut, OwnershipTreeOut, TreeNodeOut
-from cli.common import fail, option_date, rate_table, read_settings
+from cli.common import (
+    LanguageOption,
+    fail,
+    option_date,
+    parse_language,
+    rate_table,
+    read_settings,
+)
 from risk.data_home import DataHome
 from risk.ownership_tree import DEFAULT_CHILDREN, DEFAULT_DEPTH, MAX_CHILDREN, MAX_DEPTH
 from risk.snapshot_index import SnapshotIndex
@@ -38,10 +45,12 @@ def ownership(
         str | None, typer.Option(help="Snapshot date; default: the latest saved, up to today.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")] = False,
+    language: LanguageOption = None,
 ) -> None:
     """Ownership seen through: the tree of holders (or with --down, holdings) with direct
     and integrated stakes, the actual controller with its chain, the beneficial owners."""
     settings = read_settings()
+    lang = parse_language(language) or "en"
     day = option_date(as_of) if as_of else None
     home = DataHome(settings)
     snapshot = home.snapshot(day) if day else home.latest_snapshot(date.today())
@@ -49,7 +58,9 @@ def ownership(
     row = index.enterprise(enterprise_id)
     if row is None:
         raise fail(f"no enterprise {enterprise_id} in the snapshot of {snapshot.as_of}")
-    found = OwnershipTreeOut.of(index, row, "down" if down else "up", depth, children, OPERATOR)
+    found = OwnershipTreeOut.of(
+        index, row, "down" if down else "up", depth, children, OPERATOR, lang
+    )
     if as_json:
         typer.echo(found.model_dump_json(indent=1))
         return

@@ -34,6 +34,7 @@ import numpy as np
 
 from risk.features.ownership import BENEFICIAL_OWNER_SHARE
 from risk.snapshot_index import SnapshotIndex
+from risk.wording import Language, word
 
 DEFAULT_DEPTH = 3
 MAX_DEPTH = 8
@@ -102,19 +103,10 @@ class Controller:
     runner_up: float
     chain: tuple[ControlStep, ...]
 
-    @property
-    def reason(self) -> str:
-        """The rule's answer in one English sentence."""
-        top, second = f"{self.share:.1%}", f"{self.runner_up:.1%}"
-        return {
-            "majority": f"holds {top} through all paths, over half",
-            "largest": f"holds {top}, at least 25 % and {LEAD_MARGIN:.0%} points ahead of "
-            f"the next ({second})",
-            "dispersed": f"dispersed ownership: the largest ultimate holder has {top}, under 25 %",
-            "no_lead": f"no clear lead: the two largest ultimate holders have {top} and "
-            f"{second}, less than {LEAD_MARGIN:.0%} points apart",
-            "no_holders": "no person or top-level enterprise holds a known stake",
-        }[self.basis]
+    def reason(self, lang: Language = "en") -> str:
+        """The rule's answer in one sentence (risk/wording.yaml, ``control_basis``)."""
+        said = word("control_basis", self.basis, lang)
+        return said.format(share=f"{self.share:.1%}", second=f"{self.runner_up:.1%}")
 
 
 def ownership_tree(

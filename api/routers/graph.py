@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.auth import Explorer, document_roles
 from api.errors import NotFound
+from api.language import AnswerLanguage
 from api.routers.enterprises import enterprise_or_404
 from api.schemas.common import (
     COUNTED,
@@ -218,6 +219,7 @@ def path_between(
 def ownership_tree(
     services: ServicesDep,
     caller: Explorer,
+    lang: AnswerLanguage,
     enterprise_id: EnterpriseIdPath,
     direction: Annotated[
         Literal["up", "down"], Query(description="up: holders; down: holdings")
@@ -243,7 +245,7 @@ def ownership_tree(
     row = index.enterprise(enterprise_id)
     if row is None:
         raise NotFound(f"no enterprise {enterprise_id} in the snapshot of {index.as_of}")
-    return OwnershipTreeOut.of(index, row, direction, depth, children, caller)
+    return OwnershipTreeOut.of(index, row, direction, depth, children, caller, lang)
 
 
 document_roles(router)

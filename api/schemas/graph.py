@@ -18,6 +18,7 @@ from risk.ownership_tree import (
     ownership_tree,
 )
 from risk.snapshot_index import SnapshotIndex
+from risk.wording import Language
 
 
 class NeighbourOut(Model):
@@ -130,17 +131,22 @@ class ControllerOut(Model):
         description="Integrated stake of the largest ultimate holder", examples=[0.54]
     )
     runner_up: float = Field(description="Integrated stake of the next ultimate holder")
-    reason: str = Field(examples=["holds 54.0% through all paths, over half"])
+    reason: str = Field(
+        description="Why, in the language of Accept-Language",
+        examples=["holds 54.0% through all paths, over half"],
+    )
     chain: list[ControlStepOut] = Field(description="From the controller down to the firm")
 
     @classmethod
-    def of(cls, index: SnapshotIndex, found: Controller, caller: Caller) -> ControllerOut:
+    def of(
+        cls, index: SnapshotIndex, found: Controller, caller: Caller, lang: Language
+    ) -> ControllerOut:
         return cls(
             basis=found.basis,
             node=None if found.node is None else NodeOut.at(index, found.node, caller),
             integrated=found.share,
             runner_up=found.runner_up,
-            reason=found.reason,
+            reason=found.reason(lang),
             chain=[
                 ControlStepOut(
                     holder=NodeOut.at(index, s.holder, caller),
@@ -175,8 +181,10 @@ class OwnershipTreeOut(Model):
         depth: int,
         children: int,
         caller: Caller,
+        lang: Language,
     ) -> OwnershipTreeOut:
-        """The answer for enterprise ``row``, persons' names as ``caller`` may see them."""
+        """The answer for enterprise ``row``, persons' names as ``caller`` may see them, the
+        controller's reason in ``lang``."""
         tree = ownership_tree(index, row, direction, depth, children)
         return cls(
             enterprise_id=str(index.ids[row]),
@@ -186,7 +194,7 @@ class OwnershipTreeOut(Model):
             as_of=index.as_of,
             nodes=tree.nodes,
             tree=TreeNodeOut.of(index, tree.root, caller),
-            controller=ControllerOut.of(index, actual_controller(index, row), caller),
+            controller=ControllerOut.of(index, actual_controller(index, row), caller, lang),
             beneficial_owners=[
                 StakeOut(
                     node=NodeOut.at(index, s.holder, caller),
