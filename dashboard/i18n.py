@@ -225,8 +225,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "ownership_depth": ("层数", "Layers"),
     "ownership_children": ("每层显示", "Shown per node"),
     "ownership_hover": (
-        "{name}<br>直接持股 {stake}<br>综合持股 {integrated}",
-        "{name}<br>direct stake {stake}<br>integrated {integrated}",
+        "{name}<br>{id}<br>直接持股 {stake}<br>综合持股 {integrated}",
+        "{name}<br>{id}<br>direct stake {stake}<br>integrated {integrated}",
     ),
     "and_more_stake": ("及其他 {n} 个（合计 {stake}）", "and {n} more ({stake} in all)"),
     "controller": ("实际控制人", "Actual controller"),

@@ -91,6 +91,7 @@ def tree_figure(
                 "ownership_hover",
                 lang,
                 name=name,
+                id=str(index.ids[child.node]) if not index.is_person(child.node) else "",
                 stake=_percent(child.stake),
                 integrated=_percent(child.integrated),
             )
