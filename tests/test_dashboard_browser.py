@@ -687,6 +687,17 @@ def test_the_enterprise_search_finds_a_name_written_otherwise(
     assert _console_errors(browser) == []
 
 
+def _sankey_text(driver: WebDriver) -> str:
+    """The labels of the ownership Sankey, read in one script (a redraw replaces its
+    elements: a Selenium reference to them would go stale)."""
+    return str(
+        driver.execute_script(
+            "const s = document.querySelector('#ownership-figure .sankey');"
+            "return s ? s.textContent : '';"
+        )
+    )
+
+
 def test_the_ownership_view_draws_the_controller_chain_and_switches_down(
     signed_in: tuple[str, BoardData], browser: WebDriver
 ) -> None:
@@ -709,13 +720,18 @@ def test_the_ownership_view_draws_the_controller_chain_and_switches_down(
     controller = actual_controller(index, row)
     assert len(controller.chain) >= 2, "the demo has no firm controlled through a chain"
     firm = str(index.ids[row])
-    _open(browser, url + f"/ownership/{firm}", "#ownership-figure .sankey")
+    # From the enterprise page, by its link.
+    _open(browser, url + f"/enterprise/{firm}", "#ownership-link")
+    browser.find_element(By.ID, "ownership-link").click()
+    _until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#ownership-figure .sankey"), "it")
+    _until(browser, _settled, "callbacks to settle")
+    assert browser.current_url.endswith(f"/ownership/{firm}")
     page = browser.find_element(By.ID, "page").text
     said = browser.find_element(By.ID, "ownership-controller").text
     assert str(index.names[controller.node]) in said and "%" in said
     chain = browser.find_element(By.ID, "control-chain").text
     assert chain.count("→") == 2 * len(controller.chain)
-    labels = browser.find_element(By.CSS_SELECTOR, "#ownership-figure .sankey").text
+    labels = _sankey_text(browser)
     for step in controller.chain:
         assert str(index.names[step.holder]) in labels, (step, labels)
     assert "股东（向上穿透）" in page
@@ -727,7 +743,7 @@ def test_the_ownership_view_draws_the_controller_chain_and_switches_down(
         held = str(index.names[holdings[0]])
         _until(
             browser,
-            lambda d: held in d.find_element(By.CSS_SELECTOR, "#ownership-figure .sankey").text,
+            lambda d: held in _sankey_text(d),
             "the holdings drawn",
         )
     else:

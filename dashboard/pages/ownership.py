@@ -5,6 +5,7 @@ beneficial owners listed (risk/ownership_tree.py, docs/workbench/ownership.md)."
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -45,6 +46,56 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
+@dataclass
+class _Sankey:
+    """Nodes and links of a Sankey being drawn from a tree (see :func:`tree_figure`)."""
+
+    up: bool
+    labels: list[str] = field(default_factory=list)
+    colours: list[str] = field(default_factory=list)
+    hovers: list[str] = field(default_factory=list)
+    source: list[int] = field(default_factory=list)
+    target: list[int] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)
+    link_colours: list[str] = field(default_factory=list)
+    leaves: int = 0
+
+    def add(self, label: str, colour: str, hover: str) -> int:
+        self.labels.append(label)
+        self.colours.append(colour)
+        self.hovers.append(hover)
+        return len(self.labels) - 1
+
+    def link(self, parent: int, child: int, width: float, colour: str) -> None:
+        # Up, the stakes flow from the holders into the firm: holders on the left.
+        self.source.append(child if self.up else parent)
+        self.target.append(parent if self.up else child)
+        self.value.append(max(width, 1e-4))
+        self.link_colours.append(colour)
+
+    def figure(self) -> go.Figure:
+        return go.Figure(
+            go.Sankey(
+                arrangement="snap",
+                node={
+                    "label": self.labels,
+                    "color": self.colours,
+                    "customdata": self.hovers,
+                    "hovertemplate": "%{customdata}<extra></extra>",
+                    "pad": 8,
+                    "thickness": 14,
+                },
+                link={
+                    "source": self.source,
+                    "target": self.target,
+                    "value": self.value,
+                    "color": self.link_colours,
+                    "hovertemplate": "%{value:.1%}<extra></extra>",
+                },
+            )
+        )
+
+
 def tree_figure(
     index: SnapshotIndex, tree: OwnershipTree, controller: Controller, lang: Language
 ) -> go.Figure:
@@ -52,85 +103,44 @@ def tree_figure(
     is drawn twice), link widths the share of the root carried (the product of the stakes
     down to it), the "and N more" of a node as one grey node, the controller and its chain
     in red, a cross-holding met again in amber."""
-    labels: list[str] = []
-    colours: list[str] = []
-    hovers: list[str] = []
-    source: list[int] = []
-    target: list[int] = []
-    value: list[float] = []
-    link_colours: list[str] = []
     up = tree.direction == "up"
-    leaves = [0]
+    drawn = _Sankey(up)
     chain = {(s.holder, s.enterprise) for s in controller.chain}
 
-    def add(label: str, colour: str, hover: str) -> int:
-        labels.append(label)
-        colours.append(colour)
-        hovers.append(hover)
-        return len(labels) - 1
-
-    def link(parent: int, child: int, width: float, colour: str) -> None:
-        # Up, money flows from the holders into the firm: holders on the left.
-        source.append(child if up else parent)
-        target.append(parent if up else child)
-        value.append(max(width, 1e-4))
-        link_colours.append(colour)
+    def colour_of(child: TreeNode) -> str:
+        if child.stop == "cycle":
+            return COLOURS["cycle"]
+        if child.node == controller.node:
+            return COLOURS["controller"]
+        return COLOURS["person" if index.is_person(child.node) else "enterprise"]
 
     def walk(node: TreeNode, at: int, carried: float) -> None:
         for child in node.children:
             name = str(index.names[child.node] or index.ids[child.node])
             width = carried * (child.stake or 0.0)
-            if child.stop == "cycle":
-                colour = COLOURS["cycle"]
-            elif child.node == controller.node:
-                colour = COLOURS["controller"]
-            else:
-                colour = COLOURS["person" if index.is_person(child.node) else "enterprise"]
-            mark = " ↺" if child.stop == "cycle" else ""
             hover = text(
                 "ownership_hover",
                 lang,
                 name=name,
-                id=str(index.ids[child.node]) if not index.is_person(child.node) else "",
+                id="" if index.is_person(child.node) else str(index.ids[child.node]),
                 stake=_percent(child.stake),
                 integrated=_percent(child.integrated),
             )
-            k = add(f"{name} {_percent(child.stake)}{mark}", colour, hover)
+            mark = " ↺" if child.stop == "cycle" else ""
+            k = drawn.add(f"{name} {_percent(child.stake)}{mark}", colour_of(child), hover)
             pair = (child.node, node.node) if up else (node.node, child.node)
-            link(at, k, width, CHAIN_LINK if pair in chain else LINK)
-            leaves[0] += not child.children and not child.more
+            drawn.link(at, k, width, CHAIN_LINK if pair in chain else LINK)
+            drawn.leaves += not child.children and not child.more
             walk(child, k, width)
         if node.more:
             more = text("and_more_stake", lang, n=f"{node.more:,}", stake=_percent(node.more_stake))
-            k = add(more, COLOURS["more"], more)
-            link(at, k, carried * node.more_stake, LINK)
-            leaves[0] += 1
+            drawn.link(at, drawn.add(more, COLOURS["more"], more), carried * node.more_stake, LINK)
+            drawn.leaves += 1
 
-    root = tree.root
-    root_name = str(index.names[root.node])
-    walk(root, add(root_name, COLOURS["root"], root_name), 1.0)
-    fig = go.Figure(
-        go.Sankey(
-            arrangement="snap",
-            node={
-                "label": labels,
-                "color": colours,
-                "customdata": hovers,
-                "hovertemplate": "%{customdata}<extra></extra>",
-                "pad": 8,
-                "thickness": 14,
-            },
-            link={
-                "source": source,
-                "target": target,
-                "value": value,
-                "color": link_colours,
-                "hovertemplate": "%{value:.1%}<extra></extra>",
-            },
-        )
-    )
+    root_name = str(index.names[tree.root.node])
+    walk(tree.root, drawn.add(root_name, COLOURS["root"], root_name), 1.0)
     title = text("ownership_up" if up else "ownership_down", lang)
-    return styled(fig, title, height=min(1600, max(360, 120 + 24 * leaves[0])))
+    return styled(drawn.figure(), title, height=min(1600, max(360, 120 + 24 * drawn.leaves)))
 
 
 def controller_block(index: SnapshotIndex, controller: Controller, lang: Language) -> html.Div:
