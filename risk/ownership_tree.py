@@ -98,7 +98,6 @@ class Controller:
 
     basis: ControlBasis
     node: int | None
-    top: int | None
     share: float
     runner_up: float
     chain: tuple[ControlStep, ...]
@@ -198,7 +197,7 @@ def actual_controller(index: SnapshotIndex, row: int) -> Controller:
         if index.is_person(holder) or not len(index.direct_holders(holder)[0])
     ]
     if not ultimate:
-        return Controller("no_holders", None, None, 0.0, 0.0, ())
+        return Controller("no_holders", None, 0.0, 0.0, ())
     ranked = sorted(ultimate, key=lambda hs: (-hs[1], str(index.ids[hs[0]])))
     top, share = ranked[0]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
@@ -212,8 +211,8 @@ def actual_controller(index: SnapshotIndex, row: int) -> Controller:
     else:
         basis = "largest"
     if basis not in ("majority", "largest"):
-        return Controller(basis, None, top, share, second, ())
-    return Controller(basis, top, top, share, second, control_chain(index, top, row))
+        return Controller(basis, None, share, second, ())
+    return Controller(basis, top, share, second, control_chain(index, top, row))
 
 
 def control_chain(index: SnapshotIndex, holder: int, row: int) -> tuple[ControlStep, ...]:

@@ -1,11 +1,15 @@
-"""The ownership tree and the actual controller on small snapshots built by hand."""
+"""The ownership tree and the actual controller on small snapshots built by hand, and their
+invariants on seeded random holdings with cross-holdings."""
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import pytest
 from feature_graphs import SnapshotBuilder
 
-from risk.ownership_tree import actual_controller, ownership_tree
+from risk.ownership_tree import TreeNode, actual_controller, ownership_tree
 from risk.snapshot_index import SnapshotIndex
 
 
@@ -93,3 +97,78 @@ def test_the_last_layer_says_there_is_more_below() -> None:
     assert (c.node, c.stop, c.children) == (b.index("C"), "depth", ())
     with pytest.raises(ValueError, match="depth"):
         ownership_tree(index_of(b), 0, "up", depth=9)
+
+
+def random_holdings(seed: int, n: int = 30, persons: int = 8) -> SnapshotBuilder:
+    """Firms held by one to four of the others and of a few persons, cross-holdings
+    included; part of each firm is held by outsiders."""
+    rng = np.random.default_rng(seed)
+    b = SnapshotBuilder().firms_named(*(f"F{i}" for i in range(n)))
+    b.person(*(f"p{i}" for i in range(persons)))
+    for target in range(n):
+        holders = rng.choice(n + persons, size=rng.integers(1, 5), replace=False)
+        shares = rng.dirichlet(np.ones(len(holders) + 1))[:-1]
+        for h, share in zip(holders, shares, strict=True):
+            if h != target:
+                name = f"F{h}" if h < n else f"p{h - n}"
+                b.tie("HOLDS_SHARES", name, f"F{target}", share=float(share))
+    return b
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_every_tree_edge_is_a_direct_stake_and_cycles_close_on_their_branch(
+    seed: int, direction: str
+) -> None:
+    idx = index_of(random_holdings(seed))
+    way = "up" if direction == "up" else "down"
+    read = idx.direct_holders if way == "up" else idx.direct_holdings
+    for row in range(idx.n_enterprises):
+        tree = ownership_tree(idx, row, way, depth=5, children=2)
+        seen = 0
+
+        def check(node: TreeNode, branch: tuple[int, ...]) -> None:
+            nonlocal seen
+            seen += 1
+            found, shares = read(node.node)
+            stake_of = dict(zip(found.tolist(), shares.tolist(), strict=True))
+            shown = [c.stake for c in node.children]
+            assert shown == sorted(shown, reverse=True)
+            if node.children or node.more:
+                # Shown and summed, the node's stakes are all there.
+                assert len(node.children) + node.more == len(found)
+                assert sum(shown) + node.more_stake == pytest.approx(sum(shares))
+            for c in node.children:
+                assert c.stake == pytest.approx(stake_of[c.node])
+                assert (c.stop == "cycle") == (c.node in (*branch, node.node))
+                if c.stop == "cycle":
+                    assert not c.children
+                check(c, (*branch, node.node))
+
+        check(tree.root, ())
+        assert seen == tree.nodes
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_controller_qualifies_and_its_chain_is_a_path_of_direct_stakes(seed: int) -> None:
+    idx = index_of(random_holdings(seed))
+    for row in range(idx.n_enterprises):
+        found = actual_controller(idx, row)
+        if found.node is None:
+            assert found.chain == ()
+            continue
+        assert found.share > 0.5 or (
+            found.share >= 0.25 and found.share - found.runner_up >= 0.1 - 1e-9
+        )
+        assert idx.is_person(found.node) or not len(idx.direct_holders(found.node)[0])
+        chain = found.chain
+        assert chain[0].holder == found.node and chain[-1].enterprise == row
+        for before, after in itertools.pairwise(chain):
+            assert before.enterprise == after.holder
+        for step in chain:
+            holders, shares = idx.direct_holders(step.enterprise)
+            assert step.stake == pytest.approx(
+                dict(zip(holders.tolist(), shares.tolist(), strict=True))[step.holder]
+            )
+        # The chain carries part of the controller's integrated stake, never more.
+        assert np.prod([s.stake for s in chain]) <= found.share + 1e-9
