@@ -218,6 +218,24 @@ _LABELS: dict[str, tuple[str, str]] = {
     "draw_waiting": ("排队等待抽取……", "Waiting for a free worker…"),
     "id": ("代码", "Id"),
     "name": ("名称", "Name"),
+    # ownership (股权穿透)
+    "nav_ownership": ("股权穿透", "Ownership"),
+    "open_ownership": ("股权穿透", "Ownership seen through"),
+    "ownership_up": ("股东（向上穿透）", "Holders (up)"),
+    "ownership_down": ("对外投资（向下穿透）", "Holdings (down)"),
+    "ownership_depth": ("层数", "Layers"),
+    "ownership_children": ("每层显示", "Shown per node"),
+    "ownership_hover": (
+        "{name}<br>{id}<br>直接持股 {stake}<br>综合持股 {integrated}",
+        "{name}<br>{id}<br>direct stake {stake}<br>integrated {integrated}",
+    ),
+    "and_more_stake": ("及其他 {n} 个（合计 {stake}）", "and {n} more ({stake} in all)"),
+    "controller": ("实际控制人", "Actual controller"),
+    "beneficial_owners": ("受益所有人（≥25%）", "Beneficial owners (≥ 25 %)"),
+    "no_beneficial_owners": ("无自然人综合持股达 25%", "No person holds 25 % or more"),
+    "direct": ("直接", "direct"),
+    "no_holders": ("没有已知持股比例的股东", "No holder with a known stake"),
+    "no_holdings": ("没有对外投资", "Holds no stakes in other firms"),
 }
 
 LABELS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(_LABELS)

@@ -283,6 +283,38 @@ class SnapshotIndex:
         ]
         return sorted(out, key=lambda s: (-s.integrated, self.ids[s.enterprise]))
 
+    def direct_holders(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """The holders of a node with a known direct stake, and their stakes (unsorted; one
+        CSR slice); none for a person."""
+        direct = self._direct_by_firm
+        if self.is_person(row):
+            return direct.indices[:0], direct.data[:0]
+        lo, hi = direct.indptr[row], direct.indptr[row + 1]
+        return direct.indices[lo:hi], direct.data[lo:hi]
+
+    def direct_holdings(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+        """The enterprises a holder has a known direct stake in, and the stakes (unsorted;
+        one CSR slice)."""
+        direct = self._direct
+        lo, hi = direct.indptr[node], direct.indptr[node + 1]
+        return direct.indices[lo:hi], direct.data[lo:hi]
+
+    def integrated_in(self, row: int) -> dict[int, float]:
+        """Every holder's integrated stake in an enterprise, by holder node."""
+        integrated = self._integrated_by_firm
+        lo, hi = integrated.indptr[row], integrated.indptr[row + 1]
+        return dict(
+            zip(integrated.indices[lo:hi].tolist(), integrated.data[lo:hi].tolist(), strict=True)
+        )
+
+    def integrated_of(self, node: int) -> dict[int, float]:
+        """A holder's integrated stake in every enterprise it holds, by enterprise row."""
+        integrated = self._integrated
+        lo, hi = integrated.indptr[node], integrated.indptr[node + 1]
+        return dict(
+            zip(integrated.indices[lo:hi].tolist(), integrated.data[lo:hi].tolist(), strict=True)
+        )
+
     def beneficial_owners(self, row: int) -> list[Stake]:
         """Persons holding at least 25 % of the enterprise, directly and indirectly (PBoC/SAMR
         Order 〔2024〕3号, equity test)."""

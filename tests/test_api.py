@@ -436,6 +436,62 @@ def test_circle_guarantees_keep_their_currency_and_totals_convert_at_the_rate(
         assert any("rates.csv is refused" in p for p in ready["problems"])
 
 
+def test_ownership_tree_sees_through_to_the_controller_and_stops_at_cycles(
+    tmp_path: Any,
+) -> None:
+    settings = AccessSettings(home=tmp_path / "home", api_keys=json.dumps(API_KEYS))
+    firm, hold, a, b, wide = (make_uscc(k) for k in (1, 2, 3, 4, 5))
+    city = SnapshotBuilder().firms_named(firm, hold, a, b, wide).person("张三丰", "李四")
+    city.tie("HOLDS_SHARES", "张三丰", hold, share=0.6).tie("HOLDS_SHARES", "李四", hold, share=0.4)
+    city.tie("HOLDS_SHARES", hold, firm, share=0.9)
+    city.tie("HOLDS_SHARES", a, b, share=0.3).tie("HOLDS_SHARES", b, a, share=0.2)
+    holders = [f"h{k:03d}" for k in range(120)]
+    city.person(*holders)
+    for holder in holders:
+        city.tie("HOLDS_SHARES", holder, wide, share=1 / 120)
+    city.build().save(settings.snapshots_dir / AS_OF.isoformat())
+    url = "/v1/enterprises/{}/ownership-tree"
+    with TestClient(create_app(settings)) as client:
+        body = ok(client.get(url.format(firm), headers=ANALYST))
+        assert body["as_of"] == AS_OF.isoformat() and body["direction"] == "up"
+        (top,) = body["tree"]["children"]
+        assert top["node"]["id"] == hold and top["stake"] == pytest.approx(0.9)
+        people = top["children"]
+        assert [p["integrated"] for p in people] == [pytest.approx(0.54), pytest.approx(0.36)]
+        assert people[0]["node"]["label"] == "Person"
+        assert people[0]["node"]["name"] != "张三丰"  # masked for an analyst
+        controller = body["controller"]
+        assert controller["basis"] == "majority"
+        assert controller["integrated"] == pytest.approx(0.54)
+        assert [
+            (s["holder"]["id"], s["enterprise"]["id"], s["stake"]) for s in controller["chain"]
+        ] == [(people[0]["node"]["id"], hold, pytest.approx(0.6)), (hold, firm, 0.9)]
+        owners = [o["integrated"] for o in body["beneficial_owners"]]
+        assert owners == [pytest.approx(0.54), pytest.approx(0.36)]
+        seen = ok(client.get(url.format(firm), headers=REGULATOR))
+        assert seen["controller"]["node"]["name"] == "张三丰"
+        # A → B → A: the cross-holding comes back once, marked, not expanded.
+        cycle = ok(client.get(url.format(a) + "?depth=8", headers=ANALYST))
+        (b_node,) = cycle["tree"]["children"]
+        (again,) = b_node["children"]
+        assert again["node"]["id"] == a and again["stop"] == "cycle" and again["children"] == []
+        assert cycle["controller"]["basis"] == "no_holders"
+        # 120 holders of 1/120 each: the ten shown and "and 110 more" with their stake.
+        spread = ok(client.get(url.format(wide) + "?children=10", headers=ANALYST))
+        assert len(spread["tree"]["children"]) == 10
+        assert spread["tree"]["more"] == 110
+        assert spread["tree"]["more_stake"] == pytest.approx(110 / 120)
+        assert spread["controller"]["basis"] == "dispersed"
+        assert spread["controller"]["node"] is None
+        down = ok(client.get(url.format(hold) + "?direction=down", headers=ANALYST))
+        assert [c["node"]["id"] for c in down["tree"]["children"]] == [firm]
+        refused = client.get(url.format(firm) + "?depth=9", headers=ANALYST)
+        assert refused.status_code == 422
+        unknown = client.get(url.format(make_uscc(99)), headers=ANALYST)
+        assert unknown.status_code == 404
+        assert client.get(url.format(firm), headers=BANK).status_code == 403
+
+
 def test_a_firm_outside_circles_has_none(api_client: TestClient) -> None:
     idx = index(api_client)
     row = next(r for r in range(idx.n_enterprises) if idx.circle_of(r) is None)

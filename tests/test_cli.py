@@ -627,3 +627,40 @@ def test_explain_and_warnings_speak_the_language_asked_for(on_demo: Path) -> Non
     code, out = run("warnings", "show", warning, "--language", "zh")
     assert code == 0 and "-[" not in out, out
     assert run("warnings", "list", "--language", "fr")[0] == 2
+
+
+def test_ownership_prints_the_tree_the_controller_and_the_json(home: Path) -> None:
+    import json
+
+    from conftest import make_uscc
+    from feature_graphs import AS_OF, SnapshotBuilder
+
+    firm, hold, wide = (make_uscc(k) for k in (1, 2, 3))
+    city = SnapshotBuilder().firms_named(firm, hold, wide).person("张三丰", "李四")
+    city.tie("HOLDS_SHARES", "张三丰", hold, share=0.6).tie("HOLDS_SHARES", "李四", hold, share=0.4)
+    city.tie("HOLDS_SHARES", hold, firm, share=0.9).tie("HOLDS_SHARES", wide, firm, share=0.1)
+    holders = [f"h{k:02d}" for k in range(15)]
+    city.person(*holders)
+    for holder in holders:
+        city.tie("HOLDS_SHARES", holder, wide, share=1 / 15)
+    city.build().save(home / "snapshots" / AS_OF.isoformat())
+    code, out = run("ownership", firm, "--children", "3")
+    assert code == 0, out
+    lines = out.splitlines()
+    assert f"├ {hold} ({hold}) 90.0%, 90.0%" in lines
+    assert "  ├ 张三丰 (person) 60.0%, 54.0%" in lines
+    assert "  └ … and 12 more (80.0%)" in lines  # 15 holders of wide, 3 shown
+    assert any(
+        line.startswith("actual controller: 张三丰 (holds 54.0% through all paths")
+        and line.endswith(f"chain: 张三丰 → 60.0% {hold} → 90.0% {firm}")
+        for line in lines
+    ), out
+    assert "beneficial owners (≥ 25 %): 张三丰 54.0%, 李四 36.0%" in lines
+    code, out = run("ownership", hold, "--down", "--json")
+    assert code == 0, out
+    body = json.loads(out)
+    assert body["direction"] == "down"
+    assert [c["node"]["id"] for c in body["tree"]["children"]] == [firm]
+    assert body["controller"]["basis"] == "majority"
+    code, out = run("ownership", make_uscc(9))
+    assert code == 2 and "no enterprise" in out

@@ -1014,3 +1014,47 @@ def test_each_app_has_its_own_jobs(home: AccessSettings) -> None:
     assert second.poll(job).status == "unknown" and first.poll(job).result == 42
     first.close()
     second.close()
+
+
+def test_the_ownership_page_draws_holders_summarises_the_rest_and_names_the_controller(
+    tmp_path: Path,
+) -> None:
+    from dashboard.pages import ownership
+
+    settings = AccessSettings(home=tmp_path / "home")
+    city = SnapshotBuilder().firms_named("W", "H").person("王五", "赵六")
+    city.tie("HOLDS_SHARES", "王五", "H", share=0.7).tie("HOLDS_SHARES", "赵六", "H", share=0.3)
+    city.tie("HOLDS_SHARES", "H", "W", share=0.6)
+    holders = [f"h{k:03d}" for k in range(120)]
+    city.person(*holders)
+    for holder in holders:
+        city.tie("HOLDS_SHARES", holder, "W", share=0.4 / 120)
+    city.build().save(settings.snapshots_dir / AS_OF.isoformat())
+    board = BoardData(settings, BoardConfig())
+    page = route(board, "/ownership/W", "", "en", AS_OF.isoformat())
+    said = texts(page)
+    # 王五 holds 70 % of H, which holds 60 % of W: 42 %, 17 points ahead of the next (赵六 18 %).
+    assert "王五" in said and "holds 42.0%, at least 25 % and 10 points ahead" in said
+    assert "王五 → 70.0% → H → 60.0% → W" in said
+    sankey = _find(page, "ownership-figure").figure.data[0]
+    labels = list(sankey.node.label)
+    # H and 9 of the 120 holders beside it, the other 111 as one node; H's two holders.
+    assert len(labels) == 1 + 10 + 1 + 2
+    assert "and 111 more (37.0% in all)" in labels
+    assert sankey.node.color[labels.index("王五 70.0%")] == ownership.COLOURS["controller"]
+    down = route(board, "/ownership/H", "?direction=down", "zh", AS_OF.isoformat())
+    assert "股东（向上穿透）" in texts(down)
+    assert list(_find(down, "ownership-figure").figure.data[0].node.label) == ["H", "W 60.0%"]
+    assert "没有该企业" in texts(route(board, "/ownership/X", "", "zh", AS_OF.isoformat()))
+    assert route(board, "/ownership", "", "en", AS_OF.isoformat()) is not None
+
+
+def _find(component: Any, id_: str) -> Any:
+    """The component of ``id_`` in a component tree."""
+    if isinstance(component, list | tuple):
+        return next((f for c in component if (f := _find(c, id_)) is not None), None)
+    if component is None or isinstance(component, str | int | float | dict):
+        return None
+    if getattr(component, "id", None) == id_:
+        return component
+    return _find(getattr(component, "children", None), id_)

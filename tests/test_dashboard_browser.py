@@ -685,3 +685,70 @@ def test_the_enterprise_search_finds_a_name_written_otherwise(
     option[-1].click()
     _until(browser, lambda d: d.current_url.endswith(f"/enterprise/{firm}"), "its page")
     assert _console_errors(browser) == []
+
+
+def _sankey_text(driver: WebDriver) -> str:
+    """The labels of the ownership Sankey, read in one script (a redraw replaces its
+    elements: a Selenium reference to them would go stale)."""
+    return str(
+        driver.execute_script(
+            "const s = document.querySelector('#ownership-figure .sankey');"
+            "return s ? s.textContent : '';"
+        )
+    )
+
+
+def test_the_ownership_view_draws_the_controller_chain_and_switches_down(
+    signed_in: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    """The firm of the demo with the widest tree among those whose controller holds it
+    through a chain that the 3 layers drawn reach: the Sankey names its holders and the
+    controller, whose chain is in words too; the switch redraws the firm's holdings."""
+    from risk.ownership_tree import actual_controller, ownership_tree
+
+    url, data = signed_in
+    day = data.default_date()
+    assert day is not None
+    index = data.index(day)
+
+    def weight(row: int) -> tuple[bool, int]:
+        chain = actual_controller(index, row).chain
+        drawn = 2 <= len(chain) <= 3
+        return drawn, ownership_tree(index, row).nodes if drawn else 0
+
+    row = max(range(index.n_enterprises), key=weight)
+    controller = actual_controller(index, row)
+    assert len(controller.chain) >= 2, "the demo has no firm controlled through a chain"
+    firm = str(index.ids[row])
+    # From the enterprise page, by its link.
+    _open(browser, url + f"/enterprise/{firm}", "#ownership-link")
+    browser.find_element(By.ID, "ownership-link").click()
+    _until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#ownership-figure .sankey"), "it")
+    _until(browser, _settled, "callbacks to settle")
+    assert browser.current_url.endswith(f"/ownership/{firm}")
+    page = browser.find_element(By.ID, "page").text
+    said = browser.find_element(By.ID, "ownership-controller").text
+    assert str(index.names[controller.node]) in said and "%" in said
+    chain = browser.find_element(By.ID, "control-chain").text
+    assert chain.count("→") == 2 * len(controller.chain)
+    labels = _sankey_text(browser)
+    for step in controller.chain:
+        assert str(index.names[step.holder]) in labels, (step, labels)
+    assert "股东（向上穿透）" in page
+    time.sleep(0.5)  # let the Sankey finish its layout before the picture
+    _picture(browser, "ownership-tree")
+    holdings = [int(e) for e in index.direct_holdings(row)[0]]
+    browser.find_element(By.CSS_SELECTOR, "#ownership-direction input[value='down']").click()
+    if holdings:
+        held = str(index.names[holdings[0]])
+        _until(
+            browser,
+            lambda d: held in _sankey_text(d),
+            "the holdings drawn",
+        )
+    else:
+        _until(browser, lambda d: "没有对外投资" in d.find_element(By.ID, "page").text, "none")
+    _until(browser, _settled, "callbacks to settle")
+    _picture(browser, "ownership-tree-down")
+    assert _console_errors(browser) == []
+    assert _hashes(browser) == []

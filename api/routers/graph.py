@@ -1,5 +1,5 @@
 """Graph exploration: neighbours, related parties with paths, ownership, beneficial owners,
-the path between two enterprises."""
+the path between two enterprises, the ownership tree with the actual controller."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.auth import Explorer, document_roles
 from api.errors import NotFound
+from api.language import AnswerLanguage
 from api.routers.enterprises import enterprise_or_404
 from api.schemas.common import (
     COUNTED,
@@ -27,11 +28,16 @@ from api.schemas.graph import (
     NeighbourOut,
     NeighboursOut,
     OwnershipOut,
+    OwnershipTreeOut,
     PathBetweenOut,
     RelatedPartiesOut,
     StakeOut,
 )
 from api.services import ServicesDep
+from risk.ownership_tree import DEFAULT_CHILDREN as TREE_CHILDREN
+from risk.ownership_tree import DEFAULT_DEPTH as TREE_DEPTH
+from risk.ownership_tree import MAX_CHILDREN as TREE_MAX_CHILDREN
+from risk.ownership_tree import MAX_DEPTH as TREE_MAX_DEPTH
 from risk.snapshot_index import MAX_PATH_HOPS
 
 router = APIRouter(prefix="/v1", tags=["graph"])
@@ -204,6 +210,42 @@ def path_between(
         as_of=index.as_of,
         path=PathOut.from_steps(index, a, steps, caller) if steps is not None else None,
     )
+
+
+@router.get(
+    "/enterprises/{enterprise_id}/ownership-tree",
+    summary="Ownership seen through: tree, actual controller, beneficial owners",
+)
+def ownership_tree(
+    services: ServicesDep,
+    caller: Explorer,
+    lang: AnswerLanguage,
+    enterprise_id: EnterpriseIdPath,
+    direction: Annotated[
+        Literal["up", "down"], Query(description="up: holders; down: holdings")
+    ] = "up",
+    depth: Annotated[
+        int, Query(ge=1, le=TREE_MAX_DEPTH, description=f"Layers, 1–{TREE_MAX_DEPTH}")
+    ] = TREE_DEPTH,
+    children: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=TREE_MAX_CHILDREN,
+            description=f"Children shown per node, largest first, 1–{TREE_MAX_CHILDREN}; the "
+            "rest are counted and summed",
+        ),
+    ] = TREE_CHILDREN,
+) -> OwnershipTreeOut:
+    """The tree of holders (``up``) or holdings (``down``) of the served snapshot, each node
+    with its direct and integrated stake, cross-holdings stopped where they come back; the
+    actual controller (实际控制人) with the chain of stakes that makes them so, or why there
+    is none; the persons with at least 25 % (受益所有人)."""
+    index = services.require_index()
+    row = index.enterprise(enterprise_id)
+    if row is None:
+        raise NotFound(f"no enterprise {enterprise_id} in the snapshot of {index.as_of}")
+    return OwnershipTreeOut.of(index, row, direction, depth, children, caller, lang)
 
 
 document_roles(router)

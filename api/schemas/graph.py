@@ -1,5 +1,5 @@
 """Models of the graph's answers: neighbours, related parties, ownership and beneficial
-owners, a path between two nodes."""
+owners, a path between two nodes, the ownership tree with the actual controller."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from typing import Literal
 
 from pydantic import Field
 
+from api.auth import Caller
 from api.schemas.common import EdgeOut, Model, NodeOut, Paged, PathOut
+from risk.ownership_tree import (
+    Controller,
+    Direction,
+    TreeNode,
+    actual_controller,
+    ownership_tree,
+)
+from risk.snapshot_index import SnapshotIndex
+from risk.wording import Language
 
 
 class NeighbourOut(Model):
@@ -66,3 +76,131 @@ class PathBetweenOut(Model):
     max_hops: int
     as_of: date = Field(description="Date of the snapshot searched")
     path: PathOut | None = Field(description="A shortest path; null when none within max_hops")
+
+
+class TreeNodeOut(Model):
+    """A node of an ownership tree (股权穿透) and the children shown, largest stake first."""
+
+    node: NodeOut
+    stake: float | None = Field(
+        description="Direct stake on the edge to the parent (up: of this node in the parent; "
+        "down: of the parent in this node); null at the root",
+        examples=[0.6],
+    )
+    integrated: float | None = Field(
+        description="Integrated stake between this node and the root over every path; null "
+        "at the root or when none",
+        examples=[0.54],
+    )
+    stop: Literal["cycle", "depth", "limit"] | None = Field(
+        description="Why a node with more below it was not expanded: met again on its own "
+        "branch (cross-holding), last layer, or the tree's node limit"
+    )
+    more: int = Field(description='Children not shown ("and N more")', examples=[0])
+    more_stake: float = Field(description="Their summed direct stake", examples=[0.0])
+    children: list[TreeNodeOut]
+
+    @classmethod
+    def of(cls, index: SnapshotIndex, tree: TreeNode, caller: Caller) -> TreeNodeOut:
+        return cls(
+            node=NodeOut.at(index, tree.node, caller),
+            stake=tree.stake,
+            integrated=tree.integrated,
+            stop=tree.stop,
+            more=tree.more,
+            more_stake=tree.more_stake,
+            children=[cls.of(index, c, caller) for c in tree.children],
+        )
+
+
+class ControlStepOut(Model):
+    """One link of a control chain: ``holder`` holds ``stake`` of ``enterprise`` directly."""
+
+    holder: NodeOut
+    enterprise: NodeOut
+    stake: float = Field(examples=[0.6])
+
+
+class ControllerOut(Model):
+    """The actual controller (实际控制人, 公司法 第265条) by the documented equity rule:
+    over 50 % integrated, or at least 25 % and 10 points ahead of the next ultimate holder."""
+
+    basis: Literal["majority", "largest", "dispersed", "no_lead", "no_holders"]
+    node: NodeOut | None = Field(description="The controller; null when nobody qualifies")
+    integrated: float = Field(
+        description="Integrated stake of the largest ultimate holder", examples=[0.54]
+    )
+    runner_up: float = Field(description="Integrated stake of the next ultimate holder")
+    reason: str = Field(
+        description="Why, in the language of Accept-Language",
+        examples=["holds 54.0% through all paths, over half"],
+    )
+    chain: list[ControlStepOut] = Field(description="From the controller down to the firm")
+
+    @classmethod
+    def of(
+        cls, index: SnapshotIndex, found: Controller, caller: Caller, lang: Language
+    ) -> ControllerOut:
+        return cls(
+            basis=found.basis,
+            node=None if found.node is None else NodeOut.at(index, found.node, caller),
+            integrated=found.share,
+            runner_up=found.runner_up,
+            reason=found.reason(lang),
+            chain=[
+                ControlStepOut(
+                    holder=NodeOut.at(index, s.holder, caller),
+                    enterprise=NodeOut.at(index, s.enterprise, caller),
+                    stake=s.stake,
+                )
+                for s in found.chain
+            ],
+        )
+
+
+class OwnershipTreeOut(Model):
+    """The ownership tree up (holders) or down (holdings), the actual controller with its
+    chain and the beneficial owners (≥ 25 %), on the served snapshot's date."""
+
+    enterprise_id: str
+    direction: Literal["up", "down"]
+    depth: int
+    children: int = Field(description="Children shown per node at most")
+    as_of: date = Field(description="Date of the snapshot the tree comes from")
+    nodes: int = Field(description="Nodes in the tree")
+    tree: TreeNodeOut
+    controller: ControllerOut
+    beneficial_owners: list[StakeOut]
+
+    @classmethod
+    def of(
+        cls,
+        index: SnapshotIndex,
+        row: int,
+        direction: Direction,
+        depth: int,
+        children: int,
+        caller: Caller,
+        lang: Language,
+    ) -> OwnershipTreeOut:
+        """The answer for enterprise ``row``, persons' names as ``caller`` may see them, the
+        controller's reason in ``lang``."""
+        tree = ownership_tree(index, row, direction, depth, children)
+        return cls(
+            enterprise_id=str(index.ids[row]),
+            direction=direction,
+            depth=depth,
+            children=children,
+            as_of=index.as_of,
+            nodes=tree.nodes,
+            tree=TreeNodeOut.of(index, tree.root, caller),
+            controller=ControllerOut.of(index, actual_controller(index, row), caller, lang),
+            beneficial_owners=[
+                StakeOut(
+                    node=NodeOut.at(index, s.holder, caller),
+                    direct=s.direct,
+                    integrated=s.integrated,
+                )
+                for s in index.beneficial_owners(row)
+            ],
+        )

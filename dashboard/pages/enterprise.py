@@ -226,6 +226,11 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
                 else []
             ),
             _facts(data, day, row, lang),
+            dcc.Link(
+                text("open_ownership", lang),
+                href=f"/ownership/{enterprise_id}",
+                id="ownership-link",
+            ),
             _grade_block(record, lang),
             _reasons_and_history(data, day, enterprise_id, record, lang),
             *_ego_graph(data, day, enterprise_id, lang),
