@@ -1,0 +1,106 @@
+"""Paths between two entities (risk/paths.py) on graphs built by hand: several paths, shortest
+first, over the kinds asked for, each step with what the relation says; suspected steps with
+their masked value and how many firms share it; hubs not walked through."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from feature_graphs import SnapshotBuilder
+
+from risk.features.context import HUB_PERSON_CAP
+from risk.features.suspected import RARE_GROUP
+from risk.paths import PathGraph, TiePath
+from risk.snapshot_index import SnapshotIndex
+
+PHONE = "13912345678"
+
+
+def _city() -> SnapshotBuilder:
+    """A to D: through person p (2 steps) and through B and C (3 steps); A shares a phone
+    with E and more than RARE_GROUP others; hub h is officer of F, G and many more."""
+    b = SnapshotBuilder().firms_named("A", "B", "C", "D", "F", "G").person("p", "h")
+    b.firm("A", phone=PHONE).firm("E", phone=PHONE)
+    for i in range(RARE_GROUP):
+        b.firm(f"phone{i}", phone=PHONE)
+    for i in range(HUB_PERSON_CAP):
+        b.firm(f"agent{i}")
+        b.tie("OFFICER", "h", f"agent{i}", role="supervisor")
+    b.tie("LEGAL_REP", "p", "A", valid_from=date(2020, 1, 1))
+    b.tie("OFFICER", "p", "D", role="director")
+    b.tie("HOLDS_SHARES", "A", "B", share=0.4)
+    b.tie("GUARANTEES", "C", "B", amount=2e6, currency="USD")
+    b.tie("HOLDS_SHARES", "C", "D", share=0.6)
+    return b.tie("OFFICER", "h", "F", role="manager").tie("OFFICER", "h", "G", role="manager")
+
+
+@pytest.fixture(scope="module")
+def city() -> tuple[SnapshotBuilder, PathGraph]:
+    b = _city()
+    return b, SnapshotIndex(b.build()).paths
+
+
+def _names(b: SnapshotBuilder, path: TiePath) -> list[str]:
+    every = [*b.firms, *b.people]
+    return [every[n] for n in path.nodes]
+
+
+def test_two_paths_of_different_lengths_shortest_first(city: tuple) -> None:
+    b, graph = city
+    paths = graph.paths(b.index("A"), b.index("D"), 4)
+    assert [_names(b, p) for p in paths] == [["A", "p", "D"], ["A", "B", "C", "D"]]
+    rep, officer = paths[0].steps
+    assert (rep.relation, rep.kind, rep.forward) == ("LEGAL_REP", "legal_rep", False)
+    assert rep.properties["valid_from"] == date(2020, 1, 1)
+    assert (officer.relation, officer.properties["role"]) == ("OFFICER", "director")
+    holds, guarantee, holds_d = paths[1].steps
+    assert (holds.forward, holds.properties["share"]) == (True, 0.4)
+    # C guarantees B: walked from B to C, against the stored direction.
+    assert guarantee.forward is False and (guarantee.source, guarantee.target) == (
+        b.index("C"),
+        b.index("B"),
+    )
+    assert guarantee.properties["amount"] == 2e6 and guarantee.properties["currency"] == "USD"
+    assert holds_d.properties["share"] == 0.6
+
+
+def test_bounds_k_and_hops(city: tuple) -> None:
+    b, graph = city
+    assert len(graph.paths(b.index("A"), b.index("D"), 4, k=1)) == 1
+    assert [_names(b, p) for p in graph.paths(b.index("A"), b.index("D"), 2)] == [["A", "p", "D"]]
+    assert graph.paths(b.index("A"), b.index("D"), 1) == []
+    with pytest.raises(ValueError, match="max_hops"):
+        graph.paths(b.index("A"), b.index("D"), 7)
+    with pytest.raises(ValueError, match="unknown path kinds"):
+        graph.paths(b.index("A"), b.index("D"), 3, kinds=["phone"])
+
+
+def test_a_kind_filter_removes_the_path_through_the_person(city: tuple) -> None:
+    b, graph = city
+    paths = graph.paths(b.index("A"), b.index("D"), 4, kinds=["shareholding", "guarantee"])
+    assert [_names(b, p) for p in paths] == [["A", "B", "C", "D"]]
+    assert graph.paths(b.index("A"), b.index("D"), 4, kinds=["shareholding"]) == []
+
+
+def test_a_suspected_step_is_masked_counted_and_weak(city: tuple) -> None:
+    b, graph = city
+    assert graph.paths(b.index("A"), b.index("E"), 3) == []
+    (path,) = graph.paths(b.index("A"), b.index("E"), 3, kinds=["suspected"], k=1)
+    (step,) = path.steps
+    assert (step.relation, step.kind) == ("SHARES_PHONE", "suspected")
+    assert step.properties["value"] == "139******78"
+    assert PHONE not in str(step.properties)
+    assert step.properties["firms"] == RARE_GROUP + 2 and step.weak
+
+
+def test_a_hub_is_not_walked_through_but_may_be_an_end(city: tuple) -> None:
+    b, graph = city
+    assert graph.paths(b.index("F"), b.index("G"), 4) == []
+    (path,) = graph.paths(b.index("h"), b.index("F"), 2)
+    assert _names(b, path) == ["h", "F"]
+
+
+def test_the_same_node_is_one_empty_path(city: tuple) -> None:
+    b, graph = city
+    assert graph.paths(b.index("A"), b.index("A"), 3) == [TiePath((b.index("A"),), ())]
