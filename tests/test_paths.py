@@ -4,11 +4,16 @@ their masked value and how many firms share it; hubs not walked through."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
+from conftest import ApiCity
 from feature_graphs import SnapshotBuilder
+from typer.testing import CliRunner
 
+from cli.app import app
+from risk.data_home import DataHome
 from risk.features.context import HUB_PERSON_CAP
 from risk.features.suspected import RARE_GROUP
 from risk.paths import PathGraph, TiePath
@@ -104,3 +109,45 @@ def test_a_hub_is_not_walked_through_but_may_be_an_end(city: tuple) -> None:
 def test_the_same_node_is_one_empty_path(city: tuple) -> None:
     b, graph = city
     assert graph.paths(b.index("A"), b.index("A"), 3) == [TiePath((b.index("A"),), ())]
+
+
+def test_the_paths_command_tells_each_step_and_refuses_unknown_kinds(
+    api_city: ApiCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CREDITGRAPH_HOME", str(api_city.settings.home))
+    index = SnapshotIndex(DataHome(api_city.settings).snapshot(api_city.scored))
+    person = next(
+        p
+        for p in range(index.n_enterprises, index.ties.n)
+        if len(index.ties.reach([p], 1).node) >= 3
+    )
+    a, b = index.ties.reach([person], 1).node[1:3].tolist()
+    runner = CliRunner()
+    result = runner.invoke(app, ["paths", str(index.ids[a]), str(index.ids[b]), "--max-hops", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:3] == [
+        "1. 2 step(s)",
+        f"   {index.ids[a]} {index.names[a]}",
+    ]
+    assert str(index.names[person]) not in result.output
+    result = runner.invoke(
+        app,
+        [
+            "paths",
+            str(index.ids[a]),
+            str(index.ids[b]),
+            "--json",
+            "--k",
+            "2",
+            "--kinds",
+            "officer,legal_rep,shareholding",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["as_of"] == api_city.scored.isoformat() and 1 <= len(body["paths"]) <= 2
+    for path in body["paths"]:
+        assert {s["kind"] for s in path["steps"]} <= {"officer", "legal_rep", "shareholding"}
+        assert all("name" not in n for n in path["nodes"] if n["label"] == "Person")
+    result = runner.invoke(app, ["paths", str(index.ids[a]), str(index.ids[b]), "--kinds", "phone"])
+    assert result.exit_code == 2 and "unknown kinds phone" in result.output
