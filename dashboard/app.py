@@ -27,7 +27,7 @@ from dashboard.config import BoardConfig
 from dashboard.data import BoardData
 from dashboard.i18n import LANGUAGES, Language, text
 from dashboard.jobs import Jobs
-from dashboard.pages import circles, enterprise, extension, overview, sampling, warnings
+from dashboard.pages import circles, enterprise, extension, overview, paths, sampling, warnings
 
 PAGES = (
     ("/", "nav_overview"),
@@ -36,6 +36,7 @@ PAGES = (
     ("/extension", "nav_extension"),
     ("/circles", "nav_circles"),
     ("/sampling", "nav_sampling"),
+    ("/paths", "nav_paths"),
 )
 """Paths of the pages and the labels of their links, in menu order."""
 
@@ -63,6 +64,8 @@ def route(
         return circles.render(data, when, lang, int(rank) if rank.isdigit() else None)
     if path == "/sampling":
         return sampling.render(data, when, lang)
+    if path == "/paths":
+        return paths.render(data, when, lang, params.get("source"), params.get("target"))
     return html.Div(text("not_found", lang), className="notice notice-error")
 
 
@@ -206,7 +209,7 @@ def create_app(
         )
 
     # The overview has no callbacks of its own: its warnings grid is wired by the warnings page.
-    for page in (warnings, enterprise, extension, circles):
+    for page in (warnings, enterprise, extension, circles, paths):
         page.register(app, data)
     # Draws run in the background, as jobs of this app (none shared between apps).
     jobs = Jobs()

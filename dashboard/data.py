@@ -38,6 +38,7 @@ from risk.features.context import FeatureContext
 from risk.features.guarantees import Circle, GuaranteeGraph, guarantee_circles, guarantee_graph
 from risk.matching import NameMatcher
 from risk.model.reasons import Reason, parse_reasons
+from risk.paths import PathGraph
 from risk.supervision.extension import black_listed, extension_checks
 from risk.supervision.inspectors import Inspector, read_inspectors
 from risk.supervision.plans import PlanRecord
@@ -198,6 +199,10 @@ class BoardData:
     def graph(self, day: date) -> GraphIndex:
         """Both directions of every relation of the snapshot, for the graphs."""
         return self._cached(("graph", day), lambda: GraphIndex(self.snapshot(day)), day)
+
+    def paths(self, day: date) -> PathGraph:
+        """The ties paths may take on the date (risk/paths.py), built on first use."""
+        return self._cached(("paths", day), lambda: PathGraph(self.snapshot(day)), day)
 
     def row_of(self, day: date, enterprise_id: str) -> int | None:
         """Snapshot row of an enterprise; None when it is not in the snapshot."""

@@ -107,7 +107,10 @@ class PathGraph:
 
     Built in O(E + n·HUB_PERSON_CAP) for E relations and n enterprises with a contact."""
 
-    def __init__(self, snapshot: Snapshot, hub: np.ndarray) -> None:
+    def __init__(self, snapshot: Snapshot, hub: np.ndarray | None = None) -> None:
+        """``hub``: the tie graph's hubs when the caller has them (else counted here)."""
+        if hub is None:
+            hub = Adjacency(snapshot, [t for k in DEFAULT_KINDS for t in PATH_KINDS[k]]).hub
         types = [t for kind in PATH_KINDS.values() for t in kind if t in snapshot.relations]
         self._groups: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._values = {c: snapshot.enterprises[c] for c in CONTACTS}
