@@ -167,8 +167,10 @@ class PathGraph:
             sizes = [s.level.stop - s.level.start for s in sides]
             side = 0 if sizes[0] <= sizes[1] else 1
             if not sides[side].advance():
+                # One side has reached all it can: met nowhere, the ends are not tied; met,
+                # the other side may still find paths a step longer.
                 side = 1 - side
-                if not sides[side].advance():
+                if not found or not sides[side].advance():
                     break
             mine, theirs = sides[side], sides[1 - side]
             new = mine.level_nodes

@@ -4,9 +4,12 @@ their masked value and how many firms share it; hubs not walked through."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 from datetime import date
 
+import networkx as nx
 import pytest
 from conftest import ApiCity
 from feature_graphs import SnapshotBuilder
@@ -16,7 +19,7 @@ from cli.app import app
 from risk.data_home import DataHome
 from risk.features.context import HUB_PERSON_CAP
 from risk.features.suspected import RARE_GROUP
-from risk.paths import PathGraph, TiePath
+from risk.paths import DEFAULT_KINDS, PathGraph, TiePath
 from risk.snapshot_index import SnapshotIndex
 
 PHONE = "13912345678"
@@ -151,3 +154,47 @@ def test_the_paths_command_tells_each_step_and_refuses_unknown_kinds(
         assert all("name" not in n for n in path["nodes"] if n["label"] == "Person")
     result = runner.invoke(app, ["paths", str(index.ids[a]), str(index.ids[b]), "--kinds", "phone"])
     assert result.exit_code == 2 and "unknown kinds phone" in result.output
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_on_random_graphs_paths_are_real_simple_and_the_first_is_shortest(seed: int) -> None:
+    rng = random.Random(seed)
+    b = SnapshotBuilder()
+    firms = [f"f{i}" for i in range(30)]
+    b.firms_named(*firms)
+    b.person(*[f"p{i}" for i in range(10)])
+    kinds = {"LEGAL_REP": "legal_rep", "OFFICER": "officer", "HOLDS_SHARES": "shareholding"}
+    g: dict[str, nx.Graph] = {k: nx.Graph() for k in ("officer", "all")}
+    for _ in range(45):
+        rel = rng.choice([*kinds, "GUARANTEES"])
+        a = rng.choice(b.people if rel in ("LEGAL_REP", "OFFICER") else firms)
+        t = rng.choice(firms)
+        b.tie(rel, a, t, role="director") if rel == "OFFICER" else b.tie(rel, a, t)
+        for name in ("all", kinds.get(rel, "guarantee")):
+            if name in g:
+                g[name].add_edge(b.index(a), b.index(t))
+    graph = SnapshotIndex(b.build()).paths
+    tied = 0
+    for kind, chosen in (("all", DEFAULT_KINDS), ("officer", ("officer",))):
+        nx_graph = g[kind]
+        for _ in range(15):
+            s, t = (b.index(f) for f in rng.sample(firms, 2))
+            found = graph.paths(s, t, 5, chosen, k=4)
+            try:
+                shortest = nx.shortest_path_length(nx_graph, s, t)
+            except (nx.NetworkXNoPath, nx.NodeNotFound):
+                shortest = None
+            if shortest is None or shortest > 5:
+                assert found == []
+                continue
+            tied += 1
+            assert found and found[0].length == shortest
+            assert [p.length for p in found] == sorted(p.length for p in found)
+            assert len({p.nodes for p in found}) == len(found)
+            for path in found:
+                assert path.nodes[0] == s and path.nodes[-1] == t
+                assert len(set(path.nodes)) == len(path.nodes) <= 6
+                for (x, y), step in zip(itertools.pairwise(path.nodes), path.steps, strict=True):
+                    assert nx_graph.has_edge(x, y) and step.kind in chosen
+                    assert (step.source, step.target) == ((x, y) if step.forward else (y, x))
+    assert tied >= 5
