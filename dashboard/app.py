@@ -33,6 +33,7 @@ from dashboard.pages import (
     extension,
     overview,
     ownership,
+    paths,
     sampling,
     warnings,
 )
@@ -45,6 +46,7 @@ PAGES = (
     ("/circles", "nav_circles"),
     ("/sampling", "nav_sampling"),
     ("/ownership", "nav_ownership"),
+    ("/paths", "nav_paths"),
 )
 """Paths of the pages and the labels of their links, in menu order."""
 
@@ -76,6 +78,8 @@ def route(
         held = path.removeprefix("/ownership").strip("/") or None
         down = params.get("direction") == "down"
         return ownership.render(data, when, lang, held, "down" if down else "up")
+    if path == "/paths":
+        return paths.render(data, when, lang, params.get("source"), params.get("target"))
     return html.Div(text("not_found", lang), className="notice notice-error")
 
 
@@ -219,7 +223,7 @@ def create_app(
         )
 
     # The overview has no callbacks of its own: its warnings grid is wired by the warnings page.
-    for page in (warnings, enterprise, extension, circles, ownership):
+    for page in (warnings, enterprise, extension, circles, ownership, paths):
         page.register(app, data)
     # Draws run in the background, as jobs of this app (none shared between apps).
     jobs = Jobs()

@@ -24,8 +24,11 @@ EDGE_COLOURS = {
     "OFFICER": "#78909c",
     "HOLDS_SHARES": "#00897b",
     "GUARANTEES": "#8d6e63",
+    "HAS_BRANCH": "#6d4c41",
 }
 """Edge colour per relation type (guarantees also dashed)."""
+SUSPECTED = "#e53935"
+"""Suspected relations (shared address, phone, e-mail): dashed."""
 DEFAULTED = "#d32f2f"
 ON_PATH = "#8e24aa"
 

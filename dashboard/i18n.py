@@ -236,6 +236,28 @@ _LABELS: dict[str, tuple[str, str]] = {
     "direct": ("直接", "direct"),
     "no_holders": ("没有已知持股比例的股东", "No holder with a known stake"),
     "no_holdings": ("没有对外投资", "Holds no stakes in other firms"),
+    "nav_paths": ("路径", "Paths"),
+    "paths_source": ("起点企业", "From enterprise"),
+    "paths_target": ("终点企业", "To enterprise"),
+    "paths_hops": ("最多步数", "Steps at most"),
+    "paths_pick": ("请选择两家企业。", "Pick two enterprises."),
+    "paths_none": (
+        "{hops} 步之内没有经所选关系的路径。",
+        "No path of at most {hops} steps over the kinds chosen.",
+    ),
+    "paths_found": ("{n} 条路径，最短的在前", "{n} path(s), the shortest first"),
+    "path_steps": ("路径 {n}：{steps} 步", "Path {n}: {steps} step(s)"),
+    "kind_legal_rep": ("法定代表人", "Legal representative"),
+    "kind_officer": ("高管", "Officer"),
+    "kind_shareholding": ("持股", "Shareholding"),
+    "kind_guarantee": ("担保", "Guarantee"),
+    "kind_branch": ("分支机构", "Branch"),
+    "kind_suspected": (
+        "疑似关系（共用地址、电话、邮箱）",
+        "Suspected (shared address, phone, e-mail)",
+    ),
+    "shared_by": ("{n} 家企业共用", "shared by {n} firms"),
+    "weak_evidence": ("弱证据：共用者众多", "weak evidence: many firms share it"),
 }
 
 LABELS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(_LABELS)

@@ -24,7 +24,7 @@ the adjacency lists are in CSR order, and the predecessors of scipy's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,6 +75,8 @@ class Search:
       source included); the level that passes the bound is kept whole.
     - ``revisit_sources``: a source is not marked as reached at the start, so a walk may come
       back to it once, closing a cycle (see :func:`shortest_cycle`).
+    - ``edge_filter``: given the CSR positions of the edges a level looks at (after the scan
+      bounds), a mask of those that may be walked (paths over some relation kinds only).
 
     Cost of a level: O(S log(S + V) + V) time and O(S + V) memory, where S is the number of
     edges it looks at (within the bounds) and V the rows reached so far (sorting the edges'
@@ -95,6 +97,7 @@ class Search:
         max_level_scan: int | None = None,
         max_visited: int | None = None,
         revisit_sources: bool = False,
+        edge_filter: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self._indptr = indptr
         self._indices = indices
@@ -103,6 +106,7 @@ class Search:
         self._max_scan = max_scan
         self._max_level_scan = max_level_scan
         self._max_visited = max_visited
+        self._edge_filter = edge_filter
         self._roots = np.unique(np.asarray(sources, dtype=np.int64))
         k = len(self._roots)
         search = np.arange(k, dtype=np.int64)
@@ -176,6 +180,10 @@ class Search:
             return self._done()
         which = np.repeat(np.arange(len(node)), counts)
         pos = np.arange(total) + np.repeat(starts - (ends - counts), counts)
+        if self._edge_filter is not None:
+            walkable = self._edge_filter(pos)
+            which, pos = which[walkable], pos[walkable]
+            total = len(pos)
         nxt = self._indices[pos].astype(np.int64)
         keys = search[which] * self._n + nxt
         seen = self._seen

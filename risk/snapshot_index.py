@@ -10,12 +10,14 @@ never a side effect of a request). :class:`SnapshotIndex` computes, once per sna
   (:func:`risk.features.ownership.integrated_stakes`), by holder and by enterprise;
 - the enterprises sharing each address, phone and e-mail (suspected relations, 疑似关系);
 - the undirected tie graph (legal representatives, officers, shareholdings, guarantees) for
-  bounded walks: related firms with bad records around an enterprise, and a shortest path
-  between two enterprises. Persons with more than ``HUB_PERSON_CAP`` ties (agents) are
-  reached but not walked through, as in the feature catalog.
+  bounded walks: related firms with bad records around an enterprise. Persons with more
+  than ``HUB_PERSON_CAP`` ties (agents) are reached but not walked through, as in the
+  feature catalog;
+- the path graph (:class:`risk.paths.PathGraph`): those ties, branches and suspected
+  relations, for the paths between two entities, over the kinds asked for.
 
 Costs at 1M enterprises (docs/benchmarks.md): built in ~15 s and ~2 GB; each lookup is a
-binary search plus a walk over at most ``MAX_VISITED`` nodes.
+binary search plus a bounded walk.
 """
 
 from __future__ import annotations
@@ -30,21 +32,16 @@ import scipy.sparse as sp
 
 from graph_model.rates import RateTable
 from graph_model.snapshot import Snapshot
-from graph_model.walk import Search
 from risk.features.context import FeatureContext
 from risk.features.guarantees import circle_labels, guarantee_circles, guarantee_graph
 from risk.features.ownership import BENEFICIAL_OWNER_SHARE, integrated_stakes
 from risk.features.suspected import CONTACTS, RARE_GROUP, contact_groups
 from risk.matching import NameMatcher
+from risk.paths import PathGraph
 from risk.supervision.walk import Adjacency, Step
 
 TIE_TYPES = ("LEGAL_REP", "OFFICER", "HOLDS_SHARES", "GUARANTEES")
 """Relations that tie enterprises into related parties (关联方), as in the store's query."""
-
-MAX_VISITED = 200_000
-"""A path search gives up after visiting this many nodes (a giant component at 6 hops)."""
-
-MAX_PATH_HOPS = 6
 
 
 @dataclass(frozen=True)
@@ -147,6 +144,7 @@ class SnapshotIndex:
         self._circles(ctx)
         self._stakes(ctx)
         self.ties = Adjacency(snapshot, TIE_TYPES)
+        self.paths = PathGraph(snapshot, self.ties.hub)
         self._legal_reps(snapshot)
         self._contacts(snapshot)
         self._former = snapshot.former_names
@@ -391,42 +389,6 @@ class SnapshotIndex:
             for r in kept.tolist()
         ]
         return sorted(out, key=lambda r: (not r.black_listed, r.hops, self.ids[r.node]))
-
-    def path_between(self, source: int, target: int, max_hops: int) -> tuple[Step, ...] | None:
-        """A shortest path of ties between two nodes, at most ``max_hops`` long; None when
-        there is none (or the search visited ``MAX_VISITED`` nodes without meeting).
-
-        Breadth first from both ends, always widening the smaller side by one level; hubs are
-        entered but not walked through, except at the two ends. The path goes through the
-        first node of the widened side's new level that the other side has reached.
-        """
-        if not 1 <= max_hops <= MAX_PATH_HOPS:
-            raise ValueError(f"max_hops must be within 1..{MAX_PATH_HOPS}, got {max_hops}")
-        if source == target:
-            return ()
-        adj = self.ties
-        ends = np.array([source, target])
-        sides = [Search(adj.indptr, adj.neighbour, [end], hubs=adj.hub) for end in ends]
-        while sides[0].hops + sides[1].hops < max_hops:
-            sizes = [s.level.stop - s.level.start for s in sides]
-            side = 0 if sizes[0] <= sizes[1] else 1
-            mine, theirs = sides[side], sides[1 - side]
-            if not mine.advance():
-                return None
-            new = mine.level_nodes
-            # Meeting at a hub would walk through it: only the two ends may be hubs.
-            meets = np.isin(new, theirs.found.node) & (~adj.hub[new] | np.isin(new, ends))
-            if meets.any():
-                first = int(np.argmax(meets))
-                at = np.flatnonzero(theirs.found.node == new[first])[0]
-                rows = [mine.level.start + first, int(at)]
-                if side == 1:
-                    rows.reverse()
-                left, right = (adj.path(s.found, r) for s, r in zip(sides, rows, strict=True))
-                return left + tuple(reversed(right))
-            if len(sides[0].found.node) + len(sides[1].found.node) > MAX_VISITED:
-                return None
-        return None
 
 
 def finite(value: float | None) -> float | None:

@@ -19,7 +19,7 @@ from graph_model.snapshot import RelationArrays, Snapshot
 AS_OF = date(2025, 6, 30)
 
 _RELATION_COLUMNS: dict[str, dict[str, pa.DataType]] = {
-    "LEGAL_REP": {},
+    "LEGAL_REP": {"valid_from": pa.date32(), "valid_to": pa.date32()},
     "OFFICER": {"role": pa.string()},
     "HOLDS_SHARES": {"share": pa.float64()},
     "GUARANTEES": {"amount": pa.float64(), "currency": pa.string(), "defaulted_on": pa.date32()},

@@ -3,9 +3,11 @@ what each route answers, its checks at the edge, the error table and the audit l
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import sqlite3
+from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
@@ -372,6 +374,68 @@ def test_path_between_two_firms_that_share_a_person(api_client: TestClient) -> N
     assert path["length"] <= 2
     one_hop = ok(api_client.get(url.replace("max_hops=2", "max_hops=1"), headers=ANALYST))
     assert path["length"] == 2 or one_hop["path"] is not None
+
+
+def test_paths_are_distinct_shortest_first_over_the_kinds_asked(api_client: TestClient) -> None:
+    idx = index(api_client)
+    # Two firms three steps apart: their paths of three steps come first, then longer ones.
+    for start in range(idx.n_enterprises):
+        reached = idx.ties.reach([start], 3)
+        three = np.flatnonzero((reached.hops == 3) & (reached.node < idx.n_enterprises))
+        if len(three):
+            far = int(reached.node[three[0]])
+            break
+    url = f"/v1/paths?source={idx.ids[start]}&target={idx.ids[far]}&max_hops=5&k=10"
+    body = ok(api_client.get(url, headers=ANALYST))
+    lengths = [p["length"] for p in body["paths"]]
+    assert lengths[0] == 3 and lengths == sorted(lengths) and body["path"] == body["paths"][0]
+    assert len({tuple(n["id"] for n in p["nodes"]) for p in body["paths"]}) == len(lengths)
+    for p in body["paths"]:
+        assert p["nodes"][0]["id"] == idx.ids[start] and p["nodes"][-1]["id"] == idx.ids[far]
+        for edge, (a, b) in zip(p["edges"], itertools.pairwise(p["nodes"]), strict=True):
+            assert {edge["source"], edge["target"]} == {a["id"], b["id"]}
+            if edge["type"] == "HOLDS_SHARES" and "share" in edge["properties"]:
+                assert 0 <= edge["properties"]["share"] <= 1
+    assert body["kinds"] == ["legal_rep", "officer", "shareholding", "guarantee"]
+    only = ok(api_client.get(url + "&kinds=guarantee&kinds=shareholding", headers=ANALYST))
+    assert only["kinds"] == ["guarantee", "shareholding"]
+    for p in only["paths"]:
+        assert {e["type"] for e in p["edges"]} <= {"GUARANTEES", "HOLDS_SHARES"}
+
+
+def test_a_suspected_path_masks_the_shared_phone(api_client: TestClient) -> None:
+    idx = index(api_client)
+    snapshot = services(api_client).snapshot
+    assert snapshot is not None
+    phones = snapshot.enterprises["phone"].to_pylist()
+    counts = Counter(p for p in phones if p)
+    shared = next(v for v, n in counts.items() if 2 <= n <= 50)
+    a, b = [r for r, v in enumerate(phones) if v == shared][:2]
+    url = f"/v1/paths?source={idx.ids[a]}&target={idx.ids[b]}&max_hops=1&kinds=suspected"
+    body = ok(api_client.get(url, headers=ANALYST))
+    (path,) = body["paths"]
+    edge = path["edges"][0]
+    contact = edge["properties"]["contact"]
+    assert edge["type"] == f"SHARES_{contact.upper()}" and edge["properties"]["firms"] >= 2
+    assert edge["properties"]["weak"] == (edge["properties"]["firms"] > 10)
+    assert contact == "address" or "*" in edge["properties"]["value"]
+    assert shared not in json.dumps(body)
+    for other in ok(api_client.get(url.replace("suspected", "guarantee"), headers=ANALYST))[
+        "paths"
+    ]:
+        assert other["edges"][0]["type"] == "GUARANTEES"
+
+
+def test_paths_on_another_date_are_refused_with_the_dates_saved(api_client: TestClient) -> None:
+    idx = index(api_client)
+    a, b = idx.ids[0], idx.ids[1]
+    response = api_client.get(f"/v1/paths?source={a}&target={b}&as_of=2020-01-01", headers=ANALYST)
+    assert response.status_code == 422, response.text
+    assert f"snapshots saved: {idx.as_of}" in response.json()["message"]
+    same = ok(api_client.get(f"/v1/paths?source={a}&target={b}&as_of={idx.as_of}", headers=ANALYST))
+    assert same["as_of"] == idx.as_of.isoformat()
+    bad = api_client.get(f"/v1/paths?source={a}&target={b}&kinds=phone", headers=ANALYST)
+    assert bad.status_code == 422
 
 
 # -- circles ---------------------------------------------------------------------------------

@@ -750,5 +750,64 @@ def test_the_ownership_view_draws_the_controller_chain_and_switches_down(
         _until(browser, lambda d: "没有对外投资" in d.find_element(By.ID, "page").text, "none")
     _until(browser, _settled, "callbacks to settle")
     _picture(browser, "ownership-tree-down")
+
+
+def _tied_pair(data: BoardData, day: date) -> tuple[int, int, int]:
+    """Two enterprises with several paths over every kind, one of them through a shared
+    contact (a dashed step), and how many paths the page lists."""
+    from risk.paths import PATH_KINDS, SHARED_TYPES
+
+    graph = data.index(day).paths
+    n = data.snapshot(day).n_enterprises
+    for start in range(0, n, 3):
+        reached = graph.ties.reach([start], 3)
+        for far in reached.node[(reached.hops >= 2) & (reached.node < n)].tolist()[:20]:
+            found = graph.paths(start, far, 4, list(PATH_KINDS))
+            relations = {s.relation for p in found for s in p.steps}
+            if len(found) >= 2 and relations & set(SHARED_TYPES) and relations - set(SHARED_TYPES):
+                return start, int(far), len(found)
+    raise AssertionError("no two firms with several paths, one through a shared contact")
+
+
+def test_two_enterprises_picked_show_their_paths_drawn(
+    signed_in: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    """The paths page: the second firm picked by typing its name, the suspected kind ticked,
+    every path drawn (suspected steps dashed, their value masked) and listed step by step."""
+    url, data = signed_in
+    day = data.default_date()
+    assert day is not None
+    start, far, count = _tied_pair(data, day)
+    ids = data.snapshot(day).enterprises["id"]
+    name = data.snapshot(day).enterprises["name"][far].as_py()
+    _open(browser, url + f"/paths?source={ids[start].as_py()}", "#paths-target")
+    browser.find_element(By.ID, "paths-target").click()
+    box = _until(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input.dash-dropdown-search"), "box"
+    )
+    box[0].send_keys(name)
+    option = _until(
+        browser,
+        lambda d: d.find_elements(By.XPATH, f"//*[contains(text(), '({ids[far].as_py()})')]"),
+        "the firm offered",
+    )
+    option[-1].click()
+    _until(browser, lambda d: d.find_elements(By.ID, "paths-list"), "the paths listed")
+    browser.find_element(By.CSS_SELECTOR, "#paths-kinds input[value='suspected']").click()
+    listed = _until(
+        browser,
+        lambda d: (
+            (items := d.find_elements(By.CSS_SELECTOR, "#paths-list > li"))
+            and len(items) == count
+            and items
+        ),
+        f"{count} paths listed",
+    )
+    _until(browser, _settled, "callbacks to settle")
+    time.sleep(0.5)
+    _picture(browser, "paths")
+    words = browser.find_element(By.ID, "paths-list").text
+    assert "家企业共用" in words and len(listed) == count
+    assert browser.find_elements(By.CSS_SELECTOR, "#paths-figure .main-svg")
     assert _console_errors(browser) == []
     assert _hashes(browser) == []

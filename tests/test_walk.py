@@ -93,6 +93,21 @@ def test_each_source_is_searched_on_its_own() -> None:
     assert both.hops.tolist() == sorted(both.hops.tolist()), "rows level by level"
 
 
+def test_an_edge_filter_keeps_the_search_off_the_edges_it_refuses() -> None:
+    # 0-1-3 is short but 0-1 is refused: 3 is reached the long way, 0-2-4-3.
+    g = csr(5, [(0, 1), (1, 3), (0, 2), (2, 4), (4, 3)], undirected=True)
+    refused = {(0, 1), (1, 0)}
+    rows = np.repeat(np.arange(5), np.diff(g.indptr))
+    ok = np.array([(int(a), int(b)) not in refused for a, b in zip(rows, g.indices, strict=True)])
+    search = Search(g.indptr, g.indices, [0], edge_filter=lambda pos: ok[pos])
+    while search.advance():
+        pass
+    found = search.found
+    assert path_nodes(found, rows_of(found, 0)[3]) == [0, 2, 4, 3]
+    assert 1 in rows_of(found, 0) and found.hops[rows_of(found, 0)[1]] == 4
+    assert_real_edges(g, found)
+
+
 def test_max_hops_and_nothing_more_to_reach() -> None:
     g = csr(7, SMALL, undirected=True)
     assert reach(g.indptr, g.indices, [0], 0).node.tolist() == [0]

@@ -1,5 +1,5 @@
 """Graph exploration: neighbours, related parties with paths, ownership, beneficial owners,
-the path between two enterprises, the ownership tree with the actual controller."""
+the paths between two enterprises, the ownership tree with the actual controller."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.auth import Explorer, document_roles
-from api.errors import NotFound
+from api.errors import Invalid, NotFound
 from api.language import AnswerLanguage
 from api.routers.enterprises import enterprise_or_404
 from api.schemas.common import (
@@ -38,7 +38,7 @@ from risk.ownership_tree import DEFAULT_CHILDREN as TREE_CHILDREN
 from risk.ownership_tree import DEFAULT_DEPTH as TREE_DEPTH
 from risk.ownership_tree import MAX_CHILDREN as TREE_MAX_CHILDREN
 from risk.ownership_tree import MAX_DEPTH as TREE_MAX_DEPTH
-from risk.snapshot_index import MAX_PATH_HOPS
+from risk.paths import DEFAULT_KINDS, DEFAULT_PATHS, MAX_PATH_HOPS, MAX_PATHS
 
 router = APIRouter(prefix="/v1", tags=["graph"])
 
@@ -46,6 +46,7 @@ RELATED_COUNTED = 1_000
 """Related parties counted for ``total``; beyond, ``total_exact`` is false."""
 
 RelationType = Literal["LEGAL_REP", "OFFICER", "HOLDS_SHARES", "GUARANTEES"]
+PathKind = Literal["legal_rep", "officer", "shareholding", "guarantee", "branch", "suspected"]
 
 
 @router.get("/enterprises/{enterprise_id}/neighbours", summary="Adjacent nodes, paged")
@@ -186,29 +187,58 @@ def beneficial_owners(
     )
 
 
-@router.get("/paths", summary="A shortest path between two enterprises")
-def path_between(
+@router.get("/paths", summary="Paths between two enterprises, shortest first")
+def paths_between(
     services: ServicesDep,
     caller: Explorer,
     source: EnterpriseIdQuery,
     target: EnterpriseIdQuery,
     max_hops: Annotated[int, Query(ge=1, le=MAX_PATH_HOPS, description=f"1–{MAX_PATH_HOPS}")] = 4,
+    kinds: Annotated[
+        list[PathKind] | None,
+        Query(
+            description="Relation kinds a path may take (repeat the parameter); default: "
+            f"{', '.join(DEFAULT_KINDS)}. suspected: firms sharing an address, phone or e-mail",
+            examples=[["shareholding", "guarantee"]],
+        ),
+    ] = None,
+    k: Annotated[int, Query(ge=1, le=MAX_PATHS, description=f"Paths, 1–{MAX_PATHS}")] = (
+        DEFAULT_PATHS
+    ),
+    as_of: AsOf = None,
 ) -> PathBetweenOut:
-    """A shortest chain of people, holdings and guarantees between two enterprises on the
-    served snapshot (agents with more than 50 firms are not walked through)."""
+    """Up to ``k`` distinct chains of people, holdings, guarantees, branches or shared
+    contacts between two enterprises on the served snapshot, the shortest first, then ones
+    a step longer; each step with its relation, role, stake or amount and dates. Agents
+    with more than 50 firms are not walked through; a contact shared by more than 10 firms
+    is marked weak. Another ``as_of`` than the served snapshot's date is refused with the
+    dates saved (`creditgraph paths --as-of` searches those)."""
     index = services.require_index()
+    if as_of is not None and as_of != index.as_of:
+        saved = ", ".join(d.isoformat() for d in services.home.snapshot_dates())
+        raise Invalid(
+            f"paths are searched on the served snapshot of {index.as_of}, not {as_of}; "
+            f"snapshots saved: {saved or 'none'} (search them with `creditgraph paths "
+            "--as-of`)"
+        )
     a, b = index.enterprise(source), index.enterprise(target)
     for given, row in ((source, a), (target, b)):
         if row is None:
             raise NotFound(f"no enterprise {given} in the snapshot of {index.as_of}")
     assert a is not None and b is not None
-    steps = index.path_between(a, b, max_hops)
+    chosen: list[str] = list(dict.fromkeys(kinds)) if kinds else list(DEFAULT_KINDS)
+    found = [
+        PathOut.from_path(index, p, caller) for p in index.paths.paths(a, b, max_hops, chosen, k)
+    ]
     return PathBetweenOut(
         source=source,
         target=target,
         max_hops=max_hops,
+        kinds=chosen,
+        k=k,
         as_of=index.as_of,
-        path=PathOut.from_steps(index, a, steps, caller) if steps is not None else None,
+        path=found[0] if found else None,
+        paths=found,
     )
 
 

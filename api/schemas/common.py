@@ -23,6 +23,7 @@ from api.auth import Caller
 from graph_model.identifiers import USCC_ALPHABET, enterprise_id_valid_array, uscc_check_char
 from graph_model.store.protocol import Edge, NodeRef
 from graph_model.store.protocol import Path as StorePath
+from risk.paths import TiePath
 from risk.snapshot_index import SnapshotIndex
 from risk.supervision.walk import Step
 
@@ -229,3 +230,21 @@ class PathOut(Model):
             )
         edges = [EdgeOut(type=s.type, source=s.source, target=s.target) for s in steps]
         return cls(length=len(steps), nodes=nodes, edges=edges)
+
+    @classmethod
+    def from_path(cls, index: SnapshotIndex, path: TiePath, caller: Caller) -> PathOut:
+        """A path of the path graph (risk/paths.py), each edge with what its step says."""
+        ids = index.ids
+        return cls(
+            length=path.length,
+            nodes=[NodeOut.at(index, n, caller) for n in path.nodes],
+            edges=[
+                EdgeOut(
+                    type=s.relation,
+                    source=str(ids[s.source]),
+                    target=str(ids[s.target]),
+                    properties=s.properties,
+                )
+                for s in path.steps
+            ],
+        )

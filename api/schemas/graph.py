@@ -71,11 +71,20 @@ class BeneficialOwnersOut(Model):
 
 
 class PathBetweenOut(Model):
+    """Paths between two enterprises, shortest first. A step's edge carries what the
+    relation says: ``role``, ``share``, ``amount`` and ``currency`` (a shareholding's
+    subscribed capital in CNY), ``valid_from`` and ``valid_to``; a suspected step
+    (``SHARES_ADDRESS``, ``SHARES_PHONE``, ``SHARES_EMAIL``) its ``contact``, the ``value``
+    (phone and e-mail masked), the ``firms`` sharing it and ``weak`` when more than 10 do."""
+
     source: str
     target: str
     max_hops: int
+    kinds: list[str] = Field(description="Relation kinds searched", examples=[["shareholding"]])
+    k: int = Field(description="Paths asked for at most", examples=[5])
     as_of: date = Field(description="Date of the snapshot searched")
-    path: PathOut | None = Field(description="A shortest path; null when none within max_hops")
+    path: PathOut | None = Field(description="The first of paths; null when there is none")
+    paths: list[PathOut] = Field(description="Distinct paths within max_hops, shortest first")
 
 
 class TreeNodeOut(Model):

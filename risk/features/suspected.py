@@ -31,13 +31,16 @@ def contact_groups(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return group, np.append(sizes, 0)
 
 
-def suspected_pairs(group: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ordered pairs (a, b), a ≠ b, of enterprises sharing a value held by 2..RARE_GROUP firms."""
-    firms = np.flatnonzero((sizes[group] >= 2) & (sizes[group] <= RARE_GROUP))
+def suspected_pairs(
+    group: np.ndarray, sizes: np.ndarray, max_group: int = RARE_GROUP
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ordered pairs (a, b), a ≠ b, of enterprises sharing a value held by 2..``max_group``
+    firms (``RARE_GROUP`` for the features; paths show weak ones too). Cost: O(n·max_group)."""
+    firms = np.flatnonzero((sizes[group] >= 2) & (sizes[group] <= max_group))
     order = np.argsort(group[firms], kind="stable")
     firms, groups = firms[order], group[firms][order]
     left, right = [], []
-    for offset in range(1, RARE_GROUP):
+    for offset in range(1, max_group):
         same = groups[offset:] == groups[:-offset]
         left += [firms[:-offset][same], firms[offset:][same]]
         right += [firms[offset:][same], firms[:-offset][same]]

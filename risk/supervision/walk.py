@@ -10,7 +10,7 @@ with its type and stored direction, and marks the hubs; it searches with
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,16 +39,32 @@ class Adjacency:
     """
 
     def __init__(
-        self, snapshot: Snapshot, rel_types: Iterable[str], hub_cap: int = HUB_PERSON_CAP
+        self,
+        snapshot: Snapshot,
+        rel_types: Iterable[str],
+        hub_cap: int = HUB_PERSON_CAP,
+        *,
+        extra: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+        hub: np.ndarray | None = None,
     ) -> None:
-        self.rel_types = tuple(rel_types)
-        src, dst, kind = [], [], []
+        """Ties of ``rel_types`` as the snapshot stores them, then the ``extra`` ties given as
+        (sources, targets) by type name (suspected relations); ``hub`` replaces the hubs
+        counted here (a path graph keeps the hubs of the tie graph)."""
+        extra = extra or {}
+        self.rel_types = (*rel_types, *extra)
+        src, dst, kind, row = [], [], [], []
         for code, rel_type in enumerate(self.rel_types):
-            rel = snapshot.relations[rel_type]
-            src.append(rel.sources)
-            dst.append(rel.indices)
-            kind.append(np.full(rel.edge_count, code, dtype=np.int8))
+            if rel_type in extra:
+                sources, targets = extra[rel_type]
+            else:
+                rel = snapshot.relations[rel_type]
+                sources, targets = rel.sources, rel.indices
+            src.append(sources)
+            dst.append(targets)
+            kind.append(np.full(len(sources), code, dtype=np.int8))
+            row.append(np.arange(len(sources), dtype=np.int32))
         s, d, k = np.concatenate(src), np.concatenate(dst), np.concatenate(kind)
+        r = np.concatenate(row)
         # Both directions; ``forward`` says whether the stored relation points this way.
         a = np.concatenate([s, d])
         b = np.concatenate([d, s])
@@ -60,9 +76,13 @@ class Adjacency:
         self.neighbour = b[order]
         self.type_code = np.concatenate([k, k])[order]
         self.forward = forward[order]
-        degree = np.diff(self.indptr)
-        self.hub = degree > hub_cap
-        self.hub[snapshot.n_enterprises :] |= ~persons_tying_firms(snapshot.persons)
+        # Each entry's row among its type's relations (its properties in the snapshot).
+        self.edge_row = np.concatenate([r, r])[order]
+        if hub is None:
+            degree = np.diff(self.indptr)
+            hub = degree > hub_cap
+            hub[snapshot.n_enterprises :] |= ~persons_tying_firms(snapshot.persons)
+        self.hub = hub
         self.ids = np.concatenate(
             [
                 snapshot.enterprises["id"].to_numpy(zero_copy_only=False),
