@@ -514,6 +514,7 @@ LIST_COMMANDS = {
     ("plan", "list"),
     ("plan", "show"),
     ("records", "due-escalations"),
+    ("history",),
 }
 """Commands that print a list that may be long; each takes --limit and says what it left out."""
 
@@ -627,3 +628,27 @@ def test_explain_and_warnings_speak_the_language_asked_for(on_demo: Path) -> Non
     code, out = run("warnings", "show", warning, "--language", "zh")
     assert code == 0 and "-[" not in out, out
     assert run("warnings", "list", "--language", "fr")[0] == 2
+
+
+def test_history_lists_changes_newest_first_as_text_and_json(on_demo: Path) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+
+    from api.names import PERSON_KEY
+
+    (scores,) = (on_demo / "scores" / _scored(on_demo)[-1]).glob("*.parquet")
+    firm = str(pq.read_table(scores, columns=["id"])["id"][0])
+    code, out = run("history", firm, "--json")
+    assert code == 0, out
+    rows = json.loads(out)
+    days = [r["day"] for r in rows if r["day"]]
+    assert rows and days == sorted(days, reverse=True)
+    code, text = run("history", firm, "--limit", "1")
+    assert code == 0 and text.startswith(f"{firm} ") and rows[0]["kind"] in text, text
+    assert len(rows) == 1 or _not_shown(text) == (len(rows) - 1, len(rows))
+    assert not PERSON_KEY.search(text.split("\n", 1)[1].split("…")[0].replace(firm, ""))
+    code, recent = run("history", firm, "--since", days[0], "--json")
+    assert code == 0 and all(r["day"] == days[0] for r in json.loads(recent))
+    code, out = run("history", firm[:-1] + "X")
+    assert code != 0 and "no enterprise" in out

@@ -8,7 +8,7 @@ from datetime import date
 from graph_model.store.protocol import GraphStore
 from risk.history import enterprise_history
 
-from . import AS_OF, E, P, D
+from . import AS_OF, D, E, P
 
 
 def _events(store: GraphStore, firm: str, **kw: date) -> list[tuple[date | None, str, str]]:
