@@ -217,6 +217,14 @@ _LABELS: dict[str, tuple[str, str]] = {
     "draw_waiting": ("排队等待抽取……", "Waiting for a free worker…"),
     "id": ("代码", "Id"),
     "name": ("名称", "Name"),
+    # enterprise page: change history
+    "changes": ("变更记录（{n} 条，最新在前）", "Change history ({n} events, newest first)"),
+    "no_changes": ("没有变更记录", "No changes recorded"),
+    "changes_unavailable": (
+        "变更记录暂不可用：{reason}",
+        "The change history is not available now: {reason}",
+    ),
+    "date_unknown": ("日期不详", "date unknown"),
 }
 
 LABELS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(_LABELS)

@@ -5,14 +5,17 @@ tests/contract/test_history.py."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from conftest import ApiCity
 from fastapi.testclient import TestClient
 
 from graph_model.store.protocol import Edge, Entity, Neighbour, NodeRef, Page
 from risk.history import enterprise_history
 from risk.snapshot_index import SnapshotIndex
+from risk.wording import label
 
 ANALYST = {"X-API-Key": "analyst-key"}
 REGULATOR = {"X-API-Key": "regulator-key"}
@@ -89,3 +92,37 @@ def test_history_route_refusals(api_client: TestClient) -> None:
     assert backwards.status_code == 422 and "after until" in backwards.json()["message"]
     unknown = api_client.get("/v1/enterprises/REG:none/history", headers=ANALYST)
     assert unknown.status_code in (404, 422)
+
+
+def test_the_enterprise_page_lists_the_changes_up_to_the_boards_date(
+    api_client: TestClient, api_city: ApiCity
+) -> None:
+    from dashboard.config import BoardConfig
+    from dashboard.data import BoardData
+    from dashboard.pages import enterprise
+
+    firm = _busiest(api_client)
+    data = BoardData(api_city.settings, BoardConfig(warm=False))
+    changes = data.changes(firm, api_city.scored)
+    assert changes and all(c.day is None or c.day <= api_city.scored for c in changes)
+    page = str(enterprise.render(data, api_city.scored, "zh", firm))
+    assert f"变更记录（{len(changes):,} 条，最新在前）" in page
+    assert "change-timeline" in page and enterprise.change_detail(changes[0], "zh") in page
+    words = {label("change", c.kind, "zh") for c in changes}
+    assert all(w in page for w in words)
+
+
+def test_without_a_store_the_page_says_the_history_is_unavailable(
+    api_city: ApiCity, tmp_path: Path
+) -> None:
+    from dashboard.config import BoardConfig
+    from dashboard.data import BoardData
+    from dashboard.pages import enterprise
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "snapshots").symlink_to(api_city.settings.snapshots_dir)
+    data = BoardData(api_city.settings.model_copy(update={"home": home}), BoardConfig(warm=False))
+    firm = str(data.snapshot(api_city.scored).enterprises["id"][0])
+    page = str(enterprise.render(data, api_city.scored, "en", firm))
+    assert "The change history is not available now" in page
