@@ -79,11 +79,11 @@ def main() -> None:
     print("|---|---|---|---|---|")
     with LadybugStore(args.store, read_only=True) as store:
         _reads(store, sample[0])  # first query warms the store
-        for firm, degree in hubs:
+        for rank, (firm, degree) in enumerate(hubs, 1):
             events = len(enterprise_history(store, firm))
             raw = _timed(lambda f=firm: _reads(store, f), args.repeats)
             full = _timed(lambda f=firm: enterprise_history(store, f), args.repeats)
-            print(f"| hub {firm} | {degree:,} | {events:,} | {_p(raw)} | {_p(full)} |")
+            print(f"| hub {rank} ({firm}) | {degree:,} | {events:,} | {_p(raw)} | {_p(full)} |")
         raw, full, events = [], [], []
         for firm in sample:
             raw += _timed(lambda f=firm: _reads(store, f), 1)
