@@ -2,10 +2,12 @@
 
 One :class:`BoardData` is made by the app factory and handed to every callback; there is no
 module-level state. It reads files only: saved snapshots (the graph as of a date), the
-model's stored scores, plan records, inspector files and the supervision registry. It never
-opens the graph store: the embedded store takes one writer process, and a board holding it
+model's stored scores, plan records, inspector files and the supervision registry. It keeps
+no graph store open: the embedded store takes one writer process, and a board holding it
 would block the next load; snapshots are also what the grades were computed on, so the board
-shows the graph as it stood on the grades' date.
+shows the graph as it stood on the grades' date. The one exception is an enterprise's change
+history, whose ended relations are in no snapshot: the store is opened read-only for that
+read alone, and a load running meanwhile makes the page say the history is unavailable.
 
 Heavy results (a snapshot read, its reverse adjacency, every guarantee circle, the extension
 list of the whole black list) are computed once per date and kept. Cached values are
@@ -33,9 +35,11 @@ from dashboard.graph import GraphIndex, foreign_amounts
 from graph_model.rates import RateTable, read_rates
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
+from graph_model.store.open import open_store
 from risk.data_home import DataHome, ScoresMeta
 from risk.features.context import FeatureContext
 from risk.features.guarantees import Circle, GuaranteeGraph, guarantee_circles, guarantee_graph
+from risk.history import Change, enterprise_history
 from risk.matching import NameMatcher
 from risk.model.reasons import Reason, parse_reasons
 from risk.snapshot_index import SnapshotIndex
@@ -545,6 +549,17 @@ class BoardData:
         return self._cached(
             ("index", day), lambda: SnapshotIndex(self.snapshot(day), self.rates()), day
         )
+
+    # -- change history ------------------------------------------------------------
+    def changes(self, enterprise_id: str, until: date) -> tuple[Change, ...]:
+        """The enterprise's change history up to ``until``, newest first (risk/history.py).
+
+        The one read of the graph store: ended relations are in no snapshot. The store is
+        opened read-only for this read alone and closed at once; a
+        :class:`~graph_model.errors.CreditGraphError` (store busy with a load, missing)
+        reaches the caller, which says so instead of the history."""
+        with open_store(self.settings, read_only=True) as store:
+            return tuple(enterprise_history(store, enterprise_id, until=until))
 
     def warm(self, day: date) -> None:
         """Compute what the first render of each page needs for ``day``."""

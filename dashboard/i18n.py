@@ -258,6 +258,14 @@ _LABELS: dict[str, tuple[str, str]] = {
     ),
     "shared_by": ("{n} 家企业共用", "shared by {n} firms"),
     "weak_evidence": ("弱证据：共用者众多", "weak evidence: many firms share it"),
+    # enterprise page: change history
+    "changes": ("变更记录（{n} 条，最新在前）", "Change history ({n} events, newest first)"),
+    "no_changes": ("没有变更记录", "No changes recorded"),
+    "changes_unavailable": (
+        "变更记录暂不可用：{reason}",
+        "The change history is not available now: {reason}",
+    ),
+    "date_unknown": ("日期不详", "date unknown"),
 }
 
 LABELS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(_LABELS)

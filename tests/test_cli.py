@@ -514,6 +514,7 @@ LIST_COMMANDS = {
     ("plan", "list"),
     ("plan", "show"),
     ("records", "due-escalations"),
+    ("history",),
 }
 """Commands that print a list that may be long; each takes --limit and says what it left out."""
 
@@ -664,3 +665,27 @@ def test_ownership_prints_the_tree_the_controller_and_the_json(home: Path) -> No
     assert body["controller"]["basis"] == "majority"
     code, out = run("ownership", make_uscc(9))
     assert code == 2 and "no enterprise" in out
+
+
+def test_history_lists_changes_newest_first_as_text_and_json(on_demo: Path) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+
+    from api.names import PERSON_KEY
+
+    (scores,) = (on_demo / "scores" / _scored(on_demo)[-1]).glob("*.parquet")
+    firm = str(pq.read_table(scores, columns=["id"])["id"][0])
+    code, out = run("history", firm, "--json")
+    assert code == 0, out
+    rows = json.loads(out)
+    days = [r["day"] for r in rows if r["day"]]
+    assert rows and days == sorted(days, reverse=True)
+    code, text = run("history", firm, "--limit", "1")
+    assert code == 0 and text.startswith(f"{firm} ") and rows[0]["kind"] in text, text
+    assert len(rows) == 1 or _not_shown(text) == (len(rows) - 1, len(rows))
+    assert not PERSON_KEY.search(text.split("\n", 1)[1].split("…")[0].replace(firm, ""))
+    code, recent = run("history", firm, "--since", days[0], "--json")
+    assert code == 0 and all(r["day"] == days[0] for r in json.loads(recent))
+    code, out = run("history", firm[:-1] + "X")
+    assert code != 0 and "no enterprise" in out

@@ -361,6 +361,9 @@ def read_statements() -> Iterator[Any]:
             yield pytest.param(query, page, id=f"neighbours-{rel_type}-{direction}")
     for direction in ("out", "in", "both"):
         yield pytest.param(cy.neighbours(D, KEYED, direction), page, id=f"neighbours-{direction}")
+        for label in LABELS:
+            query = cy.neighbours(D, KEYED, direction, label)
+            yield pytest.param(query, page, id=f"neighbours-{label}-{direction}")
     for hops in range(1, layout.MAX_HOPS + 1):
         for name, build in HOP_BUILDERS.items():
             yield pytest.param(build(hops), paths, id=f"{name}-{hops}")

@@ -811,3 +811,28 @@ def test_two_enterprises_picked_show_their_paths_drawn(
     assert browser.find_elements(By.CSS_SELECTOR, "#paths-figure .main-svg")
     assert _console_errors(browser) == []
     assert _hashes(browser) == []
+
+
+def test_the_enterprise_page_shows_its_change_history(
+    signed_in: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    """The change timeline of a busy firm: every event up to the board's date, newest first,
+    in a list that scrolls, the kinds in words."""
+    url, data = signed_in
+    day = data.default_date()
+    assert day is not None
+    ids = data.snapshot(day).enterprises["id"].to_pylist()[:60]
+    firm = max(ids, key=lambda i: len(data.changes(i, day)))
+    changes = data.changes(firm, day)
+    _open(browser, url + f"/enterprise/{firm}", "#change-timeline")
+    timeline = browser.find_element(By.ID, "change-timeline")
+    items = timeline.find_elements(By.CSS_SELECTOR, "li.change")
+    assert len(items) == len(changes) > 10
+    days = [i.find_element(By.CSS_SELECTOR, ".change-day").text for i in items]
+    dated = [d for d in days if d[:1].isdigit()]
+    assert dated == sorted(dated, reverse=True) and dated[0] <= day.isoformat()
+    assert all(i.find_element(By.CSS_SELECTOR, ".change-kind").text for i in items)
+    browser.execute_script("arguments[0].scrollIntoView()", timeline)
+    (ARTIFACTS / "timeline.png").write_bytes(timeline.screenshot_as_png)
+    _picture(browser, "timeline-page")
+    assert _console_errors(browser) == []

