@@ -22,7 +22,16 @@ from access.audit import AuditMiddleware
 from access.settings import AccessSettings
 from api import errors
 from api.auth import Gate
-from api.routers import audit, circles, enterprises, graph, health, screening, supervision
+from api.routers import (
+    audit,
+    circles,
+    enterprises,
+    graph,
+    health,
+    report,
+    screening,
+    supervision,
+)
 from api.schemas.common import ErrorOut
 from api.services import Services
 
@@ -71,7 +80,7 @@ def create_app(settings: AccessSettings, services: Services | None = None) -> Fa
     app.state.services = served
     errors.install(app)
     app.include_router(health.router)
-    for module in (enterprises, graph, circles, screening, supervision, audit):
+    for module in (enterprises, graph, circles, screening, supervision, audit, report):
         app.include_router(module.router, responses=_ERRORS)  # type: ignore[arg-type]
     # The last added runs first: the audit wraps the gate, so refusals are audited too.
     app.add_middleware(Gate, keyring=served.keyring)

@@ -5,9 +5,9 @@ docstring as help, and the one mapping of the domain's errors to a message and a
 The commands live by group: ``cli.data`` (generate, load, stats, snapshot, features, demo,
 docs), ``cli.model`` (train, evaluate, score, explain, labels), ``cli.supervision`` (plan,
 extension-check), ``cli.warnings`` (warnings, watchlist, records), ``cli.screening``
-(match) and ``cli.serve`` (board, serve); what they share is in ``cli.common``. Heavy
-work runs here, never inside an API request. Settings are read once from the environment
-(``CREDITGRAPH_*``) when a command starts and passed down.
+(match), ``cli.report`` (report) and ``cli.serve`` (board, serve); what they share is in
+``cli.common``. Heavy work runs here, never inside an API request. Settings are read once
+from the environment (``CREDITGRAPH_*``) when a command starts and passed down.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from cli import data, model, screening, serve, supervision, warnings
+from cli import data, model, report, screening, serve, supervision, warnings
 from cli.common import fail
 from graph_model.errors import CreditGraphError
 
@@ -39,6 +39,7 @@ app.command()(model.score)
 app.command()(model.explain)
 app.command("extension-check")(supervision.extension_check)
 app.command()(screening.match)
+app.command()(report.report)
 app.command()(data.demo)
 app.command()(serve.board)
 app.command()(serve.serve)
