@@ -38,6 +38,7 @@ from risk.features.context import FeatureContext
 from risk.features.guarantees import Circle, GuaranteeGraph, guarantee_circles, guarantee_graph
 from risk.matching import NameMatcher
 from risk.model.reasons import Reason, parse_reasons
+from risk.snapshot_index import SnapshotIndex
 from risk.supervision.extension import black_listed, extension_checks
 from risk.supervision.inspectors import Inspector, read_inspectors
 from risk.supervision.plans import PlanRecord
@@ -193,6 +194,13 @@ class BoardData:
             ("snapshot", day),
             lambda: self.home.snapshot(day),
             day,
+        )
+
+    def index(self, day: date) -> SnapshotIndex:
+        """The serving lookups of ``day``'s snapshot (owners, ties, screening), for the
+        enterprise's report: built on the first report of the date (~15 s, ~2 GB at 1M)."""
+        return self._cached(
+            ("index", day), lambda: SnapshotIndex(self.snapshot(day), self.rates()), day
         )
 
     def graph(self, day: date) -> GraphIndex:

@@ -217,6 +217,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "draw_waiting": ("排队等待抽取……", "Waiting for a free worker…"),
     "id": ("代码", "Id"),
     "name": ("名称", "Name"),
+    # the enterprise's report (risk/report.py), opened from its page
+    "report": ("打印报告", "Report"),
 }
 
 LABELS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(_LABELS)

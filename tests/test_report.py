@@ -233,3 +233,34 @@ def test_cli_writes_the_report_for_a_role(
     assert CliRunner().invoke(app, ["report", firm, "--out", str(tmp_path)]).exit_code == 2
     unknown = CliRunner().invoke(app, ["report", "nobody", "--out", str(out)])
     assert unknown.exit_code == 2 and "no enterprise nobody" in unknown.output
+
+
+# -- on the board ----------------------------------------------------------------------------
+
+
+def test_board_serves_the_report_by_its_role_rules_and_audits_it(
+    api_client: TestClient, api_city: ApiCity
+) -> None:
+    from access.audit import AuditFilter, AuditLog
+    from dashboard.app import create_app
+    from dashboard.config import BoardConfig
+
+    firm = _graded_with_reasons(api_client)
+    board = create_app(api_city.settings, BoardConfig(warm=False)).server.test_client()
+    url = f"/report/{firm}?as_of={api_city.scored}&lang=en"
+    regulator = board.get(url, headers={"X-API-Key": "regulator-key"})
+    assert regulator.status_code == 200 and regulator.mimetype == "text/html"
+    page = regulator.get_data(as_text=True)
+    assert 'class="grade grade-' in page and 'id="reasons"' in page and "<svg" in page
+    analyst = board.get(url, headers={"X-API-Key": "analyst-key"}).get_data(as_text=True)
+    assert 'class="grade grade-' not in analyst and "<svg" in analyst
+    assert board.get(url, headers={"X-API-Key": "bank-key"}).status_code == 403
+    assert board.get(url).status_code == 302  # to the login
+    missing = board.get(f"/report/{firm}?as_of=1999-01-01", headers={"X-API-Key": "analyst-key"})
+    assert missing.status_code == 404
+    log = AuditLog(api_city.settings.audit_path)
+    try:
+        rows = log.read(AuditFilter(subject=firm, route="/report/<enterprise_id>")).rows
+    finally:
+        log.close()
+    assert {(r.role, r.status) for r in rows} >= {("regulator", 200), ("analyst", 200)}
