@@ -56,7 +56,9 @@ _EDGE_COLOURS = {
     "HOLDS_SHARES": "#00897b",
     "GUARANTEES": "#8d6e63",
 }
-_WIDTH, _HEIGHT, _RADIUS = 760, 600, 230
+_WIDTH, _RADIUS = 760, 230
+"""Width of the picture and the radius of its circle when full; a few neighbours sit on a
+smaller circle, so that the picture is not mostly blank."""
 
 # The report's own words (headings, field names); the domain's words (statuses, record
 # kinds, relations) come from risk/wording.yaml.
@@ -211,8 +213,8 @@ class Picture:
     lines: tuple[Line, ...]
     legend: tuple[tuple[str, str, bool], ...]
     more: int
-    width: int = _WIDTH
-    height: int = _HEIGHT
+    width: int
+    height: int
 
 
 def enterprise_report(
@@ -231,6 +233,31 @@ def enterprise_report(
     ``index`` must be built on ``snapshot``; ``grade`` is the stored grade to show (only a
     reader who sees grades gets it); ``made_at`` defaults to now (UTC).
     """
+    context = report_context(
+        index,
+        snapshot,
+        enterprise_id,
+        reader,
+        grade=grade,
+        source=source,
+        lang=lang,
+        made_at=made_at,
+    )
+    return None if context is None else render(context)
+
+
+def report_context(
+    index: SnapshotIndex,
+    snapshot: Snapshot,
+    enterprise_id: str,
+    reader: Reader,
+    *,
+    grade: Grading | None,
+    source: Source,
+    lang: Language = "zh",
+    made_at: datetime | None = None,
+) -> dict[str, Any] | None:
+    """What the template is filled with (see :func:`enterprise_report`)."""
     row = index.enterprise(enterprise_id)
     if row is None:
         return None
@@ -264,7 +291,7 @@ def enterprise_report(
     if reader.sees_graph:
         context["ownership"] = _ownership(index, row, reader, lang)
         context["picture"] = ego_picture(index, row, reader, lang)
-    return render(context)
+    return context
 
 
 def render(context: dict[str, Any]) -> str:
@@ -410,12 +437,14 @@ def ego_picture(index: SnapshotIndex, row: int, reader: Reader, lang: Language) 
     rank = {t: i for i, t in enumerate(_RELATION_ORDER)}
     order = sorted(kinds, key=lambda n: (min(rank.get(t, 9) for t in kinds[n]), str(index.ids[n])))
     shown = order[:GRAPH_NODES]
-    cx, cy = _WIDTH / 2, _HEIGHT / 2
+    radius = _RADIUS * min(1.0, 0.45 + len(shown) / 20)
+    height = int(2 * radius * 0.85 + 80)
+    cx, cy = _WIDTH / 2, height / 2
     nodes = [Node(cx, cy, _short(_name(index, row, reader)), _name(index, row, reader), "center")]
     lines = []
     for i, node in enumerate(shown):
         angle = -math.pi / 2 + 2 * math.pi * i / max(len(shown), 1)
-        x, y = cx + _RADIUS * math.cos(angle), cy + _RADIUS * 0.85 * math.sin(angle)
+        x, y = cx + radius * math.cos(angle), cy + radius * 0.85 * math.sin(angle)
         types = sorted(set(kinds[node]), key=lambda t: rank.get(t, 9))
         kind = (
             "person"
@@ -442,7 +471,7 @@ def ego_picture(index: SnapshotIndex, row: int, reader: Reader, lang: Language) 
         (label("relation", t, lang), _EDGE_COLOURS.get(t, "#90a4ae"), t == "GUARANTEES")
         for t in used
     )
-    return Picture(tuple(nodes), tuple(lines), legend, len(order) - len(shown))
+    return Picture(tuple(nodes), tuple(lines), legend, len(order) - len(shown), _WIDTH, height)
 
 
 def _short(name: str) -> str:
