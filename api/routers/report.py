@@ -3,7 +3,7 @@ each seeing what its routes show (risk/report.py)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
 from api.auth import Anyone, document_roles
@@ -19,7 +19,8 @@ router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
 @router.get(
     "/{enterprise_id}/report",
     summary="A report to file: identity, risk, records, owners, related parties",
-    response_class=HTMLResponse,
+    # A plain Response class, so that the error answers stay documented as JSON.
+    response_class=Response,
     responses={200: {"content": {"text/html": {}}, "description": "The report as HTML"}},
 )
 def report(
