@@ -57,6 +57,16 @@ class Caller:
         """Grades, scores and model reasons are for regulators only (不公开)."""
         return self.role == "regulator"
 
+    @property
+    def sees_screening(self) -> bool:
+        """Screening levels are for those who screen borrowers: regulators and banks."""
+        return self.role in ("regulator", "bank")
+
+    @property
+    def sees_graph(self) -> bool:
+        """Ownership and the related-party graph are for explorers: regulators and analysts."""
+        return self.role in ("regulator", "analyst")
+
     def person_name(self, name: str | None) -> str | None:
         """A person's name as this caller may see it."""
         return name if self.role == "regulator" else mask_name(name)

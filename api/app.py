@@ -29,6 +29,7 @@ from api.routers import (
     graph,
     health,
     history,
+    report,
     screening,
     supervision,
 )
@@ -80,7 +81,7 @@ def create_app(settings: AccessSettings, services: Services | None = None) -> Fa
     app.state.services = served
     errors.install(app)
     app.include_router(health.router)
-    for module in (enterprises, graph, circles, screening, supervision, audit, history):
+    for module in (enterprises, graph, circles, screening, supervision, audit, history, report):
         app.include_router(module.router, responses=_ERRORS)  # type: ignore[arg-type]
     # The last added runs first: the audit wraps the gate, so refusals are audited too.
     app.add_middleware(Gate, keyring=served.keyring)

@@ -63,6 +63,7 @@ Regulator = Annotated[Caller, Depends(Allow("regulator"))]
 Explorer = Annotated[Caller, Depends(Allow("regulator", "analyst"))]
 Screener = Annotated[Caller, Depends(Allow("regulator", "bank"))]
 Watcher = Annotated[Caller, Depends(Allow("regulator", "bank"))]
+Anyone = Annotated[Caller, Depends(Allow(*ROLES))]
 
 
 def route_roles(route: APIRoute) -> tuple[str, ...] | None:

@@ -5,10 +5,10 @@ docstring as help, and the one mapping of the domain's errors to a message and a
 The commands live by group: ``cli.data`` (generate, load, stats, snapshot, features, demo,
 docs), ``cli.model`` (train, evaluate, score, explain, labels), ``cli.supervision`` (plan,
 extension-check), ``cli.warnings`` (warnings, watchlist, records), ``cli.screening``
-(match), ``cli.ownership`` (ownership), ``cli.graph`` (paths), ``cli.history`` (history)
-and ``cli.serve`` (board, serve); what they share is in ``cli.common``. Heavy work runs
-here, never inside an API request. Settings are read once from the environment
-(``CREDITGRAPH_*``) when a command starts and passed down.
+(match), ``cli.ownership`` (ownership), ``cli.graph`` (paths), ``cli.history`` (history),
+``cli.report`` (report) and ``cli.serve`` (board, serve); what they share is in
+``cli.common``. Heavy work runs here, never inside an API request. Settings are read once
+from the environment (``CREDITGRAPH_*``) when a command starts and passed down.
 """
 
 from __future__ import annotations
@@ -20,7 +20,18 @@ from typing import Any
 
 import typer
 
-from cli import data, graph, history, model, ownership, screening, serve, supervision, warnings
+from cli import (
+    data,
+    graph,
+    history,
+    model,
+    ownership,
+    report,
+    screening,
+    serve,
+    supervision,
+    warnings,
+)
 from cli.common import fail
 from graph_model.errors import CreditGraphError
 
@@ -41,6 +52,7 @@ app.command()(model.explain)
 app.command("extension-check")(supervision.extension_check)
 app.command()(screening.match)
 app.command()(graph.paths)
+app.command()(report.report)
 app.command()(data.demo)
 app.command()(serve.board)
 app.command()(serve.serve)

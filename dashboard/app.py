@@ -5,7 +5,8 @@ app that :func:`create_app` returns, so two apps (two data homes, or a test besi
 never share state. Pages are plain functions of the data manager, the date and the language
 (``dashboard/pages/``); routing is a ``dcc.Location`` callback rather than Dash Pages, whose
 page registry is module-level. The Flask server under it is built here too, with the board's
-gate (:mod:`dashboard.auth`: login, roles, audit) installed before Dash adds its routes.
+gate (:mod:`dashboard.auth`: login, roles, audit) installed before Dash adds its routes, and
+the enterprise's printable report (:mod:`dashboard.report`) beside them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from flask import Flask
 from access.audit import AuditLog
 from access.keyring import Caller, KeyRing
 from access.settings import AccessSettings
-from dashboard.auth import LOGOUT, BoardGate
+from dashboard.auth import LOGOUT, REPORT, BoardGate
 from dashboard.config import BoardConfig
 from dashboard.data import BoardData
 from dashboard.i18n import LANGUAGES, Language, text
@@ -37,6 +38,7 @@ from dashboard.pages import (
     sampling,
     warnings,
 )
+from dashboard.report import report_page
 
 PAGES = (
     ("/", "nav_overview"),
@@ -180,6 +182,11 @@ def create_app(
     weakref.finalize(server, audit.close)
     gate = BoardGate(KeyRing(settings.api_clients()), audit, config.language)
     gate.install(server, secure_cookie=config.secure_cookie)
+    server.add_url_rule(
+        f"{REPORT}<enterprise_id>",
+        "board_report",
+        lambda enterprise_id: report_page(data, gate.caller(), enterprise_id),
+    )
     app = Dash(
         __name__,
         server=server,  # type: ignore[arg-type]  # Dash's hint omits a Flask app, which it takes

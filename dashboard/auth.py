@@ -12,11 +12,11 @@ known key or session a page is redirected to the login page and anything else (`
 component suites, assets) is 401 with a JSON body, unread; a key of another role (a bank's)
 is 403 and sees nothing.
 
-Each callback request (``/_dash-update-component``: data leaves the server only there), each
-login and each refusal is a row of the API's audit log (:class:`access.audit.AuditLog`): client
-(``anonymous`` without a known key), role, method, route (the Flask rule), path (for a
-callback, the board page it served), status, duration, and the enterprise ids that the page
-and the callback's inputs name.
+Each callback request (``/_dash-update-component``: data leaves the server there and in an
+enterprise's report, ``/report/<id>``, audited too), each login and each refusal is a row of
+the API's audit log (:class:`access.audit.AuditLog`): client (``anonymous`` without a known
+key), role, method, route (the Flask rule), path (for a callback, the board page it served),
+status, duration, and the enterprise ids that the page and the callback's inputs name.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ SESSION_LIFETIME = timedelta(hours=12)
 LOGIN = "/login"
 LOGOUT = "/logout"
 CALLBACK = "/_dash-update-component"
+REPORT = "/report/"
+"""Prefix of an enterprise's report (``/report/<id>``), served by the board and audited."""
 MAX_CANDIDATES = 1_000
 """Values of one callback's inputs looked at for enterprise ids (a bound on the audit's work)."""
 
@@ -120,8 +122,9 @@ class BoardGate:
             message = text("login_role_refused", "en", role=caller.role)
             return _refusal(403, "forbidden", message)
         g.board_caller = caller
-        if request.path == CALLBACK:
-            # Pages, the layout and scripts hold no data: only callbacks are audited.
+        if request.path == CALLBACK or request.path.startswith(REPORT):
+            # Pages, the layout and scripts hold no data: only callbacks and reports are
+            # audited.
             g.board_audit = AuditNote(client=caller.name, role=caller.role)
         return None
 

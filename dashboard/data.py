@@ -545,7 +545,7 @@ class BoardData:
 
     def index(self, day: date) -> SnapshotIndex:
         """The served lookups of a date's snapshot (risk/snapshot_index.py): ownership,
-        controllers, paths; built on first use (about 15 s and 2 GB at 1M firms)."""
+        controllers, paths, the report; built on first use (about 15 s and 2 GB at 1M firms)."""
         return self._cached(
             ("index", day), lambda: SnapshotIndex(self.snapshot(day), self.rates()), day
         )

@@ -266,6 +266,8 @@ _LABELS: dict[str, tuple[str, str]] = {
         "The change history is not available now: {reason}",
     ),
     "date_unknown": ("日期不详", "date unknown"),
+    # the enterprise's report (risk/report.py), opened from its page
+    "report": ("打印报告", "Report"),
 }
 
 LABELS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(_LABELS)

@@ -836,3 +836,34 @@ def test_the_enterprise_page_shows_its_change_history(
     (ARTIFACTS / "timeline.png").write_bytes(timeline.screenshot_as_png)
     _picture(browser, "timeline-page")
     assert _console_errors(browser) == []
+
+
+def test_the_enterprise_report_opens_from_its_page_and_prints(
+    signed_in: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    """The report link of the enterprise page opens the printable report (risk/report.py) in
+    a new tab, with the regulator's grade, reasons, records and the related-party picture;
+    Chrome prints it to a PDF of at least one page."""
+    url, data = signed_in
+    firm = _explained(data)
+    _open(browser, url + f"/enterprise/{firm}", "#report-link")
+    board_tab = browser.current_window_handle
+    browser.find_element(By.ID, "report-link").click()
+    _until(browser, lambda d: len(d.window_handles) == 2, "the report's tab")
+    browser.switch_to.window(next(h for h in browser.window_handles if h != board_tab))
+    try:
+        _until(browser, lambda d: d.find_elements(By.ID, "report-name"), "the report")
+        assert f"/report/{firm}" in browser.current_url
+        assert browser.find_elements(By.CSS_SELECTOR, "#grade .grade")
+        assert browser.find_elements(By.CSS_SELECTOR, "#reasons li")
+        nodes = browser.find_elements(By.CSS_SELECTOR, "#graph svg g.node")
+        assert len(nodes) >= 2
+        assert not browser.find_elements(By.TAG_NAME, "script")
+        _picture(browser, "report")
+        pdf = base64.b64decode(browser.print_page())
+        assert pdf.startswith(b"%PDF")
+        assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 1
+        assert _console_errors(browser) == []
+    finally:
+        browser.close()
+        browser.switch_to.window(board_tab)

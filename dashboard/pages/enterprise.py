@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import dash_cytoscape as cyto
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
+from dashboard.auth import REPORT
 from dashboard.components import card, column, dropdown, grade_badge, grid, notice, styled
 from dashboard.data import RECORD_KINDS, BoardData, Graded
 from dashboard.graph import MORE_PREFIX, REL_ORDER, ego_elements, expand
@@ -228,6 +230,7 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
                 if former
                 else []
             ),
+            _report_link(enterprise_id, day, lang),
             _facts(data, day, row, lang),
             dcc.Link(
                 text("open_ownership", lang),
@@ -240,6 +243,19 @@ def render(data: BoardData, day: date, lang: Language, enterprise_id: str | None
             *_records(data, day, row, lang),
             *_changes(data, day, enterprise_id, lang),
         ]
+    )
+
+
+def _report_link(enterprise_id: str, day: date, lang: Language) -> html.A:
+    """The enterprise's printable report (dashboard/report.py) in a new tab, of the date and
+    language shown."""
+    query = urlencode({"as_of": day.isoformat(), "lang": lang})
+    return html.A(
+        text("report", lang),
+        href=f"{REPORT}{quote(enterprise_id, safe='')}?{query}",
+        target="_blank",
+        id="report-link",
+        className="report-link",
     )
 
 
