@@ -12,7 +12,10 @@ gradings of both dates) and returns one row per warning:
 - ``circle_member_default``: a guaranteed loan of a member of its guarantee circle (担保圈, a
   strongly connected component of the guarantee graph) defaulted since the previous date;
 - ``person_tied_to_listed``: a person who leads or holds it (legal representative, officer,
-  shareholder) leads or holds a firm newly put on a list (abnormal, black, dishonest debtor).
+  shareholder) leads or holds a firm newly put on a list (abnormal, black, dishonest debtor);
+- ``legal_rep_changed``, ``controller_changed`` (its holder of more than half the equity),
+  ``joined_circle`` (in a guarantee circle now, in none then): what a lender watches in its
+  borrower itself, between the two dates (the window is the interval between the runs).
 
 Each warning names its enterprise, its *subject* (the record, the defaulted guarantee or the
 grading date that caused it), the day of the event, whether the record behind it is under
@@ -50,6 +53,7 @@ from risk.features.context import (
     FeatureContext,
     adverse_records,
     flags,
+    strong_components,
 )
 from risk.features.guarantees import circle_labels, guarantee_graph
 from risk.supervision.registry import SupervisionError
@@ -59,6 +63,9 @@ WARNING_TYPES = (
     "related_bad_record",
     "circle_member_default",
     "person_tied_to_listed",
+    "legal_rep_changed",
+    "controller_changed",
+    "joined_circle",
 )
 STATES = ("new", "seen", "closed")
 TRANSITIONS = {"new": ("seen", "closed"), "seen": ("closed",), "closed": ()}
@@ -446,6 +453,108 @@ def _circle_text(
     return pa.array([texts[int(w)] for w in wanted], pa.string())
 
 
+# -- what changed at the firm itself (the lender's warnings) ---------------------------------
+
+
+def _ends(snapshot: Snapshot, rel_type: str) -> pa.Table:
+    """Every edge of one relation into an enterprise as ``firm, party`` ids (plus ``share``
+    for holdings), sorted by firm then party."""
+    rel = snapshot.relations[rel_type]
+    ids = snapshot.node_ids
+    table = pa.table(
+        {"firm": pc.take(ids, rel.indices), "party": pc.take(ids, rel.sources)}
+        | ({"share": rel.properties["share"]} if rel_type == "HOLDS_SHARES" else {})
+    )
+    return table.sort_by([("firm", "ascending"), ("party", "ascending")])
+
+
+def _listed(table: pa.Table, firms: pa.Array, column: str) -> pa.Array:
+    """For each of ``firms``: the ``column`` values of its rows joined by ", ", else "none"."""
+    grouped = pa.TableGroupBy(table, "firm", use_threads=False).aggregate([(column, "list")])
+    text = pc.binary_join(grouped[f"{column}_list"], ", ")
+    at = pc.index_in(firms, value_set=grouped["firm"])
+    return pc.fill_null(pc.take(text, at), "none")
+
+
+def _change_table(
+    kind: str, what: str, firms: pa.Array, as_of: date, evidence: pa.Array
+) -> pa.Table:
+    """Warnings of one kind of change, one per firm, subject ``<what>@<as-of>``: the change
+    happened within the window, on a day the snapshots do not tell."""
+    n = len(firms)
+    subject = pa.array([f"{what}@{as_of.isoformat()}"] * n, pa.string())
+    return _table(
+        kind, firms, subject, pa.array([as_of] * n, pa.date32()), evidence, np.zeros(n, bool)
+    )
+
+
+def legal_rep_warnings(previous: Snapshot, current: Snapshot) -> pa.Table:
+    """``legal_rep_changed`` for every firm with a legal representative on the previous date
+    whose legal representatives (persons, by stored id) are not the same now."""
+    was, now = _ends(previous, "LEGAL_REP"), _ends(current, "LEGAL_REP")
+    left = was.join(now, ["firm", "party"], join_type="left anti")
+    came = now.join(was, ["firm", "party"], join_type="left anti")
+    came = came.filter(pc.is_in(came["firm"], value_set=was["firm"]))
+    firms = pc.unique(pa.concat_arrays([c.combine_chunks() for c in (left["firm"], came["firm"])]))
+    firms = firms.filter(pc.is_in(firms, value_set=current.enterprises["id"]))
+    evidence = _join(
+        firms, ": legal rep ", _listed(was, firms, "party"), " -> ", _listed(now, firms, "party")
+    )
+    return _change_table("legal_rep_changed", "legal_rep", firms, current.as_of, evidence)
+
+
+def _controllers(snapshot: Snapshot) -> pa.Table:
+    """The controlling shareholder of each firm that has one: its holder of more than half
+    the equity (``firm, party, share``; the largest, should stakes overlap)."""
+    held = _ends(snapshot, "HOLDS_SHARES")
+    held = held.filter(pc.greater(pc.fill_null(held["share"], 0.0), 0.5))
+    held = held.sort_by([("firm", "ascending"), ("share", "descending"), ("party", "ascending")])
+    firm = held["firm"].to_numpy(zero_copy_only=False)
+    first = np.r_[True, firm[1:] != firm[:-1]][: len(firm)]
+    held = held.filter(pa.array(first))
+    stake = pc.cast(pc.round(pc.multiply(held["share"], 100.0), 2), pa.string())
+    return held.append_column("holder", _join(held["party"], " ", stake, "%"))
+
+
+def controller_warnings(previous: Snapshot, current: Snapshot) -> pa.Table:
+    """``controller_changed`` for every firm of both dates whose controlling shareholder
+    (:func:`_controllers`) is another party now, or none on one of the dates."""
+    was, now = _controllers(previous), _controllers(current)
+    both = pc.is_in(current.enterprises["id"], value_set=previous.enterprises["id"])
+    firms = current.enterprises["id"].filter(both).combine_chunks()
+    before = pc.index_in(firms, value_set=was["firm"])
+    after = pc.index_in(firms, value_set=now["firm"])
+    same = pc.equal(pc.take(was["party"], before), pc.take(now["party"], after))
+    changed = pc.and_(
+        pc.or_(pc.is_valid(before), pc.is_valid(after)), pc.invert(pc.fill_null(same, False))
+    )
+    firms = firms.filter(changed)
+    evidence = _join(
+        firms, ": controller ", _listed(was, firms, "holder"), " -> ", _listed(now, firms, "holder")
+    )
+    return _change_table("controller_changed", "controller", firms, current.as_of, evidence)
+
+
+def joined_circle_warnings(previous: Snapshot, ctx: FeatureContext, ids: pa.Array) -> pa.Table:
+    """``joined_circle`` for every firm in a guarantee circle now that was in none on the
+    previous date (a new circle, or one grown to include it)."""
+    labels, sizes = circle_labels(guarantee_graph(ctx))
+    rel = previous.relations["GUARANTEES"]
+    before = strong_components(rel.sources, rel.indices, previous.n_enterprises)
+    was_in = np.bincount(before)[before] > 1
+    known = previous.enterprises["id"].filter(pa.array(was_in))
+    firms = pc.take(ids, np.arange(ctx.n_enterprises))
+    joined = (sizes[labels] > 1) & ~flags(pc.is_in(firms, value_set=known))
+    rows = np.flatnonzero(joined)
+    return _change_table(
+        "joined_circle",
+        "circle",
+        pc.take(ids, rows),
+        ctx.as_of,
+        _circle_text(labels, sizes, ids, labels[rows]),
+    )
+
+
 def compute_warnings(
     previous: Snapshot,
     current: Snapshot,
@@ -468,6 +577,9 @@ def compute_warnings(
         related_warnings(ctx, ties, new_bad, hops),
         circle_warnings(previous, ctx, ties.ids),
         listing_warnings(ctx, ties, new_bad),
+        legal_rep_warnings(previous, current),
+        controller_warnings(previous, current),
+        joined_circle_warnings(previous, ctx, ties.ids),
     ]
     if previous_grades is not None and current_grades is not None:
         parts.append(grade_warnings(previous_grades, current_grades, current.as_of))
