@@ -185,10 +185,11 @@ def test_a_default_in_a_guarantee_circle_warns_the_other_members() -> None:
 def lender_city(as_of: date) -> Snapshot:
     """Borrowers whose own ties change in June: M's legal representative p1 hands over to p2,
     N's 60 % holder A sells to B, who holds 55 %; Q's guarantee to S closes the cycle Q -> R ->
-    S -> Q; T guarantees Q from outside; U keeps its legal representative and holder."""
+    S -> Q, and V and W guarantee each other; T guarantees Q from outside; U keeps its legal
+    representative and holder."""
     after = as_of >= CURRENT
     b = SnapshotBuilder(as_of=as_of)
-    b.firms_named("M", "N", "A", "B", "Q", "R", "S", "T", "U")
+    b.firms_named("M", "N", "A", "B", "Q", "R", "S", "T", "U", "V", "W")
     b.person("p1", "p2", "p3")
     b.tie("LEGAL_REP", "p2" if after else "p1", "M").tie("LEGAL_REP", "p3", "U")
     b.tie("HOLDS_SHARES", "B" if after else "A", "N", share=0.55 if after else 0.6)
@@ -198,6 +199,7 @@ def lender_city(as_of: date) -> Snapshot:
     b.tie("GUARANTEES", "T", "Q", amount=1e6)
     if after:
         b.tie("GUARANTEES", "S", "Q", amount=1e6)
+        b.tie("GUARANTEES", "V", "W", amount=1e6).tie("GUARANTEES", "W", "V", amount=1e6)
     return with_records(b.build(), [])
 
 
@@ -212,8 +214,9 @@ def test_a_lender_is_warned_of_its_borrowers_own_changes() -> None:
     assert set(control) == {f"N controller@{subject}"}  # p3's 40 -> 45 % controls nothing
     assert control[f"N controller@{subject}"]["evidence"] == "N: controller A 60% -> B 55%"
     circle = warnings_of(table, "joined_circle")
-    assert set(circle) == {f"{f} circle@{subject}" for f in "QRS"}  # not T, outside it
+    assert set(circle) == {f"{f} circle@{subject}" for f in "QRSVW"}  # not T, outside it
     assert circle[f"Q circle@{subject}"]["evidence"] == "circle of 3: Q, R, S"
+    assert circle[f"W circle@{subject}"]["evidence"] == "circle of 2: V, W"
     # Nothing changed in July: no lender's warnings.
     calm = compute_warnings(lender_city(CURRENT), lender_city(date(2025, 7, 31)))
     assert calm.num_rows == 0

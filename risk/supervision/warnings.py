@@ -13,9 +13,8 @@ gradings of both dates) and returns one row per warning:
   strongly connected component of the guarantee graph) defaulted since the previous date;
 - ``person_tied_to_listed``: a person who leads or holds it (legal representative, officer,
   shareholder) leads or holds a firm newly put on a list (abnormal, black, dishonest debtor);
-- ``legal_rep_changed``, ``controller_changed`` (its holder of more than half the equity),
-  ``joined_circle`` (in a guarantee circle now, in none then): what a lender watches in its
-  borrower itself, between the two dates (the window is the interval between the runs).
+- and the lender's ``legal_rep_changed``, ``controller_changed`` and ``joined_circle``:
+  what changed at the firm itself (:mod:`risk.supervision.changes`).
 
 Each warning names its enterprise, its *subject* (the record, the defaulted guarantee or the
 grading date that caused it), the day of the event, whether the record behind it is under
@@ -53,10 +52,16 @@ from risk.features.context import (
     FeatureContext,
     adverse_records,
     flags,
-    strong_components,
 )
 from risk.features.guarantees import circle_labels, guarantee_graph
+from risk.supervision.changes import (
+    Both,
+    controller_warnings,
+    joined_circle_warnings,
+    legal_rep_warnings,
+)
 from risk.supervision.registry import SupervisionError
+from risk.supervision.warning_rows import circle_text, join, warning_table
 
 WARNING_TYPES = (
     "grade_worsened",
@@ -73,23 +78,9 @@ TRANSITIONS = {"new": ("seen", "closed"), "seen": ("closed",), "closed": ()}
 
 DEFAULT_HOPS = 2
 MAX_HOPS = 4
-CIRCLE_MEMBERS_SHOWN = 10
-"""Members of a guarantee circle listed in the evidence; the size is always given."""
 
 _ROLES = ("LEGAL_REP", "OFFICER", "HOLDS_SHARES")
 """Person–enterprise relations, strongest first: evidence shows the strongest tie."""
-
-SCHEMA = pa.schema(
-    [
-        ("type", pa.string()),
-        ("enterprise_id", pa.string()),
-        ("subject", pa.string()),
-        ("event_on", pa.date32()),
-        ("evidence", pa.string()),
-        ("disputed", pa.bool_()),
-    ]
-)
-
 
 # -- what changed -----------------------------------------------------------------------
 
@@ -112,11 +103,6 @@ def new_bad_records(previous: Snapshot, current: Snapshot) -> np.ndarray:
 # -- paths -----------------------------------------------------------------------------------
 
 
-def _join(*parts: pa.Array | str) -> pa.Array:
-    """Concatenate string columns and literals row by row."""
-    return pc.binary_join_element_wise(*parts, "")
-
-
 def _paths(found: Reach, ids: pa.Array, step: pa.Array) -> pa.Array:
     """Evidence of every row of ``found``: the node's id, then for each hop towards the
     source ``step[row]`` (the relation text ending with the next node's id)."""
@@ -125,9 +111,9 @@ def _paths(found: Reach, ids: pa.Array, step: pa.Array) -> pa.Array:
     for depth in range(1, int(found.hops.max(initial=0)) + 1):
         rows = np.flatnonzero(found.hops == depth)
         done = pa.concat_arrays(levels)
-        levels.append(_join(pc.take(step, rows), pc.take(done, found.parent[rows])))
+        levels.append(join(pc.take(step, rows), pc.take(done, found.parent[rows])))
     rest = pa.concat_arrays(levels)
-    return _join(pc.take(ids, found.node), rest)
+    return join(pc.take(ids, found.node), rest)
 
 
 # -- how two enterprises are tied ---------------------------------------------------------
@@ -196,7 +182,7 @@ class _Ties:
                 key = u * e + v if forward else v * e + u
                 hit = open_ & _lookup(key, keys)[1]
                 arrow = f" -[{rel_type}]-> " if forward else f" <-[{rel_type}]- "
-                text = _put(text, hit, _join(arrow, pc.take(self.ids, v[hit])))
+                text = _put(text, hit, join(arrow, pc.take(self.ids, v[hit])))
                 open_ &= ~hit
         rows = np.flatnonzero(open_)
         row, person, role_u = self.persons_of(u[rows])
@@ -206,7 +192,7 @@ class _Ties:
         row, first = np.unique(row, return_index=True)
         if len(row) < len(rows):
             raise RuntimeError("related enterprises without a tie: the related graph changed")
-        hop = _join(
+        hop = join(
             " <-[",
             self.role_name(role_u[first]),
             "]- ",
@@ -243,28 +229,7 @@ def _put(text: pa.Array, mask: np.ndarray, values: pa.Array) -> pa.Array:
     return pc.replace_with_mask(text, pa.array(mask), values.cast(text.type))
 
 
-# -- the four kinds ---------------------------------------------------------------------------
-
-
-def _table(
-    kind: str,
-    enterprise: pa.Array,
-    subject: pa.Array,
-    event_on: pa.Array,
-    evidence: pa.Array,
-    marked: np.ndarray,
-) -> pa.Table:
-    return pa.table(
-        {
-            "type": pa.array([kind] * len(enterprise), pa.string()),
-            "enterprise_id": enterprise,
-            "subject": subject,
-            "event_on": event_on,
-            "evidence": evidence,
-            "disputed": pa.array(marked, pa.bool_()),
-        },
-        schema=SCHEMA,
-    )
+# -- the kinds -------------------------------------------------------------------------------
 
 
 def _grading(table: pa.Table, name: str) -> pa.Table:
@@ -298,11 +263,11 @@ def grade_warnings(previous: pa.Table, current: pa.Table, as_of: date) -> pa.Tab
     def score(col: pa.ChunkedArray) -> pa.Array:
         return pc.cast(pc.round(pc.cast(col, pa.float64()), 4), pa.string())
 
-    evidence = _join(
+    evidence = join(
         both["id"], ": grade ", both["was"], " -> ", both["grade"],
         " (score ", score(both["was_score"]), " -> ", score(both["score"]), ")",
     )  # fmt: skip
-    return _table(
+    return warning_table(
         "grade_worsened",
         both["id"],
         pa.array([f"grade@{as_of.isoformat()}"] * n, pa.string()),
@@ -338,12 +303,12 @@ def related_warnings(ctx: FeatureContext, ties: _Ties, new_bad: np.ndarray, hops
     paths = _paths(found, ties.ids, step)
     record_rows, reach_rows = _per_record(found, new_bad, owner)
     ids = rec["id"].take(pa.array(record_rows, pa.int64()))
-    return _table(
+    return warning_table(
         "related_bad_record",
         pc.take(ties.ids, found.node[reach_rows]),
         ids,
         rec["start"].take(pa.array(record_rows, pa.int64())),
-        _join(pc.take(paths, reach_rows), " -[HAS_RECORD]-> ", ids),
+        join(pc.take(paths, reach_rows), " -[HAS_RECORD]-> ", ids),
         disputed(rec)[record_rows],
     )
 
@@ -372,12 +337,12 @@ def listing_warnings(ctx: FeatureContext, ties: _Ties, new_bad: np.ndarray) -> p
     )
     record_rows = pa.array(rows[at], pa.int64())
     ids = rec["id"].take(record_rows)
-    evidence = _join(
+    evidence = join(
         pc.take(ties.ids, firm), " <-[", ties.role_name(role_firm), "]- ",
         ties.person_id(person), " -[", ties.role_name(role_listed), "]-> ",
         pc.take(ties.ids, listed[at]), " -[HAS_RECORD]-> ", ids,
     )  # fmt: skip
-    return _table(
+    return warning_table(
         "person_tied_to_listed",
         pc.take(ties.ids, firm),
         ids,
@@ -414,144 +379,25 @@ def circle_warnings(previous: Snapshot, ctx: FeatureContext, ids: pa.Array) -> p
     step = pa.nulls(len(found.node), pa.string())
     inner = found.hops > 0
     step = _put(
-        step, inner, _join(" -[GUARANTEES]-> ", pc.take(ids, found.node[found.parent[inner]]))
+        step, inner, join(" -[GUARANTEES]-> ", pc.take(ids, found.node[found.parent[inner]]))
     )
     paths = _paths(found, ids, step)
     record_rows, reach_rows = _per_record(found, defaults, graph.dst[defaults])
-    members = _circle_text(labels, sizes, ids, labels[graph.dst[record_rows]])
+    members = circle_text(labels, sizes, ids, labels[graph.dst[record_rows]])
     defaulted_on = props["defaulted_on"].take(pa.array(record_rows, pa.int64()))
     keys = props["key"].take(pa.array(record_rows, pa.int64()))
-    evidence = _join(
+    evidence = join(
         pc.take(paths, reach_rows), " | defaulted ", pc.cast(defaulted_on, pa.string()), ": ",
         pc.take(ids, graph.src[record_rows]), " -[GUARANTEES ", keys, "]-> ",
         pc.take(ids, graph.dst[record_rows]), " | ", members,
     )  # fmt: skip
-    return _table(
+    return warning_table(
         "circle_member_default",
         pc.take(ids, found.node[reach_rows]),
-        _join("GUARANTEES:", keys),
+        join("GUARANTEES:", keys),
         defaulted_on,
         evidence,
         np.zeros(len(reach_rows), bool),
-    )
-
-
-def _circle_text(
-    labels: np.ndarray, sizes: np.ndarray, ids: pa.Array, wanted: np.ndarray
-) -> pa.Array:
-    """``circle of N: a, b, …`` for each label in ``wanted`` (members by id, the first few)."""
-    texts = {}
-    for label in np.unique(wanted):
-        members = sorted(pc.take(ids, np.flatnonzero(labels == label)).to_pylist())
-        shown = ", ".join(members[:CIRCLE_MEMBERS_SHOWN])
-        more = (
-            f", … (+{len(members) - CIRCLE_MEMBERS_SHOWN})"
-            if len(members) > CIRCLE_MEMBERS_SHOWN
-            else ""
-        )
-        texts[int(label)] = f"circle of {sizes[label]}: {shown}{more}"
-    return pa.array([texts[int(w)] for w in wanted], pa.string())
-
-
-# -- what changed at the firm itself (the lender's warnings) ---------------------------------
-
-
-def _ends(snapshot: Snapshot, rel_type: str) -> pa.Table:
-    """Every edge of one relation into an enterprise as ``firm, party`` ids (plus ``share``
-    for holdings), sorted by firm then party."""
-    rel = snapshot.relations[rel_type]
-    ids = snapshot.node_ids
-    table = pa.table(
-        {"firm": pc.take(ids, rel.indices), "party": pc.take(ids, rel.sources)}
-        | ({"share": rel.properties["share"]} if rel_type == "HOLDS_SHARES" else {})
-    )
-    return table.sort_by([("firm", "ascending"), ("party", "ascending")])
-
-
-def _listed(table: pa.Table, firms: pa.Array, column: str) -> pa.Array:
-    """For each of ``firms``: the ``column`` values of its rows joined by ", ", else "none"."""
-    grouped = pa.TableGroupBy(table, "firm", use_threads=False).aggregate([(column, "list")])
-    text = pc.binary_join(grouped[f"{column}_list"], ", ")
-    at = pc.index_in(firms, value_set=grouped["firm"])
-    return pc.fill_null(pc.take(text, at), "none")
-
-
-def _change_table(
-    kind: str, what: str, firms: pa.Array, as_of: date, evidence: pa.Array
-) -> pa.Table:
-    """Warnings of one kind of change, one per firm, subject ``<what>@<as-of>``: the change
-    happened within the window, on a day the snapshots do not tell."""
-    n = len(firms)
-    subject = pa.array([f"{what}@{as_of.isoformat()}"] * n, pa.string())
-    return _table(
-        kind, firms, subject, pa.array([as_of] * n, pa.date32()), evidence, np.zeros(n, bool)
-    )
-
-
-def legal_rep_warnings(previous: Snapshot, current: Snapshot) -> pa.Table:
-    """``legal_rep_changed`` for every firm with a legal representative on the previous date
-    whose legal representatives (persons, by stored id) are not the same now."""
-    was, now = _ends(previous, "LEGAL_REP"), _ends(current, "LEGAL_REP")
-    left = was.join(now, ["firm", "party"], join_type="left anti")
-    came = now.join(was, ["firm", "party"], join_type="left anti")
-    came = came.filter(pc.is_in(came["firm"], value_set=was["firm"]))
-    firms = pc.unique(pa.concat_arrays([c.combine_chunks() for c in (left["firm"], came["firm"])]))
-    firms = firms.filter(pc.is_in(firms, value_set=current.enterprises["id"]))
-    evidence = _join(
-        firms, ": legal rep ", _listed(was, firms, "party"), " -> ", _listed(now, firms, "party")
-    )
-    return _change_table("legal_rep_changed", "legal_rep", firms, current.as_of, evidence)
-
-
-def _controllers(snapshot: Snapshot) -> pa.Table:
-    """The controlling shareholder of each firm that has one: its holder of more than half
-    the equity (``firm, party, share``; the largest, should stakes overlap)."""
-    held = _ends(snapshot, "HOLDS_SHARES")
-    held = held.filter(pc.greater(pc.fill_null(held["share"], 0.0), 0.5))
-    held = held.sort_by([("firm", "ascending"), ("share", "descending"), ("party", "ascending")])
-    firm = held["firm"].to_numpy(zero_copy_only=False)
-    first = np.r_[True, firm[1:] != firm[:-1]][: len(firm)]
-    held = held.filter(pa.array(first))
-    stake = pc.cast(pc.round(pc.multiply(held["share"], 100.0), 2), pa.string())
-    return held.append_column("holder", _join(held["party"], " ", stake, "%"))
-
-
-def controller_warnings(previous: Snapshot, current: Snapshot) -> pa.Table:
-    """``controller_changed`` for every firm of both dates whose controlling shareholder
-    (:func:`_controllers`) is another party now, or none on one of the dates."""
-    was, now = _controllers(previous), _controllers(current)
-    both = pc.is_in(current.enterprises["id"], value_set=previous.enterprises["id"])
-    firms = current.enterprises["id"].filter(both).combine_chunks()
-    before = pc.index_in(firms, value_set=was["firm"])
-    after = pc.index_in(firms, value_set=now["firm"])
-    same = pc.equal(pc.take(was["party"], before), pc.take(now["party"], after))
-    changed = pc.and_(
-        pc.or_(pc.is_valid(before), pc.is_valid(after)), pc.invert(pc.fill_null(same, False))
-    )
-    firms = firms.filter(changed)
-    evidence = _join(
-        firms, ": controller ", _listed(was, firms, "holder"), " -> ", _listed(now, firms, "holder")
-    )
-    return _change_table("controller_changed", "controller", firms, current.as_of, evidence)
-
-
-def joined_circle_warnings(previous: Snapshot, ctx: FeatureContext, ids: pa.Array) -> pa.Table:
-    """``joined_circle`` for every firm in a guarantee circle now that was in none on the
-    previous date (a new circle, or one grown to include it)."""
-    labels, sizes = circle_labels(guarantee_graph(ctx))
-    rel = previous.relations["GUARANTEES"]
-    before = strong_components(rel.sources, rel.indices, previous.n_enterprises)
-    was_in = np.bincount(before)[before] > 1
-    known = previous.enterprises["id"].filter(pa.array(was_in))
-    firms = pc.take(ids, np.arange(ctx.n_enterprises))
-    joined = (sizes[labels] > 1) & ~flags(pc.is_in(firms, value_set=known))
-    rows = np.flatnonzero(joined)
-    return _change_table(
-        "joined_circle",
-        "circle",
-        pc.take(ids, rows),
-        ctx.as_of,
-        _circle_text(labels, sizes, ids, labels[rows]),
     )
 
 
@@ -572,14 +418,15 @@ def compute_warnings(
         raise SupervisionError(f"hops must be from 1 to {MAX_HOPS}, got {hops!r}")
     ctx = FeatureContext(current)
     ties = _Ties(ctx)
+    both = Both(previous, current)
     new_bad = new_bad_records(previous, current)
     parts = [
         related_warnings(ctx, ties, new_bad, hops),
         circle_warnings(previous, ctx, ties.ids),
         listing_warnings(ctx, ties, new_bad),
-        legal_rep_warnings(previous, current),
-        controller_warnings(previous, current),
-        joined_circle_warnings(previous, ctx, ties.ids),
+        legal_rep_warnings(previous, both),
+        controller_warnings(previous, both),
+        joined_circle_warnings(previous, both, ctx),
     ]
     if previous_grades is not None and current_grades is not None:
         parts.append(grade_warnings(previous_grades, current_grades, current.as_of))
