@@ -225,16 +225,18 @@ def test_a_lender_is_warned_of_its_borrowers_own_changes() -> None:
 def test_a_controller_lost_or_gained_and_a_rep_gone_are_changes() -> None:
     before, after = SnapshotBuilder(as_of=PREVIOUS), SnapshotBuilder(as_of=CURRENT)
     for b in (before, after):
-        b.firms_named("M", "N", "O", "A", "B")
+        b.firms_named("M", "N", "O", "A", "B", "D")
         b.person("p1", "p2").tie("OFFICER", "p2", "N", role="manager")
     before.tie("LEGAL_REP", "p1", "M").tie("HOLDS_SHARES", "A", "N", share=0.6)
     before.tie("HOLDS_SHARES", "A", "O", share=0.5)
+    # D is deregistered in June: its legal representative and holder leave with it.
+    before.tie("LEGAL_REP", "p1", "D").tie("HOLDS_SHARES", "A", "D", share=1.0)
+    after.firm("D", deregistered_on=date(2025, 6, 20), status="deregistered")
     after.tie("HOLDS_SHARES", "A", "N", share=0.5).tie("HOLDS_SHARES", "B", "O", share=0.51)
     table = compute_warnings(with_records(before.build(), []), with_records(after.build(), []))
     when = CURRENT.isoformat()
-    assert warnings_of(table, "legal_rep_changed")[f"M legal_rep@{when}"]["evidence"] == (
-        "M: legal rep p1 -> none"
-    )
+    reps = {k: r["evidence"] for k, r in warnings_of(table, "legal_rep_changed").items()}
+    assert reps == {f"M legal_rep@{when}": "M: legal rep p1 -> none"}  # not D
     control = {k: r["evidence"] for k, r in warnings_of(table, "controller_changed").items()}
     assert control == {
         f"N controller@{when}": "N: controller A 60% -> none",  # 50 % is not control

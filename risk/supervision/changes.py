@@ -6,7 +6,8 @@
   equity, is another party, or there is none on one of the dates;
 - ``joined_circle``: it is in a guarantee circle (担保圈) now and was in none then.
 
-The window is the interval between the two dates (the runs), and the event day the current
+Firms deregistered (or revoked) on the current date get neither change: their ties end with
+them. The window is the interval between the two dates (the runs), and the event day the current
 date: snapshots do not say on which day within it the change happened. The two snapshots'
 nodes are numbered as one (:class:`Both`), so ties compare as integers, vectorised.
 """
@@ -18,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph_model.snapshot import Snapshot
-from risk.features.context import FeatureContext, numbers, strong_components
+from risk.features.context import FeatureContext, flags, numbers, strong_components
 from risk.features.guarantees import circle_labels, guarantee_graph
 from risk.supervision.warning_rows import circle_text, join, warning_table
 
@@ -33,9 +34,12 @@ class Both:
         self.of_previous = np.where(at >= 0, at, current.n_nodes + np.arange(previous.n_nodes))
         self.ids = pa.concat_arrays([current.node_ids, previous.node_ids])
         self.size = current.n_nodes + previous.n_nodes
+        # Firms of both dates not deregistered now: a firm's ties end with it, which is no
+        # change of its legal representative or controller.
         self.in_both = np.zeros(self.e, bool)
         kept = self.of_previous[: previous.n_enterprises]
         self.in_both[kept[kept < self.e]] = True
+        self.in_both &= flags(pc.is_null(current.enterprises["deregistered_on"]))
 
     def ends(self, snapshot: Snapshot, rel_type: str) -> tuple[np.ndarray, np.ndarray]:
         """(firm, party) of every edge of one relation of either snapshot, numbered as one."""
@@ -76,6 +80,7 @@ def legal_rep_warnings(previous: Snapshot, both: Both) -> pa.Table:
     came = ~np.isin(now, was) & np.isin(firm_now, firm_was)
     firms = np.union1d(firm_was[left], firm_now[came])
     firms = firms[firms < both.e]
+    firms = firms[both.in_both[firms]]
     w, n = np.isin(firm_was, firms), np.isin(firm_now, firms)
     evidence = join(
         pc.take(both.ids, firms), ": legal rep ",
