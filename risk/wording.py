@@ -317,7 +317,8 @@ def _parties(text: str, lang: Language, name: NameOf | None) -> str:
 
 
 def warning_subject(subject: str, lang: Language) -> str:
-    """What raised a warning in words: a record, a guarantee contract or a grading date."""
+    """What raised a warning in words: a record, a guarantee contract, a grading date, or the
+    date by which a firm's legal representative, controller or circle changed."""
     kind, sep, rest = subject.partition(":")
     if sep and kind == "GUARANTEES":
         return phrase("contract", lang, number=rest.rsplit("|", 1)[-1])
