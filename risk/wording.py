@@ -225,6 +225,12 @@ def _step(step: list[Any], lang: Language, name: NameOf | None) -> str:
 
 _ARROW = re.compile(r" (-\[[A-Z_]+(?: [^\]]*)?\]->|<-\[[A-Z_]+\]-) ")
 _GRADE = re.compile(r"^(\S+): grade (\S+) -> (\S+) \(score (\S+) -> (\S+)\)$")
+_CHANGE = re.compile(r"^(\S+): (legal rep|controller) (.+) -> (.+)$")
+_CHANGE_SUBJECTS = {
+    "legal_rep": "legal_rep_of",
+    "controller": "controller_of",
+    "circle": "circle_by",
+}
 _DEFAULTED = re.compile(r"^defaulted (\d{4}-\d{2}-\d{2}): (.*)$")
 _CIRCLE = re.compile(r"^circle of (\d+): (.*?)(?:, … \(\+(\d+)\))?$")
 
@@ -272,6 +278,17 @@ def warning_evidence(text: str, lang: Language, name: NameOf | None = None) -> s
                     score=score,
                 )
             )
+        elif found := _CHANGE.match(segment):
+            firm, what, was, now = found.groups()
+            segments.append(
+                phrase(
+                    "rep_change" if what == "legal rep" else "controller_change",
+                    lang,
+                    firm=_id(firm, lang, name),
+                    was=_parties(was, lang, name),
+                    now=_parties(now, lang, name),
+                )
+            )
         elif found := _DEFAULTED.match(segment):
             when, path = found.groups()
             segments.append(f"{phrase('defaulted_on', lang, date=when)} {_path(path, lang, name)}")
@@ -288,13 +305,28 @@ def warning_evidence(text: str, lang: Language, name: NameOf | None = None) -> s
     return " | ".join(segments)
 
 
+def _parties(text: str, lang: Language, name: NameOf | None) -> str:
+    """``p1, p2`` or ``A 60%`` (a holder and its stake) or ``none`` in words."""
+    if text == "none":
+        return phrase("nobody", lang)
+    said = []
+    for party in text.split(", "):
+        node, _, stake = party.partition(" ")
+        said.append(" ".join(p for p in (_id(node, lang, name), stake) if p))
+    return phrase("list_sep", lang).join(said)
+
+
 def warning_subject(subject: str, lang: Language) -> str:
-    """What raised a warning in words: a record, a guarantee contract or a grading date."""
+    """What raised a warning in words: a record, a guarantee contract, a grading date, or the
+    date by which a firm's legal representative, controller or circle changed."""
     kind, sep, rest = subject.partition(":")
     if sep and kind == "GUARANTEES":
         return phrase("contract", lang, number=rest.rsplit("|", 1)[-1])
     if subject.startswith("grade@"):
         return phrase("grading_of", lang, date=subject.removeprefix("grade@"))
+    what, at, day = subject.partition("@")
+    if at and what in _CHANGE_SUBJECTS:
+        return phrase(_CHANGE_SUBJECTS[what], lang, date=day)
     return _id(subject, lang, None)
 
 

@@ -955,6 +955,29 @@ def test_banks_watch_their_own_lists_and_never_see_grade_warnings(api_client: Te
     assert ok(removed)["changed"] == 1
 
 
+def test_a_bank_sees_its_borrowers_join_a_guarantee_circle(api_client: TestClient) -> None:
+    joined = ok(api_client.get("/v1/warnings?type=joined_circle&limit=20", headers=REGULATOR))
+    firms = sorted({w["enterprise_id"] for w in joined["items"]})
+    assert firms, "the fixture raises joined_circle warnings"
+    created = api_client.post("/v1/watchlists", json={"name": "贷后客户"}, headers=BANK)
+    assert created.status_code == 201
+    added = api_client.post(
+        "/v1/watchlists/贷后客户/members", json={"enterprise_ids": firms}, headers=BANK
+    )
+    assert ok(added)["changed"] == len(firms)
+    chinese = {**BANK, "Accept-Language": "zh-CN"}
+    seen = ok(
+        api_client.get(
+            "/v1/warnings?watchlist=贷后客户&type=joined_circle&limit=200", headers=chinese
+        )
+    )
+    assert {w["enterprise_id"] for w in seen["items"]} == set(firms)
+    assert all(w["evidence_text"].startswith("担保圈共") for w in seen["items"]), seen
+    for kind in ("legal_rep_changed", "controller_changed"):
+        url = f"/v1/warnings?watchlist=贷后客户&type={kind}"
+        assert api_client.get(url, headers=BANK).status_code == 200
+
+
 # -- errors ------------------------------------------------------------------------------------
 
 

@@ -50,7 +50,7 @@ from risk.data_home import DataHome
 from risk.model.scores import SCHEMA
 from risk.supervision.registry import open_registry
 from risk.supervision.warning_registry import save_warnings
-from risk.supervision.warnings import SCHEMA as WARNING_SCHEMA
+from risk.supervision.warning_rows import SCHEMA as WARNING_SCHEMA
 
 PREVIOUS = AS_OF - timedelta(days=30)
 FIRMS = [f"F{i}" for i in range(10)]

@@ -867,3 +867,38 @@ def test_the_enterprise_report_opens_from_its_page_and_prints(
     finally:
         browser.close()
         browser.switch_to.window(board_tab)
+
+
+def test_a_lender_filters_the_warnings_to_a_borrower_joining_a_guarantee_circle(
+    signed_in: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    """The lender's warning types are offered by their Chinese names, and choosing one shows
+    exactly its rows, evidence in words (risk/supervision/changes.py)."""
+    url, data = signed_in
+    day = data.default_date()
+    assert day is not None
+    rows = warnings.warning_rows(data, day, "zh", types=["joined_circle"])
+    assert rows, "the demo raised no joined_circle warning"
+    _open(browser, url + "/warnings", "#warnings-grid .ag-row")
+    browser.find_element(By.ID, "warnings-types").click()
+    box = _until(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input.dash-dropdown-search"), "box"
+    )
+    offered = browser.find_element(By.ID, "warnings-types").text + browser.page_source
+    assert all(n in offered for n in ("法定代表人变更", "控股股东变更", "新进入担保圈"))
+    box[0].send_keys("新进入担保圈")
+    option = _until(
+        browser,
+        lambda d: d.find_elements(By.XPATH, "//*[normalize-space(text())='新进入担保圈']"),
+        "the type offered",
+    )
+    option[-1].click()
+    _until(browser, lambda d: _grid_rows(d, "warnings-grid")[0] == len(rows), "its rows only")
+    ActionChains(browser).send_keys(Keys.ESCAPE).perform()  # close the dropdown
+    _until(browser, _settled, "callbacks to settle")
+    _assert_every_row_shown(browser, "warnings-grid", [r["row_id"] for r in rows])
+    grid = browser.find_element(By.ID, "warnings-grid").text
+    assert "新进入担保圈" in grid and "担保圈共" in grid, grid
+    assert "法定代表人变更" not in grid
+    _picture(browser, "lender-warnings")
+    assert _console_errors(browser) == []

@@ -91,9 +91,17 @@ def city(as_of: date, default_on: date | None = date(2025, 6, 15)) -> Snapshot:
     b.tie("GUARANTEES", "Y", "Z", amount=5e5, currency="CNY")
     b.tie("GUARANTEES", "Z", "X", amount=5e5, currency="CNY")
     b.tie("GUARANTEES", "W", "X", amount=5e5, currency="CNY")
-    snap = b.build()
+    return with_records(b.build(), RECORDS)
+
+
+def with_records(
+    snap: Snapshot, records: list[tuple[str, str, str, date, dict[str, Any]]]
+) -> Snapshot:
+    """The snapshot with these records (``RECORDS``' shape): later ones absent, later dates
+    blank."""
+    as_of = snap.as_of
     rows = []
-    for record_id, firm, kind, start, extra in RECORDS:
+    for record_id, firm, kind, start, extra in records:
         if start > as_of:
             continue
         row = {"id": record_id, "enterprise_id": firm, "kind": kind, "start": start, **extra}
@@ -114,7 +122,7 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
         yield r
 
 
-# -- the four kinds ---------------------------------------------------------------------------
+# -- the seven kinds --------------------------------------------------------------------------
 
 
 def test_a_new_bad_record_warns_its_related_parties_within_k_hops() -> None:
@@ -172,6 +180,68 @@ def test_a_default_in_a_guarantee_circle_warns_the_other_members() -> None:
     # A default known on the previous date is not new.
     again = compute_warnings(city(CURRENT), city(date(2025, 7, 31)))
     assert not warnings_of(again, "circle_member_default")
+
+
+def lender_city(as_of: date) -> Snapshot:
+    """Borrowers whose own ties change in June: M's legal representative p1 hands over to p2,
+    N's 60 % holder A sells to B, who holds 55 %; Q's guarantee to S closes the cycle Q -> R ->
+    S -> Q, and V and W guarantee each other; T guarantees Q from outside; U keeps its legal
+    representative and holder."""
+    after = as_of >= CURRENT
+    b = SnapshotBuilder(as_of=as_of)
+    b.firms_named("M", "N", "A", "B", "Q", "R", "S", "T", "U", "V", "W")
+    b.person("p1", "p2", "p3")
+    b.tie("LEGAL_REP", "p2" if after else "p1", "M").tie("LEGAL_REP", "p3", "U")
+    b.tie("HOLDS_SHARES", "B" if after else "A", "N", share=0.55 if after else 0.6)
+    b.tie("HOLDS_SHARES", "p3", "N", share=0.45 if after else 0.4)
+    b.tie("HOLDS_SHARES", "A", "U", share=0.7).tie("HOLDS_SHARES", "p3", "U", share=0.3)
+    b.tie("GUARANTEES", "Q", "R", amount=1e6).tie("GUARANTEES", "R", "S", amount=1e6)
+    b.tie("GUARANTEES", "T", "Q", amount=1e6)
+    if after:
+        b.tie("GUARANTEES", "S", "Q", amount=1e6)
+        b.tie("GUARANTEES", "V", "W", amount=1e6).tie("GUARANTEES", "W", "V", amount=1e6)
+    return with_records(b.build(), [])
+
+
+def test_a_lender_is_warned_of_its_borrowers_own_changes() -> None:
+    table = compute_warnings(lender_city(PREVIOUS), lender_city(CURRENT))
+    subject = CURRENT.isoformat()
+    rep = warnings_of(table, "legal_rep_changed")
+    assert set(rep) == {f"M legal_rep@{subject}"}
+    assert rep[f"M legal_rep@{subject}"]["evidence"] == "M: legal rep p1 -> p2"
+    assert rep[f"M legal_rep@{subject}"]["event_on"] == CURRENT
+    control = warnings_of(table, "controller_changed")
+    assert set(control) == {f"N controller@{subject}"}  # p3's 40 -> 45 % controls nothing
+    assert control[f"N controller@{subject}"]["evidence"] == "N: controller A 60% -> B 55%"
+    circle = warnings_of(table, "joined_circle")
+    assert set(circle) == {f"{f} circle@{subject}" for f in "QRSVW"}  # not T, outside it
+    assert circle[f"Q circle@{subject}"]["evidence"] == "circle of 3: Q, R, S"
+    assert circle[f"W circle@{subject}"]["evidence"] == "circle of 2: V, W"
+    # Nothing changed in July: no lender's warnings.
+    calm = compute_warnings(lender_city(CURRENT), lender_city(date(2025, 7, 31)))
+    assert calm.num_rows == 0
+
+
+def test_a_controller_lost_or_gained_and_a_rep_gone_are_changes() -> None:
+    before, after = SnapshotBuilder(as_of=PREVIOUS), SnapshotBuilder(as_of=CURRENT)
+    for b in (before, after):
+        b.firms_named("M", "N", "O", "A", "B", "D")
+        b.person("p1", "p2").tie("OFFICER", "p2", "N", role="manager")
+    before.tie("LEGAL_REP", "p1", "M").tie("HOLDS_SHARES", "A", "N", share=0.6)
+    before.tie("HOLDS_SHARES", "A", "O", share=0.5)
+    # D is deregistered in June: its legal representative and holder leave with it.
+    before.tie("LEGAL_REP", "p1", "D").tie("HOLDS_SHARES", "A", "D", share=1.0)
+    after.firm("D", deregistered_on=date(2025, 6, 20), status="deregistered")
+    after.tie("HOLDS_SHARES", "A", "N", share=0.5).tie("HOLDS_SHARES", "B", "O", share=0.51)
+    table = compute_warnings(with_records(before.build(), []), with_records(after.build(), []))
+    when = CURRENT.isoformat()
+    reps = {k: r["evidence"] for k, r in warnings_of(table, "legal_rep_changed").items()}
+    assert reps == {f"M legal_rep@{when}": "M: legal rep p1 -> none"}  # not D
+    control = {k: r["evidence"] for k, r in warnings_of(table, "controller_changed").items()}
+    assert control == {
+        f"N controller@{when}": "N: controller A 60% -> none",  # 50 % is not control
+        f"O controller@{when}": "O: controller none -> B 51%",
+    }
 
 
 def test_a_worse_grade_warns_and_a_better_one_does_not() -> None:
@@ -453,6 +523,53 @@ def test_a_repaired_record_raises_nothing_and_closes_its_warnings(
         _, history = get_warning(registry, w.id)
         assert (w.state, history[0].actor) == ("closed", "system")
         assert "no longer counts on 2025-03-31" in (history[0].note or "")
+
+
+def test_changes_follow_the_validity_periods_in_the_store(
+    store: LadybugStore, tmp_path: Path
+) -> None:
+    p2 = make_resident_id(22)
+    _load(
+        store,
+        tmp_path / "city",
+        {
+            "enterprises": [
+                ["id", "name", "established_on"],
+                [A, "甲", "2015-01-01"],
+                [B, "乙", "2015-01-01"],
+            ],
+            "persons": [["id_number", "name"], [P1, "张三"], [p2, "李四"]],
+            "legal_reps": [
+                ["person_id_number", "enterprise_id", "valid_from", "valid_to"],
+                [P1, A, "2015-01-01", "2025-03-01"],
+                [p2, A, "2025-03-01", ""],
+            ],
+            "shareholdings": [
+                ["holder_type", "holder_id", "enterprise_id", "share", "valid_from", "valid_to"],
+                ["enterprise", B, A, "0.6", "2015-01-01", "2025-03-10"],
+                ["person", p2, A, "0.55", "2025-03-10", ""],
+            ],
+            "guarantees": [
+                ["guarantor_id", "guaranteed_id", "contract_no", "amount", "valid_from"],
+                [A, B, "G1", "1000000", "2024-01-01"],
+                [B, A, "G2", "1000000", "2025-03-15"],
+            ],
+        },
+    )
+    before, after = take_snapshot(store, date(2025, 2, 28)), take_snapshot(store, date(2025, 3, 31))
+    person = dict(
+        zip(after.persons["name"].to_pylist(), after.persons["id"].to_pylist(), strict=True)
+    )
+    table = compute_warnings(before, after)
+    found = {(w["type"], w["enterprise_id"]): w["evidence"] for w in table.to_pylist()}
+    assert found == {
+        ("legal_rep_changed", A): f"{A}: legal rep {person['张三']} -> {person['李四']}",
+        ("controller_changed", A): f"{A}: controller {B} 60% -> {person['李四']} 55%",
+        ("joined_circle", A): f"circle of 2: {', '.join(sorted([A, B]))}",
+        ("joined_circle", B): f"circle of 2: {', '.join(sorted([A, B]))}",
+    }
+    # The month before, nothing had changed yet.
+    assert compute_warnings(take_snapshot(store, date(2025, 1, 31)), before).num_rows == 0
 
 
 # -- the command line -----------------------------------------------------------------------------

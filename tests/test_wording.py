@@ -168,6 +168,12 @@ WARNINGS = {
         "F3 <-[HOLDS_SHARES]- P9 -[LEGAL_REP]-> F4 -[HAS_RECORD]-> abnormal_list:1",
         "F3号 ←持股— P9 —法定代表人→ F4号 —记录→ 经营异常名录 1",
     ),
+    "legal_rep_changed": ("F1: legal rep P2 -> P9", "F1号：法定代表人 张三 → P9"),
+    "controller_changed": (
+        "F1: controller F2 60% -> P2 55%",
+        "F1号：控股股东 F2号 60% → 张三 55%",
+    ),
+    "joined_circle": ("circle of 3: F1, F2, F3", "担保圈共 3 家：F1号、F2号、F3号"),
 }
 
 
@@ -185,6 +191,8 @@ def test_warning_subjects_records_plans_and_regions_in_words() -> None:
     assert warning_subject("grade@2025-12-29", "zh") == "2025-12-29 评级"
     assert warning_subject("penalty:甬罚1", "zh") == "行政处罚 甬罚1"
     assert warning_subject("GUARANTEES:A|B|CCB1", "en") == "guarantee CCB1"
+    assert warning_subject("legal_rep@2025-12-31", "zh") == "2025-12-31 前法定代表人变更"
+    assert warning_subject("circle@2025-12-31", "en") == "joined a guarantee circle by 2025-12-31"
     assert record_detail({"kind": "abnormal_list", "reason": "unreachable_address"}, "zh") == (
         "通过登记的住所或者经营场所无法联系"
     )

@@ -10,7 +10,13 @@ from api.schemas.common import USCC_EXAMPLE, Model, Paged, check_enterprise_id
 
 WarningState = Literal["new", "seen", "closed"]
 WarningType = Literal[
-    "grade_worsened", "related_bad_record", "circle_member_default", "person_tied_to_listed"
+    "grade_worsened",
+    "related_bad_record",
+    "circle_member_default",
+    "person_tied_to_listed",
+    "legal_rep_changed",
+    "controller_changed",
+    "joined_circle",
 ]
 
 

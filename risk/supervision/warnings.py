@@ -12,7 +12,9 @@ gradings of both dates) and returns one row per warning:
 - ``circle_member_default``: a guaranteed loan of a member of its guarantee circle (担保圈, a
   strongly connected component of the guarantee graph) defaulted since the previous date;
 - ``person_tied_to_listed``: a person who leads or holds it (legal representative, officer,
-  shareholder) leads or holds a firm newly put on a list (abnormal, black, dishonest debtor).
+  shareholder) leads or holds a firm newly put on a list (abnormal, black, dishonest debtor);
+- and the lender's ``legal_rep_changed``, ``controller_changed`` and ``joined_circle``:
+  what changed at the firm itself (:mod:`risk.supervision.changes`).
 
 Each warning names its enterprise, its *subject* (the record, the defaulted guarantee or the
 grading date that caused it), the day of the event, whether the record behind it is under
@@ -52,13 +54,23 @@ from risk.features.context import (
     flags,
 )
 from risk.features.guarantees import circle_labels, guarantee_graph
+from risk.supervision.changes import (
+    Both,
+    controller_warnings,
+    joined_circle_warnings,
+    legal_rep_warnings,
+)
 from risk.supervision.registry import SupervisionError
+from risk.supervision.warning_rows import circle_text, join, warning_table
 
 WARNING_TYPES = (
     "grade_worsened",
     "related_bad_record",
     "circle_member_default",
     "person_tied_to_listed",
+    "legal_rep_changed",
+    "controller_changed",
+    "joined_circle",
 )
 STATES = ("new", "seen", "closed")
 TRANSITIONS = {"new": ("seen", "closed"), "seen": ("closed",), "closed": ()}
@@ -66,23 +78,9 @@ TRANSITIONS = {"new": ("seen", "closed"), "seen": ("closed",), "closed": ()}
 
 DEFAULT_HOPS = 2
 MAX_HOPS = 4
-CIRCLE_MEMBERS_SHOWN = 10
-"""Members of a guarantee circle listed in the evidence; the size is always given."""
 
 _ROLES = ("LEGAL_REP", "OFFICER", "HOLDS_SHARES")
 """Person–enterprise relations, strongest first: evidence shows the strongest tie."""
-
-SCHEMA = pa.schema(
-    [
-        ("type", pa.string()),
-        ("enterprise_id", pa.string()),
-        ("subject", pa.string()),
-        ("event_on", pa.date32()),
-        ("evidence", pa.string()),
-        ("disputed", pa.bool_()),
-    ]
-)
-
 
 # -- what changed -----------------------------------------------------------------------
 
@@ -105,11 +103,6 @@ def new_bad_records(previous: Snapshot, current: Snapshot) -> np.ndarray:
 # -- paths -----------------------------------------------------------------------------------
 
 
-def _join(*parts: pa.Array | str) -> pa.Array:
-    """Concatenate string columns and literals row by row."""
-    return pc.binary_join_element_wise(*parts, "")
-
-
 def _paths(found: Reach, ids: pa.Array, step: pa.Array) -> pa.Array:
     """Evidence of every row of ``found``: the node's id, then for each hop towards the
     source ``step[row]`` (the relation text ending with the next node's id)."""
@@ -118,9 +111,9 @@ def _paths(found: Reach, ids: pa.Array, step: pa.Array) -> pa.Array:
     for depth in range(1, int(found.hops.max(initial=0)) + 1):
         rows = np.flatnonzero(found.hops == depth)
         done = pa.concat_arrays(levels)
-        levels.append(_join(pc.take(step, rows), pc.take(done, found.parent[rows])))
+        levels.append(join(pc.take(step, rows), pc.take(done, found.parent[rows])))
     rest = pa.concat_arrays(levels)
-    return _join(pc.take(ids, found.node), rest)
+    return join(pc.take(ids, found.node), rest)
 
 
 # -- how two enterprises are tied ---------------------------------------------------------
@@ -189,7 +182,7 @@ class _Ties:
                 key = u * e + v if forward else v * e + u
                 hit = open_ & _lookup(key, keys)[1]
                 arrow = f" -[{rel_type}]-> " if forward else f" <-[{rel_type}]- "
-                text = _put(text, hit, _join(arrow, pc.take(self.ids, v[hit])))
+                text = _put(text, hit, join(arrow, pc.take(self.ids, v[hit])))
                 open_ &= ~hit
         rows = np.flatnonzero(open_)
         row, person, role_u = self.persons_of(u[rows])
@@ -199,7 +192,7 @@ class _Ties:
         row, first = np.unique(row, return_index=True)
         if len(row) < len(rows):
             raise RuntimeError("related enterprises without a tie: the related graph changed")
-        hop = _join(
+        hop = join(
             " <-[",
             self.role_name(role_u[first]),
             "]- ",
@@ -236,28 +229,7 @@ def _put(text: pa.Array, mask: np.ndarray, values: pa.Array) -> pa.Array:
     return pc.replace_with_mask(text, pa.array(mask), values.cast(text.type))
 
 
-# -- the four kinds ---------------------------------------------------------------------------
-
-
-def _table(
-    kind: str,
-    enterprise: pa.Array,
-    subject: pa.Array,
-    event_on: pa.Array,
-    evidence: pa.Array,
-    marked: np.ndarray,
-) -> pa.Table:
-    return pa.table(
-        {
-            "type": pa.array([kind] * len(enterprise), pa.string()),
-            "enterprise_id": enterprise,
-            "subject": subject,
-            "event_on": event_on,
-            "evidence": evidence,
-            "disputed": pa.array(marked, pa.bool_()),
-        },
-        schema=SCHEMA,
-    )
+# -- the kinds -------------------------------------------------------------------------------
 
 
 def _grading(table: pa.Table, name: str) -> pa.Table:
@@ -291,11 +263,11 @@ def grade_warnings(previous: pa.Table, current: pa.Table, as_of: date) -> pa.Tab
     def score(col: pa.ChunkedArray) -> pa.Array:
         return pc.cast(pc.round(pc.cast(col, pa.float64()), 4), pa.string())
 
-    evidence = _join(
+    evidence = join(
         both["id"], ": grade ", both["was"], " -> ", both["grade"],
         " (score ", score(both["was_score"]), " -> ", score(both["score"]), ")",
     )  # fmt: skip
-    return _table(
+    return warning_table(
         "grade_worsened",
         both["id"],
         pa.array([f"grade@{as_of.isoformat()}"] * n, pa.string()),
@@ -331,12 +303,12 @@ def related_warnings(ctx: FeatureContext, ties: _Ties, new_bad: np.ndarray, hops
     paths = _paths(found, ties.ids, step)
     record_rows, reach_rows = _per_record(found, new_bad, owner)
     ids = rec["id"].take(pa.array(record_rows, pa.int64()))
-    return _table(
+    return warning_table(
         "related_bad_record",
         pc.take(ties.ids, found.node[reach_rows]),
         ids,
         rec["start"].take(pa.array(record_rows, pa.int64())),
-        _join(pc.take(paths, reach_rows), " -[HAS_RECORD]-> ", ids),
+        join(pc.take(paths, reach_rows), " -[HAS_RECORD]-> ", ids),
         disputed(rec)[record_rows],
     )
 
@@ -365,12 +337,12 @@ def listing_warnings(ctx: FeatureContext, ties: _Ties, new_bad: np.ndarray) -> p
     )
     record_rows = pa.array(rows[at], pa.int64())
     ids = rec["id"].take(record_rows)
-    evidence = _join(
+    evidence = join(
         pc.take(ties.ids, firm), " <-[", ties.role_name(role_firm), "]- ",
         ties.person_id(person), " -[", ties.role_name(role_listed), "]-> ",
         pc.take(ties.ids, listed[at]), " -[HAS_RECORD]-> ", ids,
     )  # fmt: skip
-    return _table(
+    return warning_table(
         "person_tied_to_listed",
         pc.take(ties.ids, firm),
         ids,
@@ -407,43 +379,26 @@ def circle_warnings(previous: Snapshot, ctx: FeatureContext, ids: pa.Array) -> p
     step = pa.nulls(len(found.node), pa.string())
     inner = found.hops > 0
     step = _put(
-        step, inner, _join(" -[GUARANTEES]-> ", pc.take(ids, found.node[found.parent[inner]]))
+        step, inner, join(" -[GUARANTEES]-> ", pc.take(ids, found.node[found.parent[inner]]))
     )
     paths = _paths(found, ids, step)
     record_rows, reach_rows = _per_record(found, defaults, graph.dst[defaults])
-    members = _circle_text(labels, sizes, ids, labels[graph.dst[record_rows]])
+    members = circle_text(labels, sizes, ids, labels[graph.dst[record_rows]])
     defaulted_on = props["defaulted_on"].take(pa.array(record_rows, pa.int64()))
     keys = props["key"].take(pa.array(record_rows, pa.int64()))
-    evidence = _join(
+    evidence = join(
         pc.take(paths, reach_rows), " | defaulted ", pc.cast(defaulted_on, pa.string()), ": ",
         pc.take(ids, graph.src[record_rows]), " -[GUARANTEES ", keys, "]-> ",
         pc.take(ids, graph.dst[record_rows]), " | ", members,
     )  # fmt: skip
-    return _table(
+    return warning_table(
         "circle_member_default",
         pc.take(ids, found.node[reach_rows]),
-        _join("GUARANTEES:", keys),
+        join("GUARANTEES:", keys),
         defaulted_on,
         evidence,
         np.zeros(len(reach_rows), bool),
     )
-
-
-def _circle_text(
-    labels: np.ndarray, sizes: np.ndarray, ids: pa.Array, wanted: np.ndarray
-) -> pa.Array:
-    """``circle of N: a, b, …`` for each label in ``wanted`` (members by id, the first few)."""
-    texts = {}
-    for label in np.unique(wanted):
-        members = sorted(pc.take(ids, np.flatnonzero(labels == label)).to_pylist())
-        shown = ", ".join(members[:CIRCLE_MEMBERS_SHOWN])
-        more = (
-            f", … (+{len(members) - CIRCLE_MEMBERS_SHOWN})"
-            if len(members) > CIRCLE_MEMBERS_SHOWN
-            else ""
-        )
-        texts[int(label)] = f"circle of {sizes[label]}: {shown}{more}"
-    return pa.array([texts[int(w)] for w in wanted], pa.string())
 
 
 def compute_warnings(
@@ -463,11 +418,15 @@ def compute_warnings(
         raise SupervisionError(f"hops must be from 1 to {MAX_HOPS}, got {hops!r}")
     ctx = FeatureContext(current)
     ties = _Ties(ctx)
+    both = Both(previous, current)
     new_bad = new_bad_records(previous, current)
     parts = [
         related_warnings(ctx, ties, new_bad, hops),
         circle_warnings(previous, ctx, ties.ids),
         listing_warnings(ctx, ties, new_bad),
+        legal_rep_warnings(previous, both),
+        controller_warnings(previous, both),
+        joined_circle_warnings(previous, both, ctx),
     ]
     if previous_grades is not None and current_grades is not None:
         parts.append(grade_warnings(previous_grades, current_grades, current.as_of))
