@@ -1,6 +1,6 @@
 """The ``ownership`` command: an enterprise's ownership seen through (股权穿透) on a saved
 snapshot, as an indented tree with the actual controller (risk/ownership_tree.py,
-docs/workbench/ownership.md); ``--json`` prints the API's answer instead."""
+docs/workbench.md); ``--json`` prints the API's answer instead."""
 
 from __future__ import annotations
 

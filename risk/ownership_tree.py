@@ -15,7 +15,7 @@ it has ``stop="depth"``; once ``MAX_NODES`` nodes are shown, the nodes still to 
 ``stop="limit"``. Cost: at most ``MAX_NODES`` nodes; each expansion is one CSR slice of the
 node's direct stakes and a partial sort of it, so O(sum of the expanded nodes' degrees).
 
-The controller rule (docs/workbench/ownership.md): among the *ultimate* holders (persons,
+The controller rule (docs/workbench.md): among the *ultimate* holders (persons,
 and enterprises with no known holder of their own), the largest integrated holder controls
 when its stake is over ``CONTROL_SHARE`` (50 %), or when it is at least
 ``BENEFICIAL_OWNER_SHARE`` (25 %) and leads the next ultimate holder by ``LEAD_MARGIN``

@@ -1,7 +1,7 @@
 """Ownership seen through (股权穿透): an enterprise's holders (or holdings) as a Sankey to a
 few layers, at most N per node and the rest as one "and N more" node, so that it stays
 readable at hundreds of holders; the actual controller and its chain highlighted, and the
-beneficial owners listed (risk/ownership_tree.py, docs/workbench/ownership.md)."""
+beneficial owners listed (risk/ownership_tree.py, docs/workbench.md)."""
 
 from __future__ import annotations
 
