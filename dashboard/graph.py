@@ -63,6 +63,17 @@ def _reverse(rel: RelationArrays) -> _Reverse:
 
 
 @dataclass(frozen=True)
+class SharedTie:
+    """A suspected relation of the centre (疑似关系): another firm with the same address,
+    phone or e-mail, and what the edge says (the value masked where personal, how many firms
+    share it, whether that many makes it weak evidence)."""
+
+    other: int
+    contact: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Tie:
     """One tie of a node: the other node, the relation type, its direction and edge row."""
 
@@ -222,10 +233,13 @@ def ego_elements(
     center: int,
     shown: Mapping[str, int],
     lang: Language,
+    shared: Sequence[SharedTie] = (),
 ) -> list[dict[str, object]]:
     """Elements of the ego graph: ``shown`` maps each expanded node id to how many new
     nodes its ties may add (the centre is always expanded), in the order they were expanded.
     Ties to nodes already drawn are always drawn; the others are counted in "and N more".
+    The centre's suspected relations (``shared``) are dashed edges of their own kind, to
+    firms added beside its other ties when not drawn yet.
 
     Nodes carry preset positions (:func:`layered_positions`): the centre in the middle, the
     ties pointing at it on the left and those it points at on the right, each expanded
@@ -281,6 +295,15 @@ def ego_elements(
                     "classes": "more",
                 }
             )
+    for suspected in shared:
+        other_id = index.id_of(suspected.other)
+        if other_id not in nodes:
+            grade = grade_at(grades, suspected.other)
+            nodes[other_id] = node_element(index, suspected.other, grade)
+            children[center_id].append(other_id)
+        edges[f"{suspected.contact}|{center_id}|{other_id}"] = _Edge(
+            center_id, other_id, "SUSPECTED", [suspected.label], set()
+        )
     positions = layered_positions(center_id, children, left)
     _place(nodes, positions, center_id, children)
     links: list[dict[str, object]] = [

@@ -161,6 +161,15 @@ def stylesheet() -> list[dict[str, object]]:
         },
         *_edge_colour_rules(),
         {"selector": "edge.GUARANTEES", "style": {"line-style": "dashed"}},
+        {
+            "selector": "edge.SUSPECTED",
+            "style": {
+                "line-style": "dashed",
+                "line-color": SUSPECTED,
+                "target-arrow-shape": "none",
+                "color": SUSPECTED,
+            },
+        },
         {"selector": "edge.more", "style": {"target-arrow-shape": "none", "line-style": "dotted"}},
         {
             "selector": "edge.on-path",
@@ -184,8 +193,8 @@ def _edge_colour_rules() -> list[dict[str, object]]:
 
 def legend(lang: Language, edges: Sequence[str] = (), extra: Sequence[str] = ()) -> html.Div:
     """What the colours and shapes of a graph mean: grades, persons, 'and N more', and the
-    relation types in ``edges`` (``extra``: ``name_only``, ``defaulted``, ``on_path``,
-    ``money``)."""
+    relation types in ``edges`` (``extra``: ``name_only``, ``suspected``, ``defaulted``,
+    ``on_path``, ``money``)."""
     items: list[Any] = [
         _swatch(text("grade", lang) + " " + grade, GRADE_COLOURS[grade], "box")
         for grade in ("A", "B", "C", "D")
@@ -199,6 +208,8 @@ def legend(lang: Language, edges: Sequence[str] = (), extra: Sequence[str] = ())
         items.append(
             _swatch(said, EDGE_COLOURS[rel_type], "dash" if rel_type == "GUARANTEES" else "line")
         )
+    if "suspected" in extra:
+        items.append(_swatch(text("kind_suspected", lang), SUSPECTED, "dash"))
     if "defaulted" in extra:
         items.append(_swatch(text("legend_defaulted", lang), DEFAULTED, "line"))
     if "on_path" in extra:

@@ -8,6 +8,7 @@ import csv
 import json
 import threading
 import time
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 from string import Formatter
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
-from conftest import API_KEYS
+from conftest import API_KEYS, ApiCity
 from dash import Dash
 from feature_graphs import AS_OF, SnapshotBuilder
 from itsdangerous import TimestampSigner
@@ -47,6 +48,7 @@ from dashboard.pages import circles, enterprise, extension, overview, sampling, 
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
 from risk.data_home import DataHome
+from risk.features.suspected import RARE_GROUP
 from risk.model.scores import SCHEMA
 from risk.supervision.registry import open_registry
 from risk.supervision.warning_registry import save_warnings
@@ -1058,3 +1060,35 @@ def _find(component: Any, id_: str) -> Any:
     if getattr(component, "id", None) == id_:
         return component
     return _find(getattr(component, "children", None), id_)
+
+
+def test_the_ego_graph_draws_shared_contacts_as_dashed_suspected_edges(api_city: ApiCity) -> None:
+    """A firm sharing a phone with others: each of them (up to SHARED_SHOWN) joins the ego
+    graph by a SUSPECTED edge naming the masked phone and how many firms use it, weak past
+    RARE_GROUP; the legend names the kind."""
+    data = BoardData(api_city.settings, BoardConfig())
+    day = api_city.scored
+    ent = data.snapshot(day).enterprises
+    phones = ent["phone"].to_pylist()
+    counts = Counter(p for p in phones if p)
+    row = next(i for i, p in enumerate(phones) if p and counts[p] >= 2)
+    center_id = ent["id"][row].as_py()
+    shared = enterprise.shared_ties(ent, row, "zh")
+    on_phone = [t for t in shared if t.contact == "phone"]
+    sharers = {i for i, p in enumerate(phones) if p == phones[row]} - {row}
+    assert {t.other for t in on_phone} <= sharers
+    assert len(on_phone) == min(len(sharers), enterprise.SHARED_SHOWN)
+    phone = phones[row]
+    masked = phone[:3] + "*" * (len(phone) - 5) + phone[-2:]
+    assert all(masked in t.label and phone not in t.label for t in on_phone)
+    assert all(f"{counts[phone]} 家企业共用" in t.label for t in on_phone)
+    assert all(("弱证据" in t.label) == (counts[phone] > RARE_GROUP) for t in on_phone)
+    _, elements, _ = enterprise.on_tap(data, day, center_id, None, None, "zh")
+    dashed = [e for e in elements if e.get("classes") == "SUSPECTED"]
+    drawn = {e["data"]["target"] for e in dashed if e["data"]["id"].startswith("phone|")}
+    assert drawn == {ent["id"][t.other].as_py() for t in on_phone}
+    node_ids = {e["data"]["id"] for e in elements if "source" not in e["data"]}
+    assert drawn <= node_ids
+    lone = next(i for i, p in enumerate(phones) if p and counts[p] == 1)
+    assert not [t for t in enterprise.shared_ties(ent, lone, "zh") if t.contact == "phone"]
+    assert "疑似关系" in texts(enterprise.render(data, day, "zh", center_id))

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -901,4 +902,34 @@ def test_a_lender_filters_the_warnings_to_a_borrower_joining_a_guarantee_circle(
     assert "新进入担保圈" in grid and "担保圈共" in grid, grid
     assert "法定代表人变更" not in grid
     _picture(browser, "lender-warnings")
+    assert _console_errors(browser) == []
+
+
+def test_the_ego_graph_draws_suspected_relations_dashed(
+    signed_in: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    """A firm whose phone other firms use: its ego graph joins them by dashed edges of
+    their own kind, labelled with the masked phone, and the legend names the kind."""
+    url, data = signed_in
+    day = data.default_date()
+    assert day is not None
+    ent = data.snapshot(day).enterprises
+    phones = ent["phone"].to_pylist()
+    counts = Counter(p for p in phones if p)
+    row = max(range(len(phones)), key=lambda i: (2 <= counts[phones[i]] <= 5, counts[phones[i]]))
+    phone = phones[row]
+    _open(browser, f"{url}/enterprise/{ent['id'][row].as_py()}", "#ego-graph canvas")
+    time.sleep(1.0)
+    found = browser.execute_script(
+        f"{_CY} return cy.edges('.SUSPECTED').map(function (e) {{"
+        " return [e.data('label'), e.style('line-style')]; });"
+    )
+    on_phone = [(said, style) for said, style in found if "同一电话" in said]
+    assert len(on_phone) == min(counts[phone] - 1, 3), found
+    assert all(style == "dashed" and phone not in said for said, style in on_phone)
+    assert all(
+        f"{phone[:3]}" in said and f"{counts[phone]} 家企业共用" in said for said, _ in on_phone
+    )
+    assert "疑似关系" in browser.find_element(By.CSS_SELECTOR, "#page .legend").text
+    _picture(browser, "ego-suspected")
     assert _console_errors(browser) == []

@@ -11,18 +11,22 @@ from urllib.parse import quote, urlencode
 
 import dash_cytoscape as cyto
 import plotly.graph_objects as go
+import pyarrow as pa
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.auth import REPORT
 from dashboard.components import card, column, dropdown, grade_badge, grid, notice, styled
 from dashboard.data import RECORD_KINDS, BoardData, Graded
-from dashboard.graph import MORE_PREFIX, REL_ORDER, ego_elements, expand
+from dashboard.graph import MORE_PREFIX, REL_ORDER, SharedTie, ego_elements, expand
 from dashboard.graph_style import GRADE_COLOURS, graph_style, legend, stylesheet
 from dashboard.i18n import Language, industry_label, text
 from graph_model.errors import CreditGraphError
+from graph_model.identifiers import mask_contact
 from graph_model.regions import region_name
+from risk.features.suspected import CONTACTS, RARE_GROUP, sharing
 from risk.history import Change
 from risk.matching import former_names
+from risk.paths import SHARED_TYPES
 from risk.wording import NameOf, evidence_text, label, percent, reason_sentence, record_detail
 
 
@@ -130,8 +134,35 @@ def on_tap(
     if tapped_id:
         state = expand(state, tapped_id, data.config.ego_limit)
     grades = data.grades(day)
-    elements = ego_elements(graph, grades.grade if grades else None, center, state, lang)
+    shared = shared_ties(data.snapshot(day).enterprises, center, lang)
+    elements = ego_elements(graph, grades.grade if grades else None, center, state, lang, shared)
     return state, elements, node_info(data, day, tapped_id, lang)
+
+
+SHARED_SHOWN = 3
+"""Firms drawn per shared address, phone or e-mail; the edge's label counts them all."""
+
+
+def shared_ties(enterprises: pa.Table, row: int, lang: Language) -> list[SharedTie]:
+    """The suspected relations of enterprise ``row``: up to ``SHARED_SHOWN`` other firms per
+    value it shares, each edge saying the value (phone and e-mail masked), how many firms
+    share it and, past ``RARE_GROUP`` firms (an agent's address), that it is weak evidence."""
+    if row >= enterprises.num_rows:
+        return []
+    out: list[SharedTie] = []
+    relation_of = {contact: rel for rel, contact in SHARED_TYPES.items()}
+    for contact in CONTACTS:
+        members = sharing(enterprises[contact], row)
+        others = members[members != row]
+        if not len(others):
+            continue
+        value = mask_contact(contact, str(enterprises[contact][row].as_py()))
+        said = label("relation", relation_of[contact], lang) + f" {value} · "
+        said += text("shared_by", lang, n=len(members))
+        if len(members) > RARE_GROUP:
+            said += " · " + text("weak_evidence", lang)
+        out += [SharedTie(int(o), contact, said) for o in others[:SHARED_SHOWN]]
+    return out
 
 
 def _facts(data: BoardData, day: date, row: int, lang: Language) -> html.Div:
@@ -286,7 +317,7 @@ def _ego_graph(data: BoardData, day: date, enterprise_id: str, lang: Language) -
     state, elements, _ = on_tap(data, day, enterprise_id, None, None, lang)
     return [
         html.H3(text("ego_graph", lang)),
-        legend(lang, REL_ORDER, ("name_only", "more", "money")),
+        legend(lang, REL_ORDER, ("name_only", "suspected", "more", "money")),
         dcc.Store(id="ego-center", data=enterprise_id),
         dcc.Store(id="ego-state", data=state),
         html.Div(

