@@ -112,6 +112,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "reason": ("原因", "Reason"),
     "authority": ("机关", "Authority"),
     "ego_graph": ("关系图（点击节点展开）", "Ties (click a node to expand)"),
+    "ego_as_of": ("关系截至", "Ties as of"),
     "legend_ungraded": ("未评级企业", "Ungraded firm"),
     "legend_person": ("自然人", "Person"),
     "legend_name_only": (

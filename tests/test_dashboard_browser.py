@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import API_KEYS
 from opencc import OpenCC
@@ -47,7 +48,7 @@ from access.settings import AccessSettings
 from dashboard.app import create_app
 from dashboard.config import BoardConfig
 from dashboard.data import BoardData
-from dashboard.graph import GraphIndex
+from dashboard.graph import REL_ORDER, GraphIndex
 from dashboard.pages import circles, extension, warnings
 from graph_model.settings import Settings
 
@@ -932,4 +933,60 @@ def test_the_ego_graph_draws_suspected_relations_dashed(
     )
     assert "疑似关系" in browser.find_element(By.CSS_SELECTOR, "#page .legend").text
     _picture(browser, "ego-suspected")
+    assert _console_errors(browser) == []
+
+
+def test_the_ego_graph_as_of_an_earlier_date_draws_the_ties_valid_then(
+    signed_in: tuple[str, BoardData], browser: WebDriver
+) -> None:
+    """Two nodes tied on one saved date and not on another (a tie begun or ended between
+    them): choosing each date in the ego graph's own date control draws the edge or not,
+    as that date's snapshot holds it."""
+    url, data = signed_in
+    dates = data.dates()
+    assert len(dates) >= 2
+    first, last = dates[0], dates[-1]
+
+    def pairs(day: date) -> set[tuple[str, str]]:
+        snap = data.snapshot(day)
+        ids = snap.node_ids.to_pylist()
+        out = set()
+        for rel_type in REL_ORDER:
+            rel = snap.relations[rel_type]
+            src = np.repeat(np.arange(len(rel.indptr) - 1), np.diff(rel.indptr))
+            out |= {(ids[a], ids[b]) for a, b in zip(src, rel.indices, strict=True)}
+        return out
+
+    then, now = pairs(first), pairs(last)
+    changed = {frozenset(p) for p in then} ^ {frozenset(p) for p in now}
+    # A firm with few ties, so that the edge is drawn whatever the page's tie limit.
+    graph = data.graph(last)
+    (_, (source, target), with_tie, without) = min(
+        (len(graph.ties(graph.index_of(p[1]) or 0, 100)[0]), p, on, off)
+        for pool, on, off in ((now, last, first), (then, first, last))
+        for p in pool
+        if frozenset(p) in changed
+        and data.row_of(last, p[1]) is not None
+        and data.row_of(first, p[1]) is not None  # the firm is drawn on both dates
+    )
+    edges = (
+        f"{_CY} return cy.edges().map(function (e) {{"
+        " return [e.source().id(), e.target().id()]; });"
+    )
+    _open(browser, f"{url}/enterprise/{target}", "#ego-graph canvas")
+    for day, drawn in ((with_tie, True), (without, False), (with_tie, True)):
+        shown = day.isoformat()
+        browser.find_element(By.ID, "ego-as-of").click()
+        option = _until(
+            browser,
+            lambda d, s=shown: d.find_elements(By.XPATH, f"//*[normalize-space(text())='{s}']"),
+            "the date offered",
+        )
+        option[-1].click()
+        _until(browser, _settled, "callbacks to settle")
+        time.sleep(0.5)
+        found = [tuple(e) for e in browser.execute_script(edges)]
+        assert ((source, target) in found) == drawn, (day, source, target)
+        if day == first:
+            _picture(browser, "ego-as-of")  # the ties of the earlier date
     assert _console_errors(browser) == []

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 import dash_cytoscape as cyto
 import plotly.graph_objects as go
 import pyarrow as pa
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.auth import REPORT
 from dashboard.components import card, column, dropdown, grade_badge, grid, notice, styled
@@ -315,8 +315,24 @@ def _reasons_and_history(
 def _ego_graph(data: BoardData, day: date, enterprise_id: str, lang: Language) -> list[Any]:
     """The ego graph with its legend, its expansion state and the side panel of a click."""
     state, elements, _ = on_tap(data, day, enterprise_id, None, None, lang)
+    earlier = [d for d in reversed(data.dates()) if d <= day]
+    as_of = html.Div(
+        [
+            html.Label(text("ego_as_of", lang), htmlFor="ego-as-of"),
+            dropdown(
+                lang,
+                id="ego-as-of",
+                options=[{"label": d.isoformat(), "value": d.isoformat()} for d in earlier],
+                value=day.isoformat(),
+                clearable=False,
+                searchable=False,
+            ),
+        ],
+        className="ego-as-of",
+    )
     return [
         html.H3(text("ego_graph", lang)),
+        as_of,
         legend(lang, REL_ORDER, ("name_only", "suspected", "more", "money")),
         dcc.Store(id="ego-center", data=enterprise_id),
         dcc.Store(id="ego-state", data=state),
@@ -460,18 +476,21 @@ def register(app: Dash, data: BoardData) -> None:
         Output("ego-selected", "children"),
         Output("ego-graph", "style"),
         Input("ego-graph", "tapNodeData"),
+        Input("ego-as-of", "value"),
         State("ego-center", "data"),
         State("ego-state", "data"),
-        State("as-of", "value"),
         State("language", "value"),
         prevent_initial_call=True,
     )
     def _tap(
         tapped: dict[str, Any] | None,
+        day: str,
         center: str,
         shown: dict[str, int] | None,
-        day: str,
         lang: Language,
     ) -> tuple[Any, ...]:
+        # Another date draws the ties valid on that day afresh, from its snapshot.
+        if ctx.triggered_id == "ego-as-of":
+            shown, tapped = None, None
         state, elements, panel = on_tap(data, date.fromisoformat(day), center, shown, tapped, lang)
         return state, elements, panel, graph_style(elements)
