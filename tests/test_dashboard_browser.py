@@ -284,6 +284,8 @@ def test_every_page_renders_without_a_console_error(
         ("extension", f"/extension?black={black}", "#extension-grid .ag-row"),
         ("circles", "/circles", "#circle-graph canvas"),
         ("sampling", "/sampling", "#plan-draw"),
+        ("ownership", f"/ownership/{_explained(data)}", "#ownership-figure .main-svg"),
+        ("paths", "/paths", "#paths-kinds"),
     ]
     browser.get_log("browser")
     for lang in ("zh", "en"):
