@@ -49,6 +49,38 @@ def search_options(
     return options
 
 
+def register_search(app: Dash, data: BoardData, box: str, opens: str | None = None) -> None:
+    """Wire an enterprise search box (a searchable dropdown ``box``): its options follow
+    what is typed (:func:`search_options`); with ``opens``, choosing a firm opens
+    ``opens/<id>``."""
+
+    @app.callback(
+        Output(box, "options"),
+        Input(box, "search_value"),
+        State(box, "value"),
+        State("as-of", "value"),
+        State("language", "value"),
+        prevent_initial_call=True,
+    )
+    def _search(query: str | None, current: str | None, day: str, lang: Language) -> Any:
+        if not query:
+            return no_update
+        return search_options(data, date.fromisoformat(day), query, lang, current)
+
+    if opens is None:
+        return
+
+    @app.callback(
+        Output("url", "pathname", allow_duplicate=True),
+        Input(box, "value"),
+        State("url", "pathname"),
+        prevent_initial_call=True,
+    )
+    def _open(enterprise_id: str | None, path: str | None) -> Any:
+        target = f"{opens}/{enterprise_id}"
+        return target if enterprise_id and path != target else no_update
+
+
 def history_figure(history: tuple[Graded, ...], lang: Language) -> go.Figure:
     """Score on every stored date, each point coloured and labelled by its grade."""
     fig = go.Figure(
@@ -447,28 +479,7 @@ def _changes(data: BoardData, day: date, enterprise_id: str, lang: Language) -> 
 def register(app: Dash, data: BoardData) -> None:
     """Wire the enterprise page's callbacks."""
 
-    @app.callback(
-        Output("enterprise-search", "options"),
-        Input("enterprise-search", "search_value"),
-        State("enterprise-search", "value"),
-        State("as-of", "value"),
-        State("language", "value"),
-        prevent_initial_call=True,
-    )
-    def _search(query: str | None, current: str | None, day: str, lang: Language) -> Any:
-        if not query:
-            return no_update
-        return search_options(data, date.fromisoformat(day), query, lang, current)
-
-    @app.callback(
-        Output("url", "pathname", allow_duplicate=True),
-        Input("enterprise-search", "value"),
-        State("url", "pathname"),
-        prevent_initial_call=True,
-    )
-    def _open(enterprise_id: str | None, path: str | None) -> Any:
-        target = f"/enterprise/{enterprise_id}"
-        return target if enterprise_id and path != target else no_update
+    register_search(app, data, "enterprise-search", "/enterprise")
 
     @app.callback(
         Output("ego-state", "data"),

@@ -10,12 +10,12 @@ from datetime import date
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.components import dropdown, notice, styled
 from dashboard.data import BoardData
 from dashboard.i18n import Language, text
-from dashboard.pages.enterprise import search_options
+from dashboard.pages.enterprise import register_search, search_options
 from risk.ownership_tree import (
     DEFAULT_CHILDREN,
     DEFAULT_DEPTH,
@@ -272,28 +272,7 @@ def render(
 def register(app: Dash, data: BoardData) -> None:
     """Wire the ownership page's callbacks."""
 
-    @app.callback(
-        Output("ownership-search", "options"),
-        Input("ownership-search", "search_value"),
-        State("ownership-search", "value"),
-        State("as-of", "value"),
-        State("language", "value"),
-        prevent_initial_call=True,
-    )
-    def _search(query: str | None, current: str | None, day: str, lang: Language) -> Any:
-        if not query:
-            return no_update
-        return search_options(data, date.fromisoformat(day), query, lang, current)
-
-    @app.callback(
-        Output("url", "pathname", allow_duplicate=True),
-        Input("ownership-search", "value"),
-        State("url", "pathname"),
-        prevent_initial_call=True,
-    )
-    def _open(enterprise_id: str | None, path: str | None) -> Any:
-        target = f"/ownership/{enterprise_id}"
-        return target if enterprise_id and path != target else no_update
+    register_search(app, data, "ownership-search", "/ownership")
 
     @app.callback(
         Output("ownership-view", "children"),

@@ -10,14 +10,14 @@ from datetime import date
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.components import dropdown, notice, styled
 from dashboard.data import BoardData
 from dashboard.graph import GraphIndex
 from dashboard.graph_style import EDGE_COLOURS, PERSON, SUSPECTED, UNGRADED
 from dashboard.i18n import Language, text
-from dashboard.pages.enterprise import search_options
+from dashboard.pages.enterprise import register_search, search_options
 from risk.paths import DEFAULT_KINDS, MAX_PATH_HOPS, PATH_KINDS, SHARED_TYPES, PathStep, TiePath
 from risk.wording import label
 
@@ -195,19 +195,7 @@ def render(
 def register(app: Dash, data: BoardData) -> None:
     """Wire the paths page's callbacks: each box's search, and the paths on any change."""
     for end in ("source", "target"):
-
-        @app.callback(
-            Output(f"paths-{end}", "options"),
-            Input(f"paths-{end}", "search_value"),
-            State(f"paths-{end}", "value"),
-            State("as-of", "value"),
-            State("language", "value"),
-            prevent_initial_call=True,
-        )
-        def _search(query: str | None, current: str | None, day: str, lang: Language) -> Any:
-            if not query:
-                return no_update
-            return search_options(data, date.fromisoformat(day), query, lang, current)
+        register_search(app, data, f"paths-{end}")
 
     @app.callback(
         Output("paths-result", "children"),

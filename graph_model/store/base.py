@@ -183,11 +183,21 @@ class StoreBase(ABC):
         if limit < 1 or offset < 0:
             raise ValueError(f"limit must be ≥ 1 and offset ≥ 0, got {limit} and {offset}")
         types = rel_types or tuple(r.type for r in self.domain.relations)
-        query = self._cy.neighbours(self.domain, types, direction)
-        found = self._neighbours(
-            query, {"id": node_id, "offset": offset, "limit": limit + 1}, node_id
-        )
+        params = {"id": node_id, "offset": offset, "limit": limit + 1}
+        found = self._neighbour_rows(types, direction, params, node_id)
         return Page(tuple(found[:limit]), offset + limit if len(found) > limit else None)
+
+    def _neighbour_rows(
+        self,
+        types: tuple[str, ...],
+        direction: Direction,
+        params: dict[str, Any],
+        node_id: str,
+    ) -> list[Neighbour]:
+        """One page (and one more row) of the neighbours asked; a backend may find the
+        node its own way."""
+        query = self._cy.neighbours(self.domain, types, direction)
+        return self._neighbours(query, params, node_id)
 
     def related_parties(
         self, enterprise_id: str, max_hops: int = 2, as_of: date | None = None, limit: int = 100

@@ -36,7 +36,6 @@ from graph_model.store.protocol import (
     Entity,
     Neighbour,
     NodeRef,
-    Page,
     Path,
     SchemaMismatchError,
     StoreError,
@@ -235,21 +234,16 @@ class LadybugStore(StoreBase):
             return Entity("Person", node_id, _props(rows[0][0]))
         return None
 
-    def neighbours(
+    def _neighbour_rows(
         self,
+        types: tuple[str, ...],
+        direction: Direction,
+        params: dict[str, Any],
         node_id: str,
-        rel_types: tuple[str, ...] | None = None,
-        direction: Direction = "both",
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Page:
+    ) -> list[Neighbour]:
         # Asked label by label, each through its key index: enterprise ids and person keys
         # never collide, so the first label with rows is the node's, and nothing from both
         # is the right empty page.
-        if limit < 1 or offset < 0:
-            raise ValueError(f"limit must be ≥ 1 and offset ≥ 0, got {limit} and {offset}")
-        types = rel_types or tuple(r.type for r in self.domain.relations)
-        params = {"id": node_id, "offset": offset, "limit": limit + 1}
         found: list[Neighbour] = []
         for label in ("Enterprise", "Person"):
             found = self._neighbours(
@@ -257,7 +251,7 @@ class LadybugStore(StoreBase):
             )
             if found:
                 break
-        return Page(tuple(found[:limit]), offset + limit if len(found) > limit else None)
+        return found
 
     def _neighbours(self, query: str, params: dict[str, Any], node_id: str) -> list[Neighbour]:
         items = []
