@@ -65,6 +65,7 @@ ENTERPRISES: list[dict[str, Any]] = [
     {
         "id": E[i],
         "name": ("宁波" if i < 6 else "杭州") + f"测试{'甲乙丙丁戊己庚辛壬癸子丑'[i]}有限公司",
+        "former_names": "宁波旧名贸易有限公司；宁波更早商行" if i == 1 else None,
         "region_code": "330200" if i < 6 else "330100",
         "industry": "CFIKLM"[i % 6],
         "registered_capital": 1_000_000.0 * (i + 1),
