@@ -295,6 +295,27 @@ def ego_elements(
                     "classes": "more",
                 }
             )
+    _add_shared(index, grades, center_id, shared, nodes, children, edges)
+    positions = layered_positions(center_id, children, left)
+    _place(nodes, positions, center_id, children)
+    links: list[dict[str, object]] = [
+        _link(edge_id, e.source, e.target, " · ".join(e.labels), e.rel_type, positions)
+        for edge_id, e in edges.items()
+    ]
+    return [*nodes.values(), *links, *extra]
+
+
+def _add_shared(
+    index: GraphIndex,
+    grades: np.ndarray | None,
+    center_id: str,
+    shared: Sequence[SharedTie],
+    nodes: dict[str, dict[str, object]],
+    children: dict[str, list[str]],
+    edges: dict[str, _Edge],
+) -> None:
+    """The centre's suspected relations: a dashed edge each, to a firm added beside the
+    centre's other ties when it is not drawn yet."""
     for suspected in shared:
         other_id = index.id_of(suspected.other)
         if other_id not in nodes:
@@ -304,13 +325,6 @@ def ego_elements(
         edges[f"{suspected.contact}|{center_id}|{other_id}"] = _Edge(
             center_id, other_id, "SUSPECTED", [suspected.label], set()
         )
-    positions = layered_positions(center_id, children, left)
-    _place(nodes, positions, center_id, children)
-    links: list[dict[str, object]] = [
-        _link(edge_id, e.source, e.target, " · ".join(e.labels), e.rel_type, positions)
-        for edge_id, e in edges.items()
-    ]
-    return [*nodes.values(), *links, *extra]
 
 
 def _place(
