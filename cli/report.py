@@ -12,7 +12,7 @@ import typer
 from access.keyring import ROLES, Caller
 from cli.common import LanguageOption, fail, option_date, parse_language, rate_table, read_settings
 from risk.data_home import DataHome
-from risk.report import Source, enterprise_report, store_kind
+from risk.report import Source, render, report_context, store_kind
 from risk.snapshot_index import SnapshotIndex
 
 
@@ -48,7 +48,7 @@ def report(
     index = SnapshotIndex(snapshot, rate_table(settings))
     scored = [d for d in home.scored_dates() if d <= snapshot.as_of]
     grade = home.read_grade(enterprise_id, scored[-1]) if scored else None
-    page = enterprise_report(
+    context = report_context(
         index,
         snapshot,
         enterprise_id,
@@ -61,8 +61,8 @@ def report(
         ),
         lang=parse_language(language) or "zh",
     )
-    if page is None:
+    if context is None:
         raise fail(f"no enterprise {enterprise_id} in the snapshot of {snapshot.as_of}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    out.write_text(render(context), encoding="utf-8")
     typer.echo(f"wrote {out} ({enterprise_id}, as of {snapshot.as_of}, for the {role} role)")

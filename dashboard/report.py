@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from access.keyring import Caller
 from dashboard.data import BoardData
 from dashboard.i18n import LANGUAGES, Language, text
-from risk.report import Source, enterprise_report, store_kind
+from risk.report import Source, render, report_context, store_kind
 
 
 def report_page(data: BoardData, caller: Caller | None, enterprise_id: str) -> Response:
@@ -28,7 +28,7 @@ def report_page(data: BoardData, caller: Caller | None, enterprise_id: str) -> R
     if caller is None or day is None:
         return _missing(lang, text("no_snapshot", lang))
     graded = data.graded(enterprise_id, day) if caller.sees_grades else None
-    page = enterprise_report(
+    context = report_context(
         data.index(day),
         data.snapshot(day),
         enterprise_id,
@@ -41,9 +41,9 @@ def report_page(data: BoardData, caller: Caller | None, enterprise_id: str) -> R
         ),
         lang=lang,
     )
-    if page is None:
+    if context is None:
         return _missing(lang, text("no_enterprise", lang))
-    response = Response(page, 200, mimetype="text/html")
+    response = Response(render(context), 200, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -217,35 +217,6 @@ class Picture:
     height: int
 
 
-def enterprise_report(
-    index: SnapshotIndex,
-    snapshot: Snapshot,
-    enterprise_id: str,
-    reader: Reader,
-    *,
-    grade: Grading | None,
-    source: Source,
-    lang: Language = "zh",
-    made_at: datetime | None = None,
-) -> str | None:
-    """The report of an enterprise as HTML, None when the snapshot does not hold it.
-
-    ``index`` must be built on ``snapshot``; ``grade`` is the stored grade to show (only a
-    reader who sees grades gets it); ``made_at`` defaults to now (UTC).
-    """
-    context = report_context(
-        index,
-        snapshot,
-        enterprise_id,
-        reader,
-        grade=grade,
-        source=source,
-        lang=lang,
-        made_at=made_at,
-    )
-    return None if context is None else render(context)
-
-
 def report_context(
     index: SnapshotIndex,
     snapshot: Snapshot,
@@ -257,7 +228,12 @@ def report_context(
     lang: Language = "zh",
     made_at: datetime | None = None,
 ) -> dict[str, Any] | None:
-    """What the template is filled with (see :func:`enterprise_report`)."""
+    """What the report's template (:func:`render`) is filled with for an enterprise; None
+    when the snapshot does not hold it.
+
+    ``index`` must be built on ``snapshot``; ``grade`` is the stored grade to show (only a
+    reader who sees grades gets it); ``made_at`` defaults to now (UTC).
+    """
     row = index.enterprise(enterprise_id)
     if row is None:
         return None

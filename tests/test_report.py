@@ -18,7 +18,7 @@ from api.services import Services
 from graph_model.snapshot import Snapshot
 from risk.model.evidence_steps import Evidence
 from risk.model.reasons import Reason
-from risk.report import GRAPH_NODES, HOLDERS_SHOWN, Source, enterprise_report
+from risk.report import GRAPH_NODES, HOLDERS_SHOWN, Source, render, report_context
 from risk.snapshot_index import SnapshotIndex
 from risk.wording import Language
 
@@ -75,7 +75,7 @@ def _city(holders: int = 3) -> tuple[SnapshotIndex, Snapshot]:
 
 def _report(reader: Caller, holders: int = 3, lang: Language = "zh") -> str:
     index, snapshot = _city(holders)
-    page = enterprise_report(
+    context = report_context(
         index,
         snapshot,
         HOSTILE,
@@ -84,8 +84,8 @@ def _report(reader: Caller, holders: int = 3, lang: Language = "zh") -> str:
         source=SOURCE,
         lang=lang,
     )
-    assert page is not None
-    return page
+    assert context is not None
+    return render(context)
 
 
 def test_hostile_names_and_texts_come_out_escaped() -> None:
@@ -160,9 +160,7 @@ def test_many_holders_are_counted_beyond_the_shown() -> None:
 
 def test_not_in_the_snapshot_is_none() -> None:
     index, snapshot = _city()
-    assert (
-        enterprise_report(index, snapshot, "nobody", REGULATOR, grade=None, source=SOURCE) is None
-    )
+    assert report_context(index, snapshot, "nobody", REGULATOR, grade=None, source=SOURCE) is None
 
 
 # -- through the API -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from api.errors import NotFound
 from api.language import AnswerLanguage
 from api.schemas.common import EnterpriseIdPath
 from api.services import ServicesDep
-from risk.report import Source, enterprise_report, store_kind
+from risk.report import Source, render, report_context, store_kind
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
 
@@ -36,7 +36,7 @@ def report(
     assert snapshot is not None  # served with the index
     grades = services.grades
     graded = grades.get(enterprise_id) if grades is not None and caller.sees_grades else None
-    page = enterprise_report(
+    context = report_context(
         index,
         snapshot,
         enterprise_id,
@@ -49,9 +49,9 @@ def report(
         ),
         lang=lang,
     )
-    if page is None:
+    if context is None:
         raise NotFound(f"no enterprise {enterprise_id} in the snapshot of {index.as_of}")
-    return HTMLResponse(page)
+    return HTMLResponse(render(context))
 
 
 document_roles(router)
