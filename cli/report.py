@@ -12,7 +12,7 @@ import typer
 from access.keyring import ROLES, Caller
 from cli.common import LanguageOption, fail, option_date, parse_language, rate_table, read_settings
 from risk.data_home import DataHome
-from risk.report import Source, render, report_context, store_kind
+from risk.report import Source, render, report_context
 from risk.snapshot_index import SnapshotIndex
 
 
@@ -54,11 +54,7 @@ def report(
         enterprise_id,
         Caller(made_for, role),
         grade=grade,
-        source=Source(
-            store=store_kind(settings.neo4j_uri),
-            model_version=grade.model_version if grade is not None else None,
-            scores_as_of=grade.as_of if grade is not None else None,
-        ),
+        source=Source.of(settings.neo4j_uri, grade),
         lang=parse_language(language) or "zh",
     )
     if context is None:

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from access.keyring import Caller
 from dashboard.data import BoardData
 from dashboard.i18n import LANGUAGES, Language, text
-from risk.report import Source, render, report_context, store_kind
+from risk.report import Source, render, report_context
 
 
 def report_page(data: BoardData, caller: Caller | None, enterprise_id: str) -> Response:
@@ -34,11 +34,7 @@ def report_page(data: BoardData, caller: Caller | None, enterprise_id: str) -> R
         enterprise_id,
         caller,
         grade=graded,
-        source=Source(
-            store=store_kind(data.settings.neo4j_uri),
-            model_version=graded.model_version if graded is not None else None,
-            scores_as_of=graded.as_of if graded is not None else None,
-        ),
+        source=Source.of(data.settings.neo4j_uri, graded),
         lang=lang,
     )
     if context is None:

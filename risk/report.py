@@ -173,10 +173,25 @@ class Source:
     model_version: str | None = None
     scores_as_of: date | None = None
 
+    @classmethod
+    def of(cls, neo4j_uri: str | None, scores: Scored | None) -> Source:
+        """The source of settings naming ``neo4j_uri`` (None: the embedded store) and of
+        the scores (or the grade) shown."""
+        return cls(
+            store="Neo4j" if neo4j_uri else "LadybugDB (embedded)",
+            model_version=scores.model_version if scores is not None else None,
+            scores_as_of=scores.as_of if scores is not None else None,
+        )
 
-def store_kind(neo4j_uri: str | None) -> str:
-    """The store the settings name, as the report says it."""
-    return "Neo4j" if neo4j_uri else "LadybugDB (embedded)"
+
+class Scored(Protocol):
+    """Stored scores or one grade of them: the model that made them and their date."""
+
+    @property
+    def model_version(self) -> str: ...
+
+    @property
+    def as_of(self) -> date: ...
 
 
 @dataclass(frozen=True)

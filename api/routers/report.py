@@ -11,7 +11,7 @@ from api.errors import NotFound
 from api.language import AnswerLanguage
 from api.schemas.common import EnterpriseIdPath
 from api.services import ServicesDep
-from risk.report import Source, render, report_context, store_kind
+from risk.report import Source, render, report_context
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
 
@@ -42,11 +42,7 @@ def report(
         enterprise_id,
         caller,
         grade=graded,
-        source=Source(
-            store=store_kind(services.settings.neo4j_uri),
-            model_version=grades.model_version if grades is not None else None,
-            scores_as_of=grades.as_of if grades is not None else None,
-        ),
+        source=Source.of(services.settings.neo4j_uri, grades),
         lang=lang,
     )
     if context is None:
