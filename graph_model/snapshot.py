@@ -195,38 +195,119 @@ def _concat(pages: list[pa.Table], key: str) -> pa.Table:
     return table.take(pc.sort_indices(table[key])).combine_chunks()
 
 
+def _on_or_before(column: pa.ChunkedArray | pa.Array, as_of: date) -> np.ndarray:
+    """Rows whose date is empty or not after ``as_of``."""
+    begun = pc.fill_null(pc.less_equal(column, pa.scalar(as_of, pa.date32())), True)
+    return np.asarray(begun.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+@dataclass(frozen=True)
+class _Edges:
+    """One relation type's history: rows in key order, endpoints as history node indexes."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    properties: pa.Table
+
+
+@dataclass(frozen=True)
+class History:
+    """The graph up to a date, read from the store once, from which the snapshot of any day
+    up to it is cut without asking the store again.
+
+    Enterprises are those established by ``upto``, relations every one that had begun by then
+    (ended ones too, with their ``valid_to``), records every one started by then; node indexes
+    are those of the whole history. :meth:`on` keeps what stood on a day and renumbers.
+    """
+
+    upto: date
+    enterprises: pa.Table
+    persons: pa.Table
+    relations: dict[str, _Edges]
+    records: pa.Table
+    record_owner: np.ndarray
+
+    @classmethod
+    def export(cls, store: GraphStore, upto: date, batch_rows: int = 1_000_000) -> History:
+        """Read the graph up to ``upto`` from any store backend, in one pass per table."""
+        domain = load_domain()
+        enterprises = _concat(list(store.export_nodes("Enterprise", upto, batch_rows)), "id")
+        persons = _concat(list(store.export_nodes("Person", upto, batch_rows)), "id")
+        edges = {
+            spec.type: _concat(
+                list(store.export_relations(spec.type, upto, batch_rows, ended=True)), "key"
+            )
+            for spec in domain.relations
+        }
+        records = _concat(list(store.export_records(upto, batch_rows)), "id")
+        # Every endpoint looked up in one pass: one hash of the node ids serves them all.
+        node_ids = pa.concat_arrays(
+            [enterprises["id"].combine_chunks(), persons["id"].combine_chunks()]
+        )
+        ends = [t[c].combine_chunks() for t in edges.values() for c in ("_from", "_to")]
+        ends.append(records["enterprise_id"].combine_chunks())
+        found = pc.index_in(pa.concat_arrays(ends), value_set=node_ids)
+        at = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        bounds = np.cumsum([0, *(len(e) for e in ends)])
+        parts = np.split(at, bounds[1:-1])
+        relations = {
+            rel_type: _Edges(
+                parts[2 * i],
+                parts[2 * i + 1],
+                table.drop(["_from", "_from_label", "_to", "_to_label"]),
+            )
+            for i, (rel_type, table) in enumerate(edges.items())
+        }
+        return cls(upto, enterprises, persons, relations, records, parts[-1])
+
+    def on(self, as_of: date) -> Snapshot:
+        """The snapshot of ``as_of`` (a day up to :attr:`upto`)."""
+        if as_of > self.upto:
+            raise ValueError(f"the history ends {self.upto}; it has no snapshot of {as_of}")
+        established = _on_or_before(self.enterprises["established_on"], as_of)
+        enterprises = self.enterprises.filter(pa.array(established))
+        # An enterprise deregistered after the as-of date was still active on it; one with an
+        # ended status but no date keeps its status (when it ended is unknown).
+        not_yet = pc.fill_null(pc.greater(enterprises["deregistered_on"], as_of), False)
+        status = pc.if_else(
+            pc.and_(pc.is_in(enterprises["status"], pa.array(_ENDED_STATUSES)), not_yet),
+            "active",
+            enterprises["status"],
+        )
+        at = enterprises.column_names.index("status")
+        enterprises = _blank_future_dates(enterprises.set_column(at, "status", status), as_of)
+        # History index → index on the day (-1: not there yet); persons always are.
+        present = np.r_[established, np.ones(self.persons.num_rows, dtype=bool)]
+        renumber = np.where(present, np.cumsum(present) - 1, -1)
+        n = int(present.sum())
+
+        relations = {}
+        for rel_type, edges in self.relations.items():
+            props = edges.properties
+            day = pa.scalar(as_of, pa.date32())
+            ended = pc.fill_null(pc.less_equal(props["valid_to"], day), False)
+            src = np.where(edges.src >= 0, renumber[edges.src], -1)
+            dst = np.where(edges.dst >= 0, renumber[edges.dst], -1)
+            # Edges to enterprises not yet established on the as-of date are not part of it.
+            keep = (
+                _on_or_before(props["valid_from"], as_of)
+                & ~np.asarray(ended.to_numpy(zero_copy_only=False), dtype=bool)
+                & (src >= 0)
+                & (dst >= 0)
+            )
+            kept = _blank_future_dates(props.filter(pa.array(keep)), as_of)
+            relations[rel_type] = RelationArrays.from_edges(src[keep], dst[keep], kept, n)
+
+        started = _on_or_before(self.records["start"], as_of)
+        owner = np.where(self.record_owner >= 0, renumber[self.record_owner], -1)
+        keep = started & (owner >= 0)
+        records = self.records.append_column("enterprise", pa.array(owner))
+        records = effective_records(records.filter(pa.array(keep)), as_of, load_domain())
+        return Snapshot(
+            as_of, enterprises, self.persons, relations, _blank_future_dates(records, as_of)
+        )
+
+
 def take_snapshot(store: GraphStore, as_of: date, batch_rows: int = 1_000_000) -> Snapshot:
     """Export the graph as it stood on ``as_of`` from any store backend."""
-    domain = load_domain()
-    enterprises = _concat(list(store.export_nodes("Enterprise", as_of, batch_rows)), "id")
-    # An enterprise deregistered after the as-of date was still active on it; one with an
-    # ended status but no date keeps its status (when it ended is unknown).
-    not_yet = pc.fill_null(pc.greater(enterprises["deregistered_on"], as_of), False)
-    status = pc.if_else(
-        pc.and_(pc.is_in(enterprises["status"], pa.array(_ENDED_STATUSES)), not_yet),
-        "active",
-        enterprises["status"],
-    )
-    enterprises = enterprises.set_column(enterprises.column_names.index("status"), "status", status)
-    enterprises = _blank_future_dates(enterprises, as_of)
-    persons = _concat(list(store.export_nodes("Person", as_of, batch_rows)), "id")
-    snap_nodes = Snapshot(as_of, enterprises, persons, {}, pa.table({}))
-    n = snap_nodes.n_nodes
-
-    relations = {}
-    for spec in domain.relations:
-        edges = _concat(list(store.export_relations(spec.type, as_of, batch_rows)), "key")
-        src = snap_nodes.index_of(edges["_from"])
-        dst = snap_nodes.index_of(edges["_to"])
-        # Edges to enterprises not yet established on the as-of date are not part of it.
-        keep = (src >= 0) & (dst >= 0)
-        props = _blank_future_dates(
-            edges.drop(["_from", "_from_label", "_to", "_to_label"]).filter(pa.array(keep)), as_of
-        )
-        relations[spec.type] = RelationArrays.from_edges(src[keep], dst[keep], props, n)
-
-    records = _concat(list(store.export_records(as_of, batch_rows)), "id")
-    records = _blank_future_dates(effective_records(records, as_of, domain), as_of)
-    owner = snap_nodes.index_of(records["enterprise_id"])
-    records = records.append_column("enterprise", pa.array(owner)).filter(pa.array(owner >= 0))
-    return Snapshot(as_of, enterprises, persons, relations, records)
+    return History.export(store, as_of, batch_rows).on(as_of)

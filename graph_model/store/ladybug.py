@@ -273,8 +273,11 @@ class LadybugStore(StoreBase):
     def export_nodes(self, label: str, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
         return self._pages(cy.export_nodes(self.domain, label), {"as_of": as_of}, batch_rows)
 
-    def export_relations(self, rel_type: str, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
-        return self._pages(cy.export_relations(self.domain, rel_type), {"as_of": as_of}, batch_rows)
+    def export_relations(
+        self, rel_type: str, as_of: date, batch_rows: int, *, ended: bool = False
+    ) -> Iterator[pa.Table]:
+        query = cy.export_relations(self.domain, rel_type)
+        return self._pages(query, {"as_of": as_of, "ended": ended}, batch_rows)
 
     def export_records(self, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
         return self._pages(cy.export_records(self.domain), {"as_of": as_of}, batch_rows)

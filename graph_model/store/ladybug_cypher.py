@@ -142,6 +142,10 @@ _VALID = (
     "(r.valid_from IS NULL OR r.valid_from <= $as_of) "
     "AND (r.valid_to IS NULL OR r.valid_to > $as_of)"
 )
+_BEGUN = (
+    "(r.valid_from IS NULL OR r.valid_from <= $as_of) "
+    "AND ($ended OR r.valid_to IS NULL OR r.valid_to > $as_of)"
+)
 
 
 # A path's relation keys joined in walking order (``$sep``, see protocol.KEY_SEPARATOR): paths
@@ -227,10 +231,11 @@ def export_nodes(domain: Domain, label: str) -> str:
 
 
 def export_relations(domain: Domain, rel_type: str) -> str:
-    """Relations valid on ``$as_of`` with their endpoint keys."""
+    """Relations valid on ``$as_of`` (with ``$ended``, also those that had ended by then)
+    with their endpoint keys."""
     props = "".join(f", r.{q(f.name)} AS {q(f.name)}" for f in relation_columns(domain, rel_type))
     return (
-        f"MATCH (a)-[r:{check_keyed_rel(domain, rel_type)}]->(b) WHERE {_VALID} "
+        f"MATCH (a)-[r:{check_keyed_rel(domain, rel_type)}]->(b) WHERE {_BEGUN} "
         f"RETURN a.id AS _from, label(a) AS _from_label, b.id AS _to, label(b) AS _to_label{props}"
     )
 

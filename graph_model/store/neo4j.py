@@ -477,13 +477,15 @@ class Neo4jStore(StoreBase):
             batch_rows,
         )
 
-    def export_relations(self, rel_type: str, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
+    def export_relations(
+        self, rel_type: str, as_of: date, batch_rows: int, *, ended: bool = False
+    ) -> Iterator[pa.Table]:
         head = tuple((name, pa.string()) for name in RELATION_HEAD[:-1])
         return self._pages(
             lambda after: cy.export_relations(self.domain, rel_type, after),
             "key",
             head + _arrow_fields(relation_columns(self.domain, rel_type)),
-            {"as_of": as_of},
+            {"as_of": as_of, "ended": ended},
             batch_rows,
         )
 

@@ -213,6 +213,10 @@ _VALID = (
     "(r.valid_from IS NULL OR r.valid_from <= $as_of) "
     "AND (r.valid_to IS NULL OR r.valid_to > $as_of)"
 )
+_BEGUN = (
+    "(r.valid_from IS NULL OR r.valid_from <= $as_of) "
+    "AND ($ended OR r.valid_to IS NULL OR r.valid_to > $as_of)"
+)
 
 # Paths come back as plain maps (no driver graph objects): nodes in walking order, each
 # relation with its stored direction and properties.
@@ -311,11 +315,12 @@ def export_nodes(domain: Domain, label: str, after: bool) -> str:
 
 
 def export_relations(domain: Domain, rel_type: str, after: bool) -> str:
-    """A page of relations valid on ``$as_of``, with their endpoint keys, in key order."""
+    """A page of relations valid on ``$as_of`` (with ``$ended``, also those that had ended by
+    then), with their endpoint keys, in key order."""
     props = "".join(f", r.{q(f.name)} AS {q(f.name)}" for f in relation_columns(domain, rel_type))
     return (
         f"MATCH (a)-[r:{check_keyed_rel(domain, rel_type)}]->(b) "
-        f"WHERE {_page('r.`key`', after)} AND {_VALID} "
+        f"WHERE {_page('r.`key`', after)} AND {_BEGUN} "
         f"RETURN a.id AS {q('_from')}, head(labels(a)) AS {q('_from_label')}, "
         f"b.id AS {q('_to')}, head(labels(b)) AS {q('_to_label')}{props} "
         "ORDER BY r.`key` LIMIT $limit"

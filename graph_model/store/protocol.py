@@ -227,8 +227,11 @@ class GraphStore(Protocol):
     def export_nodes(self, label: str, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
         """Node rows that exist on ``as_of``, in pages of at most ``batch_rows``."""
 
-    def export_relations(self, rel_type: str, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
-        """Relations valid on ``as_of`` with ``_from``, ``_to`` and properties, paged."""
+    def export_relations(
+        self, rel_type: str, as_of: date, batch_rows: int, *, ended: bool = False
+    ) -> Iterator[pa.Table]:
+        """Relations valid on ``as_of`` with ``_from``, ``_to`` and properties, paged; with
+        ``ended``, also those that had ended by then (their ``valid_to`` says when)."""
 
     def export_records(self, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
         """Records that started on or before ``as_of``, paged."""

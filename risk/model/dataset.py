@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph_model.rates import RateTable
-from graph_model.snapshot import Snapshot, take_snapshot
+from graph_model.snapshot import History, Snapshot
 from graph_model.store.protocol import GraphStore
 from risk.features import FeatureMatrix, compute_features
 from risk.model.dates import last_month_end_on_or_before, month_ends, shift_months
@@ -136,8 +136,10 @@ class TimeSplit:
 class FeatureSource:
     """Feature matrices per date: the data home's cached file if there is one (and it fits
     the catalog and was computed with the same currency rates), else computed from the saved
-    snapshot or one taken from the store, then cached. Snapshots taken here are not saved: a
-    month of history needs only its features.
+    snapshot or one cut from the store's history, then cached. The history is read from the
+    store once, up to today (or the latest day asked, if later), and serves every month after
+    that: the months of a training window cost one export, not one each. Snapshots taken here
+    are not saved: a month of history needs only its features.
     """
 
     def __init__(
@@ -155,6 +157,7 @@ class FeatureSource:
         self._snapshots_dir = snapshots_dir
         self._reuse = reuse
         self._progress = progress
+        self._history: History | None = None
 
     def _note(self, message: str) -> None:
         if self._progress is not None:
@@ -167,8 +170,12 @@ class FeatureSource:
             return Snapshot.load(folder)
         if self._store is None:
             raise ModelError(f"no saved snapshot of {day} and no store to take one from")
+        if self._history is None or self._history.upto < day:
+            upto = max(day, date.today())
+            self._note(f"graph history up to {upto}")
+            self._history = History.export(self._store, upto)
         self._note(f"snapshot {day}")
-        return take_snapshot(self._store, day)
+        return self._history.on(day)
 
     def matrix(self, day: date, snapshot: Snapshot | None = None) -> FeatureMatrix:
         """Features as of ``day`` (all families)."""

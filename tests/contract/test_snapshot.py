@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 import scipy.sparse as sp
 
-from graph_model.snapshot import Snapshot, take_snapshot
+from graph_model.snapshot import History, Snapshot, take_snapshot
 from graph_model.store.protocol import GraphStore, WriteBatch
 
 from . import (
@@ -64,6 +64,17 @@ def assert_same(a: Snapshot, b: Snapshot) -> None:
         np.testing.assert_array_equal(x.indptr, y.indptr)
         np.testing.assert_array_equal(x.indices, y.indices)
         assert x.properties.equals(y.properties), rel_type
+
+
+def test_a_history_cuts_each_day_as_taken_on_that_day(graph: GraphStore) -> None:
+    """One export up to the last day serves every earlier day: relations that ended in
+    between, enterprises established later and records started later are left out of the
+    earlier days as a snapshot taken on them leaves them out."""
+    history = History.export(graph, DAYS[-1])
+    for day in DAYS:
+        assert_same(history.on(day), take_snapshot(graph, day))
+    with pytest.raises(ValueError, match="history ends"):
+        history.on(date(2028, 1, 1))
 
 
 @pytest.mark.parametrize("day", DAYS)

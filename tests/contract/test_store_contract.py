@@ -848,6 +848,21 @@ def test_export_relations_valid_on_the_day(graph: GraphStore, day: date) -> None
         assert got == want, rel_type
 
 
+@pytest.mark.parametrize("day", [date(2016, 6, 1), AS_OF, date(2027, 6, 1)])
+def test_export_relations_with_ended_ones(graph: GraphStore, day: date) -> None:
+    """``ended``: every relation begun by the day, those that had ended by then too."""
+    for rel_type in REL_TYPES:
+        pages = list(graph.export_relations(rel_type, day, 2, ended=True))
+        got = sorted(k for p in pages for k in p["key"].to_pylist())
+        want = sorted(
+            r.key
+            for r in RELS
+            if r.type == rel_type and (r.valid_from is None or r.valid_from <= day)
+        )
+        assert got == want, rel_type
+    assert any(r.valid_to is not None and r.valid_to <= AS_OF for r in RELS)
+
+
 def test_export_records_started_by_the_day(graph: GraphStore) -> None:
     day = date(2022, 1, 1)
     pages = list(graph.export_records(day, 2))
