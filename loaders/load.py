@@ -9,9 +9,10 @@ not listed again. A bad value of an optional field is emptied with a warning ins
 its row loads. Only then does anything touch the store, so a refused load (more rows
 rejected than ``max_reject_rate`` allows, a file whose rows all fail, or a file that cannot
 be read) leaves it unchanged.
-Second, the accepted rows are upserted in batches, one transaction per batch:
-a batch that fails rolls back whole, and because every row is keyed, loading
-the same files again converges to the same store.
+Second, the accepted rows are upserted in batches inside the store's ``loading`` block:
+the embedded store lands the whole load or none of it; Neo4j lands it batch by batch, one
+transaction each, under a mark that a load stopped half way leaves. Because every row is
+keyed, loading the same files again converges to the same store.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from graph_model.identifiers import (
     person_source_prefixes,
     salt_fingerprint,
 )
-from graph_model.store.protocol import UNFINISHED_LOAD, GraphStore, WriteBatch
+from graph_model.store.protocol import GraphStore, WriteBatch
 from loaders.findings import RootCauses, findings
 from loaders.read import Contents, FileProblem, SourceFile, find_files, read_source
 from loaders.row_checks import (
@@ -480,9 +481,11 @@ def load_folder(
             rejected, or (below 1) when a file with rows has none accepted; 1 refuses for
             neither (the default here; ``creditgraph load`` has its own).
 
-    While rows are written, the store carries a mark naming the folder
-    (:data:`UNFINISHED_LOAD`): a load killed half way leaves it, and the store refuses
-    readers until a load completes (loads are idempotent: loading the folder again does).
+    The rows are written inside the store's ``loading`` block: the embedded store swaps
+    them in whole, so a load killed half way leaves it as it was; Neo4j carries a mark naming
+    the folder while they are written (:data:`UNFINISHED_LOAD`), which a load killed half way
+    leaves, and refuses readers until a load completes (loads are idempotent: loading the
+    folder again does).
 
     Raises:
         LoadRefused: a file cannot be read, or more rows were rejected than
@@ -519,14 +522,13 @@ def load_folder(
     if refused:
         raise LoadRefused(f"load refused, nothing written: {refused}", summary)
 
-    store.set_meta(UNFINISHED_LOAD, f"{folder} (started {datetime.now():%Y-%m-%d %H:%M:%S})")
     advance = on_progress("write", sum(v.store_rows.num_rows for v in validated))
-    for v in validated:
-        for start in range(0, v.store_rows.num_rows, batch_rows):
-            chunk = v.store_rows.slice(start, batch_rows)
-            store.write(_batch(v.spec, chunk))
-            advance(chunk.num_rows)
-    store.set_meta(UNFINISHED_LOAD, "")
+    with store.loading(f"{folder} (started {datetime.now():%Y-%m-%d %H:%M:%S})"):
+        for v in validated:
+            for start in range(0, v.store_rows.num_rows, batch_rows):
+                chunk = v.store_rows.slice(start, batch_rows)
+                store.write(_batch(v.spec, chunk))
+                advance(chunk.num_rows)
     return replace(summary, written=True, seconds=time.perf_counter() - started)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, Literal, Protocol, Self
 
@@ -21,6 +22,7 @@ import pyarrow.compute as pc
 from graph_model.domain import Domain, FieldSpec, load_domain
 from graph_model.store.layout import node_columns, relation_columns, relation_pairs
 from graph_model.store.protocol import (
+    UNFINISHED_LOAD,
     Direction,
     Entity,
     Neighbour,
@@ -155,6 +157,13 @@ class StoreBase(ABC):
         if self.read_only:
             raise StoreError("the store is open read-only")
         self._write(batch)
+
+    @contextmanager
+    def loading(self, mark: str) -> Iterator[None]:
+        """Batch by batch under the unfinished-load mark, emptied once the block ends well."""
+        self.set_meta(UNFINISHED_LOAD, mark)
+        yield
+        self.set_meta(UNFINISHED_LOAD, "")
 
     def stored_field(self, label: str, column: str) -> FieldSpec:
         """The stored property ``column`` of ``label`` nodes (not the key)."""

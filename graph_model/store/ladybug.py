@@ -4,6 +4,12 @@ Writes go in one transaction per batch: new rows by ``COPY`` (LadybugDB's bulk
 path, ~1M rows/s here), rows whose key already exists by ``LOAD FROM ... SET``.
 Row-at-a-time ``UNWIND ... MERGE`` is three orders of magnitude slower in
 LadybugDB (measured: 100k merges in 190 s), so it is never used.
+
+A load writes into a copy of the database file beside it (``<name>.staged``) and
+renames the copy over the database when every batch is in: the rename is atomic, so
+readers see the store before the load or after it, never half of it, and a load that
+fails or is killed leaves the database as it was (its stale copy is removed by the next
+writer). The copy costs one file copy of the database and as much free disk.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import os
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path as FsPath
@@ -72,6 +80,8 @@ class LadybugStore(StoreBase):
         if read_only:
             _recover(self.path)
         self._lock = _take_lock(self.path, read_only)
+        if not read_only:
+            _remove(_staged(self.path))  # left by a load killed half way
         try:
             self._db = lb.Database(
                 str(self.path), read_only=read_only, buffer_pool_size=buffer_pool_bytes
@@ -217,6 +227,35 @@ class LadybugStore(StoreBase):
             links = pa.table({"_from": new["enterprise_id"], "_to": new["id"]})
             self._copy(cy.copy_relations(self.domain, "HAS_RECORD", "Enterprise", "Record"), links)
 
+    @contextlib.contextmanager
+    def loading(self, mark: str) -> Iterator[None]:
+        """Writes into a copy of the database, renamed over it when the block ends well."""
+        if self.read_only:
+            raise StoreError("the store is open read-only")
+        staged = _staged(self.path)
+        self._run(cy.CHECKPOINT)  # the database file alone then holds everything
+        shutil.copyfile(self.path, staged)
+        main = (self._db, self._conn)
+        self._db = lb.Database(str(staged))
+        self._conn = lb.Connection(self._db)
+        try:
+            yield
+            self._run(cy.CHECKPOINT)
+        except BaseException:
+            self._conn.close()
+            self._db.close()
+            self._db, self._conn = main
+            _remove(staged)
+            raise
+        self._conn.close()
+        self._db.close()
+        for handle in reversed(main):
+            handle.close()
+        os.replace(staged, self.path)
+        _sync_folder(self.path.parent)
+        self._db = lb.Database(str(self.path))
+        self._conn = lb.Connection(self._db)
+
     def close(self) -> None:
         self._conn.close()
         self._db.close()
@@ -281,6 +320,26 @@ class LadybugStore(StoreBase):
 
     def export_records(self, as_of: date, batch_rows: int) -> Iterator[pa.Table]:
         return self._pages(cy.export_records(self.domain), {"as_of": as_of}, batch_rows)
+
+
+def _staged(path: FsPath) -> FsPath:
+    """Where a load writes its copy of the database at ``path``."""
+    return path.with_name(f"{path.name}.staged")
+
+
+def _remove(database: FsPath) -> None:
+    """Delete a database file and its write-ahead log, if there."""
+    for file in (database, database.with_name(f"{database.name}.wal")):
+        file.unlink(missing_ok=True)
+
+
+def _sync_folder(folder: FsPath) -> None:
+    """Make a rename in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _recover(path: FsPath) -> None:

@@ -58,6 +58,7 @@ SET_META = "MERGE (m:Meta {name: $name}) SET m.value = $value"
 BEGIN = "BEGIN TRANSACTION"
 COMMIT = "COMMIT"
 ROLLBACK = "ROLLBACK"
+CHECKPOINT = "CHECKPOINT"
 
 
 # -- writes -----------------------------------------------------------------

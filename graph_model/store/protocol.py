@@ -15,6 +15,7 @@ property fields, and one records table (``id`` = ``kind:record_no``, ``kind``,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, Protocol, Self
@@ -163,6 +164,15 @@ class GraphStore(Protocol):
 
     def write(self, batch: WriteBatch) -> None:
         """Upsert a batch in one transaction: all of it lands, or none of it."""
+
+    def loading(self, mark: str) -> AbstractContextManager[None]:
+        """The writes of one load, made inside this block.
+
+        Neo4j writes batch by batch under :data:`UNFINISHED_LOAD` set to ``mark``, which a
+        load stopped half way leaves behind (readers are then refused). The embedded store
+        writes into a copy of its database and swaps it in whole when the block ends: a load
+        that fails or is killed leaves the store as it was.
+        """
 
     def close(self) -> None:
         """Release the database."""
