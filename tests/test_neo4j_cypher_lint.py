@@ -109,7 +109,7 @@ def statements() -> Iterator[tuple[str, str, dict[str, Any]]]:
                 name = f"merge_relations[{rel_type},{a},{b},{what}]"
                 yield name, query, {"rows": rows, "defaults": {}}
         for after in (False, True):
-            params = {"as_of": DAY, "limit": 10} | ({"after": "x"} if after else {})
+            params = {"as_of": DAY, "ended": False, "limit": 10} | ({"after": "x"} if after else {})
             yield (
                 f"export_relations[{rel_type},{after}]",
                 ncy.export_relations(D, rel_type, after),
