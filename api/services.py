@@ -5,7 +5,8 @@
   thread measured no faster on two cores, docs/api.md);
 - the latest saved snapshot, as a :class:`~risk.snapshot_index.SnapshotIndex` (circles,
   their amounts converted with the data home's rate table; integrated ownership, walks), and
-  the extension checks of its black-listed firms;
+  the extension checks of its black-listed firms, both mapped from the snapshot's served copy
+  (risk/served.py: written by the first start after a snapshot, then read in seconds);
 - the latest stored grades (:class:`GradeBook`), for the regulators' profile and screening;
 - the API keys, the audit log, and a lock that lets one plan draw run at a time.
 
@@ -19,6 +20,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import pyarrow as pa
@@ -36,6 +38,7 @@ from graph_model.store.protocol import GraphStore, StoreError
 from risk.data_home import DataHome, NoSnapshotError, ScoresMeta
 from risk.model.reasons import parse_reasons
 from risk.model.scores import GradeRecord, ReasonSettings
+from risk.served import file_stamp, open_served, served_table
 from risk.snapshot_index import SnapshotIndex
 from risk.supervision.extension import extension_checks
 
@@ -50,6 +53,7 @@ class GradeBook:
     """One date's stored grades in memory: id → grade, score, rank, reasons."""
 
     as_of: date
+    path: Path
     model_version: str
     population: int
     reason_settings: ReasonSettings
@@ -70,6 +74,7 @@ class GradeBook:
         ids = table["id"].to_pylist()
         return cls(
             as_of=days[-1],
+            path=path,
             model_version=meta.model_version,
             population=meta.population,
             reason_settings=meta.reason_settings,
@@ -138,10 +143,10 @@ class Services:
         except StoreError as exc:
             store_problem = str(exc)
             log.error("store not served: %s", exc)
-        index, snapshot_problem, snapshot = None, None, None
+        index, snapshot_problem, snapshot, folder = None, None, None, None
         try:
-            snapshot = home.latest_snapshot(date.today())
-            index = SnapshotIndex(snapshot, read_rates(settings.rates_path))
+            folder = home.latest_snapshot_folder(date.today())
+            snapshot, index = open_served(folder, read_rates(settings.rates_path))
         except NoSnapshotError as exc:
             snapshot_problem = str(exc)
             log.error("snapshot not served: %s", exc)
@@ -171,10 +176,16 @@ class Services:
             log.error("snapshot not served: %s", exc, exc_info=True)
         grades = GradeBook.load(home)
         extension = None
-        if snapshot is not None:
-            same_day = grades is not None and grades.as_of == snapshot.as_of
-            extension = extension_checks(
-                snapshot, grades.grading() if same_day and grades else None, EXTENSION_HOPS
+        if snapshot is not None and folder is not None:
+            grading = grades if grades is not None and grades.as_of == snapshot.as_of else None
+            served = snapshot
+            extension = served_table(
+                folder,
+                "extension",
+                [EXTENSION_HOPS, file_stamp(grading.path) if grading else None],
+                lambda: extension_checks(
+                    served, grading.grading() if grading else None, EXTENSION_HOPS
+                ),
             )
         return cls(
             settings=settings,

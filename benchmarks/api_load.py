@@ -1,7 +1,11 @@
 """Load benchmark of the HTTP API: a server in one process, the load from this one, on loopback.
 
 Starts ``creditgraph serve`` over a data home (a 1M-enterprise city for the figures in
-docs/benchmarks.md), waits until it is ready, then measures with an asyncio client:
+docs/benchmarks.md) and times it until ready, its peak memory (max RSS) then: a first start
+(which writes the snapshot's served copy when there is none, risk/served.py) and a restart,
+each against a raw floor measured in the same run (a bare uvicorn app with one route started
+the same way: the interpreter, uvicorn and the HTTP round trip, none of our work). Then it
+measures the restarted server with an asyncio client:
 
 1. single screening (bank key, one USCC per request), one client: latency p50 / p99;
 2. batch screening of 100 USCCs, one client: time per batch;
@@ -14,7 +18,8 @@ With ``--synthetic-grades``, a data home without stored scores gets a synthetic 
 its snapshot's date (uniform scores, the default class mix, no reasons; model version
 ``synthetic-benchmark``) so that regulators' screening reads a grade as it would in
 production; it says nothing about the model. Enterprises are drawn at random (seeded) from
-the data home's latest snapshot. Prints a Markdown table and the server's memory.
+the data home's latest snapshot. Prints the start-up figures, a Markdown table and the
+server's memory.
 Run: ``python -m benchmarks.api_load --home /path/to/home``.
 """
 
@@ -117,14 +122,24 @@ def _synthetic_grades(home: Path) -> None:
     pq.write_table(table, target / f"{version}.parquet")
 
 
-def _rss_mb(pid: int) -> float:
+def _memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's memory from /proc: ``VmRSS`` now, ``VmHWM`` its peak."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
-def _start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
+_FLOOR_APP = """
+import sys, uvicorn
+from fastapi import FastAPI
+app = FastAPI()
+app.get("/health/ready")(lambda: {"ready": True})
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def _server_command(home: Path, port: int) -> tuple[list[str], dict[str, str]]:
     env = {
         **os.environ,
         "CREDITGRAPH_HOME": str(home),
@@ -139,11 +154,13 @@ def _start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
         "--log-level",
         "warning",
     ]
-    return subprocess.Popen(command, env=env)
+    return command, env
 
 
-async def _wait_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> float:
-    started = time.perf_counter()
+async def _wait_ready(
+    client: httpx.AsyncClient, server: subprocess.Popen[bytes], started: float
+) -> float:
+    """Seconds from ``started`` until the server answers ready (polled every 50 ms)."""
     while True:
         if server.poll() is not None:
             raise RuntimeError(f"the server exited with {server.returncode}")
@@ -153,7 +170,47 @@ async def _wait_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes]
                 return time.perf_counter() - started
         except httpx.TransportError:
             pass
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.05)
+
+
+async def _start(
+    client: httpx.AsyncClient, command: list[str], env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], float, float]:
+    """A server started with ``command``, its seconds to ready and its peak RSS (MB) then."""
+    started = time.perf_counter()
+    server = subprocess.Popen(command, env=env)
+    try:
+        ready = await _wait_ready(client, server, started)
+    except BaseException:
+        server.terminate()
+        raise
+    return server, ready, _memory_mb(server.pid, "VmHWM")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    server.wait(timeout=30)
+
+
+async def _start_up(client: httpx.AsyncClient, home: Path, port: int) -> subprocess.Popen[bytes]:
+    """Time a first start and a restart against the raw floor; the restarted server is
+    left running (module docstring)."""
+    floor_server, floor, floor_peak = await _start(
+        client, [sys.executable, "-c", _FLOOR_APP, str(port)]
+    )
+    _stop(floor_server)
+    copied = not any(home.glob("snapshots/*/served/key"))
+    command, env = _server_command(home, port)
+    first, first_ready, first_peak = await _start(client, command, env)
+    _stop(first)
+    server, ready, peak = await _start(client, command, env)
+    print("| start | ready after | × floor | peak memory (max RSS) |")
+    print("|---|---:|---:|---:|")
+    print(f"| raw floor: a bare uvicorn app | {floor:.2f} s | 1.0 | {floor_peak:,.0f} MB |")
+    what = "first start, served copy written" if copied else "first start, served copy found"
+    print(f"| {what} | {first_ready:.2f} s | {first_ready / floor:.1f} | {first_peak:,.0f} MB |")
+    print(f"| restart | {ready:.2f} s | {ready / floor:.1f} | {peak:,.0f} MB |", flush=True)
+    return server
 
 
 async def _timed(samples: Samples, call: Callable[[], Awaitable[httpx.Response]]) -> None:
@@ -210,14 +267,12 @@ async def run(
     if grades:
         _synthetic_grades(home)
     ids = _ids(home, 5_000, seed=7)
-    server = _start_server(home, port)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
-        ) as client:
-            ready = await _wait_ready(client, server)
-            print(f"server ready in {ready:.1f} s (pid {server.pid})", flush=True)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
+    ) as client:
+        server = await _start_up(client, home, port)
+        try:
             # Warm-up: first queries compile plans and fill the buffer pool.
             await _sequential(
                 50, lambda i: lambda: client.get(f"/v1/screening?q={ids[i]}", headers=BANK)
@@ -253,10 +308,9 @@ async def run(
                 ),
             )
             sustained = await _sustained(client, ids, clients, duration)
-            rss = _rss_mb(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+            rss = _memory_mb(server.pid)
+        finally:
+            _stop(server)
     print("| scenario | requests | p50 | p99 | throughput | errors |")
     print("|---|---:|---:|---:|---:|---:|")
     print(single.row("single screening (bank), 1 client"))

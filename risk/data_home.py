@@ -103,12 +103,16 @@ class DataHome:
     def latest_snapshot(self, up_to: date) -> Snapshot:
         """The saved snapshot of the latest date up to ``up_to``: one dated later is a mistake
         (a future --as-of) and is never served."""
+        return Snapshot.load(self.latest_snapshot_folder(up_to))
+
+    def latest_snapshot_folder(self, up_to: date) -> Path:
+        """The folder of the snapshot :meth:`latest_snapshot` reads."""
         days = self.snapshot_dates(up_to)
         if not days:
             raise NoSnapshotError(
                 "no snapshot has been taken: run `creditgraph snapshot --as-of …`"
             )
-        return Snapshot.load(self.snapshot_folder(days[-1]))
+        return self.snapshot_folder(days[-1])
 
     def person_names(self, days: Iterable[date]) -> dict[str, str]:
         """Person key → name, from the saved snapshots of ``days`` (those that are saved),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -97,6 +97,11 @@ class TiePath:
         return len(self.steps)
 
 
+def _types(snapshot: Snapshot) -> list[str]:
+    """The stored relation types a path may take on this snapshot."""
+    return [t for kind in PATH_KINDS.values() for t in kind if t in snapshot.relations]
+
+
 def kind_of(relation: str) -> str:
     """The path kind a relation type belongs to."""
     return next(kind for kind, types in PATH_KINDS.items() if relation in types)
@@ -107,11 +112,14 @@ class PathGraph:
 
     Built in O(E + n·HUB_PERSON_CAP) for E relations and n enterprises with a contact."""
 
-    def __init__(self, snapshot: Snapshot, hub: np.ndarray | None = None) -> None:
-        """``hub``: the tie graph's hubs when the caller has them (else counted here)."""
+    def __init__(
+        self, snapshot: Snapshot, hub: np.ndarray | None = None, ids: np.ndarray | None = None
+    ) -> None:
+        """``hub``: the tie graph's hubs when the caller has them (else counted here);
+        ``ids``: the node ids in index order when the caller holds them."""
         if hub is None:
             hub = Adjacency(snapshot, [t for k in DEFAULT_KINDS for t in PATH_KINDS[k]]).hub
-        types = [t for kind in PATH_KINDS.values() for t in kind if t in snapshot.relations]
+        types = _types(snapshot)
         self._groups: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._values = {c: snapshot.enterprises[c] for c in CONTACTS}
         extra = {}
@@ -121,8 +129,33 @@ class PathGraph:
             a, b = suspected_pairs(group, sizes, HUB_PERSON_CAP)
             once = a < b
             extra[rel_type] = (a[once], b[once])
-        self.ties = Adjacency(snapshot, types, extra=extra, hub=hub)
+        self.ties = Adjacency(snapshot, types, extra=extra, hub=hub, ids=ids)
         self._properties = {t: snapshot.relations[t].properties for t in types}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What the searches read besides the snapshot, by name: saved beside a served
+        snapshot (risk/served.py)."""
+        out = {f"ties.{name}": array for name, array in self.ties.arrays().items()}
+        for contact, (group, sizes) in self._groups.items():
+            out[f"group.{contact}"] = group
+            out[f"sizes.{contact}"] = sizes
+        return out
+
+    @classmethod
+    def restored(
+        cls, snapshot: Snapshot, arrays: Mapping[str, np.ndarray], ids: np.ndarray
+    ) -> PathGraph:
+        """The path graph of ``snapshot`` whose :meth:`arrays` these are."""
+        graph = cls.__new__(cls)
+        types = _types(snapshot)
+        graph._groups = {c: (arrays[f"group.{c}"], arrays[f"sizes.{c}"]) for c in CONTACTS}
+        graph._values = {c: snapshot.enterprises[c] for c in CONTACTS}
+        ties = {
+            name.removeprefix("ties."): a for name, a in arrays.items() if name.startswith("ties.")
+        }
+        graph.ties = Adjacency.restored((*types, *SHARED_TYPES), ties, ids, snapshot.n_enterprises)
+        graph._properties = {t: snapshot.relations[t].properties for t in types}
+        return graph
 
     def kinds(self) -> tuple[str, ...]:
         """The kinds this snapshot has relations of."""

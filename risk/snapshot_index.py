@@ -17,13 +17,16 @@ never a side effect of a request). :class:`SnapshotIndex` computes, once per sna
   relations, for the paths between two entities, over the kinds asked for.
 
 Costs at 1M enterprises (docs/benchmarks.md): built in ~15 s and ~2 GB; each lookup is a
-binary search plus a bounded walk.
+binary search plus a bounded walk. Everything but the circles, the ids and the names is
+:meth:`SnapshotIndex.arrays`, which a server saves beside the snapshot and maps on its next
+start instead of computing it again (risk/served.py).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -128,26 +131,83 @@ SHARED_EXAMPLES = 5
 class SnapshotIndex:
     """Everything the API reads from one snapshot, computed once (see the module docstring)."""
 
-    def __init__(self, snapshot: Snapshot, rates: RateTable | None = None) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        rates: RateTable | None = None,
+        arrays: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        """The index of ``snapshot``; ``arrays``: its :meth:`arrays` as saved beside the
+        snapshot (risk/served.py), read instead of computed."""
         ctx = FeatureContext(snapshot, rates)
         self.as_of: date = snapshot.as_of
         self.n_enterprises = snapshot.n_enterprises
         self.ids = snapshot.node_ids.to_numpy(zero_copy_only=False)
         self.names = snapshot.node_names.to_numpy(zero_copy_only=False)
-        self._order = np.argsort(self.ids, kind="stable")
+        if arrays is None:
+            arrays = self._computed(ctx)
+        self._arrays = arrays
+        self._order = arrays["order"]
         self._sorted = self.ids[self._order]
-        self.bad = ctx.bad
+        self.bad = arrays["bad"]
+        self.black_listed = arrays["black_listed"]
+        self._circles(ctx)
+        shape = (snapshot.n_nodes, self.n_enterprises)
+        self._direct, self._integrated, self._direct_by_firm, self._integrated_by_firm = (
+            _matrix(arrays, name, shape) for name in _STAKES
+        )
+        self.ties = Adjacency.restored(
+            TIE_TYPES, _part(arrays, "ties"), self.ids, self.n_enterprises
+        )
+        self.paths = PathGraph.restored(snapshot, _part(arrays, "paths"), self.ids)
+        self._legal_reps(snapshot)
+        self._contact_values = {c: snapshot.enterprises[c] for c in CONTACTS}
+        self._contact_groups = {
+            c: tuple(arrays[f"contacts.{c}.{part}"] for part in _GROUP_PARTS) for c in CONTACTS
+        }
+        self._former = snapshot.former_names
+
+    def _computed(self, ctx: FeatureContext) -> dict[str, np.ndarray]:
+        """What the index computes from the snapshot beyond its circles (named as in
+        :meth:`arrays`): the id order, bad and black-listed firms, stakes, walks, contacts."""
+        snapshot = ctx.snapshot
         rec = ctx.records
         black = rec.of("black_list") & rec.active
-        self.black_listed = np.zeros(self.n_enterprises, dtype=bool)
-        self.black_listed[rec.enterprise[black]] = True
-        self._circles(ctx)
-        self._stakes(ctx)
-        self.ties = Adjacency(snapshot, TIE_TYPES)
-        self.paths = PathGraph(snapshot, self.ties.hub)
-        self._legal_reps(snapshot)
-        self._contacts(snapshot)
-        self._former = snapshot.former_names
+        black_listed = np.zeros(self.n_enterprises, dtype=bool)
+        black_listed[rec.enterprise[black]] = True
+        out = {
+            "order": np.argsort(self.ids, kind="stable"),
+            "bad": ctx.bad,
+            "black_listed": black_listed,
+        }
+        stakes = integrated_stakes(ctx)
+        for name, matrix in zip(
+            _STAKES,
+            (
+                stakes.direct.tocsr(),
+                stakes.integrated.tocsr(),
+                stakes.direct.tocsc(),
+                stakes.integrated.tocsc(),
+            ),
+            strict=True,
+        ):
+            out |= {f"{name}.{part}": getattr(matrix, part) for part in _SPARSE_PARTS}
+        ties = Adjacency(snapshot, TIE_TYPES, ids=self.ids)
+        out |= {f"ties.{name}": array for name, array in ties.arrays().items()}
+        paths = PathGraph(snapshot, ties.hub, ids=self.ids)
+        out |= {f"paths.{name}": array for name, array in paths.arrays().items()}
+        for contact in CONTACTS:
+            group, sizes = contact_groups(snapshot.enterprises[contact])
+            order = np.argsort(group, kind="stable")
+            starts = np.searchsorted(group[order], np.arange(len(sizes)))
+            parts = (group, sizes, order, starts)
+            out |= {f"contacts.{contact}.{p}": a for p, a in zip(_GROUP_PARTS, parts, strict=True)}
+        return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Everything the index computed from the snapshot but its circles (cheap, and
+        depending on the rate table), by name: what risk/served.py saves beside it."""
+        return dict(self._arrays)
 
     @functools.cached_property
     def matcher(self) -> NameMatcher:
@@ -243,13 +303,6 @@ class SnapshotIndex:
         return None if number < 0 else self._circle_details[number]
 
     # -- ownership ------------------------------------------------------------------------
-    def _stakes(self, ctx: FeatureContext) -> None:
-        stakes = integrated_stakes(ctx)
-        self._direct = stakes.direct.tocsr()
-        self._integrated = stakes.integrated.tocsr()
-        self._direct_by_firm = stakes.direct.tocsc()
-        self._integrated_by_firm = stakes.integrated.tocsc()
-
     def holders(self, row: int) -> list[Stake]:
         """Every holder (person or enterprise) of an enterprise with an integrated stake,
         largest first."""
@@ -335,17 +388,6 @@ class SnapshotIndex:
         lo, hi = self._rep_matrix.indptr[row], self._rep_matrix.indptr[row + 1]
         return sorted(set(self._rep_matrix.indices[lo:hi].tolist()))
 
-    def _contacts(self, snapshot: Snapshot) -> None:
-        # Per contact: each firm's group (-1 without a value), the group sizes, and the firms
-        # sorted by group with each group's start, to list a group's members.
-        self._contact_groups: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._contact_values = {c: snapshot.enterprises[c] for c in CONTACTS}
-        for contact in CONTACTS:
-            group, sizes = contact_groups(snapshot.enterprises[contact])
-            order = np.argsort(group, kind="stable")
-            starts = np.searchsorted(group[order], np.arange(len(sizes)))
-            self._contact_groups[contact] = (group, sizes, order, starts)
-
     def shared_contacts(self, row: int) -> list[SharedContact]:
         """The contacts the enterprise shares with other firms, rare ones first."""
         out = []
@@ -389,6 +431,32 @@ class SnapshotIndex:
             for r in kept.tolist()
         ]
         return sorted(out, key=lambda r: (not r.black_listed, r.hops, self.ids[r.node]))
+
+
+_STAKES = ("direct", "integrated", "direct_by_firm", "integrated_by_firm")
+"""The stake matrices: holder × enterprise (CSR, by holder) and the same by firm (CSC)."""
+_SPARSE_PARTS = ("data", "indices", "indptr")
+_GROUP_PARTS = ("group", "sizes", "order", "starts")
+"""Per contact: each firm's group (-1 without a value), the group sizes, and the firms
+sorted by group with each group's start, to list a group's members."""
+
+
+def _matrix(
+    arrays: Mapping[str, np.ndarray], name: str, shape: tuple[int, int]
+) -> sp.csr_matrix | sp.csc_matrix:
+    """A stake matrix from its parts: by holder (CSR) or, ``…_by_firm``, by firm (CSC)."""
+    kind = sp.csc_matrix if name.endswith("_by_firm") else sp.csr_matrix
+    parts = tuple(arrays[f"{name}.{part}"] for part in _SPARSE_PARTS)
+    return kind(parts, shape=shape, copy=False)
+
+
+def _part(arrays: Mapping[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The arrays named ``prefix.…``, without the prefix."""
+    return {
+        name.removeprefix(f"{prefix}."): a
+        for name, a in arrays.items()
+        if name.startswith(f"{prefix}.")
+    }
 
 
 def finite(value: float | None) -> float | None:

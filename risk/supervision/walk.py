@@ -19,6 +19,9 @@ from graph_model.snapshot import Snapshot
 from graph_model.walk import Reach, reach
 from risk.features.context import HUB_PERSON_CAP, persons_tying_firms
 
+ARRAYS = ("indptr", "neighbour", "type_code", "forward", "edge_row", "hub")
+"""The arrays an :class:`Adjacency` walks on (its state besides the ids)."""
+
 
 @dataclass(frozen=True)
 class Step:
@@ -46,10 +49,12 @@ class Adjacency:
         *,
         extra: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
         hub: np.ndarray | None = None,
+        ids: np.ndarray | None = None,
     ) -> None:
         """Ties of ``rel_types`` as the snapshot stores them, then the ``extra`` ties given as
         (sources, targets) by type name (suspected relations); ``hub`` replaces the hubs
-        counted here (a path graph keeps the hubs of the tie graph)."""
+        counted here (a path graph keeps the hubs of the tie graph); ``ids``: the node ids
+        in index order when the caller holds them already (one copy in memory, not three)."""
         extra = extra or {}
         self.rel_types = (*rel_types, *extra)
         src, dst, kind, row = [], [], [], []
@@ -83,13 +88,30 @@ class Adjacency:
             hub = degree > hub_cap
             hub[snapshot.n_enterprises :] |= ~persons_tying_firms(snapshot.persons)
         self.hub = hub
-        self.ids = np.concatenate(
-            [
-                snapshot.enterprises["id"].to_numpy(zero_copy_only=False),
-                snapshot.persons["id"].to_numpy(zero_copy_only=False),
-            ]
-        )
+        self.ids = ids if ids is not None else snapshot.node_ids.to_numpy(zero_copy_only=False)
         self.n_enterprises = snapshot.n_enterprises
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What the walks read, by name: saved beside a served snapshot (risk/served.py)."""
+        return {name: getattr(self, name) for name in ARRAYS}
+
+    @classmethod
+    def restored(
+        cls,
+        rel_types: Sequence[str],
+        arrays: Mapping[str, np.ndarray],
+        ids: np.ndarray,
+        n_enterprises: int,
+    ) -> Adjacency:
+        """The adjacency whose :meth:`arrays` these are, over nodes ``ids`` (in index order)."""
+        adjacency = cls.__new__(cls)
+        adjacency.rel_types = tuple(rel_types)
+        for name in ARRAYS:
+            setattr(adjacency, name, arrays[name])
+        adjacency.n = len(adjacency.indptr) - 1
+        adjacency.ids = ids
+        adjacency.n_enterprises = n_enterprises
+        return adjacency
 
     def reach(self, sources: Sequence[int] | np.ndarray, max_hops: int) -> Reach:
         """Every node within ``max_hops`` of each source (each searched on its own), hubs
