@@ -44,6 +44,27 @@ def fail(message: str, code: int = EXIT_REFUSED) -> typer.Exit:
     return typer.Exit(code=code)
 
 
+EngineOption = Annotated[
+    Literal["embedded", "spark"],
+    typer.Option(
+        help="Where the work runs: embedded (this process) or spark (PySpark; Java 17+; "
+        "docs/scale.md)."
+    ),
+]
+MasterOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Spark master URL (local[*], spark://host:7077, yarn, k8s://…); default: "
+        "CREDITGRAPH_SPARK_MASTER."
+    ),
+]
+
+
+def with_master(settings: Settings, master: str | None) -> Settings:
+    """The settings with ``--master`` as the Spark master, when given."""
+    return settings.model_copy(update={"spark_master": master}) if master else settings
+
+
 def read_settings(home: Literal["read", "create", "store"] = "read") -> Settings:
     """The settings of this command, and its data home checked.
 

@@ -15,6 +15,8 @@ from typing import Annotated
 import typer
 
 from cli.common import (
+    EngineOption,
+    MasterOption,
     fail,
     option_date,
     print_metrics,
@@ -25,6 +27,7 @@ from cli.common import (
     save_snapshot,
     snapshot_of,
     stored_gradings,
+    with_master,
 )
 from graph_model.contract_doc import render_data_contract
 from graph_model.settings import Settings
@@ -42,6 +45,7 @@ from risk.features.doc import render_features_doc
 from risk.model.dates import last_month_end_on_or_before, shift_months
 from risk.model.errors import ModelError
 from risk.model.jobs import evaluate_job, observed_through, score_job, train_job
+from risk.spark.jobs import spark_features_job
 from risk.supervision.registry import open_registry
 from risk.supervision.warning_registry import save_warnings
 from risk.supervision.warnings import DEFAULT_HOPS, compute_warnings
@@ -194,21 +198,37 @@ def features(
         list[str] | None,
         typer.Option(help=f"Only these families (repeatable): {', '.join(FAMILIES)}."),
     ] = None,
+    engine: EngineOption = "embedded",
+    master: MasterOption = None,
 ) -> None:
     """Compute the feature catalog (docs/features.md) as of a date.
 
     Uses the saved snapshot of that date, taking it from the store first if needed; writes
     the data home's features/<date>.parquet (all families) and reports time per family.
+    With --engine spark: exports the snapshot for Spark (spark/snapshots/<date>/) and
+    writes spark/features/<date>/ (all families; docs/scale.md).
     """
-    settings = read_settings()
+    settings = with_master(read_settings(), master)
     day = option_date(as_of)
     unknown = sorted(set(family or ()) - set(FAMILIES))
     if unknown:
         raise typer.BadParameter(f"unknown --family {unknown}; choose from {list(FAMILIES)}")
+    if engine == "spark" and family:
+        raise typer.BadParameter("--engine spark computes every family: leave out --family")
     rates = rate_table(settings)
     snap = snapshot_of(settings, day)
     _warn_empty_kinds(snap)
     started = time.perf_counter()
+    if engine == "spark":
+        folder = spark_features_job(
+            settings,
+            snap,
+            rates,
+            lambda name, seconds: typer.echo(f"  {name:<12}{seconds:>8.1f} s"),
+        )
+        elapsed = time.perf_counter() - started
+        typer.echo(f"{snap.n_enterprises:,} enterprises on Spark in {elapsed:.1f} s → {folder}")
+        return
     matrix = compute_features(
         snap,
         families=tuple(family) if family else None,

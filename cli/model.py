@@ -14,13 +14,16 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import (
+    EngineOption,
     LanguageOption,
+    MasterOption,
     fail,
     option_date,
     parse_language,
     print_metrics,
     progress_lines,
     read_settings,
+    with_master,
 )
 from graph_model.store.open import open_store
 from risk.data_home import DataHome, ScoresMeta
@@ -36,6 +39,7 @@ from risk.model.jobs import (
 from risk.model.label_file import read_label_file
 from risk.model.labels import LabelDefinition, label_source_lines
 from risk.model.scores import GradeRecord
+from risk.spark.jobs import spark_score_job
 from risk.wording import Language, evidence_text, reason_sentence
 
 LabelsOption = Annotated[
@@ -136,20 +140,27 @@ def score(
         typer.Option("--explain", help="Also store the reasons of this enterprise (repeatable)."),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
+    engine: EngineOption = "embedded",
+    master: MasterOption = None,
 ) -> None:
     """Score, grade and explain every enterprise in operation on a date.
 
     Writes the data home's scores/<date>/<model>.parquet: score (calibrated probability of a
     bad outcome within the horizon), rank, grade, and reasons with graph evidence for the
-    worst scores (CREDITGRAPH_REASONS_SHARE) and the --explain ids.
+    worst scores (CREDITGRAPH_REASONS_SHARE) and the --explain ids. With --engine spark the
+    model scores the features of `features --engine spark` across the cluster (same table).
     """
-    settings = read_settings()
+    settings = with_master(read_settings(), master)
     given = option_date(as_of) if as_of else None
     with open_store(settings, read_only=True) as store:
         day = given or observed_through(store, settings)
-        path, table = score_job(
-            settings, store, day, model, tuple(explain_ids or ()), progress_lines(quiet)
-        )
+        if engine == "spark":
+            snapshot = DataHome(settings).snapshot(day)
+            path, table = spark_score_job(settings, snapshot, model, tuple(explain_ids or ()))
+        else:
+            path, table = score_job(
+                settings, store, day, model, tuple(explain_ids or ()), progress_lines(quiet)
+            )
     meta = ScoresMeta.of(table.schema)
     typer.echo(f"scored {meta.population:,} enterprises as of {day} with {meta.model_version}")
     cutoffs = {"": None, **meta.raw["cutoffs"]}

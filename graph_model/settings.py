@@ -94,6 +94,22 @@ class Settings(BaseSettings):
     # Evidence items (paths, circle, shared contacts) kept per reason.
     reasons_evidence_items: int = Field(default=5, ge=1, le=100)
 
+    # -- Spark (features and scores with --engine spark; docs/scale.md) --
+    # Spark master: local[*] runs on this machine's cores; spark://host:7077, yarn or
+    # k8s://… run the same job on a cluster. Other Spark options: the data home's
+    # spark-defaults.conf (risk/spark/session.py).
+    spark_master: str = "local[*]"
+    # Memory of each executor (in local mode the driver does the work: set
+    # spark.driver.memory in spark-defaults.conf instead).
+    spark_executor_memory: str = "4g"
+    # Partitions of every shuffle (joins, group-bys): about 2-3 per executor core; 200 MB
+    # to 1 GB of shuffled data each at national scale.
+    spark_shuffle_partitions: int = Field(default=8, ge=1)
+    # Communities on Spark: "leiden", the single machine's method run on the driver over the
+    # graph the cluster builds (the same features; the driver holds the enterprise graph),
+    # or "label_propagation" on the cluster (other communities: retrain the model on them).
+    spark_community: Literal["leiden", "label_propagation"] = "leiden"
+
     @model_validator(mode="after")
     def _choose_load_batch_rows(self) -> Settings:
         if self.load_batch_rows == 0:

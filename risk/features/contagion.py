@@ -46,7 +46,7 @@ def personalised_pagerank(graph: sp.csr_matrix, seeds: np.ndarray) -> np.ndarray
     return np.asarray(score)
 
 
-def _active_of(ctx: FeatureContext, kinds: tuple[str, ...]) -> np.ndarray:
+def active_of(ctx: FeatureContext, kinds: tuple[str, ...]) -> np.ndarray:
     """1.0 for enterprises with a record in force of one of ``kinds``, else 0.0."""
     rec = ctx.records
     mask = rec.active & np.isin(rec.kind, kinds)
@@ -95,8 +95,8 @@ def contagion_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
             **_branches(ctx),
-            "related_1hop_enforced": related @ _active_of(ctx, ENFORCED_KINDS),
-            "related_1hop_tax_violators": related @ _active_of(ctx, ("tax_violation",)),
+            "related_1hop_enforced": related @ active_of(ctx, ENFORCED_KINDS),
+            "related_1hop_tax_violators": related @ active_of(ctx, ("tax_violation",)),
             "related_1hop": near,
             "related_1hop_bad_share": np.where(near > 0, near_bad / near, np.nan),
             "related_2hop": within2,

@@ -101,6 +101,20 @@ def integrated_stakes(ctx: FeatureContext) -> Stakes:
 def ownership_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
     """Columns of the ``ownership`` family (see catalog.yaml)."""
     n = ctx.n_enterprises
+    out, controller = ownership_by_firm(ctx)
+    controlled = controller >= 0
+    group = np.bincount(controller[controlled], minlength=ctx.n_nodes - n)
+    group_size = np.zeros(n)
+    group_size[controlled] = group[controller[controlled]]
+    return {**out, "controller_group_size": group_size}
+
+
+def ownership_by_firm(ctx: FeatureContext) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Every ``ownership`` column but ``controller_group_size``, and each enterprise's
+    controller (a beneficial owner with the largest integrated stake, alone at the top): the
+    person's number from 0, -1 when none. Each column reads only the enterprise's holders
+    and the holding chains above it; the group size counts every firm of the controller."""
+    n = ctx.n_enterprises
     ed = ctx.edges("HOLDS_SHARES")
     keys = np.unique(ed.src.astype(np.int64) * n + ed.dst)
     holder, held = keys // n, keys % n
@@ -133,12 +147,7 @@ def ownership_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
     controller = np.where(
         has_top & (top.value >= BENEFICIAL_OWNER_SHARE) & (top.second < top.value), top.row, -1
     )
-    controlled = controller >= 0
-    group = np.bincount(controller[controlled], minlength=ctx.n_nodes - n)
-    group_size = np.zeros(n)
-    group_size[controlled] = group[controller[controlled]]
-
-    return {
+    out = {
         "shareholders": count_by(held, n),
         "enterprise_shareholders": count_by(held[by_firm], n),
         "top_share": top_share,
@@ -148,9 +157,9 @@ def ownership_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
         "beneficial_owners": count_by(people.col[people.data >= BENEFICIAL_OWNER_SHARE - 1e-12], n),
         "top_person_stake": np.where(has_top, top.value, np.nan),
         "indirect_share_of_top_person": indirect,
-        "controller_group_size": group_size,
         "cross_holding": (cycles | looped).astype(float),
     }
+    return out, controller
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,13 @@ BLACK_LIST_YEARS = 3
 """DOMAIN: the legal representative of a black-listed firm is barred for 3 years."""
 
 
+def black_listed_recently(ctx: FeatureContext) -> np.ndarray:
+    """1.0 for enterprises black-listed within the last ``BLACK_LIST_YEARS``, else 0.0."""
+    rec = ctx.records
+    recent = rec.of("black_list") & (rec.start >= ctx.as_of_days - 365.25 * BLACK_LIST_YEARS)
+    return (count_by(rec.enterprise[recent], ctx.n_enterprises) > 0).astype(float)
+
+
 def people_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
     """Columns of the ``people`` family (see catalog.yaml)."""
     n = ctx.n_enterprises
@@ -31,9 +38,7 @@ def people_features(ctx: FeatureContext) -> dict[str, np.ndarray]:
     led = count_by(lead_p, n_persons)
     led_bad = count_by(lead_p, n_persons, bad[lead_e])
 
-    rec = ctx.records
-    recent = rec.of("black_list") & (rec.start >= ctx.as_of_days - 365.25 * BLACK_LIST_YEARS)
-    black = (count_by(rec.enterprise[recent], n) > 0).astype(float)
+    black = black_listed_recently(ctx)
     led_black = count_by(lead_p, n_persons, black[lead_e])
 
     ties = ctx.ties_firms

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -99,13 +100,32 @@ def score_snapshot(
     rows = population_rows(snapshot, matrix)
     model = artefact.graph
     x = matrix.values[rows][:, artefact.columns(model)]
-    score = model.score(x)
+    return graded_table(
+        artefact, snapshot, rows, model.score(x), lambda chosen: x[chosen], policy, reasons,
+        explain_ids,
+    )  # fmt: skip
+
+
+def graded_table(
+    artefact: ModelArtefact,
+    snapshot: Snapshot,
+    rows: np.ndarray,
+    score: np.ndarray,
+    features_of: Callable[[np.ndarray], np.ndarray],
+    policy: GradePolicy,
+    reasons: ReasonSettings,
+    explain_ids: tuple[str, ...] = (),
+) -> pa.Table:
+    """The scores table of the population ``rows`` (snapshot rows) scored ``score``: grades,
+    ranks, and reasons for the worst ``reasons.share`` and ``explain_ids``, whose model
+    columns ``features_of`` gives (positions in ``rows``, in that order)."""
+    model = artefact.graph
     grades, cutoffs = policy.assign(score)
     order = np.argsort(-score, kind="stable")
     rank = np.empty(len(rows), dtype=np.int64)
     rank[order] = np.arange(1, len(rows) + 1)
 
-    ids = matrix.ids.take(pa.array(rows))
+    ids = snapshot.enterprises["id"].combine_chunks().take(pa.array(rows))
     wanted = rank <= math.ceil(reasons.share * len(rows))
     if explain_ids:
         wanted |= pc.is_in(ids, value_set=pa.array(explain_ids, pa.string())).to_numpy(
@@ -113,7 +133,7 @@ def score_snapshot(
         )
     chosen = np.flatnonzero(wanted)
     finder = EvidenceFinder(FeatureContext(snapshot), reasons.evidence_items)
-    explained = explain(model, x[chosen], rows[chosen], reasons.top_k, finder)
+    explained = explain(model, features_of(chosen), rows[chosen], reasons.top_k, finder)
     texts: list[str | None] = [None] * len(rows)
     for i, found in zip(chosen, explained, strict=True):
         texts[i] = reasons_json(found)
