@@ -10,6 +10,10 @@ their kind say (graph_model/record_rules.py): ``end`` is the effective end (the
 publicity window cuts a later or missing end), and records repaired or annulled by
 an upheld objection by the as-of date are left out. Features read snapshots,
 never the store, so the same snapshot always gives the same features.
+
+The rules of a day are functions of rows (:func:`enterprises_on`, :func:`standing`,
+:func:`records_on`, :func:`blank_future_dates`): :meth:`History.on` applies them to the
+whole history, Spark (risk/spark/tables.py) to each batch of an export of it.
 """
 
 from __future__ import annotations
