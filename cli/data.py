@@ -161,22 +161,22 @@ def stats() -> None:
     _print_stats(read_settings(home="store"))
 
 
-def _warn_empty_kinds(snap: Snapshot) -> None:
-    """A warning for each kind of node the snapshot holds none of: features through it are
-    all zero, which reads like a clean record (usually its file was not loaded, or all its
-    rows were rejected)."""
-    for kind, table, means in (
-        ("enterprises", snap.enterprises, "there is nothing to compute or score"),
+def _warn_empty_kinds(as_of: date, enterprises: int, persons: int) -> None:
+    """A warning for each kind of node the snapshot of ``as_of`` holds none of: features
+    through it are all zero, which reads like a clean record (usually its file was not
+    loaded, or all its rows were rejected)."""
+    for kind, count, means in (
+        ("enterprises", enterprises, "there is nothing to compute or score"),
         (
             "persons",
-            snap.persons,
+            persons,
             "every feature through people (legal representatives, officers, shareholders "
             "who are persons) is 0",
         ),
     ):
-        if table.num_rows == 0:
+        if count == 0:
             typer.secho(
-                f"warning: the snapshot of {snap.as_of} holds no {kind}: {means}. Was "
+                f"warning: the snapshot of {as_of} holds no {kind}: {means}. Was "
                 f"{kind}.csv loaded, or all its rows rejected? (`creditgraph stats` shows what "
                 "the store holds)",
                 err=True,
@@ -184,12 +184,20 @@ def _warn_empty_kinds(snap: Snapshot) -> None:
             )
 
 
+def _warn_empty_snapshot(snap: Snapshot) -> None:
+    _warn_empty_kinds(snap.as_of, snap.n_enterprises, snap.n_nodes - snap.n_enterprises)
+
+
 def snapshot(
     as_of: Annotated[str, typer.Option(help="Date, yyyy-mm-dd.")],
 ) -> None:
     """Export the graph as of a date to the data home's snapshots folder (warning when it
     holds no node of a kind, no persons for instance)."""
-    _warn_empty_kinds(save_snapshot(read_settings(), option_date(as_of)))
+    _warn_empty_snapshot(save_snapshot(read_settings(), option_date(as_of)))
+
+
+def _family_time(name: str, seconds: float) -> None:
+    typer.echo(f"  {name:<12}{seconds:>8.1f} s")
 
 
 def features(
@@ -205,8 +213,9 @@ def features(
 
     Uses the saved snapshot of that date, taking it from the store first if needed; writes
     the data home's features/<date>.parquet (all families) and reports time per family.
-    With --engine spark: exports the snapshot for Spark (spark/snapshots/<date>/) and
-    writes spark/features/<date>/ (all families; docs/scale.md).
+    With --engine spark: streams the store's history up to that date out for Spark
+    (spark/history/<date>/, once), cuts the snapshot there and writes
+    spark/features/<date>/ (all families; docs/scale.md).
     """
     settings = with_master(read_settings(), master)
     day = option_date(as_of)
@@ -216,23 +225,20 @@ def features(
     if engine == "spark" and family:
         raise typer.BadParameter("--engine spark computes every family: leave out --family")
     rates = rate_table(settings)
-    snap = snapshot_of(settings, day)
-    _warn_empty_kinds(snap)
-    started = time.perf_counter()
     if engine == "spark":
-        folder = spark_features_job(
-            settings,
-            snap,
-            rates,
-            lambda name, seconds: typer.echo(f"  {name:<12}{seconds:>8.1f} s"),
-        )
+        started = time.perf_counter()
+        run = spark_features_job(settings, day, rates, _family_time)
+        _warn_empty_kinds(day, run.enterprises, run.persons)
         elapsed = time.perf_counter() - started
-        typer.echo(f"{snap.n_enterprises:,} enterprises on Spark in {elapsed:.1f} s → {folder}")
+        typer.echo(f"{run.enterprises:,} enterprises on Spark in {elapsed:.1f} s → {run.folder}")
         return
+    snap = snapshot_of(settings, day)
+    _warn_empty_snapshot(snap)
+    started = time.perf_counter()
     matrix = compute_features(
         snap,
         families=tuple(family) if family else None,
-        progress=lambda name, seconds: typer.echo(f"  {name:<12}{seconds:>8.1f} s"),
+        progress=_family_time,
         rates=rates,
     )
     shape = f"{matrix.values.shape[0]:,} enterprises × {matrix.values.shape[1]} features"

@@ -10,6 +10,10 @@ their kind say (graph_model/record_rules.py): ``end`` is the effective end (the
 publicity window cuts a later or missing end), and records repaired or annulled by
 an upheld objection by the as-of date are left out. Features read snapshots,
 never the store, so the same snapshot always gives the same features.
+
+The rules of a day are functions of rows (:func:`enterprises_on`, :func:`standing`,
+:func:`records_on`, :func:`blank_future_dates`): :meth:`History.on` applies them to the
+whole history, Spark (risk/spark/tables.py) to each batch of an export of it.
 """
 
 from __future__ import annotations
@@ -178,7 +182,7 @@ class Snapshot:
         )
 
 
-def _blank_future_dates(table: pa.Table, as_of: date) -> pa.Table:
+def blank_future_dates(table: pa.Table, as_of: date) -> pa.Table:
     """Dates after the as-of date were unknown on it: make them null."""
     for i, name in enumerate(table.column_names):
         col = table.column(i)
@@ -186,6 +190,44 @@ def _blank_future_dates(table: pa.Table, as_of: date) -> pa.Table:
             future = pc.fill_null(pc.greater(col, pa.scalar(as_of, pa.date32())), False)
             table = table.set_column(i, name, pc.if_else(future, pa.nulls(1, col.type)[0], col))
     return table
+
+
+def established(enterprises: pa.Table, as_of: date) -> np.ndarray:
+    """Enterprises established on or before ``as_of`` (or on an unknown day)."""
+    return _on_or_before(enterprises["established_on"], as_of)
+
+
+def enterprises_on(enterprises: pa.Table, as_of: date) -> pa.Table:
+    """The enterprise rows of a history as they stood on ``as_of``: those established by
+    then, with the status of that day and the later dates blanked. Row by row: any slice of
+    the rows gives its part of the answer."""
+    enterprises = enterprises.filter(pa.array(established(enterprises, as_of)))
+    # An enterprise deregistered after the as-of date was still active on it; one with an
+    # ended status but no date keeps its status (when it ended is unknown).
+    not_yet = pc.fill_null(pc.greater(enterprises["deregistered_on"], as_of), False)
+    status = pc.if_else(
+        pc.and_(pc.is_in(enterprises["status"], pa.array(_ENDED_STATUSES)), not_yet),
+        "active",
+        enterprises["status"],
+    )
+    at = enterprises.column_names.index("status")
+    return blank_future_dates(enterprises.set_column(at, "status", status), as_of)
+
+
+def standing(relations: pa.Table, as_of: date) -> np.ndarray:
+    """Relations (rows with ``valid_from`` and ``valid_to``) begun and not ended on ``as_of``."""
+    day = pa.scalar(as_of, pa.date32())
+    ended = pc.fill_null(pc.less_equal(relations["valid_to"], day), False)
+    going = ~np.asarray(ended.to_numpy(zero_copy_only=False), dtype=bool)
+    return np.asarray(_on_or_before(relations["valid_from"], as_of) & going)
+
+
+def records_on(records: pa.Table, as_of: date) -> pa.Table:
+    """The records of a history as they count on ``as_of``: those started by then, by the
+    rules of their kind (:func:`~graph_model.record_rules.effective_records`), with the later
+    dates blanked. Row by row: any slice of the rows gives its part of the answer."""
+    started = records.filter(pa.array(_on_or_before(records["start"], as_of)))
+    return blank_future_dates(effective_records(started, as_of, load_domain()), as_of)
 
 
 def _concat(pages: list[pa.Table], key: str) -> pa.Table:
@@ -264,48 +306,27 @@ class History:
         """The snapshot of ``as_of`` (a day up to :attr:`upto`)."""
         if as_of > self.upto:
             raise ValueError(f"the history ends {self.upto}; it has no snapshot of {as_of}")
-        established = _on_or_before(self.enterprises["established_on"], as_of)
-        enterprises = self.enterprises.filter(pa.array(established))
-        # An enterprise deregistered after the as-of date was still active on it; one with an
-        # ended status but no date keeps its status (when it ended is unknown).
-        not_yet = pc.fill_null(pc.greater(enterprises["deregistered_on"], as_of), False)
-        status = pc.if_else(
-            pc.and_(pc.is_in(enterprises["status"], pa.array(_ENDED_STATUSES)), not_yet),
-            "active",
-            enterprises["status"],
-        )
-        at = enterprises.column_names.index("status")
-        enterprises = _blank_future_dates(enterprises.set_column(at, "status", status), as_of)
+        present_firms = established(self.enterprises, as_of)
+        enterprises = enterprises_on(self.enterprises, as_of)
         # History index → index on the day (-1: not there yet); persons always are.
-        present = np.r_[established, np.ones(self.persons.num_rows, dtype=bool)]
+        present = np.r_[present_firms, np.ones(self.persons.num_rows, dtype=bool)]
         renumber = np.where(present, np.cumsum(present) - 1, -1)
         n = int(present.sum())
 
         relations = {}
         for rel_type, edges in self.relations.items():
             props = edges.properties
-            day = pa.scalar(as_of, pa.date32())
-            ended = pc.fill_null(pc.less_equal(props["valid_to"], day), False)
             src = np.where(edges.src >= 0, renumber[edges.src], -1)
             dst = np.where(edges.dst >= 0, renumber[edges.dst], -1)
             # Edges to enterprises not yet established on the as-of date are not part of it.
-            keep = (
-                _on_or_before(props["valid_from"], as_of)
-                & ~np.asarray(ended.to_numpy(zero_copy_only=False), dtype=bool)
-                & (src >= 0)
-                & (dst >= 0)
-            )
-            kept = _blank_future_dates(props.filter(pa.array(keep)), as_of)
+            keep = standing(props, as_of) & (src >= 0) & (dst >= 0)
+            kept = blank_future_dates(props.filter(pa.array(keep)), as_of)
             relations[rel_type] = RelationArrays.from_edges(src[keep], dst[keep], kept, n)
 
-        started = _on_or_before(self.records["start"], as_of)
         owner = np.where(self.record_owner >= 0, renumber[self.record_owner], -1)
-        keep = started & (owner >= 0)
         records = self.records.append_column("enterprise", pa.array(owner))
-        records = effective_records(records.filter(pa.array(keep)), as_of, load_domain())
-        return Snapshot(
-            as_of, enterprises, self.persons, relations, _blank_future_dates(records, as_of)
-        )
+        records = records_on(records.filter(pa.array(owner >= 0)), as_of)
+        return Snapshot(as_of, enterprises, self.persons, relations, records)
 
 
 def take_snapshot(store: GraphStore, as_of: date, batch_rows: int = 1_000_000) -> Snapshot:

@@ -1,10 +1,15 @@
 """The Spark jobs the command line runs: ``features --engine spark`` and ``score --engine
-spark``, over the data home's ``spark/`` folder (``snapshots/<date>/``: the snapshot exported
-for Spark; ``features/<date>/``: the feature table Spark wrote)."""
+spark``, over the data home's ``spark/`` folder (``history/<date>/``: the store's history up
+to the date, streamed out for Spark; ``features/<date>/``: the feature table Spark wrote).
+
+The features job reads the store only through that export, so the driver never holds the
+graph; the score job takes the day's :class:`~graph_model.snapshot.Snapshot`, whose node
+and record tables the reasons with graph evidence read."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -13,15 +18,16 @@ import pyarrow as pa
 from graph_model.rates import RateTable
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
+from graph_model.store.open import open_store
 from risk.data_home import DataHome
 from risk.model.artefact import load_artefact
 from risk.model.errors import ModelError
 from risk.model.jobs import ModelConfig
+from risk.spark.export import export_history, exported
 from risk.spark.features import MANIFEST, spark_features
 from risk.spark.scores import spark_scores
 from risk.spark.session import spark_session
-from risk.spark.tables import MANIFEST as EXPORTED
-from risk.spark.tables import SparkSnapshot, export_snapshot
+from risk.spark.tables import SparkSnapshot
 
 
 def spark_home(settings: Settings) -> Path:
@@ -34,20 +40,45 @@ def features_folder(settings: Settings, day: date) -> Path:
     return spark_home(settings) / "features" / day.isoformat()
 
 
+def history_folder(settings: Settings, upto: date) -> Path:
+    """Where the store's history up to ``upto`` is exported for Spark."""
+    return spark_home(settings) / "history" / upto.isoformat()
+
+
+def spark_history(settings: Settings, upto: date) -> Path:
+    """The store's history up to ``upto`` exported for Spark: streamed from the store the
+    first time, reused afterwards."""
+    folder = history_folder(settings, upto)
+    if not exported(folder):
+        with open_store(settings, read_only=True) as store:
+            export_history(store, upto, folder)
+    return folder
+
+
+@dataclass(frozen=True)
+class SparkFeaturesRun:
+    """What ``features --engine spark`` made: the folder of the features and the size of
+    the snapshot they were computed on."""
+
+    folder: Path
+    enterprises: int
+    persons: int
+
+
 def spark_features_job(
     settings: Settings,
-    snapshot: Snapshot,
+    day: date,
     rates: RateTable,
     progress: Callable[[str, float], None] | None = None,
-) -> Path:
-    """Export ``snapshot`` for Spark (once per date) and compute its features there."""
-    exported = spark_home(settings) / "snapshots" / snapshot.as_of.isoformat()
-    if not (exported / EXPORTED).is_file():
-        export_snapshot(snapshot, exported)
-    out = features_folder(settings, snapshot.as_of)
+) -> SparkFeaturesRun:
+    """Compute the features of ``day`` on Spark from the store's history up to it (exported
+    once, :func:`spark_history`), the snapshot cut on the cluster."""
     with spark_session(settings, "creditgraph-features") as spark:
-        snap = SparkSnapshot.read(spark, exported)
-        return spark_features(snap, rates, out, settings.spark_community, progress)
+        snap = SparkSnapshot.cut(spark, spark_history(settings, day), day)
+        out = spark_features(
+            snap, rates, features_folder(settings, day), settings.spark_community, progress
+        )
+    return SparkFeaturesRun(out, snap.n_enterprises, snap.n_nodes - snap.n_enterprises)
 
 
 def spark_score_job(

@@ -34,6 +34,7 @@ from risk.features.guarantees import guarantee_features
 from risk.features.own import own_features
 from risk.features.ownership import ownership_by_firm
 from risk.features.people import black_listed_recently
+from risk.spark.export import restore
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -95,17 +96,6 @@ def output_columns(family: str) -> list[str]:
     return names
 
 
-def _restore(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """A table back in the snapshot's own types (Spark keeps no all-null column type)."""
-    columns = [
-        pa.nulls(table.num_rows)
-        if pa.types.is_null(field.type)
-        else table[field.name].cast(field.type)
-        for field in schema
-    ]
-    return pa.table(columns, schema=schema)
-
-
 def bucket_snapshot(
     as_of: date, parts: dict[str, pa.Table], schemas: Schemas
 ) -> tuple[Snapshot, np.ndarray]:
@@ -129,7 +119,7 @@ def bucket_snapshot(
         if not name.startswith("rel:"):
             continue
         edges = parts[name].sort_by("edge")
-        props = _restore(edges.drop(["src", "dst", "edge"]), schema)
+        props = restore(edges.drop(["src", "dst", "edge"]), schema)
         relations[name[4:]] = RelationArrays.from_edges(
             local(edges["src"]), local(edges["dst"]), props, n
         )
@@ -141,10 +131,10 @@ def bucket_snapshot(
     )
     snapshot = Snapshot(
         as_of,
-        _restore(enterprises.drop(["node"]), schemas["enterprises"]),
-        _restore(persons.drop(["node"]), schemas["persons"]),
+        restore(enterprises.drop(["node"]), schemas["enterprises"]),
+        restore(persons.drop(["node"]), schemas["persons"]),
         relations,
-        _restore(records, schemas["records"]),
+        restore(records, schemas["records"]),
     )
     return snapshot, nodes
 
