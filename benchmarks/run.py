@@ -1,5 +1,10 @@
 """Scale benchmarks: generate, load, snapshot, path queries, features, supervision, warnings,
-and the risk model (features of every training month, training, scoring).
+and the risk model (features of every training month, training, scoring), with raw floors.
+
+``copy_floor`` is LadybugDB's own COPY of the rows the load stored, into a fresh database;
+the snapshot step times the store's raw export of the same tables first. The table ends
+with the ratios against those floors and the whole pipeline (generate, load, the features
+of every training month, training, scoring): its time and the largest step's peak memory.
 
 Run with ``./dev bench --enterprises 1000000`` (``--steps snapshot,features`` to run some
 steps on an existing ``--work`` folder). Each step runs in a child
@@ -25,6 +30,7 @@ from typing import Any
 STEPS = (
     "generate",
     "load",
+    "copy_floor",
     "reload",
     "snapshot",
     "queries",
@@ -42,6 +48,7 @@ PREVIOUS = date(2025, 11, 30)
 
 def _child(step: str, work: Path, enterprises: int) -> dict[str, object]:
     """Run one step in this process and return its figures."""
+    from benchmarks.floors import copy_floor, export_floor
     from graph_model.settings import Settings
     from graph_model.snapshot import take_snapshot
     from graph_model.store.open import open_store
@@ -69,8 +76,12 @@ def _child(step: str, work: Path, enterprises: int) -> dict[str, object]:
         if not settings.neo4j_uri:
             size = sum(p.stat().st_size for p in settings.embedded_store_path.parent.rglob("*"))
             figures["disk_mb"] = round(size / 1e6)
+    elif step == "copy_floor":
+        figures.update(copy_floor(settings.embedded_store_path, work))
     elif step == "snapshot":
         with open_store(settings, read_only=True) as store:
+            figures["export_floor_s"] = round(export_floor(store, AS_OF), 1)
+            started = time.perf_counter()
             snap = take_snapshot(store, AS_OF)
         snap.save(settings.snapshots_dir / AS_OF.isoformat())
         figures["rows"] = snap.n_nodes + sum(r.edge_count for r in snap.relations.values())
@@ -375,13 +386,29 @@ def main() -> None:
     print_table(results)
 
 
+PIPELINE = ("generate", "load", "model_data", "train", "score")
+"""The steps of the whole job: generate to scored, every training month's features included."""
+
+
 def print_table(results: dict[str, dict[str, object]]) -> None:
-    """The figures of each step as a Markdown table, to paste into docs/benchmarks.md."""
+    """The figures of each step as a Markdown table, to paste into docs/benchmarks.md, then
+    the ratios against the raw floors and the whole pipeline, where their steps ran."""
     print("| step | time (s) | peak RSS (MB) | detail |")
     print("|---|---|---|---|")
     for step, fig in results.items():
         detail = {k: v for k, v in fig.items() if k not in ("seconds", "max_rss_mb")}
         print(f"| {step} | {fig.get('seconds', '')} | {fig.get('max_rss_mb', '')} | {detail} |")
+    seconds = {step: float(fig["seconds"]) for step, fig in results.items()}  # type: ignore[arg-type]
+    if "load" in results and "copy_floor" in results:
+        floor = float(results["copy_floor"]["copy_floor_s"])  # type: ignore[arg-type]
+        print(f"\nvalidated load / raw COPY: {seconds['load'] / floor:.2f}")
+    if "snapshot" in results:
+        floor = float(results["snapshot"]["export_floor_s"])  # type: ignore[arg-type]
+        print(f"snapshot / raw export: {seconds['snapshot'] / floor:.2f}")
+    if all(step in results for step in PIPELINE):
+        total = sum(seconds[step] for step in PIPELINE)
+        peak = max(int(results[step]["max_rss_mb"]) for step in PIPELINE)  # type: ignore[call-overload]
+        print(f"whole pipeline ({', '.join(PIPELINE)}): {total:.0f} s, peak RSS {peak:,} MB")
 
 
 if __name__ == "__main__":
