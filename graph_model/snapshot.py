@@ -244,8 +244,9 @@ def _on_or_before(column: pa.ChunkedArray | pa.Array, as_of: date) -> np.ndarray
 
 
 @dataclass(frozen=True)
-class _Edges:
-    """One relation type's history: rows in key order, endpoints as history node indexes."""
+class Edges:
+    """One relation type as aligned source and target node indexes, plus its properties (in
+    a snapshot: the snapshot's indexes; in a :class:`History`: the history's, in key order)."""
 
     src: np.ndarray
     dst: np.ndarray
@@ -265,7 +266,7 @@ class History:
     upto: date
     enterprises: pa.Table
     persons: pa.Table
-    relations: dict[str, _Edges]
+    relations: dict[str, Edges]
     records: pa.Table
     record_owner: np.ndarray
 
@@ -293,7 +294,7 @@ class History:
         bounds = np.cumsum([0, *(len(e) for e in ends)])
         parts = np.split(at, bounds[1:-1])
         relations = {
-            rel_type: _Edges(
+            rel_type: Edges(
                 parts[2 * i],
                 parts[2 * i + 1],
                 table.drop(["_from", "_from_label", "_to", "_to_label"]),

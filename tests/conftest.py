@@ -108,10 +108,9 @@ def api_city(tmp_path_factory: pytest.TempPathFactory) -> ApiCity:
     that day and six months earlier (previous grades all A, so grades worsen)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+    from cities import loaded_city
 
     from graph_model.snapshot import take_snapshot
-    from loaders.generator import generate_city
-    from loaders.load import load_folder
     from risk.model import jobs
     from risk.model.dates import shift_months
     from risk.supervision.registry import open_registry
@@ -120,13 +119,7 @@ def api_city(tmp_path_factory: pytest.TempPathFactory) -> ApiCity:
 
     root = tmp_path_factory.mktemp("api")
     settings = AccessSettings(home=root / "home", train_threads=2, api_keys=json.dumps(API_KEYS))
-    generate_city(root / "data", 6_000, seed=3)
-    settings.embedded_store_path.parent.mkdir(parents=True)
-    with LadybugStore(settings.embedded_store_path) as store:
-        load_folder(
-            store, root / "data", salt=settings.person_id_salt,
-            rejects_dir=settings.rejects_dir, strict=True,
-        )  # fmt: skip
+    loaded_city(root, settings, 6_000, 3)
     with LadybugStore(settings.embedded_store_path, read_only=True) as store:
         artefact = jobs.train_job(store, settings)
         day = jobs.observed_through(store, settings)

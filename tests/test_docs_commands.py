@@ -23,7 +23,7 @@ must be exactly the commands the rules find: ``serve`` and ``board`` serve until
 so they run with the server call replaced (everything up to listening runs); commands of a
 block that starts or points at a Neo4j server, or with ``--neo4j``, are parsed only (their
 subcommand and options must exist; tests/test_neo4j_equality.py runs ``demo --neo4j`` on a
-live server).
+live server); so are commands with ``--engine spark`` (tests/test_spark.py runs those jobs).
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ PLAN_ID = re.compile(r"^plan (\S+) ", re.M)
 
 SERVES = "serves until stopped: runs with the server call replaced"
 NEO4J = "needs a Neo4j server: arguments parsed only"
+SPARK = "runs on Spark: arguments parsed only (tests/test_spark.py runs these jobs, local mode)"
 EXCEPTIONS: dict[tuple[str, str], str] = {
     ("README.md", "creditgraph board"): SERVES,
     ("README.md", "creditgraph serve --port 8000"): SERVES,
@@ -99,6 +100,9 @@ class DocCommand:
             return NEO4J
         if self.argv[0] in ("serve", "board"):
             return SERVES
+        engine = self.argv.index("--engine") + 1 if "--engine" in self.argv else len(self.argv)
+        if self.argv[engine : engine + 1] == ("spark",):
+            return SPARK
         return None
 
 

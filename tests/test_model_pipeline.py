@@ -19,14 +19,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from cities import loaded_city
 from typer.testing import CliRunner
 
 from cli.app import app
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot
 from graph_model.store.ladybug import LadybugStore
-from loaders.generator import generate_city
-from loaders.load import load_folder
 from risk.data_home import DataHome
 from risk.features import FeatureMatrix
 from risk.features.catalog import load_catalog
@@ -59,13 +58,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
     """A 6,000-firm city loaded, trained on and scored on its last day, once per module."""
     root = tmp_path_factory.mktemp("model")
     settings = Settings(home=root / "home", train_threads=2)
-    generate_city(root / "data", ENTERPRISES, seed=SEED)
-    settings.embedded_store_path.parent.mkdir(parents=True)
-    with LadybugStore(settings.embedded_store_path) as store:
-        load_folder(
-            store, root / "data", salt=settings.person_id_salt,
-            rejects_dir=settings.rejects_dir, strict=True,
-        )  # fmt: skip
+    loaded_city(root, settings, ENTERPRISES, SEED)
     with LadybugStore(settings.embedded_store_path, read_only=True) as store:
         artefact = jobs.train_job(store, settings)
         day = jobs.observed_through(store, settings)

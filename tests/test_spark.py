@@ -13,14 +13,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from cities import loaded_city
 from sklearn.metrics import normalized_mutual_info_score
 
 from graph_model.rates import RateTable
 from graph_model.settings import Settings
 from graph_model.snapshot import Snapshot, take_snapshot
 from graph_model.store.ladybug import LadybugStore
-from loaders.generator import generate_city
-from loaders.load import load_folder
 from risk.data_home import DataHome
 from risk.features import FeatureMatrix, compute_features
 from risk.features.community import communities
@@ -71,13 +70,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> City:
         spark_master="local[2]",
         spark_shuffle_partitions=2,
     )
-    generate_city(root / "data", ENTERPRISES, seed=SEED)
-    settings.embedded_store_path.parent.mkdir(parents=True)
-    with LadybugStore(settings.embedded_store_path) as store:
-        load_folder(
-            store, root / "data", salt=settings.person_id_salt,
-            rejects_dir=settings.rejects_dir, strict=True,
-        )  # fmt: skip
+    loaded_city(root, settings, ENTERPRISES, SEED)
     with LadybugStore(settings.embedded_store_path, read_only=True) as store:
         artefact = jobs.train_job(store, settings)
         snapshot = take_snapshot(store, jobs.observed_through(store, settings))

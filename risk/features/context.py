@@ -24,7 +24,7 @@ from scipy.sparse.csgraph import connected_components
 from graph_model.domain import load_domain
 from graph_model.identifiers import NAME_ONLY
 from graph_model.rates import RateTable
-from graph_model.snapshot import Snapshot
+from graph_model.snapshot import Edges, Snapshot
 
 LISTING_KINDS = load_domain().listing_kinds
 """Record kinds that put an enterprise on a public list (``adverse: list`` in domain.yaml)."""
@@ -135,15 +135,6 @@ def condensed_chains(
         return length
 
     return longest(comp_src, comp_dst)[labels], longest(comp_dst, comp_src)[labels]
-
-
-@dataclass(frozen=True)
-class Edges:
-    """One relation type as aligned source and target node indices, plus its properties."""
-
-    src: np.ndarray
-    dst: np.ndarray
-    properties: pa.Table
 
 
 @dataclass(frozen=True)

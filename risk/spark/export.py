@@ -11,8 +11,11 @@ the embedded one, Neo4j) and writes each page as it arrives, as one Parquet part
 - ``manifest.json`` last: the format, the date, each table's Arrow schema (as the store
   gives it) and row and part counts. A folder without it is an export that did not finish.
 
-Memory stays at one page (``batch_rows`` rows) whatever the size of the store: a page is
-written and let go before the next one is asked for. Nothing is cut, renumbered or sorted
+This side holds one page (``batch_rows`` rows) whatever the size of the store: a page is
+written and let go before the next one is asked for. Neo4j reads each page as a read of its
+own (keyset paging), so the whole export stays at one page; the embedded store computes one
+table's query result whole before it hands out pages (LadybugDB materialises a result), so
+there the bound is the largest table, as in any embedded use. Nothing is cut, renumbered or sorted
 here; :meth:`risk.spark.tables.SparkSnapshot.cut` does that on the cluster, for any day up
 to the date.
 """
