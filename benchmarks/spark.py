@@ -75,7 +75,7 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
 def shuffled_bytes(event_logs: Path) -> dict[str, int]:
     """Bytes Spark read from its input and wrote to and read from shuffles, from event logs."""
     totals = {"input": 0, "shuffle_write": 0, "shuffle_read": 0}
-    for log in event_logs.iterdir():
+    for log in (p for p in event_logs.rglob("*") if p.is_file()):
         for line in log.read_text().splitlines():
             event = json.loads(line)
             if event.get("Event") != "SparkListenerTaskEnd":
