@@ -73,6 +73,11 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("docs/dashboard.md", "creditgraph board --port 8050 --language en --as-of 2025-11-30"): SERVES,
     ("docs/dashboard.md", "creditgraph board --host 0.0.0.0 --allow-remote"): SERVES,
     ("docs/neo4j.md", "creditgraph demo --neo4j --enterprises 6000"): NEO4J,
+    ("docs/scale.md", "creditgraph features --as-of 2025-12-31 --engine spark"): SPARK,
+    (
+        "docs/scale.md",
+        "creditgraph score --as-of 2025-12-31 --engine spark --master spark://spark-master:7077",
+    ): SPARK,
     ("docs/neo4j.md", "creditgraph stats"): NEO4J,
 }
 """(file, command) → why it does not simply run here. A command written twice in one file
