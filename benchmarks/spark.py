@@ -113,7 +113,12 @@ def compare(home: Path, day: date) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--home", type=Path, required=True, help="The data home")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        required=True,
+        help="A benchmark data home: its spark/ folder (exports, Spark features) is replaced",
+    )
     parser.add_argument("--as-of", type=date.fromisoformat, required=True)
     parser.add_argument("--master", default="local[*]", help="Spark master (default local[*])")
     args = parser.parse_args()
@@ -131,16 +136,20 @@ def main() -> None:
     jobs = ["features", "score"] if any((args.home / "models").glob("*")) else ["features"]
     print("| job | engine | time (s) | peak memory, process tree (MB) |")
     print("|---|---|---:|---:|")
-    for job in jobs:
-        for engine, extra in (
-            ("embedded", []),
-            (f"spark {args.master}", ["--engine", "spark", "--master", args.master]),
-        ):
-            seconds, peak, out = run_measured([cli, job, *day, *extra], env)
-            print(f"| {job} | {engine} | {seconds:.1f} | {peak:,.0f} |", flush=True)
-            sys.stderr.write(out)
+    try:
+        for job in jobs:
+            for engine, extra in (
+                ("embedded", []),
+                (f"spark {args.master}", ["--engine", "spark", "--master", args.master]),
+            ):
+                seconds, peak, out = run_measured([cli, job, *day, *extra], env)
+                print(f"| {job} | {engine} | {seconds:.1f} | {peak:,.0f} |", flush=True)
+                sys.stderr.write(out)
+    finally:
+        # The event log was turned on for this run only: the home's settings are left as found.
+        if ours:
+            config.unlink()
     if ours:
-        config.unlink()
         moved = {k: f"{v / 1e6:,.0f} MB" for k, v in shuffled_bytes(event_logs).items()}
         print(f"\nSpark read and shuffled: {moved}")
     print("\n" + "\n".join(compare(args.home, args.as_of)))
