@@ -201,3 +201,20 @@ def test_the_command_line_refuses_spark_without_java(
         refused = runner.invoke(app, [*argv, "--as-of", day, "--engine", "spark"])
         assert refused.exit_code == SparkUnavailableError.exit_code, refused.output
         assert "needs Java 17 or later" in refused.output
+
+
+def test_a_context_left_stopped_by_its_master_is_cleared_for_the_next_job(
+    tmp_path: Path,
+) -> None:
+    """As when a master kills the application during start-up: the context stays
+    registered, stopped; the job is refused with the master named and the next one runs."""
+    from pyspark import SparkConf, SparkContext
+
+    settings = Settings(home=tmp_path, spark_master="local[1]", spark_shuffle_partitions=1)
+    left = SparkContext(conf=SparkConf().setMaster("local[1]").setAppName("killed"))
+    left._jsc.sc().stop()  # the JVM side stops; Python still holds it
+    with pytest.raises(SparkUnavailableError, match=r"did not start on master local\[1\]"):
+        with spark_session(settings):
+            pass
+    with spark_session(settings) as spark:
+        assert spark.range(3).count() == 3

@@ -26,7 +26,7 @@ from risk.model.jobs import ModelConfig
 from risk.spark.export import export_history, exported
 from risk.spark.features import MANIFEST, spark_features
 from risk.spark.scores import spark_scores
-from risk.spark.session import spark_session
+from risk.spark.session import find_java, spark_session
 from risk.spark.tables import SparkSnapshot
 
 
@@ -89,6 +89,7 @@ def spark_score_job(
 ) -> tuple[Path, pa.Table]:
     """Score ``snapshot``'s enterprises on Spark from the features Spark computed; store
     the table as ``score`` does."""
+    find_java()  # the engine before the data: a machine without Java is told so first
     features = features_folder(settings, snapshot.as_of)
     if not (features / MANIFEST).is_file():
         raise ModelError(

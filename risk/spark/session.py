@@ -117,6 +117,9 @@ def spark_session(settings: Settings, app_name: str = "creditgraph") -> Iterator
     Java or PySpark is missing."""
     find_java()
     try:
+        from py4j.protocol import Py4JError
+        from pyspark import SparkContext
+        from pyspark.errors import PySparkException
         from pyspark.sql import SparkSession
     except ImportError as missing:
         raise SparkUnavailableError(
@@ -129,7 +132,18 @@ def spark_session(settings: Settings, app_name: str = "creditgraph") -> Iterator
     builder = SparkSession.builder.appName(app_name)
     for key, value in options.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except (Py4JError, PySparkException) as failed:
+        # A context whose application the master killed (unreachable master, refused
+        # resources) stays registered in this process: stop it so the next job starts clean.
+        left = SparkContext._active_spark_context
+        if left is not None:
+            left.stop()
+        cause = str(failed).strip().splitlines()[0] if str(failed).strip() else type(failed)
+        raise SparkUnavailableError(
+            f"Spark did not start on master {options['spark.master']}: {cause}"
+        ) from failed
     session.sparkContext.setLogLevel("ERROR")
     try:
         yield session
