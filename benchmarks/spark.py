@@ -3,9 +3,9 @@
 Runs ``creditgraph features --as-of D`` and ``creditgraph features --as-of D --engine spark``
 as their users do, each in its own process, and samples every 0.2 s the memory of the whole
 process tree (the Python driver and Spark's JVM with its Python workers), whose peak it
-reports, with the bytes Spark shuffled (from its event log, which the run turns on in the
-data home's ``spark-defaults.conf`` when the home has none); then compares the two feature
-tables column by column::
+reports; then the seconds of each step and the bytes Spark read and shuffled in it (from its
+event log, which the run turns on in the data home's ``spark-defaults.conf`` when the home
+has none), and how far the two feature tables are apart, column by column::
 
     python -m benchmarks.spark --home /path/to/home --as-of 2025-12-31 --master 'local[2]'
 
@@ -72,24 +72,55 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
     return time.perf_counter() - started, peak, out
 
 
-def shuffled_bytes(event_logs: Path) -> dict[str, int]:
-    """Bytes Spark read from its input and wrote to and read from shuffles, from event logs."""
-    totals = {"input": 0, "shuffle_write": 0, "shuffle_read": 0}
+def shuffled_bytes(event_logs: Path) -> dict[str, dict[str, int]]:
+    """Bytes Spark read from its input and wrote to and read from shuffles, from its event
+    logs, per job description (the features' families, ``cut``, ``write``; ``score``'s jobs
+    have none and count as its application's name)."""
+    totals: dict[str, dict[str, int]] = {}
     for log in (p for p in event_logs.rglob("*") if p.is_file()):
+        app, step_of = log.name, {}
         for line in log.read_text().splitlines():
             event = json.loads(line)
-            if event.get("Event") != "SparkListenerTaskEnd":
-                continue
-            metrics = event.get("Task Metrics") or {}
-            totals["input"] += metrics.get("Input Metrics", {}).get("Bytes Read", 0)
-            totals["shuffle_write"] += metrics.get("Shuffle Write Metrics", {}).get(
-                "Shuffle Bytes Written", 0
-            )
-            read = metrics.get("Shuffle Read Metrics", {})
-            totals["shuffle_read"] += read.get("Remote Bytes Read", 0) + read.get(
-                "Local Bytes Read", 0
-            )
+            kind = event.get("Event")
+            if kind == "SparkListenerApplicationStart":
+                app = event.get("App Name", app)
+            elif kind == "SparkListenerJobStart":
+                step = (event.get("Properties") or {}).get("spark.job.description") or app
+                step_of.update({stage: step for stage in event.get("Stage IDs", ())})
+            elif kind == "SparkListenerTaskEnd":
+                metrics = event.get("Task Metrics") or {}
+                read = metrics.get("Shuffle Read Metrics", {})
+                row = totals.setdefault(
+                    step_of.get(event.get("Stage ID"), app),
+                    {"input": 0, "shuffle_write": 0, "shuffle_read": 0},
+                )
+                row["input"] += metrics.get("Input Metrics", {}).get("Bytes Read", 0)
+                row["shuffle_write"] += metrics.get("Shuffle Write Metrics", {}).get(
+                    "Shuffle Bytes Written", 0
+                )
+                row["shuffle_read"] += read.get("Remote Bytes Read", 0) + read.get(
+                    "Local Bytes Read", 0
+                )
     return totals
+
+
+def steps_table(home: Path, day: date, moved: dict[str, dict[str, int]]) -> list[str]:
+    """Seconds of each feature family on both engines beside what Spark moved for it."""
+    from risk.features import FeatureMatrix
+    from risk.spark.features import read_spark_features
+
+    one = FeatureMatrix.load(home / "features" / f"{day.isoformat()}.parquet").seconds
+    two = read_spark_features(home / "spark" / "features" / day.isoformat()).seconds
+    lines = [
+        "| step | embedded (s) | Spark (s) | input (MB) | shuffle write (MB) | shuffle read (MB) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for step in [*two, *(s for s in moved if s not in two)]:
+        row = moved.get(step, {"input": 0, "shuffle_write": 0, "shuffle_read": 0})
+        mb = [f"{row[k] / 1e6:,.1f}" for k in ("input", "shuffle_write", "shuffle_read")]
+        seconds = [f"{table[step]:.1f}" if step in table else "" for table in (one, two)]
+        lines.append(f"| {step} | " + " | ".join(seconds + mb) + " |")
+    return lines
 
 
 def compare(home: Path, day: date) -> list[str]:
@@ -149,9 +180,9 @@ def main() -> None:
         # The event log was turned on for this run only: the home's settings are left as found.
         if ours:
             config.unlink()
-    if ours:
-        moved = {k: f"{v / 1e6:,.0f} MB" for k, v in shuffled_bytes(event_logs).items()}
-        print(f"\nSpark read and shuffled: {moved}")
+    if not ours:
+        print(f"\n{config} was the home's own: no event log turned on, no bytes moved shown")
+    print("\n" + "\n".join(steps_table(args.home, args.as_of, shuffled_bytes(event_logs))))
     print("\n" + "\n".join(compare(args.home, args.as_of)))
 
 

@@ -213,8 +213,8 @@ def test_a_context_left_stopped_by_its_master_is_cleared_for_the_next_job(
     settings = Settings(home=tmp_path, spark_master="local[1]", spark_shuffle_partitions=1)
     left = SparkContext(conf=SparkConf().setMaster("local[1]").setAppName("killed"))
     left._jsc.sc().stop()  # the JVM side stops; Python still holds it
-    with pytest.raises(SparkUnavailableError, match=r"did not start on master local\[1\]"):
-        with spark_session(settings):
-            pass
+    refused = pytest.raises(SparkUnavailableError, match=r"did not start on master local\[1\]")
+    with refused, spark_session(settings):
+        pass
     with spark_session(settings) as spark:
         assert spark.range(3).count() == 3

@@ -1,12 +1,13 @@
 """The feature catalog on Spark: the same table, column for column, as ``compute_features``.
 
-Families run three ways (docs/scale.md says which and why):
+Families run three ways (docs/scale.md says which and why); each family's Spark jobs carry
+its name as their description, so the UI and the event log show what each one shuffled:
 
 - ``own``, ``guarantees``, ``ownership``: the single-machine code on buckets of whole
   components (:mod:`risk.spark.local`); exact.
 - ``people``, ``suspected`` and ``contagion``'s counts and shares: DataFrame joins over the
   relations, written here after the definitions of risk/features (catalog.yaml); exact.
-  ``listed_pagerank``: the power iteration as joins (:mod:`risk.spark.graph`), within 1e-9.
+  ``listed_pagerank``: the power iteration as joins (:mod:`risk.spark.graph`), within 1e-5.
 - ``community``: by default the single machine's Leiden on the driver, over the
   related-enterprise graph the cluster builds (exact; the driver holds that graph: 16 bytes
   an edge, plus igraph's own); or, where the driver cannot, label propagation on the
@@ -431,7 +432,10 @@ def spark_features(
     seconds: dict[str, float] = {}
     frames: dict[str, DataFrame] = {}
 
+    context = snap.enterprises.sparkSession.sparkContext
+
     def timed(name: str, make: Callable[[], DataFrame]) -> DataFrame:
+        context.setJobDescription(name)  # the Spark jobs (and event log) named by family
         started = time.perf_counter()
         frame = make().localCheckpoint()
         seconds[name] = round(time.perf_counter() - started, 3)
@@ -474,6 +478,7 @@ def spark_features(
     ordered = table.select(
         "node", "id", *[F.col(n).cast("double").alias(n) for n in names]
     ).orderBy("node")
+    context.setJobDescription("write")
     ordered.drop("node").write.mode("overwrite").parquet(str(out))
     manifest = {"as_of": snap.as_of.isoformat(), "seconds": seconds, "rates": rates.on(snap.as_of)}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2))

@@ -74,6 +74,7 @@ def spark_features_job(
     """Compute the features of ``day`` on Spark from the store's history up to it (exported
     once, :func:`spark_history`), the snapshot cut on the cluster."""
     with spark_session(settings, "creditgraph-features") as spark:
+        spark.sparkContext.setJobDescription("cut")
         snap = SparkSnapshot.cut(spark, spark_history(settings, day), day)
         out = spark_features(
             snap, rates, features_folder(settings, day), settings.spark_community, progress
