@@ -226,21 +226,23 @@ def _model_data(settings: Any) -> dict[str, object]:
     windows, cached in the data home for the train step (snapshots taken, not kept)."""
     from graph_model.store.open import open_store
     from risk.model.dataset import FeatureSource
-    from risk.model.jobs import plan_windows
+    from risk.model.jobs import ModelConfig, plan_windows
 
-    seconds = []
     with open_store(settings, read_only=True) as store:
         split, _ = plan_windows(store, settings)
         source = FeatureSource(store, settings.features_dir, settings.snapshots_dir)
+        started = time.perf_counter()
+        source.prepare(split.dates, ModelConfig.from_settings(settings).feature_workers)
         for day in split.dates:
-            started = time.perf_counter()
             source.matrix(day)
-            seconds.append(time.perf_counter() - started)
+        seconds = time.perf_counter() - started
     return {
         "dates": len(split.dates),
         "first": split.dates[0].isoformat(),
         "last": split.dates[-1].isoformat(),
-        "per_date_s": round(sum(seconds) / len(seconds), 1),
+        "per_date_s": round(seconds / len(split.dates), 1),
+        # The worker processes' peak; the parent's is the step's own max_rss_mb.
+        "worker_max_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
 
 

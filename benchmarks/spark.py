@@ -73,7 +73,8 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
 
 
 def shuffled_bytes(event_logs: Path) -> dict[str, dict[str, int]]:
-    """Bytes Spark read from its input and wrote to and read from shuffles, from its event
+    """Bytes Spark read (files and its own cached and checkpointed blocks: a PageRank round
+    reads the edges again) and wrote to and read from shuffles, from its event
     logs, per job description (the features' families, ``cut``, ``write``; ``score``'s jobs
     have none and count as its application's name)."""
     totals: dict[str, dict[str, int]] = {}
@@ -112,7 +113,7 @@ def steps_table(home: Path, day: date, moved: dict[str, dict[str, int]]) -> list
     one = FeatureMatrix.load(home / "features" / f"{day.isoformat()}.parquet").seconds
     two = read_spark_features(home / "spark" / "features" / day.isoformat()).seconds
     lines = [
-        "| step | embedded (s) | Spark (s) | input (MB) | shuffle write (MB) | shuffle read (MB) |",
+        "| step | embedded (s) | Spark (s) | read (MB) | shuffle write (MB) | shuffle read (MB) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for step in [*two, *(s for s in moved if s not in two)]:
@@ -162,7 +163,10 @@ def main() -> None:
     event_logs.mkdir()
     ours = not config.exists()
     if ours:
-        config.write_text(f"spark.eventLog.enabled true\nspark.eventLog.dir {event_logs}\n")
+        config.write_text(
+            f"spark.eventLog.enabled true\nspark.eventLog.dir {event_logs}\n"
+            "spark.eventLog.compress false\n"  # Spark 4 writes zstd by default
+        )
     day = ["--as-of", args.as_of.isoformat()]
     jobs = ["features", "score"] if any((args.home / "models").glob("*")) else ["features"]
     print("| job | engine | time (s) | peak memory, process tree (MB) |")

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     train_seed: int = 7
     # LightGBM threads; 0 means one per core. Results repeat for the same count (recorded).
     train_threads: int = Field(default=0, ge=0)
+    # Months whose features are computed at once when training needs them: worker processes
+    # sharing the store's history, each holding one month's snapshot and features besides
+    # (about 3 GB at 1M firms); 0 means one per core.
+    feature_workers: int = Field(default=0, ge=0)
     # How grades are cut from scores: "mix" (shares by rank, grade_mix) or "bands" (fixed
     # probabilities, grade_bands).
     grade_method: Literal["mix", "bands"] = "mix"

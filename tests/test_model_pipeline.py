@@ -399,3 +399,36 @@ def test_file_labels_never_reach_before_the_as_of_date_or_past_the_data(
     rows_of = matrix.ids.to_pylist()
     take = [rows_of.index(i) for i in ids[:50]]
     np.testing.assert_array_equal(dataset.test.x[on_as_of][:50], matrix.values[take])
+
+
+def test_months_computed_by_worker_processes_are_those_computed_one_by_one(
+    city: City, tmp_path: Path
+) -> None:
+    days = [
+        date.fromisoformat(d) for d in city.artefact.manifest["training_data"]["split"]["train"]
+    ]
+    days = days[:3]
+    apart = FeatureSource(city.store, tmp_path / "apart", tmp_path / "snapshots")
+    apart.prepare(days, workers=2)
+    assert sorted(p.name for p in (tmp_path / "apart").iterdir()) == [
+        f"{d.isoformat()}.parquet" for d in days
+    ]
+    alone = FeatureSource(city.store, tmp_path / "alone", tmp_path / "snapshots")
+    for day in days:
+        one, two = apart.matrix(day), alone.matrix(day)
+        assert one.ids.equals(two.ids)
+        assert np.array_equal(one.values, two.values, equal_nan=True)
+
+
+def test_a_month_failing_in_a_worker_is_named(city: City, tmp_path: Path) -> None:
+    days = [
+        date.fromisoformat(d) for d in city.artefact.manifest["training_data"]["split"]["train"]
+    ]
+    broken = tmp_path / "snapshots" / days[1].isoformat()
+    broken.mkdir(parents=True)
+    (broken / "manifest.json").write_text('{"format": -1}')  # saved, in no format we read
+    source = FeatureSource(city.store, tmp_path / "features", tmp_path / "snapshots")
+    with pytest.raises(ModelError, match=f"worker process for {days[1]} "):
+        source.prepare(days[:2], workers=2)
+    assert (tmp_path / "features" / f"{days[0].isoformat()}.parquet").is_file()
+    assert not (tmp_path / "features" / f"{days[1].isoformat()}.parquet").exists()

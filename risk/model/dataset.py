@@ -20,7 +20,9 @@ The last test date is the latest month-end whose label window is fully observed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -163,37 +165,92 @@ class FeatureSource:
         if self._progress is not None:
             self._progress(message)
 
-    def snapshot(self, day: date) -> Snapshot:
-        """The saved snapshot of ``day``, or one taken from the store."""
-        folder = self._snapshots_dir / day.isoformat()
-        if self._reuse and Snapshot.saved_in(folder):
-            return Snapshot.load(folder)
+    def _saved(self, day: date) -> bool:
+        return self._reuse and Snapshot.saved_in(self._snapshots_dir / day.isoformat())
+
+    def _history_through(self, day: date) -> History:
+        """The store's history through ``day`` at least (read once, up to today)."""
         if self._store is None:
             raise ModelError(f"no saved snapshot of {day} and no store to take one from")
         if self._history is None or self._history.upto < day:
             upto = max(day, date.today())
             self._note(f"graph history up to {upto}")
             self._history = History.export(self._store, upto)
+        return self._history
+
+    def snapshot(self, day: date) -> Snapshot:
+        """The saved snapshot of ``day``, or one taken from the store."""
+        if self._saved(day):
+            return Snapshot.load(self._snapshots_dir / day.isoformat())
+        history = self._history_through(day)
         self._note(f"snapshot {day}")
-        return self._history.on(day)
+        return history.on(day)
+
+    def _path(self, day: date) -> Path:
+        return self._features_dir / f"{day.isoformat()}.parquet"
+
+    def _cached(self, day: date, quiet: bool = False) -> FeatureMatrix | None:
+        """The cached features of ``day`` if they fit the catalog and the rates."""
+        path = self._path(day)
+        if not (self._reuse and path.exists()):
+            return None
+        try:
+            cached = FeatureMatrix.load(path)
+        except ValueError:
+            why = "cached file is stale"
+        else:
+            if cached.rates == self._rates.on(day):
+                return cached
+            why = "cached with other currency rates"
+        if not quiet:
+            self._note(f"features {day}: {why}, computing again")
+        return None
 
     def matrix(self, day: date, snapshot: Snapshot | None = None) -> FeatureMatrix:
         """Features as of ``day`` (all families)."""
-        path = self._features_dir / f"{day.isoformat()}.parquet"
-        if self._reuse and path.exists():
-            try:
-                cached = FeatureMatrix.load(path)
-            except ValueError:
-                self._note(f"features {day}: cached file is stale, computing again")
-            else:
-                if cached.rates == self._rates.on(day):
-                    return cached
-                self._note(f"features {day}: cached with other currency rates, computing again")
+        cached = self._cached(day)
+        if cached is not None:
+            return cached
         snap = snapshot or self.snapshot(day)
         self._note(f"features {day}")
         matrix = compute_features(snap, rates=self._rates)
-        matrix.save(path)
+        # Written aside and renamed: a worker killed while writing leaves no half file.
+        partial = self._path(day).with_suffix(".partial")
+        matrix.save(partial)
+        os.replace(partial, self._path(day))
         return matrix
+
+    def prepare(self, days: Sequence[date], workers: int) -> None:
+        """Compute and cache the features of ``days`` not cached yet, ``workers`` months at
+        a time: worker processes forked once the store's history is read, so they share it
+        (each holds one month's snapshot and features besides: about 3 GB at 1M firms), and
+        each saves its months where :meth:`matrix` then finds them. One worker, or one month
+        to do, leaves every month to :meth:`matrix`."""
+        missing = [d for d in days if self._cached(d, quiet=True) is None]
+        if workers < 2 or len(missing) < 2:
+            return
+        for day in missing:
+            if not self._saved(day):
+                self._history_through(max(missing))
+                break
+        fork = multiprocessing.get_context("fork")
+        share = [
+            missing[k :: min(workers, len(missing))] for k in range(min(workers, len(missing)))
+        ]
+        running = [fork.Process(target=self._compute, args=(part,)) for part in share]
+        for process in running:
+            process.start()
+        for process in running:
+            process.join()
+        failed = [(part, p.exitcode) for part, p in zip(share, running, strict=True) if p.exitcode]
+        if failed:
+            said = "; ".join(f"{', '.join(map(str, part))} (exit {code})" for part, code in failed)
+            raise ModelError(f"computing features failed in a worker process for {said}")
+
+    def _compute(self, days: list[date]) -> None:
+        """A worker's months, one after the other (the worker's whole life)."""
+        for day in days:
+            self.matrix(day)
 
 
 @dataclass(frozen=True)

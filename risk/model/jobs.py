@@ -105,6 +105,7 @@ class ModelConfig:
     negatives_per_positive: float
     seed: int
     threads: int
+    feature_workers: int
     policy: GradePolicy
     reasons: ReasonSettings
 
@@ -121,6 +122,7 @@ class ModelConfig:
             seed=settings.train_seed,
             # Recorded in the manifest: the same data, seed and thread count give the same model.
             threads=settings.train_threads or os.cpu_count() or 1,
+            feature_workers=settings.feature_workers or os.cpu_count() or 1,
             policy=GradePolicy.of(settings.grade_method, settings.grade_mix, settings.grade_bands),
             reasons=ReasonSettings(
                 settings.reasons_top_k, settings.reasons_share, settings.reasons_evidence_items
@@ -325,6 +327,7 @@ def train_job(
     progress(_labels_said(events))
     register = Register.from_store(store, split.test[-1])
     source = _feature_source(settings, store, reuse, progress)
+    source.prepare(split.dates, config.feature_workers)
     dataset = build_dataset(
         source, events, register, split, config.negatives_per_positive, config.seed, progress
     )
