@@ -236,7 +236,9 @@ class LadybugStore(StoreBase):
         self._run(cy.CHECKPOINT)  # the database file alone then holds everything
         shutil.copyfile(self.path, staged)
         main = (self._db, self._conn)
-        self._db = lb.Database(str(staged))
+        # Commits append to the staged copy's WAL only; the one CHECKPOINT below folds it in
+        # (an automatic checkpoint at every commit was most of a load's write time).
+        self._db = lb.Database(str(staged), auto_checkpoint=False)
         self._conn = lb.Connection(self._db)
         try:
             yield
