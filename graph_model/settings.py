@@ -103,8 +103,8 @@ class Settings(BaseSettings):
     # k8s://… run the same job on a cluster. Other Spark options: the data home's
     # spark-defaults.conf (risk/spark/session.py).
     spark_master: str = "local[*]"
-    # Memory of each executor (in local mode the driver does the work: set
-    # spark.driver.memory in spark-defaults.conf instead).
+    # Memory of each executor; in local mode, where the driver's JVM runs the tasks, the
+    # driver's (unless spark.driver.memory is in spark-defaults.conf).
     spark_executor_memory: str = "4g"
     # Partitions of every shuffle (joins, group-bys): about 2-3 per executor core; 200 MB
     # to 1 GB of shuffled data each at national scale.

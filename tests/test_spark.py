@@ -178,6 +178,11 @@ def test_settings_and_the_config_file_make_the_options(tmp_path: Path) -> None:
     assert options["spark.driver.memory"] == "8g"
     assert options["spark.master"] == "local[3]"
     assert options["spark.sql.shuffle.partitions"] == "5"
+    # In local mode the driver runs the tasks: it gets the executor memory by default.
+    local = spark_options(Settings(home=tmp_path / "none", spark_executor_memory="6g"))
+    assert local["spark.driver.memory"] == "6g"
+    cluster = Settings(home=tmp_path / "none", spark_master="yarn", spark_executor_memory="6g")
+    assert "spark.driver.memory" not in spark_options(cluster)
     (tmp_path / "bad.conf").write_text("driver.memory 8g\n")
     with pytest.raises(SparkUnavailableError, match=r"bad\.conf:1"):
         read_config_file(tmp_path / "bad.conf")

@@ -101,6 +101,10 @@ def spark_options(settings: Settings) -> dict[str, str]:
             "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         }
     )
+    if settings.spark_master.startswith("local"):
+        # In local mode the driver's JVM runs the tasks (its default heap, 1 GB, runs out at
+        # 1M firms): it gets the executor memory unless the config file says otherwise.
+        options.setdefault("spark.driver.memory", settings.spark_executor_memory)
     options.setdefault("spark.ui.enabled", "false")
     options.setdefault("spark.ui.showConsoleProgress", "false")
     # Python workers run this interpreter (with CreditGraph installed); on a cluster set
