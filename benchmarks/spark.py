@@ -78,7 +78,7 @@ def shuffled_bytes(event_logs: Path) -> dict[str, dict[str, int]]:
     logs, per job description (the features' families, ``cut``, ``write``; ``score``'s jobs
     have none and count as its application's name)."""
     totals: dict[str, dict[str, int]] = {}
-    for log in (p for p in event_logs.rglob("*") if p.is_file()):
+    for log in event_logs.rglob("events_*"):  # beside them: status files and checksums
         app, step_of = log.name, {}
         for line in log.read_text().splitlines():
             event = json.loads(line)

@@ -10,7 +10,7 @@ rounds. Costs, with M edges and N nodes: one round shuffles O(M + N) rows.
   ``MAX_COMPONENT_ROUNDS``. Exact: the label is the component's least node index.
 - :func:`personalised_pagerank`: the power iteration of
   :func:`risk.features.contagion.personalised_pagerank`, round for round (same damping,
-  rounds and stopping rule); sums in another order, so equal within 1e-9 relative.
+  rounds and stopping rule); sums in another order, so equal within 1e-5 relative.
 - :func:`label_propagation`: communities by synchronous label propagation (Raghavan et al.
   2007): each node takes the label most frequent among its neighbours and itself, ties to the
   least label, for ``LPA_ROUNDS`` rounds or until none changes. It is not Leiden (the single
