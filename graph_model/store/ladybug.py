@@ -53,6 +53,9 @@ from graph_model.store.protocol import (
 _INTERNAL = ("_ID", "_LABEL", "_SRC", "_DST")
 COPY_ROWS = 100_000
 
+LOAD_CHECKPOINT_BYTES = 1 << 30
+"""A load's staged copy is checkpointed when its write-ahead log reaches this size."""
+
 
 class LadybugStore(StoreBase):
     """A ``GraphStore`` in a LadybugDB database directory.
@@ -236,9 +239,10 @@ class LadybugStore(StoreBase):
         self._run(cy.CHECKPOINT)  # the database file alone then holds everything
         shutil.copyfile(self.path, staged)
         main = (self._db, self._conn)
-        # Commits append to the staged copy's WAL only; the one CHECKPOINT below folds it in
-        # (an automatic checkpoint at every commit was most of a load's write time).
-        self._db = lb.Database(str(staged), auto_checkpoint=False)
+        # Commits append to the staged copy's write-ahead log, checkpointed once it holds
+        # LOAD_CHECKPOINT_BYTES and at the end (a checkpoint at every commit was most of a
+        # load's write time; none until the end held the whole load's pages in memory).
+        self._db = lb.Database(str(staged), checkpoint_threshold=LOAD_CHECKPOINT_BYTES)
         self._conn = lb.Connection(self._db)
         try:
             yield

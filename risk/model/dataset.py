@@ -189,7 +189,7 @@ class FeatureSource:
     def _path(self, day: date) -> Path:
         return self._features_dir / f"{day.isoformat()}.parquet"
 
-    def _cached(self, day: date, quiet: bool = False) -> FeatureMatrix | None:
+    def _cached(self, day: date) -> FeatureMatrix | None:
         """The cached features of ``day`` if they fit the catalog and the rates."""
         path = self._path(day)
         if not (self._reuse and path.exists()):
@@ -202,8 +202,7 @@ class FeatureSource:
             if cached.rates == self._rates.on(day):
                 return cached
             why = "cached with other currency rates"
-        if not quiet:
-            self._note(f"features {day}: {why}, computing again")
+        self._note(f"features {day}: {why}, computing again")
         return None
 
     def matrix(self, day: date, snapshot: Snapshot | None = None) -> FeatureMatrix:
@@ -226,7 +225,9 @@ class FeatureSource:
         (each holds one month's snapshot and features besides: about 3 GB at 1M firms), and
         each saves its months where :meth:`matrix` then finds them. One worker, or one month
         to do, leaves every month to :meth:`matrix`."""
-        missing = [d for d in days if self._cached(d, quiet=True) is None]
+        # Files there but stale (another catalog, other rates) are left to :meth:`matrix`:
+        # telling them apart means reading every cached month twice.
+        missing = [d for d in days if not (self._reuse and self._path(d).exists())]
         if workers < 2 or len(missing) < 2:
             return
         for day in missing:
