@@ -230,14 +230,11 @@ class FeatureSource:
         missing = [d for d in days if not (self._reuse and self._path(d).exists())]
         if workers < 2 or len(missing) < 2:
             return
-        for day in missing:
-            if not self._saved(day):
-                self._history_through(max(missing))
-                break
+        if not all(self._saved(day) for day in missing):
+            self._history_through(max(missing))  # read here, shared by every worker
         fork = multiprocessing.get_context("fork")
-        share = [
-            missing[k :: min(workers, len(missing))] for k in range(min(workers, len(missing)))
-        ]
+        count = min(workers, len(missing))
+        share = [missing[k::count] for k in range(count)]
         running = [fork.Process(target=self._compute, args=(part,)) for part in share]
         for process in running:
             process.start()
